@@ -1,1 +1,64 @@
-"""trainables."""
+"""Trainables: the registry, the built-in CIFAR trainable and its helpers.
+
+Importing this package registers ``cifar`` by import path only: torch, torchvision and Ray
+are imported when a trainable is resolved or built, never at import.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from trainables.registry import (
+    RunContext,
+    TrainableNotFoundError,
+    build_trainable,
+    register,
+    registered_names,
+    resolve,
+)
+from trainables.registry import _add as _register_path
+
+if TYPE_CHECKING:
+    from trainables.cifar import evaluate_checkpoint, prepare_cifar, train_cifar
+    from trainables.config import ConfigError
+    from trainables.data import DataUnavailableError
+    from trainables.training import Trainer, TrialOutOfMemoryError, train_epochs
+
+__all__ = [
+    "ConfigError",
+    "DataUnavailableError",
+    "RunContext",
+    "TrainableNotFoundError",
+    "Trainer",
+    "TrialOutOfMemoryError",
+    "build_trainable",
+    "evaluate_checkpoint",
+    "prepare_cifar",
+    "register",
+    "registered_names",
+    "resolve",
+    "train_cifar",
+    "train_epochs",
+]
+
+_register_path("cifar", "trainables.cifar:train_cifar", "trainables.cifar:prepare_cifar")
+
+_LAZY = {
+    "evaluate_checkpoint": "trainables.cifar",
+    "prepare_cifar": "trainables.cifar",
+    "train_cifar": "trainables.cifar",
+    "ConfigError": "trainables.config",
+    "DataUnavailableError": "trainables.data",
+    "Trainer": "trainables.training",
+    "TrialOutOfMemoryError": "trainables.training",
+    "train_epochs": "trainables.training",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'trainables' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module), name)

@@ -1,0 +1,145 @@
+"""The built-in ``cifar`` Ray Tune trainable, its driver-side prepare hook, and evaluation.
+
+``prepare_cifar`` runs once in the driver: it loads the data set named by the sweep's fixed
+config into uint8 tensors and wraps `train_cifar` with ``tune.with_parameters`` so trials
+read it from Ray's object store instead of from disk. ``train_cifar`` is a thin wrapper over
+`trainables.training.Trainer`: resume from ``tune.get_checkpoint()``, then per epoch
+``tune.report(metrics, checkpoint=...)``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from trainables.config import DEFAULTS, parse_config
+from trainables.data import DataSet, load_dataset, split_train_val
+from trainables.registry import RunContext
+
+__all__ = ["evaluate_checkpoint", "prepare_cifar", "train_cifar"]
+
+logger = logging.getLogger(__name__)
+
+
+def train_cifar(
+    config: dict[str, Any],
+    data: DataSet | None = None,
+    *,
+    max_epochs: int | None = None,
+    on_oom: str = "fail",
+    seed: int | None = None,
+) -> None:
+    """Ray Tune function trainable: train a CIFAR classifier, report and checkpoint per epoch.
+
+    Args:
+        config: The trial config (keys in `trainables.config.DEFAULTS`).
+        data: The data set, shipped by ``tune.with_parameters``; loaded here when None or
+            when the trial's config names another data set than the one shipped.
+        max_epochs: Epochs when the config has no ``epochs`` (the sweep's max_t).
+        on_oom: ``"fail"`` or ``"halve_batch"``.
+        seed: Seed when the config has no ``seed``.
+    """
+    from ray import tune
+
+    from trainables.device import select_device, set_cpu_threads, trial_cpus
+    from trainables.training import Trainer
+
+    cfg = parse_config(config, max_epochs=max_epochs, seed=seed)
+    device = select_device()
+    if device.type == "cpu":
+        set_cpu_threads(trial_cpus())
+    if data is None or data.name != cfg.dataset:
+        data = load_dataset(cfg.dataset, data_dir=cfg.data_dir, download=cfg.download)
+    trainer = Trainer(cfg, data, device=device, on_oom=on_oom)
+    checkpoint = tune.get_checkpoint()
+    if checkpoint is not None:
+        with checkpoint.as_directory() as directory:
+            trainer.restore(directory)
+        logger.info("resumed from epoch %d", trainer.epoch)
+    for metrics in trainer.epochs():
+        with tempfile.TemporaryDirectory() as directory:
+            trainer.save(directory)
+            (Path(directory) / "config.json").write_text(json.dumps(cfg.to_dict(), indent=1, sort_keys=True))
+            tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(directory))
+
+
+def prepare_cifar(fn: Callable[..., Any], ctx: RunContext) -> Any:
+    """Driver-side hook for ``cifar``: load the data set once, ship it via the object store.
+
+    The data set is the one the sweep's ``fixed`` config names (``dataset``, ``data_dir``,
+    ``download``; defaults otherwise). A trial whose config names another data set (e.g.
+    ``dataset`` searched) loads its own.
+    """
+    from ray import tune
+
+    cfg = parse_config(
+        {k: v for k, v in ctx.fixed.items() if k in DEFAULTS}, max_epochs=ctx.max_epochs, seed=ctx.seed
+    )
+    data = load_dataset(cfg.dataset, data_dir=cfg.data_dir, download=cfg.download)
+    logger.info(
+        "loaded %s: %d train / %d test images (%s)",
+        data.name,
+        len(data.train_y),
+        len(data.test_y),
+        data.source,
+    )
+    return tune.with_parameters(fn, data=data, max_epochs=ctx.max_epochs, on_oom=ctx.on_oom, seed=ctx.seed)
+
+
+def evaluate_checkpoint(
+    checkpoint_path: str | Path,
+    *,
+    split: str = "test",
+    data: DataSet | None = None,
+    data_dir: str | Path | None = None,
+    device: Any = None,
+) -> dict[str, Any]:
+    """Evaluate a ``cifar`` trial checkpoint on the test (or val) split.
+
+    The checkpoint is self-describing: it holds the resolved config, so the same model and
+    data set are rebuilt from it.
+
+    Args:
+        checkpoint_path: A checkpoint directory written by `train_cifar`.
+        split: ``"test"`` (the held-out test set) or ``"val"`` (the trial's val split).
+        data: A preloaded data set; loaded from the checkpoint's config when None.
+        data_dir: Overrides the checkpoint's ``data_dir`` (e.g. on another machine).
+        device: Evaluation device; default `select_device`.
+
+    Returns:
+        ``{"split", "loss", "acc", "n", "epoch", "dataset", "model"}``.
+    """
+    from trainables.training import Trainer, load_state
+
+    if split not in ("test", "val"):
+        raise ValueError(f"split must be 'test' or 'val', got {split!r}")
+    state = load_state(checkpoint_path)
+    config = dict(state["config"])
+    if data_dir is not None:
+        config["data_dir"] = str(data_dir)
+    if data is None:
+        data = load_dataset(config["dataset"], data_dir=config["data_dir"], download=config["download"])
+    trainer = Trainer(config, data, device=device)
+    trainer.model.load_state_dict(state["model"])
+    if split == "test":
+        loss, acc = trainer.evaluate(data.test_x, data.test_y)
+        n = len(data.test_y)
+    else:
+        s = split_train_val(
+            data, subset=config["subset"], val_fraction=config["val_fraction"], seed=config["seed"]
+        )
+        loss, acc = trainer.evaluate(s.val_x, s.val_y)
+        n = len(s.val_y)
+    return {
+        "split": split,
+        "loss": loss,
+        "acc": acc,
+        "n": n,
+        "epoch": int(state["epoch"]),
+        "dataset": config["dataset"],
+        "model": config["model"],
+    }

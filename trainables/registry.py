@@ -1,0 +1,168 @@
+"""Trainable registry: names -> Ray Tune trainables, resolved in the driver.
+
+Entries may be stored as import paths ("pkg.mod:fn") so that registering the built-in
+``cifar`` trainable at ``import trainables`` imports neither torch nor Ray.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = [
+    "RunContext",
+    "TrainableNotFoundError",
+    "build_trainable",
+    "register",
+    "registered_names",
+    "resolve",
+]
+
+logger = logging.getLogger(__name__)
+
+Trainable = Any  # a function trainable, a tune.Trainable subclass or a with_parameters wrapper
+PrepareHook = Callable[[Callable[..., Any], "RunContext"], Any]
+
+
+class TrainableNotFoundError(LookupError):
+    """A trainable reference names nothing registered and nothing importable."""
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """What the sweep knows about a run that a trainable's prepare hook may need.
+
+    Attributes:
+        fixed: Constants merged into every trial's config (the spec's ``fixed``).
+        max_epochs: The scheduler's ``max_t``: epochs a trial may run at most.
+        on_oom: ``"fail"`` or ``"halve_batch"``: what a trial does on CUDA OOM.
+        seed: The search seed, used as the default training seed.
+    """
+
+    fixed: Mapping[str, Any] = field(default_factory=dict)
+    max_epochs: int | None = None
+    on_oom: str = "fail"
+    seed: int | None = None
+
+
+@dataclass(frozen=True)
+class _Entry:
+    target: Callable[..., Any] | str
+    prepare: PrepareHook | str | None
+
+
+_REGISTRY: dict[str, _Entry] = {}
+
+
+def register(
+    name: str, *, prepare: PrepareHook | str | None = None
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a trainable under ``name`` (use as a decorator).
+
+    Args:
+        name: Registry name, used as ``trainable: <name>`` in a sweep spec.
+        prepare: Optional hook ``prepare(fn, ctx) -> trainable`` run once in the driver by
+            `build_trainable` (e.g. to load data once and wrap ``fn`` with
+            ``tune.with_parameters``). May be an import path ``"pkg.mod:fn"``.
+
+    Returns:
+        A decorator that registers the function and returns it unchanged.
+    """
+
+    def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
+        _add(name, fn, prepare)
+        return fn
+
+    return decorator
+
+
+def _add(name: str, target: Callable[..., Any] | str, prepare: PrepareHook | str | None) -> None:
+    if not name or ":" in name:
+        raise ValueError(f"trainable name must be non-empty and contain no ':', got {name!r}")
+    if name in _REGISTRY:
+        logger.debug("trainable %r re-registered", name)
+    _REGISTRY[name] = _Entry(target=target, prepare=prepare)
+
+
+def registered_names() -> list[str]:
+    """Names of the registered trainables, sorted."""
+    return sorted(_REGISTRY)
+
+
+def _import_path(ref: str) -> Any:
+    module_name, _, attr = ref.partition(":")
+    if not module_name or not attr:
+        raise TrainableNotFoundError(
+            f"trainable {ref!r}: an import path must look like 'package.module:function'"
+        )
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise TrainableNotFoundError(
+            f"trainable {ref!r}: cannot import module {module_name!r} ({exc})"
+        ) from exc
+    obj: Any = module
+    for part in attr.split("."):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            raise TrainableNotFoundError(
+                f"trainable {ref!r}: module {module_name!r} has no attribute {attr!r}"
+            ) from None
+    if not callable(obj):
+        raise TrainableNotFoundError(f"trainable {ref!r}: {attr!r} is not callable")
+    return obj
+
+
+def _lookup(ref: str) -> tuple[Callable[..., Any], PrepareHook | None]:
+    entry = _REGISTRY.get(ref)
+    if entry is not None:
+        target = _import_path(entry.target) if isinstance(entry.target, str) else entry.target
+        prepare = _import_path(entry.prepare) if isinstance(entry.prepare, str) else entry.prepare
+        return target, prepare
+    if ":" in ref:
+        return _import_path(ref), None
+    names = ", ".join(registered_names()) or "none"
+    raise TrainableNotFoundError(
+        f"unknown trainable {ref!r}: registered names are {names}; "
+        "or give an import path 'package.module:function'"
+    )
+
+
+def resolve(ref: str) -> Callable[..., Any]:
+    """Return the trainable a reference names, without running its prepare hook.
+
+    Args:
+        ref: A registry name (``"cifar"``) or an import path (``"pkg.mod:fn"``).
+
+    Raises:
+        TrainableNotFoundError: The name is not registered or the import path fails.
+    """
+    return _lookup(ref)[0]
+
+
+def build_trainable(ref: str | Trainable, ctx: RunContext | None = None) -> Trainable:
+    """Turn a reference into what ``tune.Tuner`` takes, running its prepare hook here.
+
+    Args:
+        ref: A registry name or import path, or a callable / ``tune.Trainable`` subclass,
+            which is returned unchanged.
+        ctx: The run context passed to the prepare hook.
+
+    Returns:
+        The trainable to hand to ``tune.Tuner``.
+    """
+    if not isinstance(ref, str):
+        if not (callable(ref) or inspect.isclass(ref)):
+            raise TypeError(
+                f"trainable must be a name, an import path or a callable, got {type(ref).__name__}"
+            )
+        return ref
+    fn, prepare = _lookup(ref)
+    if prepare is None:
+        return fn
+    return prepare(fn, ctx if ctx is not None else RunContext())

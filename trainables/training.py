@@ -1,0 +1,353 @@
+"""The training loop of the CIFAR trainable, usable without Ray.
+
+`Trainer` holds the model, optimiser, schedule, AMP scaler and RNG state of one trial;
+`Trainer.epochs` yields one metrics dict per epoch. `train_epochs` is the one-call form.
+The Ray trainable (`trainables.cifar.train_cifar`) is a thin wrapper around it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import time
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from trainables.batches import Normalizer, augment_batch, iter_batches
+from trainables.config import ON_OOM, TrainConfig, parse_config
+from trainables.data import DataSet, load_dataset, split_train_val
+from trainables.device import describe_device, select_device
+from trainables.models import build_model
+
+__all__ = ["OOM_FLOOR", "Trainer", "TrialOutOfMemoryError", "train_epochs"]
+
+logger = logging.getLogger(__name__)
+
+OOM_FLOOR = 8  # smallest micro-batch halve_batch goes down to
+STATE_FILE = "trainer.pt"
+
+
+class TrialOutOfMemoryError(RuntimeError):
+    """CUDA ran out of memory and the OOM policy could not (or was told not to) recover."""
+
+
+def _to_cpu(obj: Any) -> Any:
+    """A detached CPU copy of a (nested) state dict."""
+    if isinstance(obj, torch.Tensor):
+        return obj.detach().to("cpu", copy=True)
+    if isinstance(obj, dict):
+        return {k: _to_cpu(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return type(obj)(_to_cpu(v) for v in obj)
+    return obj
+
+
+def _lr_factor(schedule: str, step: int, total: int) -> float:
+    t = min(step, total) / max(1, total)
+    if schedule == "cosine":
+        return 0.5 * (1.0 + math.cos(math.pi * t))
+    if schedule == "onecycle":  # linear warm-up over the first 25%, then linear decay to 0
+        return 0.1 + 0.9 * t / 0.25 if t < 0.25 else max(0.0, (1.0 - t) / 0.75)
+    return 1.0
+
+
+class Trainer:
+    """One trial's training state and loop.
+
+    Args:
+        config: A trial config (dict of the keys in `trainables.config.DEFAULTS`) or a
+            parsed `TrainConfig`.
+        data: The whole data set; loaded from ``config`` when None.
+        device: Where to train; default `select_device` (Ray's GPU, else CPU).
+        on_oom: ``"fail"`` or ``"halve_batch"``.
+        max_epochs: Epochs when the config sets no ``epochs`` (the sweep's max_t).
+        seed: Seed when the config sets no ``seed`` (the sweep's seed).
+        model: A ready model to use instead of building one from the config (tests).
+    """
+
+    def __init__(
+        self,
+        config: Mapping[str, Any] | TrainConfig,
+        data: DataSet | None = None,
+        *,
+        device: torch.device | str | None = None,
+        on_oom: str = "fail",
+        max_epochs: int | None = None,
+        seed: int | None = None,
+        model: nn.Module | None = None,
+    ) -> None:
+        cfg = (
+            config
+            if isinstance(config, TrainConfig)
+            else parse_config(config, max_epochs=max_epochs, seed=seed)
+        )
+        if on_oom not in ON_OOM:
+            raise ValueError(f"on_oom must be one of {', '.join(ON_OOM)}, got {on_oom!r}")
+        self.cfg = cfg
+        self.on_oom = on_oom
+        self.device = torch.device(device) if device is not None else select_device()
+        cuda = self.device.type == "cuda"
+        if data is None:
+            data = load_dataset(cfg.dataset, data_dir=cfg.data_dir, download=cfg.download)
+        self.dataset_name, self.num_classes = data.name, data.num_classes
+        self.mean, self.std = data.mean, data.std
+        split = split_train_val(data, subset=cfg.subset, val_fraction=cfg.val_fraction, seed=cfg.seed)
+        # The whole (subset) train and val sets live on the trial's device; batches are cut there.
+        self.train_x, self.train_y = split.train_x.to(self.device), split.train_y.to(self.device)
+        self.val_x, self.val_y = split.val_x.to(self.device), split.val_y.to(self.device)
+
+        torch.manual_seed(cfg.seed)
+        self.generator = torch.Generator().manual_seed(cfg.seed + 1)
+        self.channels_last = cfg.channels_last and cuda
+        self.amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(cfg.precision) if cuda else None
+        if cfg.precision != "fp32" and not cuda:
+            logger.info("precision %s needs a GPU; training in fp32 on %s", cfg.precision, self.device)
+        net = (
+            model
+            if model is not None
+            else build_model(
+                cfg.model,
+                num_classes=self.num_classes,
+                l1=cfg.l1,
+                l2=cfg.l2,
+                width=cfg.width,
+                depth=cfg.depth,
+                dropout=cfg.dropout,
+                weights=cfg.weights,
+            )
+        )
+        self.model = net.to(
+            self.device, memory_format=torch.channels_last if self.channels_last else torch.preserve_format
+        )
+        self.normalize = Normalizer(self.mean, self.std, device=self.device, channels_last=self.channels_last)
+        self.criterion = nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
+        self.optimizer = self._make_optimizer()
+        self.steps_per_epoch = math.ceil(self.train_x.shape[0] / cfg.batch_size)
+        total = cfg.epochs * self.steps_per_epoch
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
+            self.optimizer, lambda step: _lr_factor(cfg.schedule, step, total)
+        )
+        self.scaler = torch.amp.GradScaler("cuda", enabled=cuda and cfg.precision == "fp16")
+        self.epoch = 0
+        self.micro_batch = cfg.batch_size
+        self.oom_halvings = 0
+
+    def _make_optimizer(self) -> torch.optim.Optimizer:
+        c = self.cfg
+        params = self.model.parameters()
+        if c.optimizer == "adamw":
+            return torch.optim.AdamW(params, lr=c.lr, betas=(c.momentum, 0.999), weight_decay=c.weight_decay)
+        return torch.optim.SGD(
+            params,
+            lr=c.lr,
+            momentum=c.momentum,
+            nesterov=c.nesterov and c.momentum > 0,
+            weight_decay=c.weight_decay,
+        )
+
+    def _autocast(self) -> contextlib.AbstractContextManager[Any]:
+        if self.amp_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(device_type="cuda", dtype=self.amp_dtype)
+
+    # -- one epoch ---------------------------------------------------------------------------
+
+    def _train_pass(self) -> tuple[float, float, int]:
+        self.model.train()
+        loss_sum = torch.zeros((), device=self.device)
+        correct = torch.zeros((), device=self.device, dtype=torch.int64)
+        n = self.train_x.shape[0]
+        for idx in iter_batches(n, self.cfg.batch_size, generator=self.generator):
+            idx = idx.to(self.device)
+            xb, yb = self.train_x[idx], self.train_y[idx]
+            if self.cfg.augment:
+                xb = augment_batch(xb, generator=self.generator)
+            xb = self.normalize(xb)
+            self.optimizer.zero_grad(set_to_none=True)
+            for start in range(0, len(idx), self.micro_batch):
+                xs, ys = xb[start : start + self.micro_batch], yb[start : start + self.micro_batch]
+                with self._autocast():
+                    out = self.model(xs)
+                    loss = self.criterion(out, ys)
+                # Scale each micro-batch's mean loss by its share so the gradient equals the full batch's.
+                self.scaler.scale(loss * (len(ys) / len(idx))).backward()
+                loss_sum += loss.detach().float() * len(ys)
+                correct += (out.detach().argmax(1) == ys).sum()
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+            self.scheduler.step()
+        return float(loss_sum) / n, float(correct) / n, n
+
+    def evaluate(self, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
+        """Mean loss and accuracy on uint8 images ``x`` and labels ``y`` (no augmentation)."""
+        self.model.eval()
+        loss_sum, correct = 0.0, 0
+        batch = max(self.micro_batch, 256)
+        with torch.inference_mode():
+            for start in range(0, x.shape[0], batch):
+                xs = self.normalize(x[start : start + batch].to(self.device))
+                ys = y[start : start + batch].to(self.device)
+                with self._autocast():
+                    out = self.model(xs)
+                loss_sum += float(nn.functional.cross_entropy(out.float(), ys, reduction="sum"))
+                correct += int((out.argmax(1) == ys).sum())
+        return loss_sum / x.shape[0], correct / x.shape[0]
+
+    def _oom_message(self) -> str:
+        peak = torch.cuda.max_memory_allocated(self.device) / 1e9 if self.device.type == "cuda" else 0.0
+        where = describe_device(self.device)
+        return f"CUDA out of memory at batch_size={self.micro_batch} on {where} (peak {peak:.1f} GB)"
+
+    def train_epoch(self) -> dict[str, Any]:
+        """Train one epoch and evaluate on the val split; returns that epoch's metrics.
+
+        On ``torch.cuda.OutOfMemoryError``: with ``on_oom="fail"`` raises
+        `TrialOutOfMemoryError`; with ``"halve_batch"`` restores the state from the start of
+        the epoch, halves the micro-batch (gradient accumulation keeps the effective batch)
+        and runs the epoch again, down to `OOM_FLOOR`.
+        """
+        cuda = self.device.type == "cuda"
+        snapshot = _to_cpu(self.state_dict()) if self.on_oom == "halve_batch" else None
+        while True:
+            if cuda:
+                torch.cuda.reset_peak_memory_stats(self.device)
+            start = time.perf_counter()
+            try:
+                train_loss, train_acc, n = self._train_pass()
+                if cuda:
+                    torch.cuda.synchronize(self.device)
+                train_time = time.perf_counter() - start
+                val_loss, val_acc = self.evaluate(self.val_x, self.val_y)
+                break
+            except torch.cuda.OutOfMemoryError:
+                message = self._oom_message()
+                if snapshot is None:
+                    raise TrialOutOfMemoryError(message) from None
+                if self.micro_batch // 2 < OOM_FLOOR:
+                    raise TrialOutOfMemoryError(
+                        f"{message}; halve_batch is at its floor of {OOM_FLOOR}"
+                    ) from None
+            # Outside the except block, so the exception's frames (and their tensors) are freed.
+            self.optimizer.zero_grad(set_to_none=True)
+            if cuda:
+                torch.cuda.empty_cache()
+            halved = self.micro_batch // 2
+            logger.warning("%s; retrying the epoch with micro-batch %d", message, halved)
+            self.load_state_dict(snapshot)
+            self.micro_batch = halved
+            self.oom_halvings += 1
+        self.epoch += 1
+        metrics: dict[str, Any] = {
+            "epoch": self.epoch,
+            "train_loss": train_loss,
+            "train_acc": train_acc,
+            "val_loss": val_loss,
+            "val_acc": val_acc,
+            "epoch_time_s": time.perf_counter() - start,
+            "images_per_s": n / train_time,
+            "lr": float(self.scheduler.get_last_lr()[0]),
+            "batch_size": self.cfg.batch_size,
+            "micro_batch_size": self.micro_batch,
+            "oom_halvings": self.oom_halvings,
+        }
+        if cuda:
+            metrics["gpu_mem_peak_mb"] = torch.cuda.max_memory_allocated(self.device) / 2**20
+        return metrics
+
+    def epochs(self) -> Iterator[dict[str, Any]]:
+        """Train from the current epoch up to ``cfg.epochs``, yielding metrics per epoch."""
+        while self.epoch < self.cfg.epochs:
+            yield self.train_epoch()
+
+    # -- state -------------------------------------------------------------------------------
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything needed to continue exactly: weights, optimiser, schedule, scaler, RNG."""
+        rng: dict[str, Any] = {"generator": self.generator.get_state(), "torch": torch.get_rng_state()}
+        if self.device.type == "cuda":
+            rng["cuda"] = torch.cuda.get_rng_state(self.device)
+        return {
+            "epoch": self.epoch,
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "scaler": self.scaler.state_dict(),
+            "micro_batch": self.micro_batch,
+            "oom_halvings": self.oom_halvings,
+            "rng": rng,
+            "config": self.cfg.to_dict(),
+            "data": {
+                "name": self.dataset_name,
+                "num_classes": self.num_classes,
+                "mean": self.mean,
+                "std": self.std,
+            },
+        }
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore a `state_dict` (tensors are moved to this trainer's device)."""
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        if state.get("scaler"):
+            self.scaler.load_state_dict(state["scaler"])
+        self.epoch = int(state["epoch"])
+        self.micro_batch = int(state.get("micro_batch", self.cfg.batch_size))
+        self.oom_halvings = int(state.get("oom_halvings", 0))
+        rng = state["rng"]
+        self.generator.set_state(rng["generator"])
+        torch.set_rng_state(rng["torch"])
+        if "cuda" in rng and self.device.type == "cuda":
+            torch.cuda.set_rng_state(rng["cuda"], self.device)
+
+    def save(self, directory: str | Path) -> Path:
+        """Write the state into ``directory`` (a Ray checkpoint dir); returns the file."""
+        path = Path(directory) / STATE_FILE
+        torch.save(self.state_dict(), path)
+        return path
+
+    def restore(self, directory: str | Path) -> None:
+        """Load the state `save` wrote into ``directory``."""
+        self.load_state_dict(load_state(directory, map_location=self.device))
+
+
+def load_state(directory: str | Path, *, map_location: torch.device | str = "cpu") -> dict[str, Any]:
+    """Read a checkpoint directory's saved trainer state."""
+    path = Path(directory) / STATE_FILE
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"checkpoint {directory}: no {STATE_FILE} in it (not a cifar trainable checkpoint)"
+        )
+    return torch.load(path, map_location=map_location, weights_only=True)
+
+
+def train_epochs(
+    config: Mapping[str, Any],
+    data: DataSet | None = None,
+    *,
+    device: torch.device | str | None = None,
+    on_oom: str = "fail",
+    max_epochs: int | None = None,
+    seed: int | None = None,
+    resume_from: str | Path | None = None,
+) -> Iterator[dict[str, Any]]:
+    """Run the CIFAR training loop without Ray, yielding one metrics dict per epoch.
+
+    Args:
+        config: Trial config (keys of `trainables.config.DEFAULTS`).
+        data: Preloaded data set; loaded from the config when None.
+        device: Training device; default `select_device`.
+        on_oom: ``"fail"`` or ``"halve_batch"``.
+        max_epochs: Epochs when the config has no ``epochs``.
+        seed: Seed when the config has no ``seed``.
+        resume_from: A checkpoint directory to continue from.
+    """
+    trainer = Trainer(config, data, device=device, on_oom=on_oom, max_epochs=max_epochs, seed=seed)
+    if resume_from is not None:
+        trainer.restore(resume_from)
+    yield from trainer.epochs()
