@@ -1,1 +1,41 @@
-"""spaces."""
+"""The spec language: YAML -> a typed, checked ``SweepSpec`` -> Ray Tune and HyperOpt spaces."""
+
+from __future__ import annotations
+
+from spaces.budget import Budget, describe_budget, dry_run_report
+from spaces.errors import SpecError
+from spaces.models import ClusterSpec, FailuresSpec, ResourcesSpec, SchedulerSpec, SearchSpec, SweepSpec
+from spaces.params import ChoiceParam, FloatParam, GridParam, IntParam, Param, Pow2Param
+from spaces.sampling import grid_size, sample_configs
+from spaces.translate import constant_config, to_hyperopt_points, to_hyperopt_space, to_tune_space
+from spaces.validate import load_spec, parse_spec
+from spaces.yaml_io import apply_overrides, builtin_names
+
+__all__ = [
+    "Budget",
+    "ChoiceParam",
+    "ClusterSpec",
+    "FailuresSpec",
+    "FloatParam",
+    "GridParam",
+    "IntParam",
+    "Param",
+    "Pow2Param",
+    "ResourcesSpec",
+    "SchedulerSpec",
+    "SearchSpec",
+    "SpecError",
+    "SweepSpec",
+    "apply_overrides",
+    "builtin_names",
+    "constant_config",
+    "describe_budget",
+    "dry_run_report",
+    "grid_size",
+    "load_spec",
+    "parse_spec",
+    "sample_configs",
+    "to_hyperopt_points",
+    "to_hyperopt_space",
+    "to_tune_space",
+]

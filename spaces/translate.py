@@ -1,0 +1,159 @@
+"""Translating a spec's space for the searchers: Ray Tune domains, and HyperOpt's native space.
+
+Integer bounds are inclusive on our side; Ray's ``randint`` upper bound is exclusive, so it is
+converted here. Discrete params (stepped floats and ints, pow2) are exact lists of values, so no
+search ever proposes ``0.15000000000000002`` or a value off the step.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from spaces.models import SweepSpec
+from spaces.params import ChoiceParam, FloatParam, GridParam, IntParam, Pow2Param
+from spaces.points import match_option
+
+__all__ = ["constant_config", "to_hyperopt_points", "to_hyperopt_space", "to_tune_space"]
+
+_PARAMS = (FloatParam, IntParam, Pow2Param, ChoiceParam, GridParam)
+
+
+# ---------------------------------------------------------------- Ray Tune (random, grid)
+def _tune_node(node: Any, *, grid: bool) -> Any:
+    from ray import tune
+
+    if isinstance(node, dict):
+        return {k: _tune_node(v, grid=grid) for k, v in node.items()}
+    if isinstance(node, GridParam):
+        return tune.grid_search(list(node.values))
+    if isinstance(node, ChoiceParam):
+        options = [_tune_node(v, grid=grid) for v in node.values]
+        return tune.grid_search(options) if grid else tune.choice(options)
+    if isinstance(node, (Pow2Param,)) or (isinstance(node, (FloatParam, IntParam)) and node.step is not None):
+        values = node.values()
+        return tune.grid_search(values) if grid else tune.choice(values)
+    if isinstance(node, FloatParam):
+        return tune.loguniform(node.low, node.high) if node.log else tune.uniform(node.low, node.high)
+    if isinstance(node, IntParam):
+        if grid:
+            return tune.grid_search(node.values())
+        # Ray's randint excludes its upper bound; ours is inclusive.
+        return tune.lograndint(node.low, node.high + 1) if node.log else tune.randint(node.low, node.high + 1)
+    return node
+
+
+def to_tune_space(spec: SweepSpec) -> dict[str, Any]:
+    """The Ray Tune ``param_space`` for the random and grid algorithms, ``fixed`` constants included.
+
+    ``random``: floats and ints sample uniformly (log-uniformly with ``log``), discrete params are
+    ``tune.choice``, ``grid`` params are ``tune.grid_search`` (repeated ``num_samples`` times).
+    ``grid``: every param is enumerated with ``tune.grid_search``.
+    """
+    grid = spec.search.algorithm == "grid"
+    return {**_tune_node(spec.params, grid=grid), **spec.fixed}
+
+
+# ---------------------------------------------------------------- HyperOpt (TPE)
+def _label(path: str) -> str:
+    return path
+
+
+def _snap(raw: Any, low: float, step: float, n: int, *, as_int: bool) -> Any:
+    """Pyll expression: the raw sample snapped to ``low + k*step`` (k in 0..n-1), exactly."""
+    from hyperopt.pyll import scope
+
+    k = scope.int(scope.minimum(scope.maximum(scope.int((raw - low) / step + 0.5), 0), n - 1))
+    if as_int:
+        return scope.int(low + k * step)
+    # Scaled integers, divided once: 0.05 * 3 comes out as 0.15, not 0.15000000000000002.
+    scale = 10 ** max(0, -math.floor(math.log10(step)) + 6)
+    return scope.float(scope.truediv(round(low * scale) + round(step * scale) * k, scale))
+
+
+def _hp_node(node: Any, path: str) -> Any:
+    from hyperopt import hp
+    from hyperopt.pyll import scope
+
+    if isinstance(node, dict):
+        return {k: _hp_node(v, f"{path}.{k}" if path else k) for k, v in node.items()}
+    if isinstance(node, ChoiceParam):
+        options = [_hp_node(v, f"{path}.values[{i}]") if isinstance(v, dict) else v for i, v in enumerate(node.values)]
+        return hp.choice(_label(path), options)
+    if isinstance(node, Pow2Param):
+        return hp.choice(_label(path), node.values())
+    if isinstance(node, FloatParam):
+        if node.log:
+            return scope.float(hp.loguniform(_label(path), math.log(node.low), math.log(node.high)))
+        if node.step is None:
+            return scope.float(hp.uniform(_label(path), node.low, node.high))
+        n = len(node.values())
+        raw = hp.uniform(_label(path), node.low - node.step / 2, node.high + node.step / 2)
+        return _snap(raw, node.low, node.step, n, as_int=False)
+    if isinstance(node, IntParam):
+        step = node.step or 1
+        n = len(node.values())
+        # Each integer owns an interval of width `step`, so the ends are as likely as the middle.
+        if node.log:
+            raw = hp.loguniform(_label(path), math.log(node.low - 0.5), math.log(node.high + 0.5))
+        else:
+            raw = hp.uniform(_label(path), node.low - step / 2, node.high + step / 2)
+        return _snap(raw, node.low, step, n, as_int=True)
+    if isinstance(node, GridParam):
+        raise ValueError(f"params.{path}: hyperopt cannot sample grid params")
+    return node
+
+
+def to_hyperopt_space(spec: SweepSpec) -> dict[str, Any]:
+    """HyperOpt's native space (``hp.*``) of the searched params, for ``HyperOptSearch(space=...)``.
+
+    Conditional groups become nested ``hp.choice``; the sampled config has the same shape as the
+    spec (a chosen group comes out as a dict). Labels are the params' dotted paths, with
+    ``values[i]`` for params inside the i-th option of a choice. Constants (``fixed``) are not in
+    it: pass ``constant_config(spec)`` as the Tuner's ``param_space``.
+    """
+    return {k: _hp_node(v, k) for k, v in spec.params.items() if _searched(v)}
+
+
+def _searched(node: Any) -> bool:
+    if isinstance(node, dict):
+        return any(_searched(v) for v in node.values())
+    return isinstance(node, _PARAMS)
+
+
+def constant_config(spec: SweepSpec) -> dict[str, Any]:
+    """What every trial's config holds besides the searched values: ``fixed`` and constant params."""
+    consts = {k: v for k, v in spec.params.items() if not _searched(v)}
+    return {**consts, **spec.fixed}
+
+
+def _flatten_point(value: Any, node: Any, path: str, out: dict[str, Any]) -> None:
+    if isinstance(node, dict):
+        for key, sub in node.items():
+            if key in value:
+                _flatten_point(value[key], sub, f"{path}.{key}" if path else key, out)
+    elif isinstance(node, ChoiceParam):
+        index = match_option(node, value)
+        if index is None:
+            raise ValueError(f"{path}: {value!r} is not one of the choice's values")
+        out[_label(path)] = index
+        if isinstance(node.values[index], dict):
+            _flatten_point(value, node.values[index], f"{path}.values[{index}]", out)
+    elif isinstance(node, Pow2Param):
+        out[_label(path)] = node.values().index(value)
+    elif isinstance(node, (FloatParam, IntParam)):
+        out[_label(path)] = float(value)
+
+
+def to_hyperopt_points(spec: SweepSpec) -> list[dict[str, Any]]:
+    """``search.points_to_evaluate`` in HyperOpt's own form: ``{label: raw value}``, choices as indices.
+
+    Ray's ``HyperOptSearch`` converts points itself, but only for top-level choices of constants;
+    for conditional groups the searcher must take these as they are (skip Ray's conversion).
+    """
+    points = []
+    for point in spec.search.points_to_evaluate:
+        flat: dict[str, Any] = {}
+        _flatten_point(point, {k: v for k, v in spec.params.items() if _searched(v)}, "", flat)
+        points.append(flat)
+    return points

@@ -1,0 +1,161 @@
+"""From YAML to a checked ``SweepSpec``: every problem collected, then raised as one ``SpecError``."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from spaces.errors import SpecError
+from spaces.models import ClusterSpec, FailuresSpec, ResourcesSpec, SchedulerSpec, SearchSpec, SweepSpec
+from spaces.params import GridParam, describe_pydantic_error, is_discrete, iter_params, parse_space
+from spaces.points import point_problems
+from spaces.yaml_io import apply_overrides, parse_yaml, read_spec_source
+
+__all__ = ["load_spec", "parse_spec"]
+
+_SECTIONS: dict[str, type[BaseModel]] = {
+    "search": SearchSpec,
+    "scheduler": SchedulerSpec,
+    "resources": ResourcesSpec,
+    "failures": FailuresSpec,
+    "cluster": ClusterSpec,
+}
+_MISSING = {
+    "name": "required: the sweep's name, its key in the results store (e.g. name: cifar10-asha)",
+    "trainable": 'required: a registry name such as cifar, or an import path "package.module:function"',
+    "metric": "required: the reported value to optimise (e.g. metric: val_loss)",
+    "mode": "required: min or max",
+}
+_TRAINABLE_RE = re.compile(r"^[A-Za-z_][\w-]*$|^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+_ADDRESS_RE = re.compile(r"^(auto|ray://[^\s:]+:\d+|[^\s:/]+:\d+)$")
+
+
+def _unknown(key: str, allowed: list[str]) -> str:
+    match = difflib.get_close_matches(str(key), allowed, n=1)
+    hint = f" (did you mean {match[0]!r}?)" if match else ""
+    return f"unknown key{hint}; allowed: {', '.join(allowed)}"
+
+
+def _collect(exc: ValidationError, prefix: str, model: type[BaseModel], problems: list[tuple[str, str]]) -> None:
+    for err in exc.errors():
+        path = ".".join(str(p) for p in (prefix, *err["loc"]) if p != "")
+        if err["type"] == "extra_forbidden":
+            problems.append((path, _unknown(str(err["loc"][-1]), list(model.model_fields))))
+        elif err["type"] == "missing" and path in _MISSING:
+            problems.append((path, _MISSING[path]))
+        else:
+            problems.append((path, describe_pydantic_error(err)))
+
+
+def _cross_checks(head: dict[str, Any], sections: dict[str, Any], params: dict[str, Any]) -> list[tuple[str, str]]:
+    problems: list[tuple[str, str]] = []
+    search, scheduler = sections.get("search"), sections.get("scheduler")
+    dists = list(iter_params(params))
+    if search is not None:
+        if search.algorithm == "hyperopt":
+            grids = [path for path, p in dists if isinstance(p, GridParam)]
+            if grids:
+                problems.append(("search.algorithm", f"hyperopt cannot sample grid params ({', '.join(grids)}); "
+                                 "use type: choice, or algorithm: random"))
+            if not dists:
+                problems.append(("params", "hyperopt needs at least one searched param; "
+                                 "add one, or use algorithm: grid"))
+        if search.algorithm == "grid":
+            continuous = [path for path, p in dists if not is_discrete(p)]
+            if continuous:
+                problems.append(("search.algorithm", f"grid needs every param discrete, got continuous "
+                                 f"{', '.join(continuous)} (float without step); give each a step, "
+                                 "or use algorithm: random or hyperopt"))
+        for i, point in enumerate(search.points_to_evaluate):
+            problems += point_problems(point, params, f"search.points_to_evaluate[{i}]",
+                                       need_all=search.algorithm == "hyperopt")
+    if scheduler is not None and scheduler.type != "fifo" and scheduler.grace_period > scheduler.max_t:
+        problems.append(("scheduler.grace_period", f"must be <= max_t, got grace_period={scheduler.grace_period}, "
+                         f"max_t={scheduler.max_t}"))
+    for key in head.get("fixed") or {}:
+        if key in params:
+            problems.append((f"fixed.{key}", f"also a searched param (params.{key}); keep one of them"))
+    trainable = head.get("trainable")
+    if isinstance(trainable, str) and not _TRAINABLE_RE.match(trainable):
+        problems.append(("trainable", f'must be a registry name or "package.module:function", got {trainable!r}'))
+    cluster, resources = sections.get("cluster"), sections.get("resources")
+    if cluster is not None:
+        if cluster.address is not None and not _ADDRESS_RE.match(cluster.address):
+            problems.append(("cluster.address", 'must be null, "auto", "ray://host:port" or "host:port", '
+                             f"got {cluster.address!r}"))
+        if resources is not None:
+            asks = (("cpu", resources.cpu, cluster.num_cpus), ("gpu", resources.gpu, cluster.num_gpus))
+            for unit, want, have in asks:
+                if have is not None and want > have:
+                    problems.append((f"resources.{unit}", f"a trial asks for {want:g} but cluster.num_{unit}s is "
+                                     f"{have:g}; no trial could ever start"))
+    return problems
+
+
+def parse_spec(data: Any, *, source: str | None = None) -> SweepSpec:
+    """Validate a spec mapping (as read from YAML) into a ``SweepSpec``.
+
+    Raises:
+        SpecError: listing every problem found, each by dotted path.
+    """
+    if not isinstance(data, dict):
+        kind = "empty" if data is None else f"a {type(data).__name__}"
+        raise SpecError([("", f"the top level must be a mapping (name, trainable, metric, ...), got {kind}")],
+                        source=source)
+    problems: list[tuple[str, str]] = []
+    allowed = list(SweepSpec.model_fields)
+    problems += [(str(key), _unknown(str(key), allowed)) for key in data if key not in allowed]
+
+    sections: dict[str, Any] = {}
+    for key, model in _SECTIONS.items():
+        raw = data.get(key)
+        if raw is None:
+            sections[key] = model()
+        elif not isinstance(raw, dict):
+            problems.append((key, f"must be a mapping, got {raw!r}"))
+        else:
+            try:
+                sections[key] = model.model_validate(raw)
+            except ValidationError as exc:
+                _collect(exc, key, model, problems)
+    params = parse_space(data.get("params") or {}, "params", problems)
+    head = {k: data[k] for k in ("name", "trainable", "metric", "mode", "stop", "fixed") if data.get(k) is not None}
+    for key in ("stop", "fixed"):
+        if key in head and not isinstance(head[key], dict):
+            problems.append((key, f"must be a mapping, got {head.pop(key)!r}"))
+    try:
+        spec = SweepSpec.model_validate({**head, **sections, "params": params})
+    except ValidationError as exc:
+        _collect(exc, "", SweepSpec, problems)
+        spec = None
+    problems += _cross_checks(head, sections, params)
+    if problems or spec is None:
+        raise SpecError(problems, source=source)
+    spec._source = source
+    return spec
+
+
+def load_spec(ref: str | Path, *, overrides: list[str] | tuple[str, ...] = ()) -> SweepSpec:
+    """Read a spec file (or a built-in spec by name), apply ``--set`` overrides, and validate it.
+
+    Args:
+        ref: a YAML file path, or the name of a spec shipped in ``configs/`` (``"quickstart"``).
+        overrides: ``"dotted.path=value"`` strings, values parsed as YAML.
+
+    Raises:
+        SpecError: the file is missing or unreadable, or the spec has problems (all of them).
+    """
+    text, source = read_spec_source(ref)
+    data = parse_yaml(text, source=source)
+    if overrides:
+        if not isinstance(data, dict):
+            parse_spec(data, source=source)
+        try:
+            data = apply_overrides(data, overrides)
+        except SpecError as exc:
+            raise SpecError(exc.problems, source=source) from None
+    return parse_spec(data, source=source)
