@@ -1,0 +1,187 @@
+"""``hpo sweep`` and ``hpo resume``: parse, call search.run_sweep / resume_sweep, print, exit.
+
+Exit codes: 0 finished, 1 failed (every trial errored), 2 bad input (one line on stderr,
+before Ray starts; ``--debug`` adds the traceback), 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import traceback
+from typing import Any, NoReturn
+
+import click
+
+from search.cli_options import home_option, store_option
+
+__all__ = ["COMMANDS", "resume", "sweep"]
+
+
+def _input_errors() -> tuple[type[BaseException], ...]:
+    from results import StoreError, SweepNotFoundError
+    from search.errors import SweepInputError
+    from spaces import SpecError
+    from trainables import TrainableNotFoundError
+
+    return (SpecError, TrainableNotFoundError, SweepInputError, SweepNotFoundError, StoreError)
+
+
+def _fail(exc: BaseException, *, debug: bool, code: int = 2) -> NoReturn:
+    if debug:
+        traceback.print_exception(exc, file=sys.stderr)
+    text = str(exc)
+    # A SpecError renders every problem on its own line (the design's format); others are one line.
+    click.echo(text if "\n" in text else f"hpo: error: {text}", err=True)
+    sys.exit(code)
+
+
+def _setup_logging(*, verbose: bool, quiet: bool) -> str:
+    from search.progress import quiet_ray_logging
+
+    quiet_ray_logging(verbose=verbose)
+    if verbose:
+        logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    return "none" if quiet else "auto"
+
+
+def _fmt(v: Any) -> str:
+    return f"{v:.6g}" if isinstance(v, float) else str(v)
+
+
+def _flat(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict):
+            out.update(_flat(v, key + "."))
+        else:
+            out[key] = v
+    return out
+
+
+_SKIP_METRICS = {"config", "trial_id", "date", "hostname", "node_ip", "pid", "timestamp", "experiment_tag"}
+
+
+def _summary(outcome: Any, *, metric: str | None) -> None:
+    counts = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in outcome.counts.items() if v)
+    total = sum(outcome.counts.values())
+    click.echo(f"sweep {outcome.name} {outcome.status}: {total} trial(s) ({counts or 'none'})")
+    best = outcome.best
+    if best is not None:
+        where = f" at iteration {best.best_iteration}" if best.best_iteration is not None else ""
+        shown = f"{metric}={_fmt(best.best_metric)}" if metric else _fmt(best.best_metric)
+        click.echo(f"best trial {best.trial_id}: {shown}{where}")
+        click.echo("  config:  " + ", ".join(f"{k}={_fmt(v)}" for k, v in _flat(best.config or {}).items()))
+        metrics = {
+            k: v
+            for k, v in _flat(best.last_result or {}).items()
+            if k not in _SKIP_METRICS and isinstance(v, (int, float))
+        }
+        click.echo("  metrics: " + ", ".join(f"{k}={_fmt(v)}" for k, v in metrics.items()))
+        click.echo(f"  checkpoint: {best.checkpoint_path or '(none saved)'}")
+    click.echo(f"logs: {outcome.experiment_path}")
+    click.echo(f"tensorboard --logdir {outcome.experiment_path}")
+    click.echo(f"store: {outcome.store_url}")
+
+
+def _finish(outcome: Any, *, metric: str | None) -> NoReturn:
+    _summary(outcome, metric=metric)
+    if outcome.status == "failed":
+        first = (outcome.first_error or "no error text recorded").strip().splitlines()
+        click.echo(f"hpo: every trial errored; first error: {first[-1] if first else '?'}", err=True)
+        click.echo(f"  (full traceback: `hpo trials {outcome.name}` or the trial's error.txt)", err=True)
+    elif outcome.status == "interrupted":
+        click.echo(f"interrupted; continue it with `hpo resume {outcome.name}`", err=True)
+    sys.exit(outcome.exit_code)
+
+
+@click.command("sweep")
+@click.argument("spec_ref", metavar="SPEC|NAME")
+@click.option(
+    "--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a spec value (dotted path)."
+)
+@click.option("--name", default=None, help="Sweep name (default: the spec's name).")
+@click.option("--samples", type=click.IntRange(min=1), default=None, help="Override search.num_samples.")
+@click.option("--dry-run", is_flag=True, help="Print the trial budget and sample configs; start nothing.")
+@home_option
+@store_option
+@click.option("-q", "--quiet", is_flag=True, help="No progress view.")
+@click.option("-v", "--verbose", is_flag=True, help="Show Ray's own log lines and trial output.")
+@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+def sweep(
+    spec_ref: str,
+    overrides: tuple[str, ...],
+    name: str | None,
+    samples: int | None,
+    dry_run: bool,
+    home: str | None,
+    store_url: str | None,
+    quiet: bool,
+    verbose: bool,
+    debug: bool,
+) -> None:
+    """Run the sweep described by SPEC (a YAML file, or a built-in spec NAME)."""
+    import spaces
+
+    extra = list(overrides)
+    if name is not None:
+        extra.append(f"name={name}")
+    if samples is not None:
+        extra.append(f"search.num_samples={samples}")
+    try:
+        spec = spaces.load_spec(spec_ref, overrides=extra)
+    except spaces.SpecError as exc:
+        _fail(exc, debug=debug)
+    if dry_run:
+        click.echo(spaces.dry_run_report(spec))
+        sys.exit(0)
+    progress = _setup_logging(verbose=verbose, quiet=quiet)
+    from search.sweep import run_sweep
+
+    try:
+        outcome = run_sweep(spec, home=home, store=store_url, progress=progress, verbose=verbose)
+    except _input_errors() as exc:
+        _fail(exc, debug=debug)
+    _finish(outcome, metric=spec.metric)
+
+
+@click.command("resume")
+@click.argument("name")
+@click.option(
+    "--restart-errored", is_flag=True, help="Restart errored trials from scratch, not their checkpoint."
+)
+@home_option
+@store_option
+@click.option("-q", "--quiet", is_flag=True, help="No progress view.")
+@click.option("-v", "--verbose", is_flag=True, help="Show Ray's own log lines and trial output.")
+@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+def resume(
+    name: str,
+    restart_errored: bool,
+    home: str | None,
+    store_url: str | None,
+    quiet: bool,
+    verbose: bool,
+    debug: bool,
+) -> None:
+    """Continue the interrupted (or killed) sweep NAME from its saved Ray Tune state."""
+    progress = _setup_logging(verbose=verbose, quiet=quiet)
+    from search.sweep import resume_sweep
+
+    try:
+        outcome = resume_sweep(
+            name,
+            home=home,
+            store=store_url,
+            restart_errored=restart_errored,
+            progress=progress,
+            verbose=verbose,
+        )
+    except _input_errors() as exc:
+        _fail(exc, debug=debug)
+    metric = getattr(outcome.best, "metric", None)
+    _finish(outcome, metric=metric)
+
+
+COMMANDS: list[click.Command] = [sweep, resume]

@@ -1,0 +1,68 @@
+"""Search algorithms from a spec: HyperOpt TPE, random and grid (Ray's BasicVariantGenerator).
+
+The HyperOpt concurrency fix lives here. Ray Tune lets a searcher that is not a
+``BasicVariantGenerator`` keep only ONE trial pending (``TUNE_MAX_PENDING_TRIALS_PG`` auto =
+1), so with default settings HyperOpt starts trials one by one and idles slots (measured
+0.64 average concurrency on 2 slots against 1.47 for random). Wrapping it in a
+``ConcurrencyLimiter`` sized to the cluster's slots raises the pending limit to that size
+(Ray reads ``max_concurrent`` off the limiter) and bounds how far TPE runs ahead of its
+results. ``bench/concurrency.py`` measures it.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+__all__ = ["make_searcher", "param_space"]
+
+logger = logging.getLogger(__name__)
+
+
+def param_space(spec: Any) -> dict[str, Any]:
+    """The Tuner's ``param_space``: the whole space for random/grid, constants for HyperOpt."""
+    import spaces
+
+    if spec.search.algorithm == "hyperopt":
+        return dict(spaces.constant_config(spec))
+    return dict(spaces.to_tune_space(spec))
+
+
+def make_searcher(spec: Any, *, max_concurrent: int) -> Any:
+    """Build the spec's search algorithm.
+
+    Args:
+        spec: The sweep spec.
+        max_concurrent: Trials that may run at once (``search.max_concurrent`` or the
+            cluster's slots for the per-trial resources).
+
+    Returns:
+        A ``ConcurrencyLimiter(HyperOptSearch)`` or a seeded ``BasicVariantGenerator``.
+    """
+    algorithm = spec.search.algorithm
+    if algorithm == "hyperopt":
+        from ray.tune.search import ConcurrencyLimiter
+
+        import spaces
+        from search.hyperopt_points import PreparedPointsHyperOptSearch
+
+        # HyperOptSearch is built with its own space, so Tune cannot pass TuneConfig's
+        # metric/mode down to it (set_search_properties is a no-op once a space is set).
+        searcher = PreparedPointsHyperOptSearch(
+            space=spaces.to_hyperopt_space(spec),
+            metric=spec.metric,
+            mode=spec.mode,
+            points_to_evaluate=spaces.to_hyperopt_points(spec) or None,
+            random_state_seed=spec.search.seed,
+        )
+        logger.debug("HyperOpt wrapped in ConcurrencyLimiter(max_concurrent=%d)", max_concurrent)
+        return ConcurrencyLimiter(searcher, max_concurrent=max_concurrent)
+    if algorithm in ("random", "grid"):
+        from ray.tune.search import BasicVariantGenerator
+
+        return BasicVariantGenerator(
+            points_to_evaluate=[dict(p) for p in spec.search.points_to_evaluate] or None,
+            max_concurrent=max_concurrent,
+            random_state=spec.search.seed,
+        )
+    raise ValueError(f"search.algorithm: unknown algorithm {algorithm!r}; use hyperopt, random or grid")

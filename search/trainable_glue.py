@@ -1,0 +1,111 @@
+"""From the spec's ``trainable`` (or the caller's own) to what the Tuner runs.
+
+Two steps, split around Ray's start: :func:`resolve_trainable` only looks the name up, so an
+unknown name fails before Ray starts; :func:`prepare_trainable` then runs the registry's
+prepare hook (which may put a data set in the object store), makes the user's own modules
+travel to the workers, and attaches the per-trial resources.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import logging
+import sys
+import sysconfig
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+__all__ = ["prepare_trainable", "resolve_trainable", "ship_module_by_value"]
+
+logger = logging.getLogger(__name__)
+
+# Our own packages are installed (editable) and importable on every worker.
+_OWN_PACKAGES = frozenset({"spaces", "search", "trainables", "results", "configs"})
+
+
+def resolve_trainable(spec: Any, trainable: Any = None) -> Any:
+    """The callable or Trainable class to run: ``trainable`` if given, else the spec's name.
+
+    Raises:
+        trainables.TrainableNotFoundError: The spec's name is neither registered nor importable.
+    """
+    if trainable is not None:
+        return trainable
+    import trainables
+
+    return trainables.resolve(spec.trainable)
+
+
+def _installed_roots() -> list[Path]:
+    paths = sysconfig.get_paths()
+    roots = {paths[k] for k in ("stdlib", "platstdlib", "purelib", "platlib") if k in paths}
+    return [Path(r).resolve() for r in roots]
+
+
+def _module_of(obj: Any) -> ModuleType | None:
+    while isinstance(obj, functools.partial):
+        obj = obj.func
+    obj = inspect.unwrap(obj) if callable(obj) else obj
+    name = getattr(obj, "__module__", None)
+    return sys.modules.get(name) if name else None
+
+
+def ship_module_by_value(obj: Any) -> str | None:
+    """Make the module defining ``obj`` reach Ray workers even if they cannot import it.
+
+    A trainable from the user's own script or a module found only on the driver's
+    ``sys.path`` (a working directory, a temp dir) cannot be imported by worker processes.
+    Such a module's top-level package is registered with cloudpickle to be pickled by value,
+    which also works on a remote cluster. Installed packages and ``__main__`` (already by
+    value) are left alone.
+
+    Returns:
+        The top-level module name registered, or None.
+    """
+    module = _module_of(obj)
+    if module is None or module.__name__ == "__main__":
+        return None
+    top_name = module.__name__.partition(".")[0]
+    if top_name in _OWN_PACKAGES or top_name in sys.builtin_module_names:
+        return None
+    top = sys.modules.get(top_name)
+    file = getattr(top, "__file__", None)
+    if top is None or file is None:
+        return None
+    path = Path(file).resolve()
+    if any(path.is_relative_to(root) for root in _installed_roots()):
+        return None
+    import ray.cloudpickle
+
+    ray.cloudpickle.register_pickle_by_value(top)
+    logger.debug("module %s (%s) will be shipped to workers by value", top_name, path)
+    return top_name
+
+
+def prepare_trainable(spec: Any, trainable: Any, *, from_spec: bool) -> Any:
+    """Build the trainable the Tuner gets; Ray must be initialised.
+
+    Args:
+        spec: The sweep spec (resources, fixed values, max_t, on_oom, seed).
+        trainable: What :func:`resolve_trainable` returned.
+        from_spec: True when ``trainable`` came from the spec's name; the registry's prepare
+            hook then runs (e.g. loading the CIFAR data once into the object store).
+    """
+    from ray import tune
+
+    ship_module_by_value(trainable)
+    if from_spec:
+        import trainables
+
+        ctx = trainables.RunContext(
+            fixed=dict(spec.fixed),
+            max_epochs=spec.scheduler.max_t,
+            on_oom=spec.failures.on_oom,
+            seed=spec.search.seed,
+        )
+        built = trainables.build_trainable(spec.trainable, ctx)
+    else:
+        built = trainable
+    return tune.with_resources(built, {"cpu": float(spec.resources.cpu), "gpu": float(spec.resources.gpu)})
