@@ -1,0 +1,63 @@
+"""Sizing and the resource check that runs before Ray starts (no Ray needed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from search.cluster import Capacity, check_resources, concurrency_slots, planned_capacity, resolve_home
+from search.errors import ResourceError
+
+
+def test_home_argument_beats_env_beats_default(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("HPO_HOME", str(tmp_path / "env"))
+    assert resolve_home(tmp_path / "arg") == (tmp_path / "arg").resolve()
+    assert resolve_home() == (tmp_path / "env").resolve()
+    monkeypatch.delenv("HPO_HOME")
+    monkeypatch.chdir(tmp_path)
+    assert resolve_home() == (tmp_path / "runs").resolve()
+
+
+def test_two_gpus_per_trial_on_a_one_gpu_machine_is_refused(make_spec) -> None:
+    spec = make_spec(resources={"cpu": 1, "gpu": 2})
+    with pytest.raises(ResourceError) as err:
+        check_resources(spec, Capacity(((8.0, 1.0),), "this machine"))
+    assert str(err.value) == (
+        "resources.gpu: each trial asks for 2 GPU(s) but this machine has 1 on its largest node; "
+        "lower resources.gpu or set cluster.num_gpus"
+    )
+
+
+def test_too_many_cpus_is_refused(make_spec) -> None:
+    spec = make_spec(resources={"cpu": 4, "gpu": 0})
+    with pytest.raises(ResourceError) as err:
+        check_resources(spec, Capacity(((2.0, 0.0), (3.0, 0.0)), "the Ray cluster"))
+    assert str(err.value) == (
+        "resources.cpu: each trial asks for 4 CPU(s) but the Ray cluster has 3 on its largest node; lower resources.cpu"
+    )
+
+
+def test_cpu_and_gpu_on_different_nodes_is_refused(make_spec) -> None:
+    spec = make_spec(resources={"cpu": 4, "gpu": 1})
+    with pytest.raises(ResourceError, match="no node of the Ray cluster has 4 CPU"):
+        check_resources(spec, Capacity(((8.0, 0.0), (2.0, 1.0)), "the Ray cluster"))
+
+
+def test_fits_and_slots_count_fractional_gpus(make_spec) -> None:
+    spec = make_spec(resources={"cpu": 1, "gpu": 0.5})
+    cap = Capacity(((4.0, 1.0), (2.0, 2.0)), "the Ray cluster")
+    check_resources(spec, cap)
+    assert concurrency_slots(spec, cap) == 2 + 2  # GPU-bound on node 1, CPU-bound on node 2
+
+
+def test_planned_capacity_uses_cluster_sizing_without_ray(make_spec) -> None:
+    import ray
+
+    if ray.is_initialized():
+        pytest.skip("Ray already running in this session; the planned capacity is the live one")
+    spec = make_spec(cluster={"num_cpus": 3, "num_gpus": 1})
+    cap = planned_capacity(spec)
+    assert cap is not None and cap.nodes == ((3.0, 1.0),) and cap.where == "this machine"
+    assert not ray.is_initialized()
+    assert planned_capacity(make_spec(cluster={"address": "auto"})) is None

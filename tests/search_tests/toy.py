@@ -1,0 +1,81 @@
+"""Tiny function trainables for the engine's tests: known optimum, failures, GPU probes.
+
+Imported by the tests from this directory (pytest puts it on the driver's sys.path only),
+so every sweep here also checks that a non-installed module reaches Ray's workers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from ray import tune
+
+OPTIMUM_X = 0.3
+
+
+def _loss(config: dict[str, Any], t: int) -> float:
+    return (float(config["x"]) - OPTIMUM_X) ** 2 + 1.0 / t
+
+
+def quadratic(config: dict[str, Any]) -> None:
+    """``loss = (x - 0.3)^2 + 1/t``: the best trial is the one with x nearest 0.3."""
+    for t in range(1, int(config.get("max_iter", 8)) + 1):
+        tune.report({"loss": _loss(config, t)})
+
+
+def _start(config: dict[str, Any]) -> int:
+    ckpt = tune.get_checkpoint()
+    if ckpt is None:
+        return 0
+    with ckpt.as_directory() as d:
+        return int(Path(d, "t").read_text())
+
+
+def _report_with_checkpoint(metrics: dict[str, Any], t: int) -> None:
+    with tempfile.TemporaryDirectory() as d:
+        Path(d, "t").write_text(str(t))
+        tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(d))
+
+
+def checkpointed(config: dict[str, Any]) -> None:
+    """Checkpoints every iteration, sleeps ``sleep`` s per iteration, resumes from its checkpoint.
+
+    Appends ``<trial_id> <t>`` to ``<out_dir>/iterations.txt`` per iteration when ``out_dir`` is set;
+    raises at iteration ``fail_at`` of a first attempt when ``fail_at`` is set (and always when
+    ``always_fail``).
+    """
+    start = _start(config)
+    trial_id = tune.get_context().get_trial_id()
+    out = config.get("out_dir")
+    for t in range(start + 1, int(config.get("max_iter", 4)) + 1):
+        time.sleep(float(config.get("sleep", 0.0)))
+        if config.get("always_fail"):
+            raise RuntimeError(f"boom in trial {trial_id}")
+        if out:
+            with open(Path(out, "iterations.txt"), "a") as f:
+                f.write(f"{trial_id} {t}\n")
+        _report_with_checkpoint({"loss": _loss(config, t)}, t)
+        if config.get("fail_at") == t and start == 0:
+            raise RuntimeError(f"planned failure at iteration {t}")
+
+
+def gpu_probe(config: dict[str, Any]) -> None:
+    """Records the GPUs Ray gave the trial and when it ran, in ``<out_dir>/<trial_id>.json``."""
+    import ray
+
+    began = time.time()
+    time.sleep(float(config.get("sleep", 1.0)))
+    record = {
+        "gpu_ids": [str(g) for g in ray.get_gpu_ids()],
+        "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),
+        "began": began,
+        "ended": time.time(),
+    }
+    trial_id = tune.get_context().get_trial_id()
+    Path(config["out_dir"], f"{trial_id}.json").write_text(json.dumps(record))
+    tune.report({"loss": _loss(config, 1)})
