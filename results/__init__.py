@@ -1,1 +1,42 @@
-"""results."""
+"""The results store: every sweep, trial and result in SQLite (or any SQLAlchemy database),
+the Ray Tune callback that feeds it, and report export (HTML, Markdown, JSON, CSV).
+
+Imports nothing from ``spaces``, ``search`` or ``trainables``; only ``ray.tune`` (for the callback).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ._errors import StoreError, SweepExistsError, SweepNotFoundError, TrialNotFoundError
+from ._records import SweepRecord, TrialRecord
+from ._report import export_report
+from ._store import Store
+from ._tabular import trials_to_csv, trials_to_json
+
+if TYPE_CHECKING:
+    from ._callback import StoreCallback
+
+__all__ = [
+    "Store",
+    "StoreCallback",
+    "StoreError",
+    "SweepExistsError",
+    "SweepNotFoundError",
+    "SweepRecord",
+    "TrialNotFoundError",
+    "TrialRecord",
+    "export_report",
+    "trials_to_csv",
+    "trials_to_json",
+]
+
+
+def __getattr__(name: str) -> object:
+    # The callback subclasses ray.tune.Callback: import Ray only when it is asked for, so the
+    # store and the CLI's read commands start fast.
+    if name == "StoreCallback":
+        from ._callback import StoreCallback
+
+        return StoreCallback
+    raise AttributeError(f"module 'results' has no attribute {name!r}")

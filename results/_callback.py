@@ -1,0 +1,231 @@
+"""``StoreCallback``: a Ray Tune callback (driver side) that streams a sweep into the store.
+
+Hooks used (Ray 2.60 ``ray.tune.Callback``): ``setup``, ``on_trial_start``, ``on_trial_restore``,
+``on_trial_result``, ``on_checkpoint``, ``on_trial_complete``, ``on_trial_recover``,
+``on_trial_error``, ``on_step_end`` and ``on_experiment_end``. Events are folded into
+in-memory trial rows and written in batches: at most every ``flush_every_s`` seconds or
+``flush_results`` results, whichever comes first, and at the end of the experiment.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+from ray.tune import Callback
+
+from ._errors import StoreError
+from ._records import finite
+from ._store import Store
+from ._writer import BatchWriter, TrialState, clean_result, dumps
+
+if TYPE_CHECKING:
+    from ray.tune.experiment import Trial
+
+__all__ = ["StoreCallback", "read_trial_error"]
+
+logger = logging.getLogger(__name__)
+
+_MAX_ERROR_CHARS = 20_000
+
+
+def read_trial_error(trial: Trial) -> str:
+    """The text Ray wrote for a failed trial (its ``error.txt``), or a stand-in when unreadable."""
+    text: str | None = None
+    try:
+        path = trial.error_file  # <trial dir>/error.txt on the driver, Ray 2.x
+        if path:
+            with open(path, encoding="utf-8", errors="replace") as handle:
+                text = handle.read()
+    except (OSError, AttributeError):
+        text = None
+    if not text:
+        try:
+            text = trial.get_error()  # reads it through the storage filesystem instead
+        except Exception:  # any storage error leaves us with the stand-in
+            text = None
+    if not text:
+        return f"trial {trial.trial_id} failed (Ray left no error file)"
+    return str(text).strip()[-_MAX_ERROR_CHARS:]
+
+
+def _checkpoint_path(trial: Trial) -> str | None:
+    try:
+        checkpoint = trial.checkpoint
+    except AttributeError:
+        return None
+    return getattr(checkpoint, "path", None) if checkpoint is not None else None
+
+
+class StoreCallback(Callback):
+    """Writes every trial start, result, checkpoint, completion, early stop and error to a store.
+
+    A trial that ends without error before reaching ``max_t`` (in ``time_attr`` units) is
+    recorded as ``stopped_early`` (an ASHA/median stop); one that reaches it as ``completed``.
+
+    Args:
+        store: The store to write to (reopened by URL after the callback is unpickled).
+        sweep: The sweep's name; its row is created if ``start_sweep`` was not called.
+        metric: The metric the sweep optimises (its value is indexed per result).
+        mode: ``min`` or ``max``.
+        max_t: The scheduler's max_t; None records every clean end as ``completed``.
+        time_attr: The result key ``max_t`` is measured in.
+        flush_every_s: Longest time a result waits in memory before being written.
+        flush_results: Queued results that force a write.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        sweep: str,
+        metric: str,
+        mode: str,
+        max_t: int | None,
+        time_attr: str = "training_iteration",
+        flush_every_s: float = 1.0,
+        flush_results: int = 5_000,
+    ) -> None:
+        if mode not in ("min", "max"):
+            raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
+        self.store = store
+        self.sweep = sweep
+        self.metric = metric
+        self.mode = mode
+        self.max_t = max_t
+        self.time_attr = time_attr
+        self.flush_every_s = flush_every_s
+        self.flush_results = flush_results
+        self._reset()
+
+    def _reset(self) -> None:
+        self._writer: BatchWriter | None = None
+        self._states: dict[str, TrialState] = {}
+        self._dirty: dict[str, TrialState] = {}
+        self._queued: list[tuple[TrialState, dict[str, Any]]] = []
+        self._last_flush = time.monotonic()
+        self._warned = False
+
+    # Ray pickles the RunConfig (and so this callback) into the experiment's tuner.pkl: keep
+    # only what rebuilds it, and reopen the store by URL on the other side.
+    def __getstate__(self) -> dict[str, Any]:
+        return {"url": self.store.url, "home": str(self.store.home), "sweep": self.sweep,
+                "metric": self.metric, "mode": self.mode, "max_t": self.max_t, "time_attr": self.time_attr,
+                "flush_every_s": self.flush_every_s, "flush_results": self.flush_results}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(Store.open(state.pop("url"), home=state.pop("home")), **state)  # type: ignore[misc]
+
+    # ------------------------------------------------------------ bookkeeping
+    def _ensure(self) -> BatchWriter:
+        if self._writer is None:
+            writer = BatchWriter(self.store.engine, sweep=self.sweep, metric=self.metric, mode=self.mode)
+            writer.ensure_sweep(max_t=self.max_t)
+            self._states = writer.load_states()
+            self._writer = writer
+        return self._writer
+
+    def _state(self, trial: Trial) -> TrialState:
+        self._ensure()
+        state = self._states.get(trial.trial_id)
+        if state is None:
+            state = TrialState(trial_id=trial.trial_id, started=time.time())
+            state.set_config(dict(trial.config or {}))
+            self._states[trial.trial_id] = state
+        self._dirty[trial.trial_id] = state
+        return state
+
+    def flush(self) -> None:
+        """Write everything queued now, in one transaction.
+
+        A failed write is logged and kept queued for the next flush; the sweep goes on.
+        """
+        if self._writer is None or (not self._dirty and not self._queued):
+            return
+        dirty, queued = list(self._dirty.values()), self._queued
+        try:
+            self._writer.flush(dirty, queued)
+        except StoreError as exc:
+            if not self._warned:
+                logger.warning("results store write failed, will retry: %s", exc)
+                self._warned = True
+            self._last_flush = time.monotonic()
+            return
+        self._dirty = {}
+        self._queued = []
+        self._last_flush = time.monotonic()
+
+    def _maybe_flush(self) -> None:
+        if len(self._queued) >= self.flush_results or time.monotonic() - self._last_flush >= self.flush_every_s:
+            self.flush()
+
+    def _end(self, trial: Trial, status: str, error: str | None = None) -> None:
+        state = self._state(trial)
+        state.status = status
+        state.ended = time.time()
+        if error is not None:
+            state.error = error
+        state.checkpoint_path = _checkpoint_path(trial) or state.checkpoint_path
+        self._maybe_flush()
+
+    # ------------------------------------------------------------ Ray hooks
+    def setup(self, **info: Any) -> None:
+        """Register the sweep and load its existing trials (a resume continues from them)."""
+        self._ensure()
+
+    def on_trial_start(self, iteration: int, trials: list[Trial], trial: Trial, **info: Any) -> None:
+        state = self._state(trial)
+        state.status = "running"
+        state.ended = None
+        state.set_config(dict(trial.config or {}))
+        self._maybe_flush()
+
+    def on_trial_restore(self, iteration: int, trials: list[Trial], trial: Trial, **info: Any) -> None:
+        self.on_trial_start(iteration, trials, trial, **info)
+
+    def on_trial_result(
+        self, iteration: int, trials: list[Trial], trial: Trial, result: dict[str, Any], **info: Any
+    ) -> None:
+        state = self._state(trial)
+        metrics = clean_result(result)
+        step = result.get("training_iteration")
+        step = int(step) if isinstance(step, int | float) else state.iterations + 1
+        value = finite(metrics.get(self.metric))
+        state.add_result(step, value, metrics, self.mode)
+        self._queued.append((state, {
+            "iteration": step, "time_total_s": finite(result.get("time_total_s")), "metric_value": value,
+            "metrics": dumps(metrics), "recorded": time.time()}))
+        self._maybe_flush()
+
+    def on_checkpoint(self, iteration: int, trials: list[Trial], trial: Trial, checkpoint: Any,
+                      **info: Any) -> None:
+        path = getattr(checkpoint, "path", None)
+        if path:
+            self._state(trial).checkpoint_path = str(path)
+
+    def on_trial_complete(self, iteration: int, trials: list[Trial], trial: Trial, **info: Any) -> None:
+        self._ensure()
+        if trial.trial_id not in self._states:
+            return  # a pending trial cancelled at the end of the experiment: it never ran
+        state = self._state(trial)
+        reached = state.last_result.get(self.time_attr)
+        if reached is None and self.time_attr == "training_iteration":
+            reached = state.iterations
+        early = self.max_t is not None and (reached is None or float(reached) < self.max_t)
+        self._end(trial, "stopped_early" if early else "completed")
+
+    def on_trial_recover(self, iteration: int, trials: list[Trial], trial: Trial, **info: Any) -> None:
+        # Ray retries it (failures.max_retries): it stays running, the error is kept for the record.
+        state = self._state(trial)
+        state.error = read_trial_error(trial)
+        self._maybe_flush()
+
+    def on_trial_error(self, iteration: int, trials: list[Trial], trial: Trial, **info: Any) -> None:
+        self._end(trial, "error", error=read_trial_error(trial))
+
+    def on_step_end(self, iteration: int, trials: list[Trial], **info: Any) -> None:
+        self._maybe_flush()
+
+    def on_experiment_end(self, trials: list[Trial], **info: Any) -> None:
+        self.flush()

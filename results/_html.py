@@ -1,0 +1,154 @@
+"""The self-contained HTML report: inline CSS, inline SVG, no scripts, no network references.
+
+Every string that came from the store (names, specs, configs, errors) goes through ``esc``.
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+from ._plots import PLOTS, inline_svg
+from ._report_data import ReportData, yaml_text
+from ._sections import (
+    all_trials_table,
+    best_metrics,
+    best_rows,
+    error_rows,
+    fmt,
+    summary_rows,
+    top_table,
+)
+
+__all__ = ["render_html"]
+
+MAX_ERRORS = 100  # errored trials listed in full; the rest are counted
+MAX_ERROR_CHARS = 4_000
+
+_CSS = """
+:root { --fg:#1d2433; --muted:#5b6478; --line:#d9dde6; --accent:#ff7f0e; --bg:#ffffff; --alt:#f6f7fa; }
+* { box-sizing: border-box; }
+body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif;
+       color: var(--fg); background: var(--bg); margin: 0 auto; max-width: 1100px; padding: 24px; }
+h1 { font-size: 24px; margin: 0 0 4px; } h2 { font-size: 18px; margin: 32px 0 8px;
+     border-bottom: 1px solid var(--line); padding-bottom: 4px; }
+.sub { color: var(--muted); margin: 0 0 16px; }
+table { border-collapse: collapse; width: 100%; margin: 8px 0; font-size: 13px; }
+th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid var(--line); vertical-align: top;
+         overflow-wrap: break-word; }
+th { background: var(--alt); font-weight: 600; }
+table.kv th { width: 28%; background: none; color: var(--muted); font-weight: 500; }
+tr.best td { background: #fff4e8; }
+td.num { font-variant-numeric: tabular-nums; white-space: nowrap; }
+pre { background: var(--alt); padding: 10px 12px; border-radius: 6px; overflow-x: auto; font-size: 12.5px;
+      white-space: pre-wrap; overflow-wrap: anywhere; }
+code { font-family: ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace; }
+.badge { display: inline-block; padding: 1px 8px; border-radius: 10px; font-size: 12px; background: var(--alt);
+         border: 1px solid var(--line); }
+.badge.finished { background:#e6f4ea; } .badge.failed { background:#fdecea; }
+.badge.running { background:#e8f0fe; } .badge.interrupted { background:#fff4e5; }
+figure { margin: 12px 0 24px; } figure svg { width: 100%; height: auto; }
+figcaption { color: var(--muted); font-size: 12.5px; }
+details { margin: 8px 0; } summary { cursor: pointer; color: var(--muted); }
+.metric { font-size: 20px; font-weight: 600; color: var(--accent); }
+footer { color: var(--muted); font-size: 12px; margin-top: 40px; }
+"""
+
+_CAPTIONS = {
+    "curves": "Metric per training iteration. Early-stopped trials are faint and marked x at the rung where "
+              "they stopped; errored trials dashed; the best trial thick.",
+    "params": "Each trial's last metric against each searched hyperparameter (log axes for log-scaled "
+              "params; choices as categories). The star is the best trial; faint points stopped early.",
+    "best_so_far": "Best metric reported so far against wall time since the sweep started.",
+    "rungs": "How many trials reached each ASHA rung; the last bar is max_t.",
+}
+
+
+def esc(text: object) -> str:
+    """HTML-escaped text (quotes too: safe in attributes)."""
+    return escape(str(text), quote=True)
+
+
+def _kv_table(rows: list[tuple[str, str]]) -> str:
+    body = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in rows)
+    return f'<table class="kv">{body}</table>'
+
+
+def _table(headers: list[str], rows: list[list[str]], *, best_first: bool = False) -> str:
+    head = "".join(f"<th>{esc(h)}</th>" for h in headers)
+    lines = []
+    for i, row in enumerate(rows):
+        cls = ' class="best"' if best_first and i == 0 else ""
+        cells = "".join(f"<td{' class=num' if j in (0, 3, 4, 5) else ''}>{esc(c)}</td>" for j, c in enumerate(row))
+        lines.append(f"<tr{cls}>{cells}</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(lines)}</tbody></table>"
+
+
+def _best_section(data: ReportData) -> str:
+    best = data.best
+    if best is None:
+        return "<h2>Best trial</h2><p>No trial has reported the metric yet.</p>"
+    command = data.reproduce_command() or ""
+    spec_note = ("" if data.spec.get("source") else
+                 "<p>Here <code>spec.yaml</code> is the resolved spec shown at the end of this report.</p>")
+    return (
+        "<h2>Best trial</h2>"
+        f'<p><span class="metric" id="best-metric">{esc(data.sweep.metric)} = {esc(fmt(best.last_metric))}</span>'
+        f" &nbsp;trial <code>{esc(best.trial_id)}</code></p>"
+        f"{_kv_table(best_rows(data, best))}"
+        "<h3>Config</h3>"
+        f"<pre><code>{esc(yaml_text(best.config))}</code></pre>"
+        "<h3>Reproduce</h3>"
+        "<p>Rerun this config once for the full max_t:</p>"
+        f"<pre><code>{esc(command)}</code></pre>{spec_note}"
+        f"<details><summary>Last reported metrics</summary>{_kv_table(best_metrics(best))}</details>"
+    )
+
+
+def _errors_section(data: ReportData) -> str:
+    rows = error_rows(data)
+    if not rows:
+        return "<h2>Errored trials</h2><p>None.</p>"
+    items = []
+    for trial_id, summary, text in rows[:MAX_ERRORS]:
+        items.append(f"<li><code>{esc(trial_id)}</code>: {esc(summary)}"
+                     f"<details><summary>error text</summary><pre>{esc(text[-MAX_ERROR_CHARS:])}</pre></details></li>")
+    more = f"<p>… and {len(rows) - MAX_ERRORS} more.</p>" if len(rows) > MAX_ERRORS else ""
+    return f"<h2>Errored trials ({len(rows)})</h2><ul>{''.join(items)}</ul>{more}"
+
+
+def _plots_section(plots: dict[str, str]) -> str:
+    parts = ["<h2>Plots</h2>"]
+    if not plots:
+        parts.append("<p>No results to plot yet.</p>")
+    for index, (key, svg) in enumerate(plots.items(), start=1):
+        parts.append(f'<figure id="plot-{esc(key)}"><h3>{esc(PLOTS[key])}</h3>{inline_svg(svg, f"p{index}")}'
+                     f"<figcaption>{esc(_CAPTIONS[key])}</figcaption></figure>")
+    return "".join(parts)
+
+
+def render_html(data: ReportData, plots: dict[str, str]) -> str:
+    """The whole report as one HTML document."""
+    sweep = data.sweep
+    headers, rows = top_table(data)
+    all_headers, all_rows = all_trials_table(data)
+    spec_yaml = sweep.spec_yaml or "(no spec recorded)"
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>hpo report: {esc(sweep.name)}</title><style>{_CSS}</style></head><body>"
+        f'<h1>Sweep {esc(sweep.name)} <span class="badge {esc(sweep.status)}">{esc(sweep.status)}</span></h1>'
+        f'<p class="sub">{esc(sweep.metric)} ({esc(sweep.mode)}) · {len(data.trials)} trials · '
+        f"generated {esc(data.generated.isoformat(timespec='seconds'))}</p>"
+        f"<h2>The sweep</h2>{_kv_table(summary_rows(data))}"
+        f"{_best_section(data)}"
+        f"<h2>Top trials</h2>{_table(headers, rows, best_first=data.best is not None)}"
+        f"{_plots_section(plots)}"
+        f"{_errors_section(data)}"
+        f"<h2>All trials</h2><details><summary>{len(all_rows)} trials, best first</summary>"
+        f"{_table(all_headers, all_rows, best_first=data.best is not None)}</details>"
+        f"<h2>Spec</h2><details><summary>resolved spec (YAML)</summary><pre><code>{esc(spec_yaml)}</code></pre>"
+        "</details>"
+        f"<footer>hpo report · store {esc(data.store_url)}</footer>"
+        "</body></html>\n"
+    )

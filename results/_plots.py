@@ -1,0 +1,250 @@
+"""The report's plots as SVG text, drawn with matplotlib's object API (no pyplot, no global backend).
+
+Readable at 1,000 trials: past ``MAX_LINES`` trials the learning curves become quantile bands
+plus the top trials, with every early stop still marked at its rung.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ._report_data import ParamAxis, ReportData, rungs
+from ._tabular import flatten
+
+__all__ = ["PLOTS", "all_plots", "inline_svg"]
+
+MAX_LINES = 150  # trials drawn one line each; beyond, aggregate
+TOP_LINES = 10  # best trials still drawn as lines when aggregating
+MAX_LABEL = 24  # characters of a category label on an axis
+
+PLOTS = {
+    "curves": "Learning curves",
+    "params": "Metric against each hyperparameter",
+    "best_so_far": "Best so far against wall time",
+    "rungs": "ASHA survivors per rung",
+}
+_COLORS = {"completed": "#1f77b4", "stopped_early": "#7f7f7f", "error": "#d62728", "running": "#2ca02c"}
+_BEST = "#ff7f0e"
+
+
+@contextmanager
+def _style() -> Iterator[None]:
+    import matplotlib
+
+    with matplotlib.rc_context({
+        "svg.fonttype": "none",  # text stays text: smaller files, selectable, no glyph paths
+        "svg.hashsalt": "hpo",  # stable ids: the same data gives the same file
+        "text.parse_math": False,  # a "$" in a config value is not mathtext
+        "path.simplify": True,
+        "font.size": 9,
+        "axes.spines.top": False,
+        "axes.spines.right": False,
+    }):
+        yield
+
+
+def _figure(width: float, height: float) -> Any:
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height), layout="constrained")
+
+
+def _svg(fig: Any) -> str:
+    buffer = io.StringIO()
+    fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None, "Format": None, "Type": None})
+    return buffer.getvalue()
+
+
+def _label(value: Any) -> str:
+    text = str(value)
+    return text if len(text) <= MAX_LABEL else text[: MAX_LABEL - 1] + "…"
+
+
+def _robust_ylim(ax: Any, values: np.ndarray) -> None:
+    values = values[np.isfinite(values)]
+    if values.size < 2:
+        return
+    low, high = np.percentile(values, [1, 99])
+    pad = (high - low) * 0.08 or abs(high) * 0.05 or 1.0
+    ax.set_ylim(low - pad, high + pad)
+
+
+def _status_of(data: ReportData) -> dict[str, str]:
+    return {t.trial_id: t.status for t in data.trials}
+
+
+def learning_curves(data: ReportData) -> str | None:
+    """Metric against iteration for every trial; early stops faint with an ``x`` at their rung."""
+    frame = data.results.dropna(subset=["metric"])
+    if frame.empty:
+        return None
+    status = _status_of(data)
+    best = data.best.trial_id if data.best else None
+    fig = _figure(8, 4.2)
+    ax = fig.add_subplot()
+    groups = {tid: g.sort_values("iteration") for tid, g in frame.groupby("trial_id", sort=False)}
+    many = len(groups) > MAX_LINES
+    if many:
+        stats = frame.groupby("iteration")["metric"].quantile([0.1, 0.25, 0.5, 0.75, 0.9]).unstack()
+        ax.fill_between(stats.index, stats[0.1], stats[0.9], color=_COLORS["completed"], alpha=0.15,
+                        lw=0, label="10–90% of trials")
+        ax.fill_between(stats.index, stats[0.25], stats[0.75], color=_COLORS["completed"], alpha=0.25,
+                        lw=0, label="25–75%")
+        ax.plot(stats.index, stats[0.5], color=_COLORS["completed"], lw=1.2, label="median")
+        drawn = [t.trial_id for t in data.trials[:TOP_LINES] if t.trial_id in groups]
+    else:
+        drawn = list(groups)
+    for tid in drawn:
+        g = groups[tid]
+        kind = status.get(tid, "running")
+        if tid == best:
+            continue
+        faint = kind == "stopped_early"
+        ax.plot(g["iteration"], g["metric"], color=_COLORS.get(kind, "#2ca02c"), lw=0.8,
+                alpha=0.3 if faint else 0.75, ls="--" if kind == "error" else "-")
+    ends = [(g["iteration"].iloc[-1], g["metric"].iloc[-1]) for tid, g in groups.items()
+            if status.get(tid) == "stopped_early"]
+    if ends:
+        xs, ys = zip(*ends, strict=True)
+        ax.scatter(xs, ys, marker="x", s=14, lw=0.8, color=_COLORS["stopped_early"], alpha=0.6,
+                   label=f"stopped early ({len(ends)}), x = rung where stopped", zorder=3)
+    if best in groups:
+        g = groups[best]
+        ax.plot(g["iteration"], g["metric"], color=_BEST, lw=2.2, label=f"best: {_label(best)}", zorder=4)
+    from matplotlib.lines import Line2D
+
+    handles, _ = ax.get_legend_handles_labels()
+    handles += [Line2D([], [], color=_COLORS["completed"], lw=1, label="completed"),
+                Line2D([], [], color=_COLORS["error"], lw=1, ls="--", label="error")]
+    ax.legend(handles=handles, fontsize=7, loc="best", frameon=False)
+    ax.set_xlabel("training iteration")
+    ax.set_ylabel(f"{data.sweep.metric} ({data.sweep.mode})")
+    title = "every trial" if not many else f"{len(groups)} trials: quantile bands + top {len(drawn)}"
+    ax.set_title(title, fontsize=9)
+    _robust_ylim(ax, frame["metric"].to_numpy(dtype=float))
+    return _svg(fig)
+
+
+def _param_values(data: ReportData, axis: ParamAxis) -> tuple[list[Any], list[float], list[str]]:
+    xs, ys, kinds = [], [], []
+    for trial in data.trials:
+        value = flatten(trial.config).get(axis.key)
+        if value is None or trial.last_metric is None:
+            continue
+        xs.append(value)
+        ys.append(trial.last_metric)
+        kinds.append(trial.status)
+    return xs, ys, kinds
+
+
+def params_plot(data: ReportData) -> str | None:
+    """The final metric of each trial against each hyperparameter (log axes for log params)."""
+    axes = [a for a in data.params if _param_values(data, a)[0]]
+    if not axes:
+        return None
+    cols = min(3, len(axes))
+    rows = math.ceil(len(axes) / cols)
+    fig = _figure(3.2 * cols, 2.6 * rows)
+    grid = fig.subplots(rows, cols, squeeze=False)
+    rng = np.random.default_rng(0)
+    best = data.best
+    for ax, axis in zip(grid.flat, axes, strict=False):
+        xs, ys, kinds = _param_values(data, axis)
+        numeric = not axis.categorical and all(isinstance(x, int | float) and not isinstance(x, bool) for x in xs)
+        if numeric:
+            positions = np.asarray(xs, dtype=float)
+            if axis.log and np.all(positions > 0):
+                ax.set_xscale("log")
+        else:
+            labels = sorted({str(x) for x in xs})
+            index = {label: i for i, label in enumerate(labels)}
+            positions = np.array([index[str(x)] for x in xs], dtype=float) + rng.uniform(-0.2, 0.2, len(xs))
+            ax.set_xticks(range(len(labels)), [_label(v) for v in labels], rotation=20 if len(labels) > 3 else 0)
+        colors = [_COLORS.get(k, "#2ca02c") for k in kinds]
+        alphas = [0.3 if k == "stopped_early" else 0.8 for k in kinds]
+        ax.scatter(positions, ys, c=colors, s=9, alpha=alphas, lw=0)
+        if best is not None:
+            value = flatten(best.config).get(axis.key)
+            if value is not None and best.last_metric is not None:
+                bx = float(value) if numeric else float(sorted({str(x) for x in xs}).index(str(value)))
+                ax.scatter([bx], [best.last_metric], marker="*", s=80, color=_BEST, zorder=3)
+        ax.set_xlabel(_label(axis.key) + (" (log)" if numeric and axis.log else ""))
+        ax.set_ylabel(data.sweep.metric)
+        _robust_ylim(ax, np.asarray(ys, dtype=float))
+    for ax in list(grid.flat)[len(axes):]:
+        ax.set_visible(False)
+    return _svg(fig)
+
+
+def best_so_far(data: ReportData) -> str | None:
+    """Best metric so far against wall time since the sweep started."""
+    frame = data.results.dropna(subset=["metric"]).sort_values("recorded")
+    if frame.empty:
+        return None
+    start = data.sweep.started.timestamp() if data.sweep.started else float(frame["recorded"].min())
+    seconds = frame["recorded"].to_numpy(dtype=float) - start
+    scale, unit = (60.0, "min") if seconds.max() > 300 else (1.0, "s")
+    values = frame["metric"].to_numpy(dtype=float)
+    running = np.minimum.accumulate(values) if data.sweep.mode == "min" else np.maximum.accumulate(values)
+    fig = _figure(8, 3.2)
+    ax = fig.add_subplot()
+    last = frame.groupby("trial_id").tail(1)  # one faint dot per trial (its final result)
+    ax.scatter((last["recorded"] - start) / scale, last["metric"], s=6, color="#7f7f7f", alpha=0.35, lw=0,
+               label="a trial's last result")
+    keep = np.r_[True, np.diff(running) != 0]  # only the steps, not 20,000 flat points
+    keep[-1] = True
+    ax.step(seconds[keep] / scale, running[keep], where="post", color=_BEST, lw=1.8, label="best so far")
+    ax.set_xlabel(f"wall time since the sweep started ({unit})")
+    ax.set_ylabel(f"{data.sweep.metric} ({data.sweep.mode})")
+    ax.legend(fontsize=7, frameon=False)
+    _robust_ylim(ax, values)
+    return _svg(fig)
+
+
+def rung_survivors(data: ReportData) -> str | None:
+    """Trials that reached each ASHA rung (and max_t)."""
+    milestones = rungs(data)
+    if not milestones or not data.trials:
+        return None
+    reached = pd.Series([t.iterations for t in data.trials])
+    counts = [int((reached >= m).sum()) for m in milestones]
+    fig = _figure(6, 2.8)
+    ax = fig.add_subplot()
+    labels = [f"≥{m}" for m in milestones]
+    bars = ax.bar(labels, counts, color=_COLORS["completed"], alpha=0.8)
+    ax.bar_label(bars, fontsize=7)
+    ax.set_xlabel("rung (training iterations reached; the last is max_t)")
+    ax.set_ylabel("trials")
+    return _svg(fig)
+
+
+def all_plots(data: ReportData) -> dict[str, str]:
+    """Every plot that has data to show, keyed as in ``PLOTS``."""
+    makers = {"curves": learning_curves, "params": params_plot, "best_so_far": best_so_far,
+              "rungs": rung_survivors}
+    out: dict[str, str] = {}
+    with _style():
+        for key, make in makers.items():
+            svg = make(data)
+            if svg:
+                out[key] = svg
+    return out
+
+
+_ID = re.compile(r'(\bid="|xlink:href="#|href="#|url\(#)([^")]+)')
+
+
+def inline_svg(svg: str, prefix: str) -> str:
+    """An SVG file's text made fit to inline in HTML: no XML prolog or DOCTYPE, no namespace
+    declarations (HTML5 supplies them), and every id prefixed so several plots never clash."""
+    body = svg[svg.index("<svg"):]
+    body = re.sub(r'\s+xmlns(:xlink)?="[^"]*"', "", body, count=2)
+    return _ID.sub(lambda m: f"{m.group(1)}{prefix}-{m.group(2)}", body)

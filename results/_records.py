@@ -1,0 +1,165 @@
+"""Plain, immutable records the store hands out: one sweep, one trial."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+__all__ = ["SweepRecord", "TrialRecord", "finite", "from_epoch", "iso"]
+
+
+def from_epoch(value: float | None) -> datetime | None:
+    """UTC-aware datetime from stored epoch seconds (None stays None)."""
+    return None if value is None else datetime.fromtimestamp(value, tz=UTC)
+
+
+def iso(value: datetime | None) -> str | None:
+    """ISO-8601 text of a datetime, to the second (None stays None)."""
+    return None if value is None else value.isoformat(timespec="seconds")
+
+
+def _duration(start: datetime | None, end: datetime | None) -> float | None:
+    if start is None:
+        return None
+    stop = end if end is not None else datetime.now(tz=UTC)
+    return max(0.0, (stop - start).total_seconds())
+
+
+def finite(value: Any) -> float | None:
+    """``value`` as a float, or None when it is missing, NaN or infinite."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+@dataclass(frozen=True)
+class TrialRecord:
+    """One trial of a sweep, as the store holds it.
+
+    Attributes:
+        sweep: Name of the sweep the trial belongs to.
+        trial_id: Ray Tune's trial id.
+        config: The trial's full config (searched values and fixed constants).
+        status: ``running``, ``completed``, ``stopped_early`` or ``error``.
+        error: Error text (Ray's error file) when the trial errored, else None.
+        best_metric: Best value of the sweep's metric over all iterations (mode respected).
+        best_iteration: The iteration ``best_metric`` was reported at.
+        last_metric: The metric's value in the last reported result.
+        iterations: Training iterations reported (Ray's ``training_iteration`` of the last result).
+        checkpoint_path: Latest checkpoint's path, when the trial saved one.
+        last_result: Every scalar of the last reported result.
+        started: When the trial started (UTC).
+        ended: When it completed, stopped or errored (UTC); None while running.
+    """
+
+    sweep: str
+    trial_id: str
+    config: dict[str, Any]
+    status: str
+    error: str | None = None
+    best_metric: float | None = None
+    best_iteration: int | None = None
+    last_metric: float | None = None
+    iterations: int = 0
+    checkpoint_path: str | None = None
+    last_result: dict[str, Any] = field(default_factory=dict)
+    started: datetime | None = None
+    ended: datetime | None = None
+
+    @property
+    def duration_s(self) -> float | None:
+        """Seconds from start to end (to now while running)."""
+        return _duration(self.started, self.ended)
+
+    def metric(self, scope: str = "last") -> float | None:
+        """The metric under Ray's ``scope`` meaning: ``last`` value or best over ``all``."""
+        return self.best_metric if scope == "all" else self.last_metric
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (times as ISO-8601 text); keys are documented in the README."""
+        return {
+            "sweep": self.sweep,
+            "trial_id": self.trial_id,
+            "status": self.status,
+            "config": self.config,
+            "last_metric": self.last_metric,
+            "best_metric": self.best_metric,
+            "best_iteration": self.best_iteration,
+            "iterations": self.iterations,
+            "checkpoint_path": self.checkpoint_path,
+            "error": self.error,
+            "last_result": self.last_result,
+            "started": iso(self.started),
+            "ended": iso(self.ended),
+            "duration_s": self.duration_s,
+        }
+
+
+@dataclass(frozen=True)
+class SweepRecord:
+    """One sweep, as the store holds it.
+
+    Attributes:
+        name: The sweep's name (unique in the store).
+        status: ``running``, ``finished``, ``failed`` or ``interrupted``.
+        spec_yaml: The resolved spec as YAML.
+        spec_hash: Stable digest of the resolved spec.
+        metric: The metric the sweep optimises.
+        mode: ``min`` or ``max``.
+        started: When the sweep started (UTC); a resume keeps the first start.
+        finished: When it finished (UTC); None while running.
+        versions: Versions of hpo, ray, torch and python that ran it.
+        git_commit: Commit of the working directory it ran from, when known.
+        experiment_path: Ray's experiment directory.
+        counts: Trials by status (all four statuses present).
+        max_t: The scheduler's max_t (for telling early stops apart), when known.
+    """
+
+    name: str
+    status: str
+    spec_yaml: str | None
+    spec_hash: str | None
+    metric: str
+    mode: str
+    started: datetime | None
+    finished: datetime | None
+    versions: dict[str, str | None]
+    git_commit: str | None
+    experiment_path: str | None
+    counts: dict[str, int]
+    max_t: int | None = None
+
+    @property
+    def duration_s(self) -> float | None:
+        """Seconds from start to finish (to now while running)."""
+        return _duration(self.started, self.finished)
+
+    @property
+    def num_trials(self) -> int:
+        """Trials of every status."""
+        return sum(self.counts.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (times as ISO-8601 text); keys are documented in the README."""
+        return {
+            "name": self.name,
+            "status": self.status,
+            "metric": self.metric,
+            "mode": self.mode,
+            "max_t": self.max_t,
+            "started": iso(self.started),
+            "finished": iso(self.finished),
+            "duration_s": self.duration_s,
+            "counts": dict(self.counts),
+            "spec_hash": self.spec_hash,
+            "git_commit": self.git_commit,
+            "versions": dict(self.versions),
+            "experiment_path": self.experiment_path,
+            "spec_yaml": self.spec_yaml,
+        }

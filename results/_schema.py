@@ -1,0 +1,103 @@
+"""The store's tables (SQLAlchemy Core) and the schema version this code reads and writes.
+
+Times are stored as UTC epoch seconds (floats): portable across SQLite and PostgreSQL, and
+durations are a subtraction. JSON columns are plain text so every backend stores them alike.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "SWEEP_STATUSES",
+    "TRIAL_STATUSES",
+    "metadata",
+    "results_table",
+    "schema_version_table",
+    "sweeps_table",
+    "trials_table",
+]
+
+# Bump when a table changes; Store.open refuses stores written by a newer version.
+SCHEMA_VERSION = 1
+
+SWEEP_STATUSES = ("running", "finished", "failed", "interrupted")
+TRIAL_STATUSES = ("running", "completed", "stopped_early", "error")
+
+metadata = MetaData()
+
+schema_version_table = Table(
+    "schema_version",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),  # always 1: a single row
+    Column("version", Integer, nullable=False),
+    Column("written_by", String(64), nullable=True),  # hpo version that created the store
+)
+
+sweeps_table = Table(
+    "sweeps",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(255), nullable=False, unique=True),
+    Column("status", String(16), nullable=False),
+    Column("spec_yaml", Text, nullable=True),
+    Column("spec_hash", String(128), nullable=True),
+    Column("metric", String(255), nullable=False),
+    Column("mode", String(3), nullable=False),
+    Column("max_t", Integer, nullable=True),
+    Column("started", Float, nullable=False),
+    Column("finished", Float, nullable=True),
+    Column("versions", Text, nullable=True),  # JSON: {"hpo": .., "ray": .., "torch": .., "python": ..}
+    Column("git_commit", String(64), nullable=True),
+    Column("experiment_path", Text, nullable=True),
+)
+
+trials_table = Table(
+    "trials",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("sweep_id", Integer, ForeignKey("sweeps.id", ondelete="CASCADE"), nullable=False),
+    Column("trial_id", String(255), nullable=False),  # Ray's trial id
+    Column("config", Text, nullable=False),  # JSON
+    Column("status", String(16), nullable=False),
+    Column("error", Text, nullable=True),
+    Column("best_metric", Float, nullable=True),
+    Column("best_iteration", Integer, nullable=True),
+    Column("last_metric", Float, nullable=True),
+    Column("iterations", Integer, nullable=False, default=0),
+    Column("checkpoint_path", Text, nullable=True),
+    Column("last_result", Text, nullable=True),  # JSON of the last reported metrics
+    Column("started", Float, nullable=True),
+    Column("ended", Float, nullable=True),
+    UniqueConstraint("sweep_id", "trial_id", name="uq_trials_sweep_trial"),
+    Index("ix_trials_sweep_status", "sweep_id", "status"),
+    Index("ix_trials_sweep_last", "sweep_id", "last_metric"),
+    Index("ix_trials_sweep_best", "sweep_id", "best_metric"),
+    Index("ix_trials_trial_id", "trial_id"),
+)
+
+results_table = Table(
+    "results",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("trial_pk", Integer, ForeignKey("trials.id", ondelete="CASCADE"), nullable=False),
+    Column("iteration", Integer, nullable=False),  # Ray's training_iteration
+    Column("time_total_s", Float, nullable=True),
+    Column("metric_value", Float, nullable=True),  # the sweep's metric, for SQL-side min/max
+    Column("metrics", Text, nullable=False),  # JSON of every reported scalar
+    Column("recorded", Float, nullable=False),  # driver wall clock when the result arrived
+    # The unique pair makes a replayed result (resume, retried trial) an update, never a duplicate.
+    UniqueConstraint("trial_pk", "iteration", name="uq_results_trial_iteration"),
+)

@@ -1,0 +1,128 @@
+"""The report's sections as plain (unescaped) text rows, shared by the HTML and Markdown renderers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._records import TrialRecord, iso
+from ._report_data import TOP_TRIALS, ReportData, yaml_text
+from ._tabular import error_summary, flatten
+
+__all__ = [
+    "all_trials_table", "best_metrics", "best_rows", "counts_text", "error_rows", "fmt", "fmt_duration",
+    "summary_rows", "top_table",
+]
+
+STATUS_LABELS = {"running": "running", "completed": "completed", "stopped_early": "stopped early",
+                 "error": "error"}
+
+
+def fmt(value: Any) -> str:
+    """A value as report text: floats to 6 significant digits, None as an em dash."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, dict | list):
+        return yaml_text(value).replace("\n", " ") if value else str(value)
+    return str(value)
+
+
+def fmt_duration(seconds: float | None) -> str:
+    """``1h 02m 03s`` style."""
+    if seconds is None:
+        return "—"
+    seconds = round(seconds)
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h {minutes:02d}m {secs:02d}s"
+    return f"{minutes}m {secs:02d}s" if minutes else f"{secs}s"
+
+
+def _kv(mapping: dict[str, Any], keys: list[str]) -> str:
+    parts = [f"{k}={fmt(mapping[k])}" for k in keys if k in mapping and mapping[k] is not None]
+    return ", ".join(parts) if parts else "—"
+
+
+def counts_text(counts: dict[str, int]) -> str:
+    """``12 trials: 6 completed, 4 stopped early, 1 error, 1 running``."""
+    total = sum(counts.values())
+    parts = [f"{n} {STATUS_LABELS.get(s, s)}" for s, n in counts.items() if n]
+    return f"{total} trials" + (f": {', '.join(parts)}" if parts else "")
+
+
+def summary_rows(data: ReportData) -> list[tuple[str, str]]:
+    """The sweep: status, spec summary, searcher, scheduler, resources, times, versions, hash."""
+    sweep = data.sweep
+    search, scheduler = data.section("search"), data.section("scheduler")
+    resources = data.section("resources")
+    versions = ", ".join(f"{k} {v}" for k, v in sweep.versions.items() if v) or "—"
+    return [
+        ("Sweep", sweep.name),
+        ("Status", sweep.status),
+        ("Trials", counts_text(sweep.counts)),
+        ("Metric", f"{sweep.metric} ({sweep.mode})"),
+        ("Trainable", fmt(data.spec.get("trainable"))),
+        ("Searcher", _kv(search, ["algorithm", "num_samples", "max_concurrent", "seed"])),
+        ("Scheduler", _kv(scheduler, ["type", "max_t", "grace_period", "reduction_factor", "time_attr"])),
+        ("Resources per trial", _kv(resources, ["cpu", "gpu"])),
+        ("Stop", _kv(data.section("stop"), list(data.section("stop")))),
+        ("Started", fmt(iso(sweep.started))),
+        ("Finished", fmt(iso(sweep.finished))),
+        ("Duration", fmt_duration(sweep.duration_s)),
+        ("Versions", versions),
+        ("Git commit", fmt(sweep.git_commit)),
+        ("Spec hash", fmt(sweep.spec_hash)),
+        ("Ray experiment", fmt(sweep.experiment_path)),
+        ("Store", data.store_url),
+    ]
+
+
+def best_rows(data: ReportData, best: TrialRecord) -> list[tuple[str, str]]:
+    """The best trial: id, metric (last and best over all), iteration, status, checkpoint."""
+    metric = data.sweep.metric
+    return [
+        ("Trial", best.trial_id),
+        (f"{metric} (last)", fmt(best.last_metric)),
+        (f"{metric} (best over all iterations)", f"{fmt(best.best_metric)} at iteration {fmt(best.best_iteration)}"),
+        ("Iterations", fmt(best.iterations)),
+        ("Status", STATUS_LABELS.get(best.status, best.status)),
+        ("Duration", fmt_duration(best.duration_s)),
+        ("Checkpoint", fmt(best.checkpoint_path)),
+    ]
+
+
+def best_metrics(best: TrialRecord) -> list[tuple[str, str]]:
+    """Every scalar of the best trial's last result."""
+    return [(k, fmt(v)) for k, v in best.last_result.items()]
+
+
+def _trial_cells(data: ReportData, rank: int, trial: TrialRecord, columns: list[str]) -> list[str]:
+    config = flatten(trial.config)
+    return [str(rank), trial.trial_id, STATUS_LABELS.get(trial.status, trial.status), fmt(trial.last_metric),
+            fmt(trial.best_metric), fmt(trial.iterations), *[fmt(config.get(c)) for c in columns]]
+
+
+def _headers(data: ReportData, columns: list[str]) -> list[str]:
+    metric = data.sweep.metric
+    return ["#", "trial", "status", f"{metric} (last)", f"{metric} (best)", "iterations", *columns]
+
+
+def top_table(data: ReportData, limit: int = TOP_TRIALS) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of the best ``limit`` trials (varying config columns)."""
+    columns = data.table_columns()
+    rows = [_trial_cells(data, i, t, columns) for i, t in enumerate(data.trials[:limit], start=1)]
+    return _headers(data, columns), rows
+
+
+def all_trials_table(data: ReportData) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of every trial, best first."""
+    return top_table(data, limit=len(data.trials))
+
+
+def error_rows(data: ReportData) -> list[tuple[str, str, str]]:
+    """(trial id, one-line error, full error text) for every errored trial."""
+    return [(t.trial_id, error_summary(t.error) or "—", t.error or "") for t in data.errored]
