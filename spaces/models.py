@@ -34,7 +34,7 @@ class SearchSpec(_Section):
     num_samples: int = Field(10, ge=1, description="Trials; for grid, repeats of the whole grid.")
     max_concurrent: int | None = Field(None, ge=1, description="Trials at once; default: as resources allow.")
     seed: int | None = Field(0, description="Seeds the searcher; same seed, same configs.")
-    points_to_evaluate: list[dict[str, Any]] = Field(
+    points_to_evaluate: list[Any] = Field(
         default_factory=list, description="Configs to try first (warm start)."
     )
 

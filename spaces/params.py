@@ -266,7 +266,8 @@ def node_to_data(node: Any) -> Any:
 
 def describe_pydantic_error(err: Any) -> str:
     """One pydantic error as our one-line message: the rule, then the value that broke it."""
-    kind, ctx, value = err["type"], err.get("ctx") or {}, err.get("input")
+    kind, value = err["type"], err.get("input")
+    ctx = {k: f"{v:g}" if isinstance(v, float) else v for k, v in (err.get("ctx") or {}).items()}
     got = f", got {_fmt(value)}"
     messages = {
         "missing": "required",

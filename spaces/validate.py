@@ -51,6 +51,15 @@ def _collect(exc: ValidationError, prefix: str, model: type[BaseModel], problems
             problems.append((path, describe_pydantic_error(err)))
 
 
+def _salvage(model: type[BaseModel], raw: dict[str, Any], exc: ValidationError) -> BaseModel | None:
+    """The section without the keys that failed, or None when even that does not validate."""
+    bad = {err["loc"][0] for err in exc.errors() if err["loc"]}
+    try:
+        return model.model_validate({k: v for k, v in raw.items() if k not in bad})
+    except ValidationError:
+        return None
+
+
 def _cross_checks(head: dict[str, Any], sections: dict[str, Any], params: dict[str, Any]) -> list[tuple[str, str]]:
     problems: list[tuple[str, str]] = []
     search, scheduler = sections.get("search"), sections.get("scheduler")
@@ -111,6 +120,7 @@ def parse_spec(data: Any, *, source: str | None = None) -> SweepSpec:
     problems += [(str(key), _unknown(str(key), allowed)) for key in data if key not in allowed]
 
     sections: dict[str, Any] = {}
+    partial: dict[str, Any] = {}  # sections with their bad keys dropped: still worth cross-checking
     for key, model in _SECTIONS.items():
         raw = data.get(key)
         if raw is None:
@@ -122,6 +132,7 @@ def parse_spec(data: Any, *, source: str | None = None) -> SweepSpec:
                 sections[key] = model.model_validate(raw)
             except ValidationError as exc:
                 _collect(exc, key, model, problems)
+                partial[key] = _salvage(model, raw, exc)
     params = parse_space(data.get("params") or {}, "params", problems)
     head = {k: data[k] for k in ("name", "trainable", "metric", "mode", "stop", "fixed") if data.get(k) is not None}
     for key in ("stop", "fixed"):
@@ -132,7 +143,7 @@ def parse_spec(data: Any, *, source: str | None = None) -> SweepSpec:
     except ValidationError as exc:
         _collect(exc, "", SweepSpec, problems)
         spec = None
-    problems += _cross_checks(head, sections, params)
+    problems += _cross_checks(head, {**sections, **{k: v for k, v in partial.items() if v is not None}}, params)
     if problems or spec is None:
         raise SpecError(problems, source=source)
     spec._source = source

@@ -98,7 +98,6 @@ def apply_overrides(data: dict[str, Any], overrides: list[str] | tuple[str, ...]
         parts, value = _parse_override(item)
         node: Any = result
         for depth, part in enumerate(parts[:-1]):
-            here = ".".join(parts[: depth + 1])
             if isinstance(node, dict):
                 if node.get(part) is None:
                     node[part] = {}
@@ -106,13 +105,12 @@ def apply_overrides(data: dict[str, Any], overrides: list[str] | tuple[str, ...]
             elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
                 node = node[int(part)]
             else:
-                parent = ".".join(parts[:depth]) or "the spec"
-                raise SpecError([("", f"--set {item}: {parent} has no {here!r} to descend into")])
+                raise SpecError([("", f"--set {item}: {'.'.join(parts[:depth])} is {node!r}, not a mapping")])
         last = parts[-1]
         if isinstance(node, dict):
             node[last] = value
         elif isinstance(node, list) and last.isdigit() and int(last) < len(node):
             node[int(last)] = value
         else:
-            raise SpecError([("", f"--set {item}: {'.'.join(parts[:-1])} is not a mapping")])
+            raise SpecError([("", f"--set {item}: {'.'.join(parts[:-1])} is {node!r}, not a mapping")])
     return result
