@@ -76,7 +76,8 @@ def test_conditional_choice_of_groups(base: dict[str, Any]) -> None:
         ({"type": "loguniform", "low": 0, "high": 1},
          ("params.x.type", "unknown param type 'loguniform'; allowed: float, int, pow2, choice, grid")),
         ({"type": "flaot", "low": 0, "high": 1},
-         ("params.x.type", "unknown param type 'flaot' (did you mean 'float'?); allowed: float, int, pow2, choice, grid")),
+         ("params.x.type",
+          "unknown param type 'flaot' (did you mean 'float'?); allowed: float, int, pow2, choice, grid")),
     ],
 )
 def test_param_rules_have_exact_messages(base: dict[str, Any], param: dict[str, Any], problem: tuple[str, str]) -> None:
@@ -92,4 +93,5 @@ def test_problems_inside_conditional_groups_have_full_paths(base: dict[str, Any]
 
 
 def test_param_names_cannot_hold_dots(base: dict[str, Any]) -> None:
-    assert _problems(base, {"a.b": 1}) == [("params.a.b", "param names cannot contain '.' (dots separate nested groups)")]
+    message = "param names cannot contain '.' (dots separate nested groups)"
+    assert _problems(base, {"a.b": 1}) == [("params.a.b", message)]

@@ -97,7 +97,8 @@ def test_grid_expands_to_the_full_product() -> None:
 def test_random_repeats_grid_params_num_samples_times() -> None:
     spec = parse_spec({"name": "t", "trainable": "x", "metric": "m", "mode": "min",
                        "search": {"algorithm": "random", "num_samples": 3},
-                       "params": {"w": {"type": "grid", "values": [1, 2]}, "lr": {"type": "float", "low": 0, "high": 1}}})
+                       "params": {"w": {"type": "grid", "values": [1, 2]},
+                                  "lr": {"type": "float", "low": 0, "high": 1}}})
     configs = sample_configs(spec, 100)
     assert [c["w"] for c in configs] == [1, 2, 1, 2, 1, 2]
 

@@ -70,7 +70,8 @@ def test_top_level_must_be_a_mapping(top: Any) -> None:
                                        "resources, stop, failures, params, fixed, cluster")),
         ({"serach": {}}, ("serach", "unknown key (did you mean 'search'?); allowed: name, trainable, metric, mode, "
                                     "search, scheduler, resources, stop, failures, params, fixed, cluster")),
-        ({"search": {"algorithm": "tpe"}}, ("search.algorithm", "must be one of 'hyperopt', 'random', 'grid', got 'tpe'")),
+        ({"search": {"algorithm": "tpe"}},
+         ("search.algorithm", "must be one of 'hyperopt', 'random', 'grid', got 'tpe'")),
         ({"search": {"num_samples": 0}}, ("search.num_samples", "must be >= 1, got 0")),
         ({"search": 5}, ("search", "must be a mapping, got 5")),
         ({"resources": {"gpu": -1}}, ("resources.gpu", "must be >= 0, got -1")),
@@ -96,13 +97,15 @@ def test_grid_algorithm_needs_discrete_params(base: dict[str, Any]) -> None:
     base["params"]["m"] = {"type": "float", "low": 0.1, "high": 0.9}
     base["params"]["bs"] = {"type": "choice", "values": [1, 2]}
     assert _problems(base) == [("search.algorithm", "grid needs every param discrete, got continuous params.lr, "
-                                "params.m (float without step); give each a step, or use algorithm: random or hyperopt")]
+                                "params.m (float without step); give each a step, "
+                                "or use algorithm: random or hyperopt")]
 
 
 def test_hyperopt_needs_a_searched_param(base: dict[str, Any]) -> None:
     base["search"]["algorithm"] = "hyperopt"
     base["params"] = {"c": 3}
-    assert _problems(base) == [("params", "hyperopt needs at least one searched param; add one, or use algorithm: grid")]
+    message = "hyperopt needs at least one searched param; add one, or use algorithm: grid"
+    assert _problems(base) == [("params", message)]
 
 
 def test_points_to_evaluate_are_checked(base: dict[str, Any]) -> None:
