@@ -7,8 +7,10 @@ joined, the trainable built, the sweep row written and the Tuner fitted.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -163,10 +165,28 @@ def _run_config(spec: Any, home: Path) -> Any:
     )
 
 
+@contextlib.contextmanager
+def _env(**values: str) -> Iterator[None]:
+    """Set environment variables for the duration of ``fit`` (Tune reads them there)."""
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
 def _fit(tuner: Any, tracker: Any) -> tuple[str, Any]:
     """Fit; return ("finished"|"failed"|"interrupted", result grid or None)."""
     try:
-        grid = tuner.fit()
+        # Ray's new console output prints its experiment banner even at verbose=0; the legacy
+        # reporter at verbose=0 prints nothing, and our ProgressView takes its place.
+        with _env(RAY_AIR_NEW_OUTPUT="0"):
+            grid = tuner.fit()
     except KeyboardInterrupt:
         # A second Ctrl-C: Tune's graceful handler already ran on the first one.
         return "interrupted", None

@@ -1,0 +1,178 @@
+"""run_sweep end to end on the session's real local Ray (2 CPUs, 2 logical GPUs)."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ray import tune
+
+from search import SweepExistsError, run_sweep
+
+pytestmark = pytest.mark.integration
+
+OPTIMUM_X = 0.3
+
+
+@pytest.mark.parametrize("algorithm", ["hyperopt", "random"])
+def test_searcher_with_asha_finds_the_optimum_and_stops_some_early(
+    ray_session: None, tmp_home: Path, make_spec, algorithm: str
+) -> None:
+    spec = make_spec(name=f"quad-{algorithm}", search={"algorithm": algorithm, "num_samples": 10, "seed": 1})
+    outcome = run_sweep(spec, progress="none")
+    assert outcome.status == "finished"
+    assert sum(outcome.counts.values()) == 10
+    assert outcome.counts["error"] == 0
+    assert outcome.counts["stopped_early"] >= 1  # ASHA cut some trials short
+    assert outcome.best is not None
+    assert abs(outcome.best.config["x"] - OPTIMUM_X) < 0.3
+    assert outcome.best.best_metric == pytest.approx((outcome.best.config["x"] - OPTIMUM_X) ** 2 + 1 / 8)
+    assert outcome.experiment_path == str(tmp_home / "ray" / spec.name)
+    assert outcome.store_url == f"sqlite:///{tmp_home / 'store.sqlite'}"
+    # TensorBoard event files land in the trial directories.
+    assert list(Path(outcome.experiment_path).glob("*/events.out.tfevents.*"))
+
+
+def test_grid_runs_exactly_the_product(ray_session: None, tmp_home: Path, make_spec) -> None:
+    spec = make_spec(
+        name="quad-grid",
+        search={"algorithm": "grid", "num_samples": 1},
+        params={"x": {"type": "grid", "values": [-0.5, 0.3, 0.9]}, "y": {"type": "grid", "values": [1, 2]}},
+    )
+    outcome = run_sweep(spec, progress="none")
+    from results import Store
+
+    trials = Store.open().trials(spec.name)
+    assert len(trials) == 6
+    assert sorted((t.config["x"], t.config["y"]) for t in trials) == [(x, y) for x in (-0.5, 0.3, 0.9) for y in (1, 2)]
+    assert outcome.best.config["x"] == 0.3
+
+
+def plain_tune_trainable(config: dict[str, Any]) -> None:
+    """A user's plain Ray Tune function trainable: tune.report + Checkpoint, nothing from hpo."""
+    import tempfile
+
+    for step in range(1, 4):
+        with tempfile.TemporaryDirectory() as d:
+            Path(d, "step").write_text(str(step))
+            tune.report({"score": config["x"] * step}, checkpoint=tune.Checkpoint.from_directory(d))
+
+
+def test_a_plain_ray_tune_trainable_runs_unchanged(ray_session: None, tmp_home: Path, make_spec) -> None:
+    spec = make_spec(
+        name="plain",
+        trainable="not.used:here",
+        metric="score",
+        mode="max",
+        scheduler={"type": "fifo", "max_t": 3},
+        search={"algorithm": "random", "num_samples": 3},
+    )
+    outcome = run_sweep(spec, trainable=plain_tune_trainable, progress="none")
+    assert outcome.counts["completed"] == 3
+    assert outcome.best.best_metric == pytest.approx(outcome.best.config["x"] * 3)
+    ckpt = Path(outcome.best.checkpoint_path)
+    assert (ckpt / "step").read_text() == "3"
+
+
+def test_a_trainable_from_a_module_only_the_driver_can_import(
+    ray_session: None, tmp_home: Path, tmp_path: Path, make_spec, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    src = tmp_path / "user_code"
+    (src / "mylab").mkdir(parents=True)
+    (src / "mylab" / "__init__.py").write_text("")
+    (src / "mylab" / "helpers.py").write_text("def shift(x):\n    return x + 1.0\n")
+    (src / "mylab" / "train.py").write_text(
+        textwrap.dedent(
+            """
+            from ray import tune
+            from mylab.helpers import shift
+
+            def run(config):
+                tune.report({"loss": shift(config["x"]) ** 2})
+            """
+        )
+    )
+    monkeypatch.syspath_prepend(str(src))
+    spec = make_spec(
+        name="usermod",
+        trainable="mylab.train:run",
+        scheduler={"type": "fifo", "max_t": 1},
+        search={"num_samples": 2},
+    )
+    outcome = run_sweep(spec, progress="none")
+    assert outcome.status == "finished"
+    assert outcome.counts["completed"] == 2
+    assert outcome.best.best_metric == pytest.approx((outcome.best.config["x"] + 1.0) ** 2)
+
+
+def test_half_gpu_trials_share_one_logical_gpu(ray_session: None, tmp_home: Path, tmp_path: Path, make_spec) -> None:
+    out = tmp_path / "probes"
+    out.mkdir()
+    spec = make_spec(
+        name="gpu-pack",
+        trainable="toy:gpu_probe",
+        resources={"cpu": 0.5, "gpu": 0.5},
+        scheduler={"type": "fifo", "max_t": 1},
+        search={"num_samples": 4},
+        fixed={"out_dir": str(out), "sleep": 2.0},
+    )
+    outcome = run_sweep(spec, progress="none")
+    assert outcome.counts["completed"] == 4
+    probes = [json.loads(p.read_text()) for p in out.glob("*.json")]
+    assert len(probes) == 4
+    # 4 trials of 0.5 GPU on 2 GPUs ran at once, so each GPU held two of them ...
+    assert max(p["began"] for p in probes) < min(p["ended"] for p in probes)
+    ids = [p["gpu_ids"] for p in probes]
+    assert all(len(i) == 1 for i in ids)
+    assert sorted(i[0] for i in ids) == ["0", "0", "1", "1"]
+    # ... and each trial saw only its own GPU.
+    assert all(p["cuda_visible_devices"] == p["gpu_ids"][0] for p in probes)
+
+
+def test_a_failing_trial_is_retried_from_its_checkpoint(
+    ray_session: None, tmp_home: Path, tmp_path: Path, make_spec
+) -> None:
+    spec = make_spec(
+        name="flaky",
+        trainable="toy:checkpointed",
+        scheduler={"type": "fifo", "max_t": 4},
+        search={"num_samples": 1},
+        failures={"max_retries": 1},
+        fixed={"max_iter": 4, "fail_at": 2, "out_dir": str(tmp_path)},
+    )
+    outcome = run_sweep(spec, progress="none")
+    assert outcome.status == "finished"
+    assert outcome.counts["completed"] == 1
+    # Iterations 1-2 ran, the trial failed, and the retry went on from the checkpoint at 2.
+    steps = [int(line.split()[1]) for line in (tmp_path / "iterations.txt").read_text().splitlines()]
+    assert steps == [1, 2, 3, 4]
+    assert outcome.best.iterations == 4
+
+
+def test_every_trial_errored_fails_the_sweep_with_the_first_error(ray_session: None, tmp_home: Path, make_spec) -> None:
+    spec = make_spec(
+        name="broken",
+        trainable="toy:checkpointed",
+        scheduler={"type": "fifo", "max_t": 2},
+        search={"num_samples": 2},
+        fixed={"always_fail": True},
+    )
+    outcome = run_sweep(spec, progress="none")
+    assert outcome.status == "failed" and outcome.exit_code == 1
+    assert outcome.counts["error"] == 2
+    assert "RuntimeError: boom in trial" in outcome.first_error
+    assert ", in checkpointed" in outcome.first_error  # the traceback is kept
+    from results import Store
+
+    assert Store.open().get_sweep("broken").status == "failed"
+
+
+def test_a_name_already_in_the_store_is_refused(ray_session: None, tmp_home: Path, make_spec) -> None:
+    spec = make_spec(name="twice", scheduler={"type": "fifo", "max_t": 1}, search={"num_samples": 1})
+    run_sweep(spec, progress="none")
+    with pytest.raises(SweepExistsError) as err:
+        run_sweep(spec, progress="none")
+    assert str(err.value) == "sweep 'twice' already finished in the store; choose another name with --name NEW_NAME"
