@@ -1,0 +1,237 @@
+"""``hpo ls``, ``hpo trials``, ``hpo best``, ``hpo report``: read the results store, print, pick the exit code.
+
+No logic lives here: each command opens the store, calls the ``results`` API and prints. A
+missing sweep or an unusable store is bad input: one line on stderr, exit code 2.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, TypeVar
+
+import click
+import yaml
+
+from results import Store, StoreError, TrialRecord, export_report, trials_to_csv, trials_to_json
+
+from .cli_options import home_option, store_option
+
+__all__ = ["COMMANDS", "best_command", "ls_command", "report_command", "trials_command"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_STATUS_STYLE = {"running": "blue", "finished": "green", "failed": "red", "interrupted": "yellow",
+                 "completed": "green", "stopped_early": "dim", "error": "red"}
+_STATUS_SHORT = {"running": "run", "completed": "done", "stopped_early": "early", "error": "err"}
+_CONFIG_COLUMNS = 4
+
+
+def _bad_input(fn: F) -> F:
+    """Store errors (unknown sweep, unusable URL, newer schema) and bad values: one line, exit 2."""
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except (StoreError, ValueError) as exc:
+            name = click.get_current_context().info_name
+            click.echo(f"hpo {name}: {exc}", err=True)
+            raise click.exceptions.Exit(2) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _console() -> Any:
+    from rich.console import Console
+
+    return Console(soft_wrap=False, highlight=False)
+
+
+def _num(value: float | None) -> str:
+    return "—" if value is None else f"{value:.5g}"
+
+
+def _when(value: datetime | None) -> str:
+    return "—" if value is None else value.astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
+
+
+def _status(status: str) -> str:
+    style = _STATUS_STYLE.get(status)
+    return f"[{style}]{status}[/{style}]" if style else status
+
+
+def _flat(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in config.items():
+        if isinstance(value, dict) and value:
+            out.update(_flat(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def _open(home: str | None, store_url: str | None) -> Store:
+    return Store.open(store_url, home=home)
+
+
+@click.command("ls")
+@home_option
+@store_option
+@_bad_input
+def ls_command(home: str | None, store_url: str | None) -> None:
+    """List the sweeps in the store: status, trials by status, best metric, start, duration."""
+    from rich.table import Table
+
+    with _open(home, store_url) as store:
+        sweeps = store.sweeps()
+        if not sweeps:
+            click.echo(f"no sweeps in {store.url_masked}")
+            return
+        table = Table(title=f"sweeps in {store.url_masked}", title_justify="left")
+        longest = max(len(s.name) for s in sweeps)
+        table.add_column("name", overflow="fold", min_width=min(longest, 30))
+        for header in ("status", "trials", "best", "started", "duration"):
+            table.add_column(header, no_wrap=header in ("status", "started", "duration"))
+        for sweep in sweeps:
+            best = store.best(sweep.name)
+            parts = [f"{n} {_STATUS_SHORT[s]}" for s, n in sweep.counts.items() if n]
+            trials = f"{sweep.num_trials}" + (f": {', '.join(parts)}" if parts else "")
+            best_text = "—" if best is None else f"{sweep.metric} {_num(best.last_metric)} ({sweep.mode})"
+            table.add_row(sweep.name, _status(sweep.status), trials, best_text, _when(sweep.started),
+                          _duration(sweep.duration_s))
+        _console().print(table)
+
+
+def _trials_table(title: str, metric: str, trials: list[TrialRecord], width: int) -> Any:
+    """Fixed columns always whole; varying config columns added while they fit the terminal."""
+    from rich.table import Table
+
+    configs = [_flat(t.config) for t in trials]
+    rows = [[str(rank), _cell(t.trial_id), _status(t.status), _num(t.last_metric),
+             f"{_num(t.best_metric)}@{t.best_iteration}" if t.best_metric is not None else "—", str(t.iterations)]
+            for rank, t in enumerate(trials, start=1)]
+    headers = ["#", "trial", "status", metric, "best@iter", "iters"]
+    plain = [[str(t.status) if i == 2 else cell for i, cell in enumerate(row)] for row, t in zip(rows, trials,
+                                                                                              strict=True)]
+    used = sum(max(len(h), *(len(r[i]) for r in plain)) + 3 for i, h in enumerate(headers)) + 1
+    for key in dict.fromkeys(k for c in configs for k in c):
+        cells = [_cell(c.get(key)) for c in configs]
+        if len(set(cells)) < 2:
+            continue
+        need = max(len(key), *(len(c) for c in cells)) + 3
+        if used + need > width:
+            continue
+        used += need
+        headers.append(key)
+        for row, cell in zip(rows, cells, strict=True):
+            row.append(cell)
+    table = Table(title=title, title_justify="left")
+    for i, header in enumerate(headers):
+        table.add_column(_cell(header), no_wrap=True, justify="right" if i in (0, 5) else "left")
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "—"
+    text = f"{value:.4g}" if isinstance(value, float) else str(value)
+    from rich.markup import escape
+
+    return escape(text)
+
+
+@click.command("trials")
+@click.argument("name")
+@click.option("--top", type=click.IntRange(min=1), default=None, help="Only the best K trials.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
+@click.option("--scope", type=click.Choice(["last", "all"]), default="last", show_default=True,
+              help="Order by the last reported value or the best over all iterations.")
+@home_option
+@store_option
+@_bad_input
+def trials_command(name: str, top: int | None, fmt: str, scope: str, home: str | None,
+                   store_url: str | None) -> None:
+    """List a sweep's trials, best first by its metric."""
+    with _open(home, store_url) as store:
+        sweep = store.get_sweep(name)
+        trials = store.trials(name, top=top, scope=scope)  # type: ignore[arg-type]
+    if fmt == "json":
+        click.echo(trials_to_json(trials))
+    elif fmt == "csv":
+        click.echo(trials_to_csv(trials), nl=False)
+    else:
+        title = f"{sweep.name}: {len(trials)} trials by {sweep.metric} ({sweep.mode}, scope {scope})"
+        console = _console()
+        console.print(_trials_table(title, sweep.metric, trials, console.width))
+
+
+@click.command("best")
+@click.argument("name")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "yaml"]), default="table", show_default=True)
+@click.option("--scope", type=click.Choice(["last", "all"]), default="last", show_default=True,
+              help="Best by the last reported value or the best over all iterations.")
+@home_option
+@store_option
+@_bad_input
+def best_command(name: str, fmt: str, scope: str, home: str | None, store_url: str | None) -> None:
+    """Show a sweep's best trial: metric, iteration, config, checkpoint."""
+    with _open(home, store_url) as store:
+        sweep = store.get_sweep(name)
+        best = store.best(name, scope=scope)  # type: ignore[arg-type]
+    data = best.to_dict() if best else None
+    if fmt == "json":
+        click.echo(json.dumps(data, indent=2, default=str))
+        return
+    if fmt == "yaml":
+        click.echo(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), nl=False)
+        return
+    if best is None:
+        click.echo(f"sweep {sweep.name} has no trial that reported {sweep.metric} yet")
+        return
+    from rich.table import Table
+
+    table = Table(title=f"best trial of {sweep.name} ({sweep.metric}, {sweep.mode}, scope {scope})",
+                  title_justify="left", show_header=False)
+    table.add_column("key", style="bold")
+    table.add_column("value", overflow="fold")
+    rows = [("trial", best.trial_id), ("status", _status(best.status)),
+            (f"{sweep.metric} (last)", _num(best.last_metric)),
+            (f"{sweep.metric} (best)", f"{_num(best.best_metric)} at iteration {best.best_iteration}"),
+            ("iterations", str(best.iterations)), ("checkpoint", _cell(best.checkpoint_path))]
+    rows += [(f"config.{k}", _cell(v)) for k, v in _flat(best.config).items()]
+    rows += [(f"result.{k}", _cell(v)) for k, v in best.last_result.items()]
+    for key, value in rows:
+        table.add_row(_cell(key) if key.startswith(("config.", "result.")) else key, value)
+    _console().print(table)
+
+
+@click.command("report")
+@click.argument("name")
+@click.option("--format", "fmt", type=click.Choice(["html", "md", "json", "csv"]), default="html",
+              show_default=True)
+@click.option("-o", "--output", "output", type=click.Path(path_type=str), default=None,
+              help="Output file (default <home>/reports/<name>.<ext>).")
+@home_option
+@store_option
+@_bad_input
+def report_command(name: str, fmt: str, output: str | None, home: str | None, store_url: str | None) -> None:
+    """Write a report of a sweep (self-contained HTML, Markdown, JSON or CSV) and print its path."""
+    with _open(home, store_url) as store:
+        path = export_report(name, fmt=fmt, path=output, store=store, home=home)
+    click.echo(os.fspath(path))
+
+
+COMMANDS: list[click.Command] = [ls_command, trials_command, best_command, report_command]
