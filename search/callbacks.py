@@ -83,6 +83,17 @@ class LiveCallbacks(Callback):
     def on_experiment_end(self, **info: Any) -> None:
         self._fan("on_experiment_end", **info)
 
+    def get_state(self) -> dict[str, Any] | None:
+        """Called by Tune as it snapshots the experiment: flush buffered writes first.
+
+        Whatever a later ``Tuner.restore`` will treat as done is then already in the store,
+        so a driver killed with SIGKILL loses no result the resumed run will not redo.
+        """
+        for cb in _BOUND.get(self.key, ()):
+            if callable(getattr(cb, "flush", None)):
+                cb.flush()
+        return None
+
 
 class TrialTracker(Callback):
     """Remembers the trials and the expected total, to tell "done" from "interrupted"."""
