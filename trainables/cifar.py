@@ -9,7 +9,6 @@ read it from Ray's object store instead of from disk. ``train_cifar`` is a thin 
 
 from __future__ import annotations
 
-import json
 import logging
 import tempfile
 from collections.abc import Callable
@@ -63,7 +62,6 @@ def train_cifar(
     for metrics in trainer.epochs():
         with tempfile.TemporaryDirectory() as directory:
             trainer.save(directory)
-            (Path(directory) / "config.json").write_text(json.dumps(cfg.to_dict(), indent=1, sort_keys=True))
             tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(directory))
 
 

@@ -173,14 +173,18 @@ def make_synthetic(
         y = torch.randint(0, num_classes, (n,), generator=g)
         other = (y + torch.randint(1, num_classes, (n,), generator=g)) % num_classes
         shift, shift_other = torch.randint(0, 81, (2, n), generator=g)
-        signal = windows[y, shift]
-        distract = windows[other, shift_other].flip(2)
         mix = 0.5 + 0.25 * torch.rand(n, 1, 1, 1, generator=g)
-        img = mix * signal + (1 - mix) * distract + torch.randn(n, 3, 32, 32, generator=g)
-        contrast = 0.5 + torch.rand(n, 1, 1, 1, generator=g)
-        bright = 0.5 * torch.randn(n, 3, 1, 1, generator=g)
-        img = (img * contrast + bright) * 40 + 128
-        return img.clamp_(0, 255).to(torch.uint8), y
+        contrast = 40 * (0.5 + torch.rand(n, 1, 1, 1, generator=g))
+        bright = 20 * torch.randn(n, 3, 1, 1, generator=g) + 128
+        out = torch.empty(n, 3, 32, 32, dtype=torch.uint8)
+        for lo in range(0, n, 1024):  # chunks keep the float temporaries small
+            sl = slice(lo, lo + 1024)
+            img = torch.randn(out[sl].shape, generator=g)
+            img.addcmul_(mix[sl], windows[y[sl], shift[sl]])
+            img.addcmul_(1 - mix[sl], windows[other[sl], shift_other[sl]].flip(2))
+            img.mul_(contrast[sl]).add_(bright[sl]).clamp_(0, 255)
+            out[sl] = img.to(torch.uint8)
+        return out, y
 
     train_x, train_y = draw(n_train)
     test_x, test_y = draw(n_test)

@@ -8,6 +8,7 @@ The Ray trainable (`trainables.cifar.train_cifar`) is a thin wrapper around it.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import math
 import time
@@ -238,9 +239,9 @@ class Trainer:
                 torch.cuda.empty_cache()
             halved = self.micro_batch // 2
             logger.warning("%s; retrying the epoch with micro-batch %d", message, halved)
+            halvings = self.oom_halvings + 1
             self.load_state_dict(snapshot)
-            self.micro_batch = halved
-            self.oom_halvings += 1
+            self.micro_batch, self.oom_halvings = halved, halvings
         self.epoch += 1
         metrics: dict[str, Any] = {
             "epoch": self.epoch,
@@ -306,9 +307,12 @@ class Trainer:
             torch.cuda.set_rng_state(rng["cuda"], self.device)
 
     def save(self, directory: str | Path) -> Path:
-        """Write the state into ``directory`` (a Ray checkpoint dir); returns the file."""
+        """Write the state (and ``config.json``) into ``directory``; returns the state file."""
         path = Path(directory) / STATE_FILE
         torch.save(self.state_dict(), path)
+        # The resolved config beside the state, readable without torch (pytorch-template habit).
+        config = json.dumps(self.cfg.to_dict(), indent=1, sort_keys=True)
+        (Path(directory) / "config.json").write_text(config + "\n")
         return path
 
     def restore(self, directory: str | Path) -> None:
