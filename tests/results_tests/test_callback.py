@@ -1,0 +1,242 @@
+"""StoreCallback without Ray running: statuses, batching, resume without duplicates, pickling,
+a reader while another process writes, and two writer processes on one SQLite file."""
+
+from __future__ import annotations
+
+import multiprocessing
+import pickle
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from results import Store, StoreCallback
+from results._schema import results_table, trials_table
+
+from .conftest import DEMO_TRIALS, FakeTrial, fill_demo
+
+
+def _rows(store: Store) -> tuple[int, int]:
+    with store.engine.connect() as conn:
+        trials = conn.execute(select(func.count()).select_from(trials_table)).scalar()
+        results = conn.execute(select(func.count()).select_from(results_table)).scalar()
+    return trials, results
+
+
+def test_statuses_completed_stopped_early_error_running(demo: Store) -> None:
+    status = {t.trial_id: t.status for t in demo.trials("demo")}
+    assert status == {"t0": "completed", "t1": "completed", "t2": "completed", "t3": "stopped_early",
+                      "t4": "error", "t5": "running"}
+
+
+def test_error_text_comes_from_the_trials_error_file(demo: Store) -> None:
+    errored = demo.trials("demo", status="error")[0]
+    assert errored.error.splitlines()[0] == "Failure # 1"
+    assert errored.error.splitlines()[-1] == "ValueError: boom <script>alert(1)</script>"
+
+
+def test_error_without_a_file_gets_a_stand_in(store: Store) -> None:
+    cb = StoreCallback(store, sweep="s", metric="m", mode="min", max_t=3)
+    trial = FakeTrial("x1", {"a": 1})
+    cb.on_trial_start(0, [trial], trial)
+    cb.on_trial_error(0, [trial], trial)
+    cb.flush()
+    assert store.trials("s")[0].error == "trial x1 failed (Ray left no error file)"
+
+
+def test_recovered_trial_stays_running_with_its_error_kept(store: Store, tmp_path: Path) -> None:
+    cb = StoreCallback(store, sweep="s", metric="m", mode="min", max_t=2)
+    err = tmp_path / "error.txt"
+    err.write_text("RuntimeError: flaky\n")
+    trial = FakeTrial("x1", {}, error_file=str(err))
+    cb.on_trial_start(0, [trial], trial)
+    cb.on_trial_recover(0, [trial], trial)
+    cb.flush()
+    record = store.trials("s")[0]
+    assert (record.status, record.error) == ("running", "RuntimeError: flaky")
+    for step in (1, 2):
+        cb.on_trial_result(0, [trial], trial, {"training_iteration": step, "m": 1.0})
+    cb.on_trial_complete(0, [trial], trial)
+    cb.flush()
+    assert store.trials("s")[0].status == "completed"
+
+
+def test_callback_alone_creates_the_sweep_row(store: Store) -> None:
+    cb = StoreCallback(store, sweep="bare", metric="loss", mode="max", max_t=None)
+    cb.setup()
+    sweep = store.get_sweep("bare")
+    assert (sweep.status, sweep.metric, sweep.mode) == ("running", "loss", "max")
+
+
+def test_without_max_t_every_clean_end_is_completed(store: Store) -> None:
+    cb = StoreCallback(store, sweep="s", metric="m", mode="min", max_t=None)
+    trial = FakeTrial("x", {})
+    cb.on_trial_start(0, [trial], trial)
+    cb.on_trial_result(0, [trial], trial, {"training_iteration": 1, "m": 1.0})
+    cb.on_trial_complete(0, [trial], trial)
+    cb.flush()
+    assert store.trials("s")[0].status == "completed"
+
+
+def test_time_attr_other_than_training_iteration(store: Store) -> None:
+    cb = StoreCallback(store, sweep="s", metric="m", mode="min", max_t=10, time_attr="epoch")
+    done, early = FakeTrial("done", {}), FakeTrial("early", {})
+    for trial, epochs in ((done, 10), (early, 6)):
+        cb.on_trial_start(0, [], trial)
+        cb.on_trial_result(0, [], trial, {"training_iteration": 1, "epoch": epochs, "m": 1.0})
+        cb.on_trial_complete(0, [], trial)
+    cb.flush()
+    assert {t.trial_id: t.status for t in store.trials("s")} == {"done": "completed", "early": "stopped_early"}
+
+
+def test_pending_trial_cancelled_at_the_end_is_not_recorded(store: Store) -> None:
+    cb = StoreCallback(store, sweep="s", metric="m", mode="min", max_t=3)
+    cb.setup()
+    never = FakeTrial("never", {})
+    cb.on_trial_complete(0, [never], never)
+    cb.on_experiment_end([never])
+    assert store.trials("s") == []
+
+
+def test_non_finite_metrics_are_stored_as_missing(store: Store) -> None:
+    cb = StoreCallback(store, sweep="s", metric="m", mode="min", max_t=3)
+    trial = FakeTrial("x", {"lr": float("nan")})
+    cb.on_trial_start(0, [trial], trial)
+    cb.on_trial_result(0, [trial], trial, {"training_iteration": 1, "m": float("nan"), "other": float("inf")})
+    cb.on_trial_result(0, [trial], trial, {"training_iteration": 2, "m": 0.5})
+    cb.flush()
+    record = store.trials("s")[0]
+    assert (record.best_metric, record.best_iteration, record.last_metric) == (0.5, 2, 0.5)
+    history = store.history("x")
+    assert history["m"].isna().tolist() == [True, False]
+    assert history["other"].isna().tolist() == [True, True]  # inf stored as missing; absent later
+
+
+def test_checkpoint_paths_are_recorded(store: Store, tmp_path: Path) -> None:
+    from .conftest import FakeCheckpoint
+
+    cb = StoreCallback(store, sweep="s", metric="m", mode="min", max_t=1)
+    trial = FakeTrial("x", {})
+    cb.on_trial_start(0, [trial], trial)
+    cb.on_trial_result(0, [trial], trial, {"training_iteration": 1, "m": 1.0})
+    cb.on_checkpoint(0, [trial], trial, FakeCheckpoint(str(tmp_path / "checkpoint_000000")))
+    cb.flush()
+    assert store.trials("s")[0].checkpoint_path == str(tmp_path / "checkpoint_000000")
+
+
+def test_results_wait_in_memory_until_a_flush(store: Store) -> None:
+    cb = StoreCallback(store, sweep="s", metric="m", mode="min", max_t=5, flush_every_s=3600, flush_results=10)
+    trial = FakeTrial("x", {})
+    cb.on_trial_start(0, [trial], trial)
+    for step in range(1, 10):
+        cb.on_trial_result(0, [trial], trial, {"training_iteration": step, "m": 1.0})
+    assert _rows(store) == (0, 0)
+    cb.on_trial_result(0, [trial], trial, {"training_iteration": 10, "m": 1.0})  # the 10th forces a write
+    assert _rows(store) == (1, 10)
+    cb.on_trial_result(0, [trial], trial, {"training_iteration": 11, "m": 1.0})
+    cb.on_experiment_end([trial])
+    assert _rows(store) == (1, 11)
+
+
+def test_feeding_the_same_results_twice_duplicates_nothing(demo: Store, tmp_path: Path) -> None:
+    before = _rows(demo)
+    trials_before = [t.to_dict() for t in demo.trials("demo")]
+    demo.start_sweep(name="demo", spec_yaml=None, spec_hash=None, metric="val_loss", mode="min", resumed=True)
+    fill_demo(demo, tmp_path, start=False)  # a new callback replays every event: a resumed driver
+    assert _rows(demo) == before == (len(DEMO_TRIALS), sum(len(v) for v, _ in DEMO_TRIALS.values()))
+    after = [t.to_dict() for t in demo.trials("demo")]
+    strip = ("started", "ended", "duration_s")
+    assert [{k: v for k, v in t.items() if k not in strip} for t in after] == [
+        {k: v for k, v in t.items() if k not in strip} for t in trials_before]
+    assert demo.get_sweep("demo").status == "running"
+
+
+def test_a_replayed_iteration_with_a_new_value_updates_best_and_last(store: Store) -> None:
+    cb = StoreCallback(store, sweep="s", metric="m", mode="min", max_t=3)
+    trial = FakeTrial("x", {})
+    cb.on_trial_start(0, [trial], trial)
+    for step, value in ((1, 0.5), (2, 0.1), (3, 0.3)):
+        cb.on_trial_result(0, [trial], trial, {"training_iteration": step, "m": value})
+    cb.flush()
+    # The trial restarts from its iteration-1 checkpoint and reports 2 and 3 again, worse.
+    again = StoreCallback(store, sweep="s", metric="m", mode="min", max_t=3)
+    again.setup()
+    for step, value in ((2, 0.4), (3, 0.45)):
+        again.on_trial_result(0, [trial], trial, {"training_iteration": step, "m": value})
+    again.flush()
+    record = store.trials("s")[0]
+    assert (record.best_metric, record.best_iteration, record.last_metric, record.iterations) == (0.4, 2, 0.45, 3)
+    assert _rows(store) == (1, 3)
+
+
+def test_callback_survives_pickling_like_tuner_pkl(store: Store) -> None:
+    cb = StoreCallback(store, sweep="s", metric="m", mode="max", max_t=4, time_attr="epoch", flush_every_s=0.5)
+    clone = pickle.loads(pickle.dumps(cb))
+    assert (clone.store.url, clone.sweep, clone.mode, clone.max_t, clone.time_attr, clone.flush_every_s) == (
+        store.url, "s", "max", 4, "epoch", 0.5)
+    trial = FakeTrial("x", {})
+    clone.on_trial_start(0, [trial], trial)
+    clone.flush()
+    assert [t.trial_id for t in store.trials("s")] == ["x"]
+    clone.store.close()
+
+
+def test_bad_mode_is_refused(store: Store) -> None:
+    with pytest.raises(ValueError, match=r"^mode must be 'min' or 'max', got 'best'$"):
+        StoreCallback(store, sweep="s", metric="m", mode="best", max_t=1)
+
+
+# ------------------------------------------------------------------ other processes
+def _write_sweep(url: str, sweep: str, trials: int, steps: int, pause: float) -> None:
+    store = Store.open(url)
+    cb = StoreCallback(store, sweep=sweep, metric="m", mode="min", max_t=steps, flush_every_s=0.0)
+    cb.setup()
+    fakes = [FakeTrial(f"{sweep}-{i}", {"i": i}) for i in range(trials)]
+    for trial in fakes:
+        cb.on_trial_start(0, fakes, trial)
+    for step in range(1, steps + 1):
+        for trial in fakes:
+            cb.on_trial_result(0, fakes, trial, {"training_iteration": step, "m": 1.0 / step})
+        time.sleep(pause)
+    for trial in fakes:
+        cb.on_trial_complete(0, fakes, trial)
+    cb.on_experiment_end(fakes)
+    store.close()
+
+
+def _spawn(*args: object) -> multiprocessing.process.BaseProcess:
+    ctx = multiprocessing.get_context("spawn")  # no fork after Ray and SQLite were imported
+    proc = ctx.Process(target=_write_sweep, args=args)
+    proc.start()
+    return proc
+
+
+def test_a_reader_sees_consistent_rows_while_another_process_writes(store: Store) -> None:
+    writer = _spawn(store.url, "live", 8, 30, 0.02)
+    seen: list[int] = []
+    deadline = time.monotonic() + 60
+    while writer.is_alive() and time.monotonic() < deadline:
+        if store.find_sweep("live") is not None:
+            trials = store.trials("live")
+            # Every committed trial row is whole: its iteration count matches its stored results.
+            for record in trials[:2]:
+                assert len(store.history(record.trial_id, sweep="live")) >= record.iterations
+            seen.append(sum(t.iterations for t in trials))
+        time.sleep(0.05)
+    writer.join(60)
+    assert writer.exitcode == 0
+    assert seen == sorted(seen), "progress never goes backwards"
+    assert len(set(seen)) > 1, "the reader saw the sweep grow while it ran"
+    assert store.counts("live") == {"running": 0, "completed": 8, "stopped_early": 0, "error": 0}
+
+
+def test_two_writer_processes_both_land(store: Store) -> None:
+    writers = [_spawn(store.url, name, 10, 25, 0.0) for name in ("w1", "w2")]
+    for proc in writers:
+        proc.join(120)
+    assert [p.exitcode for p in writers] == [0, 0]
+    for name in ("w1", "w2"):
+        trials = store.trials(name)
+        assert len(trials) == 10 and all(t.iterations == 25 and t.status == "completed" for t in trials)
+    assert _rows(store) == (20, 20 * 25)
