@@ -27,13 +27,18 @@ def _input_errors() -> tuple[type[BaseException], ...]:
     return (SpecError, TrainableNotFoundError, SweepInputError, SweepNotFoundError, StoreError)
 
 
+def _debug(flag: bool) -> bool:
+    # The `hpo` group strips `--debug` from anywhere on the line into ctx.meta.
+    ctx = click.get_current_context(silent=True)
+    return flag or bool(ctx and ctx.meta.get("hpo.debug"))
+
+
 def _fail(exc: BaseException, *, debug: bool, code: int = 2) -> NoReturn:
-    if debug:
+    if _debug(debug):
         traceback.print_exception(exc, file=sys.stderr)
-    text = str(exc)
-    # A SpecError renders every problem on its own line (the design's format); others are one line.
-    click.echo(text if "\n" in text else f"hpo: error: {text}", err=True)
-    sys.exit(code)
+    # One line (a SpecError lists each problem on its own line, the design's format).
+    click.echo(str(exc), err=True)
+    click.get_current_context().exit(code)
 
 
 def _setup_logging(*, verbose: bool, quiet: bool) -> str:
@@ -93,14 +98,12 @@ def _finish(outcome: Any, *, metric: str | None) -> NoReturn:
         click.echo(f"  (full traceback: `hpo trials {outcome.name}` or the trial's error.txt)", err=True)
     elif outcome.status == "interrupted":
         click.echo(f"interrupted; continue it with `hpo resume {outcome.name}`", err=True)
-    sys.exit(outcome.exit_code)
+    click.get_current_context().exit(outcome.exit_code)
 
 
 @click.command("sweep")
 @click.argument("spec_ref", metavar="SPEC|NAME")
-@click.option(
-    "--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a spec value (dotted path)."
-)
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a spec value (dotted path).")
 @click.option("--name", default=None, help="Sweep name (default: the spec's name).")
 @click.option("--samples", type=click.IntRange(min=1), default=None, help="Override search.num_samples.")
 @click.option("--dry-run", is_flag=True, help="Print the trial budget and sample configs; start nothing.")
@@ -135,7 +138,7 @@ def sweep(
         _fail(exc, debug=debug)
     if dry_run:
         click.echo(spaces.dry_run_report(spec))
-        sys.exit(0)
+        return
     progress = _setup_logging(verbose=verbose, quiet=quiet)
     from search.sweep import run_sweep
 
@@ -148,9 +151,7 @@ def sweep(
 
 @click.command("resume")
 @click.argument("name")
-@click.option(
-    "--restart-errored", is_flag=True, help="Restart errored trials from scratch, not their checkpoint."
-)
+@click.option("--restart-errored", is_flag=True, help="Restart errored trials from scratch, not their checkpoint.")
 @home_option
 @store_option
 @click.option("-q", "--quiet", is_flag=True, help="No progress view.")

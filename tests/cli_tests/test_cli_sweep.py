@@ -1,0 +1,161 @@
+"""`hpo sweep` / `hpo resume`: exit codes, one-line errors before Ray starts, the summary."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from search.cli import cli
+
+TOY_DIR = Path(__file__).parents[1] / "search_tests"
+
+SPEC: dict[str, Any] = {
+    "name": "clitoy",
+    "trainable": "toy:quadratic",
+    "metric": "loss",
+    "mode": "min",
+    "search": {"algorithm": "random", "num_samples": 3, "seed": 0},
+    "scheduler": {"type": "asha", "max_t": 4, "grace_period": 1, "reduction_factor": 2},
+    "resources": {"cpu": 1, "gpu": 0},
+    "params": {"x": {"type": "float", "low": -1.0, "high": 1.0}},
+    "fixed": {"max_iter": 4},
+}
+
+
+@pytest.fixture(autouse=True)
+def _toy_importable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.syspath_prepend(str(TOY_DIR))
+
+
+def _write(tmp_path: Path, **over: Any) -> str:
+    data = {**SPEC, **over}
+    path = tmp_path / f"{data['name']}.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return str(path)
+
+
+def _ray_up() -> bool:
+    import ray
+
+    return ray.is_initialized()
+
+
+def test_unknown_trainable_exits_2_with_one_line_before_ray(tmp_home: Path, tmp_path: Path) -> None:
+    before = _ray_up()
+    result = CliRunner().invoke(cli, ["sweep", _write(tmp_path, trainable="nope.mod:fn"), "-q"])
+    assert result.exit_code == 2, result.output
+    assert result.output == "trainable 'nope.mod:fn': cannot import module 'nope.mod' (No module named 'nope')\n"
+    assert _ray_up() == before
+    assert not (tmp_home / "ray").exists()
+
+
+def test_impossible_resources_exit_2_before_ray(tmp_home: Path, tmp_path: Path) -> None:
+    from search.cluster import _local_gpu_count
+
+    before = _ray_up()
+    result = CliRunner().invoke(cli, ["sweep", _write(tmp_path, resources={"cpu": 1, "gpu": 64})])
+    assert result.exit_code == 2, result.output
+    if before:  # the session's Ray (2 logical GPUs) is what the sweep would join
+        where, has, hint = "the running Ray instance", 2, "add a GPU node"
+    else:
+        where, has, hint = "this machine", _local_gpu_count(), "set cluster.num_gpus"
+    assert result.output == (
+        f"resources.gpu: each trial asks for 64 GPU(s) but {where} has {has} on its largest node; "
+        f"lower resources.gpu or {hint}\n"
+    )
+    assert _ray_up() == before
+
+
+def test_an_unfinished_name_points_to_resume(tmp_home: Path, tmp_path: Path) -> None:
+    from results import Store
+
+    Store.open().start_sweep(name="clitoy", spec_yaml="", spec_hash="", metric="loss", mode="min")
+    result = CliRunner().invoke(cli, ["sweep", _write(tmp_path)])
+    assert result.exit_code == 2
+    assert result.output == (
+        "sweep 'clitoy' exists unfinished in the store (status running); continue it with "
+        "`hpo resume clitoy` or start a new one with --name NEW_NAME\n"
+    )
+
+
+def test_bad_spec_override_exits_2(tmp_home: Path, tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["sweep", _write(tmp_path), "--set", "mode=sideways"])
+    assert result.exit_code == 2
+    assert "mode" in result.output and "Traceback" not in result.output
+
+
+def test_dry_run_starts_no_ray(tmp_home: Path, tmp_path: Path) -> None:
+    before = _ray_up()
+    result = CliRunner().invoke(cli, ["sweep", _write(tmp_path), "--dry-run", "--samples", "5"])
+    assert result.exit_code == 0, result.output
+    assert "5" in result.output
+    assert _ray_up() == before
+    assert not (tmp_home / "ray").exists()
+
+
+@pytest.mark.integration
+def test_sweep_prints_best_trial_checkpoint_logs_and_store(ray_session: None, tmp_home: Path, tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["sweep", _write(tmp_path), "--name", "cli-run", "-q"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].startswith("sweep cli-run finished: 3 trial(s) (")
+    assert lines[1].startswith("best trial ") and "loss=" in lines[1] and "at iteration" in lines[1]
+    assert lines[2].startswith("  config:  x=")
+    assert lines[3].startswith("  metrics: loss=")
+    assert lines[4] == "  checkpoint: (none saved)"
+    assert lines[5] == f"logs: {tmp_home / 'ray' / 'cli-run'}"
+    assert lines[6] == f"tensorboard --logdir {tmp_home / 'ray' / 'cli-run'}"
+    assert lines[7] == f"store: sqlite:///{tmp_home / 'store.sqlite'}"
+
+
+@pytest.mark.integration
+def test_ctrl_c_exits_130_and_resume_finishes(ray_session: None, tmp_home: Path, tmp_path: Path) -> None:
+    import ray
+
+    spec = _write(
+        tmp_path,
+        name="cli-int",
+        trainable="toy:checkpointed",
+        scheduler={"type": "fifo", "max_t": 6},
+        search={"algorithm": "random", "num_samples": 3, "seed": 0},
+        fixed={"max_iter": 6, "sleep": 0.5},
+        cluster={"address": ray.get_runtime_context().gcs_address},
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TOY_DIR), os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from search.cli import main; main()", "sweep", spec],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    # Plain progress lines (stdout is a pipe): wait for the first finished trial, then Ctrl-C.
+    from results import Store
+
+    store = Store.open()
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        rec = store.find_sweep("cli-int")
+        if rec is not None and sum(store.counts("cli-int").values()) >= 1:
+            break
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, out + err
+    assert "interrupted; continue it with `hpo resume cli-int`" in err
+    assert store.get_sweep("cli-int").status == "interrupted"
+
+    result = CliRunner().invoke(cli, ["resume", "cli-int", "-q"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("sweep cli-int finished: 3 trial(s) (completed 3)")
+    assert json.loads(json.dumps(store.counts("cli-int")))["completed"] == 3
