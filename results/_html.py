@@ -48,7 +48,7 @@ code { font-family: ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace
 .badge.running { background:#e8f0fe; } .badge.interrupted { background:#fff4e5; }
 figure { margin: 12px 0 24px; } figure svg { width: 100%; height: auto; }
 figcaption { color: var(--muted); font-size: 12.5px; }
-details { margin: 8px 0; } summary { cursor: pointer; color: var(--muted); }
+.scroll { overflow-x: auto; } details { margin: 8px 0; } summary { cursor: pointer; color: var(--muted); }
 .metric { font-size: 20px; font-weight: 600; color: var(--accent); }
 footer { color: var(--muted); font-size: 12px; margin-top: 40px; }
 """
@@ -80,7 +80,7 @@ def _table(headers: list[str], rows: list[list[str]], *, best_first: bool = Fals
         cls = ' class="best"' if best_first and i == 0 else ""
         cells = "".join(f"<td{' class=num' if j in (0, 3, 4, 5) else ''}>{esc(c)}</td>" for j, c in enumerate(row))
         lines.append(f"<tr{cls}>{cells}</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(lines)}</tbody></table>"
+    return f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{"".join(lines)}</tbody></table></div>'
 
 
 def _best_section(data: ReportData) -> str:

@@ -17,7 +17,6 @@ import numpy as np
 import pandas as pd
 
 from ._report_data import ParamAxis, ReportData, rungs
-from ._tabular import flatten
 
 __all__ = ["PLOTS", "all_plots", "inline_svg"]
 
@@ -42,7 +41,6 @@ def _style() -> Iterator[None]:
     with matplotlib.rc_context({
         "svg.fonttype": "none",  # text stays text: smaller files, selectable, no glyph paths
         "svg.hashsalt": "hpo",  # stable ids: the same data gives the same file
-        "text.parse_math": False,  # a "$" in a config value is not mathtext
         "path.simplify": True,
         "font.size": 9,
         "axes.spines.top": False,
@@ -63,9 +61,14 @@ def _svg(fig: Any) -> str:
     return buffer.getvalue()
 
 
+def _t(value: Any) -> str:
+    """Text from the store, with ``$`` escaped so matplotlib never reads it as mathtext."""
+    return str(value).replace("$", r"\$")
+
+
 def _label(value: Any) -> str:
     text = str(value)
-    return text if len(text) <= MAX_LABEL else text[: MAX_LABEL - 1] + "…"
+    return _t(text if len(text) <= MAX_LABEL else text[: MAX_LABEL - 1] + "…")
 
 
 def _robust_ylim(ax: Any, values: np.ndarray) -> None:
@@ -126,7 +129,7 @@ def learning_curves(data: ReportData) -> str | None:
                 Line2D([], [], color=_COLORS["error"], lw=1, ls="--", label="error")]
     ax.legend(handles=handles, fontsize=7, loc="best", frameon=False)
     ax.set_xlabel("training iteration")
-    ax.set_ylabel(f"{data.sweep.metric} ({data.sweep.mode})")
+    ax.set_ylabel(_t(f"{data.sweep.metric} ({data.sweep.mode})"))
     title = "every trial" if not many else f"{len(groups)} trials: quantile bands + top {len(drawn)}"
     ax.set_title(title, fontsize=9)
     _robust_ylim(ax, frame["metric"].to_numpy(dtype=float))
@@ -136,13 +139,26 @@ def learning_curves(data: ReportData) -> str | None:
 def _param_values(data: ReportData, axis: ParamAxis) -> tuple[list[Any], list[float], list[str]]:
     xs, ys, kinds = [], [], []
     for trial in data.trials:
-        value = flatten(trial.config).get(axis.key)
+        value = data.flat_configs[trial.trial_id].get(axis.key)
         if value is None or trial.last_metric is None:
             continue
         xs.append(value)
         ys.append(trial.last_metric)
         kinds.append(trial.status)
     return xs, ys, kinds
+
+
+def _categories(values: list[Any]) -> list[str]:
+    """Distinct values as labels: numbers in numeric order, then the rest alphabetically."""
+    def key(value: Any) -> tuple[int, float, str]:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return (0, float(value), "")
+        return (1, 0.0, str(value))
+
+    unique: dict[str, Any] = {}
+    for value in values:
+        unique.setdefault(str(value), value)
+    return sorted(unique, key=lambda label: key(unique[label]))
 
 
 def params_plot(data: ReportData) -> str | None:
@@ -164,7 +180,7 @@ def params_plot(data: ReportData) -> str | None:
             if axis.log and np.all(positions > 0):
                 ax.set_xscale("log")
         else:
-            labels = sorted({str(x) for x in xs})
+            labels = _categories(xs)
             index = {label: i for i, label in enumerate(labels)}
             positions = np.array([index[str(x)] for x in xs], dtype=float) + rng.uniform(-0.2, 0.2, len(xs))
             ax.set_xticks(range(len(labels)), [_label(v) for v in labels], rotation=20 if len(labels) > 3 else 0)
@@ -172,12 +188,12 @@ def params_plot(data: ReportData) -> str | None:
         alphas = [0.3 if k == "stopped_early" else 0.8 for k in kinds]
         ax.scatter(positions, ys, c=colors, s=9, alpha=alphas, lw=0)
         if best is not None:
-            value = flatten(best.config).get(axis.key)
+            value = data.flat_configs[best.trial_id].get(axis.key)
             if value is not None and best.last_metric is not None:
-                bx = float(value) if numeric else float(sorted({str(x) for x in xs}).index(str(value)))
+                bx = float(value) if numeric else float(_categories(xs).index(str(value)))
                 ax.scatter([bx], [best.last_metric], marker="*", s=80, color=_BEST, zorder=3)
         ax.set_xlabel(_label(axis.key) + (" (log)" if numeric and axis.log else ""))
-        ax.set_ylabel(data.sweep.metric)
+        ax.set_ylabel(_t(data.sweep.metric))
         _robust_ylim(ax, np.asarray(ys, dtype=float))
     for ax in list(grid.flat)[len(axes):]:
         ax.set_visible(False)
@@ -203,7 +219,7 @@ def best_so_far(data: ReportData) -> str | None:
     keep[-1] = True
     ax.step(seconds[keep] / scale, running[keep], where="post", color=_BEST, lw=1.8, label="best so far")
     ax.set_xlabel(f"wall time since the sweep started ({unit})")
-    ax.set_ylabel(f"{data.sweep.metric} ({data.sweep.mode})")
+    ax.set_ylabel(_t(f"{data.sweep.metric} ({data.sweep.mode})"))
     ax.legend(fontsize=7, frameon=False)
     _robust_ylim(ax, values)
     return _svg(fig)
@@ -216,7 +232,7 @@ def rung_survivors(data: ReportData) -> str | None:
         return None
     reached = pd.Series([t.iterations for t in data.trials])
     counts = [int((reached >= m).sum()) for m in milestones]
-    fig = _figure(6, 2.8)
+    fig = _figure(8, 2.8)
     ax = fig.add_subplot()
     labels = [f"≥{m}" for m in milestones]
     bars = ax.bar(labels, counts, color=_COLORS["completed"], alpha=0.8)

@@ -3,6 +3,7 @@ trials best first, every result, the plotted hyperparameters and the reproduce c
 
 from __future__ import annotations
 
+import functools
 import math
 import shlex
 from dataclasses import dataclass, field
@@ -48,6 +49,11 @@ class ReportData:
         """The best trial (last value), or None if no trial reported the metric."""
         first = self.trials[0] if self.trials else None
         return first if first is not None and first.last_metric is not None else None
+
+    @functools.cached_property
+    def flat_configs(self) -> dict[str, dict[str, Any]]:
+        """Each trial's config as dotted keys, by trial id."""
+        return {t.trial_id: flatten(t.config) for t in self.trials}
 
     @property
     def errored(self) -> list[TrialRecord]:
