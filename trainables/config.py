@@ -6,6 +6,7 @@ so that a misspelt hyperparameter never silently runs with its default.
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -98,7 +99,8 @@ def _choice(key: str, value: Any, allowed: tuple[str, ...]) -> str:
 
 
 def _number(key: str, value: Any, kind: type, *, low: float | None = None, high: float | None = None) -> Any:
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    # numbers.Real also admits numpy scalars, which some searchers hand out.
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise ConfigError(f"config {key}: must be a number, got {value!r}")
     if kind is int:
         if float(value) != int(value):

@@ -21,8 +21,13 @@ def test_optimizer_group_dict_overrides_flat_keys() -> None:
     assert parse_config({"optimizer": "adamw"}).optimizer == "adamw"
 
 
-def test_int_valued_floats_are_accepted() -> None:
+def test_int_valued_floats_and_numpy_scalars_are_accepted() -> None:
+    import numpy as np
+
     assert parse_config({"batch_size": 64.0, "l1": 16}).batch_size == 64
+    cfg = parse_config({"batch_size": np.int64(32), "lr": np.float64(0.1), "nesterov": np.bool_(True)})
+    assert (cfg.batch_size, cfg.lr, cfg.nesterov) == (32, 0.1, True)
+    assert type(cfg.batch_size) is int and type(cfg.lr) is float and type(cfg.nesterov) is bool
 
 
 @pytest.mark.parametrize(
