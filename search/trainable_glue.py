@@ -13,6 +13,7 @@ import inspect
 import logging
 import sys
 import sysconfig
+import types
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -84,6 +85,19 @@ def ship_module_by_value(obj: Any) -> str | None:
     return top_name
 
 
+def _own_copy(fn: Any) -> Any:
+    """A copy of a plain function, so ``tune.with_resources`` (which sets ``fn._resources``)
+    leaves the caller's function as it was (a later plain ``tune.run(fn, resources_per_trial=...)``
+    would otherwise be refused)."""
+    if not isinstance(fn, types.FunctionType):
+        return fn
+    new = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__, fn.__defaults__, fn.__closure__)
+    new.__kwdefaults__ = fn.__kwdefaults__
+    new.__dict__.update({k: v for k, v in fn.__dict__.items() if k != "_resources"})
+    new.__qualname__, new.__module__, new.__doc__ = fn.__qualname__, fn.__module__, fn.__doc__
+    return new
+
+
 def prepare_trainable(spec: Any, trainable: Any, *, from_spec: bool) -> Any:
     """Build the trainable the Tuner gets; Ray must be initialised.
 
@@ -108,4 +122,4 @@ def prepare_trainable(spec: Any, trainable: Any, *, from_spec: bool) -> Any:
         built = trainables.build_trainable(spec.trainable, ctx)
     else:
         built = trainable
-    return tune.with_resources(built, {"cpu": float(spec.resources.cpu), "gpu": float(spec.resources.gpu)})
+    return tune.with_resources(_own_copy(built), {"cpu": float(spec.resources.cpu), "gpu": float(spec.resources.gpu)})
