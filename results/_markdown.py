@@ -15,7 +15,7 @@ from ._sections import all_trials_table, best_metrics, best_rows, error_rows, fm
 
 __all__ = ["code_block", "md", "render_markdown"]
 
-_SPECIAL = re.compile(r"([\\`*_\[\]{}()#+!|~])")
+_SPECIAL = re.compile(r"([\\`*_\[\]|~])")  # what can start emphasis, code, links or end a cell
 MAX_ERRORS = 50
 
 
