@@ -98,14 +98,11 @@ def validate(ctx: click.Context, specs: tuple[str, ...], overrides: tuple[str, .
 
 
 def _register_commands() -> None:
-    import importlib
-    import importlib.util
+    from search.cli_store import COMMANDS as STORE_COMMANDS
+    from search.cli_sweep import COMMANDS as SWEEP_COMMANDS
 
-    # TODO(lead): import both directly once search/cli_store.py and search/cli_sweep.py have landed.
-    for module in ("search.cli_sweep", "search.cli_store"):
-        if importlib.util.find_spec(module) is not None:
-            for command in importlib.import_module(module).COMMANDS:
-                cli.add_command(command)
+    for command in (*SWEEP_COMMANDS, *STORE_COMMANDS):
+        cli.add_command(command)
 
 
 _register_commands()
