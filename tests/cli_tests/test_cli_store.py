@@ -6,6 +6,7 @@ import csv
 import importlib.util
 import io
 import json
+import sys
 from pathlib import Path
 
 import click
@@ -22,6 +23,7 @@ def _results_fixtures() -> object:
     path = Path(__file__).resolve().parents[1] / "results_tests" / "conftest.py"
     spec = importlib.util.spec_from_file_location("_hpo_results_test_fixtures", path)
     module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    sys.modules[spec.name] = module  # type: ignore[union-attr]  # dataclasses look their module up
     spec.loader.exec_module(module)  # type: ignore[union-attr]
     return module
 
