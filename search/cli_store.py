@@ -102,7 +102,7 @@ def ls_command(home: str | None, store_url: str | None) -> None:
         longest = max(len(s.name) for s in sweeps)
         table.add_column("name", overflow="fold", min_width=min(longest, 30))
         for header in ("status", "trials", "best", "started", "duration"):
-            table.add_column(header, no_wrap=header in ("status", "started", "duration"))
+            table.add_column(header, no_wrap=header in ("status", "duration"))
         for sweep in sweeps:
             best = store.best(sweep.name)
             parts = [f"{n} {_STATUS_SHORT[s]}" for s, n in sweep.counts.items() if n]
