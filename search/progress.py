@@ -64,6 +64,7 @@ class ProgressView(Callback):
         early_stopping: Whether the scheduler can stop trials early (not ``fifo``).
         mode_view: ``live`` or ``plain``.
         stream: Where to write (stdout by default).
+        config_keys: Config keys shown for the best trial (default all; the searched ones).
     """
 
     def __init__(
@@ -77,10 +78,12 @@ class ProgressView(Callback):
         early_stopping: bool = True,
         mode_view: str = "plain",
         stream: TextIO | None = None,
+        config_keys: list[str] | None = None,
     ) -> None:
         self.name, self.metric, self.mode = name, metric, mode
         self.max_t, self.time_attr, self.early_stopping = max_t, time_attr, early_stopping
         self.view = mode_view
+        self.config_keys = config_keys
         self.stream = stream or sys.stdout
         self.started = time.monotonic()
         self.total: int | None = None
@@ -127,7 +130,10 @@ class ProgressView(Callback):
                 value < self.best[0] if self.mode == "min" else value > self.best[0]
             )
             if better:
-                self.best = (float(value), tid, dict(trial.config))
+                config = dict(trial.config)
+                if self.config_keys is not None:
+                    config = {k: v for k, v in config.items() if k in self.config_keys}
+                self.best = (float(value), tid, config)
 
     def on_trial_complete(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
         self.trials = trials

@@ -142,6 +142,7 @@ def _callbacks(spec: Any, store: Any, progress: Any, tracker: Any) -> list[Any]:
                 time_attr=spec.scheduler.time_attr,
                 early_stopping=spec.scheduler.type != "fifo",
                 mode_view=mode,
+                config_keys=list(spec.params),
             )
     if view is not None:
         live.append(view)
