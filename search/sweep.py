@@ -149,16 +149,26 @@ def _callbacks(spec: Any, store: Any, progress: Any, tracker: Any) -> list[Any]:
     return live
 
 
-def _run_config(spec: Any, home: Path) -> Any:
+def _ray_client() -> bool:
+    """Connected through Ray Client (``ray://``): Tune's loop then runs on the cluster."""
+    from ray.util.client import ray as client_ray
+
+    return bool(client_ray.is_connected())
+
+
+def _run_config(spec: Any, home: Path, *, remote_callbacks: list[Any] | None = None) -> Any:
     from ray import tune
     from ray.tune.logger import TBXLoggerCallback
 
     from search.callbacks import LiveCallbacks
 
+    # Through Ray Client the callbacks run on the cluster, where nothing is bound to the
+    # proxy's key: pass the (picklable, reopened-by-URL) store callback itself instead.
+    callbacks = remote_callbacks if remote_callbacks is not None else [LiveCallbacks(_CALLBACK_KEY)]
     return tune.RunConfig(
         name=spec.name,
         storage_path=str(home / "ray"),
-        callbacks=[LiveCallbacks(_CALLBACK_KEY), TBXLoggerCallback()],
+        callbacks=[*callbacks, TBXLoggerCallback()],
         failure_config=tune.FailureConfig(max_failures=spec.failures.max_retries),
         checkpoint_config=tune.CheckpointConfig(num_to_keep=_CHECKPOINTS_KEPT),
         stop=dict(spec.stop) or None,
@@ -195,6 +205,8 @@ def _fit(tuner: Any, tracker: Any) -> tuple[str, Any]:
         return "interrupted", grid
     trials = tracker.trials
     if trials and all(t.status == "ERROR" for t in trials):
+        return "failed", grid
+    if not trials and len(grid) and grid.num_errors == len(grid):  # Ray Client: no driver-side tracker
         return "failed", grid
     return "finished", grid
 
@@ -250,6 +262,14 @@ def _execute(
         )
         registered = True
         cb.bind(_CALLBACK_KEY, live)
+        remote = None
+        if _ray_client():
+            logger.warning(
+                "connected through Ray Client: no live progress view; results reach the store "
+                "only if %s is reachable from the cluster",
+                store.url_masked,
+            )
+            remote = [live[0]]
         if resume is None:
             tuner = tune.Tuner(
                 runnable,
@@ -262,7 +282,7 @@ def _execute(
                     num_samples=spec.search.num_samples,
                     reuse_actors=True,
                 ),
-                run_config=_run_config(spec, home),
+                run_config=_run_config(spec, home, remote_callbacks=remote),
             )
         else:
             tuner = tune.Tuner.restore(str(experiment_path), trainable=runnable, param_space=space, **resume)
