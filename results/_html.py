@@ -36,6 +36,7 @@ table { border-collapse: collapse; width: 100%; margin: 8px 0; font-size: 13px; 
 th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid var(--line); vertical-align: top;
          overflow-wrap: break-word; }
 th { background: var(--alt); font-weight: 600; }
+table.kv { table-layout: fixed; } table.kv td { overflow-wrap: anywhere; }
 table.kv th { width: 28%; background: none; color: var(--muted); font-weight: 500; }
 tr.best td { background: #fff4e8; }
 td.num { font-variant-numeric: tabular-nums; white-space: nowrap; }

@@ -128,6 +128,9 @@ def learning_curves(data: ReportData) -> str | None:
     handles += [Line2D([], [], color=_COLORS["completed"], lw=1, label="completed"),
                 Line2D([], [], color=_COLORS["error"], lw=1, ls="--", label="error")]
     ax.legend(handles=handles, fontsize=7, loc="best", frameon=False)
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("training iteration")
     ax.set_ylabel(_t(f"{data.sweep.metric} ({data.sweep.mode})"))
     title = "every trial" if not many else f"{len(groups)} trials: quantile bands + top {len(drawn)}"
