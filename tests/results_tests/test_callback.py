@@ -188,9 +188,9 @@ def test_bad_mode_is_refused(store: Store) -> None:
 
 
 # ------------------------------------------------------------------ other processes
-def _write_sweep(url: str, sweep: str, trials: int, steps: int, pause: float) -> None:
+def _write_sweep(url: str, sweep: str, trials: int, steps: int, pause: float, flush_s: float = 0.0) -> None:
     store = Store.open(url)
-    cb = StoreCallback(store, sweep=sweep, metric="m", mode="min", max_t=steps, flush_every_s=0.0)
+    cb = StoreCallback(store, sweep=sweep, metric="m", mode="min", max_t=steps, flush_every_s=flush_s)
     cb.setup()
     fakes = [FakeTrial(f"{sweep}-{i}", {"i": i}) for i in range(trials)]
     for trial in fakes:
@@ -240,3 +240,34 @@ def test_two_writer_processes_both_land(store: Store) -> None:
         trials = store.trials(name)
         assert len(trials) == 10 and all(t.iterations == 25 and t.status == "completed" for t in trials)
     assert _rows(store) == (20, 20 * 25)
+
+
+def test_a_driver_killed_mid_sweep_leaves_whole_rows_and_resume_keeps_counts_exact(store: Store) -> None:
+    import os
+    import signal
+
+    writer = _spawn(store.url, "killed", 6, 200, 0.01)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        found = store.find_sweep("killed")
+        if found is not None and sum(t.iterations for t in store.trials("killed")) > 150:
+            break
+        time.sleep(0.05)
+    os.kill(writer.pid, signal.SIGKILL)  # no flush, no finish_sweep: like a killed driver
+    writer.join(30)
+    trials = store.trials("killed")
+    assert len(trials) == 6
+    for record in trials:
+        history = store.history(record.trial_id, sweep="killed")
+        # The trial row and its results were committed together: they agree exactly.
+        assert list(history["iteration"]) == list(range(1, record.iterations + 1))
+        assert record.last_metric == pytest.approx(1.0 / record.iterations)
+        assert record.status == "running"
+    assert store.get_sweep("killed").status == "running"
+    # Resume: a new driver restarts every trial from scratch and replays all its results.
+    store.finish_sweep("killed", "interrupted")
+    store.start_sweep(name="killed", spec_yaml=None, spec_hash=None, metric="m", mode="min", resumed=True)
+    _write_sweep(store.url, "killed", 6, 200, 0.0, flush_s=1.0)
+    assert store.counts("killed") == {"running": 0, "completed": 6, "stopped_early": 0, "error": 0}
+    assert _rows(store) == (6, 6 * 200)
+    assert store.get_sweep("killed").status == "running"
