@@ -86,7 +86,11 @@ def hyperopt_ray_defaults(tmp: Path) -> float:
         ),
         run_config=tune.RunConfig(storage_path=str(tmp / "default"), name="hyperopt-default", verbose=0),
     )
-    tuner.fit()
+    os.environ["RAY_AIR_NEW_OUTPUT"] = "0"  # no Ray banner; verbose=0 then prints nothing
+    try:
+        tuner.fit()
+    finally:
+        os.environ.pop("RAY_AIR_NEW_OUTPUT", None)
     return _concurrency(out)
 
 
