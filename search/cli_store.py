@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import traceback
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
@@ -37,8 +38,10 @@ def _bad_input(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except (StoreError, ValueError) as exc:
-            name = click.get_current_context().info_name
-            click.echo(f"hpo {name}: {exc}", err=True)
+            ctx = click.get_current_context()
+            if ctx.meta.get("hpo.debug"):  # set by the `hpo` group when --debug is on the line
+                traceback.print_exc()
+            click.echo(f"hpo {ctx.info_name}: {exc}", err=True)
             raise click.exceptions.Exit(2) from None
 
     return wrapper  # type: ignore[return-value]

@@ -161,3 +161,14 @@ def test_commands_read_while_another_connection_holds_a_write_lock(home: Path) -
         result = _run(trials_command, ["demo", "--format", "json"])
         assert result.exit_code == 0 and len(json.loads(result.output)) == 6
         conn.rollback()
+
+
+def test_through_the_hpo_group_with_debug(home: Path) -> None:
+    from search.cli import cli
+
+    plain = CliRunner().invoke(cli, ["best", "dmeo"], env=ENV)
+    assert plain.exit_code == 2 and "Traceback" not in plain.stderr
+    debug = CliRunner().invoke(cli, ["best", "dmeo", "--debug"], env=ENV)
+    assert debug.exit_code == 2 and "Traceback" in debug.stderr
+    assert debug.stderr.rstrip().splitlines()[-1].startswith("hpo best: no sweep named 'dmeo'")
+    assert CliRunner().invoke(cli, ["ls"], env=ENV).exit_code == 0
