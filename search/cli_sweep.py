@@ -98,6 +98,9 @@ def _finish(outcome: Any, *, metric: str | None) -> NoReturn:
         click.echo(f"  (full traceback: `hpo trials {outcome.name}` or the trial's error.txt)", err=True)
     elif outcome.status == "interrupted":
         click.echo(f"interrupted; continue it with `hpo resume {outcome.name}`", err=True)
+    elif outcome.counts.get("error") and outcome.first_error:
+        last = outcome.first_error.strip().splitlines()[-1]
+        click.echo(f"note: {outcome.counts['error']} trial(s) errored; first error: {last}", err=True)
     click.get_current_context().exit(outcome.exit_code)
 
 

@@ -7,23 +7,18 @@ joined, the trainable built, the sweep row written and the Tuner fitted.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from search import cluster
+from search import cluster, tuning
 from search.errors import SweepExistsError, SweepInputError
 
 __all__ = ["SweepOutcome", "resume_sweep", "run_sweep"]
 
 logger = logging.getLogger(__name__)
-
-_CALLBACK_KEY = "hpo-sweep"
-_CHECKPOINTS_KEPT = 2  # the latest is always kept by Ray; one more for the best-so-far
 
 
 @dataclass(frozen=True)
@@ -107,123 +102,6 @@ def _start_ray(spec: Any, *, verbose: bool) -> bool:
     return started
 
 
-def _max_concurrent(spec: Any) -> int:
-    if spec.search.max_concurrent:
-        return int(spec.search.max_concurrent)
-    return cluster.concurrency_slots(spec, cluster.joined_capacity())
-
-
-def _callbacks(spec: Any, store: Any, progress: Any, tracker: Any) -> list[Any]:
-    from results import StoreCallback
-    from search.progress import ProgressView, resolve_mode
-
-    live: list[Any] = [
-        StoreCallback(
-            store,
-            sweep=spec.name,
-            metric=spec.metric,
-            mode=spec.mode,
-            max_t=spec.scheduler.max_t,
-            time_attr=spec.scheduler.time_attr,
-        ),
-        tracker,
-    ]
-    view = None
-    if isinstance(progress, ProgressView):
-        view = progress
-    else:
-        mode = resolve_mode(progress)
-        if mode != "none":
-            view = ProgressView(
-                name=spec.name,
-                metric=spec.metric,
-                mode=spec.mode,
-                max_t=spec.scheduler.max_t,
-                time_attr=spec.scheduler.time_attr,
-                early_stopping=spec.scheduler.type != "fifo",
-                mode_view=mode,
-                config_keys=list(spec.params),
-            )
-    if view is not None:
-        live.append(view)
-    return live
-
-
-def _ray_client() -> bool:
-    """Connected through Ray Client (``ray://``): Tune's loop then runs on the cluster."""
-    from ray.util.client import ray as client_ray
-
-    return bool(client_ray.is_connected())
-
-
-def _run_config(spec: Any, home: Path, *, remote_callbacks: list[Any] | None = None) -> Any:
-    from ray import tune
-    from ray.tune.logger import TBXLoggerCallback
-
-    from search.callbacks import LiveCallbacks
-
-    # Through Ray Client the callbacks run on the cluster, where nothing is bound to the
-    # proxy's key: pass the (picklable, reopened-by-URL) store callback itself instead.
-    callbacks = remote_callbacks if remote_callbacks is not None else [LiveCallbacks(_CALLBACK_KEY)]
-    return tune.RunConfig(
-        name=spec.name,
-        storage_path=str(home / "ray"),
-        callbacks=[*callbacks, TBXLoggerCallback()],
-        failure_config=tune.FailureConfig(max_failures=spec.failures.max_retries),
-        checkpoint_config=tune.CheckpointConfig(num_to_keep=_CHECKPOINTS_KEPT),
-        stop=dict(spec.stop) or None,
-        verbose=0,
-    )
-
-
-@contextlib.contextmanager
-def _env(**values: str) -> Iterator[None]:
-    """Set environment variables for the duration of ``fit`` (Tune reads them there)."""
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-
-
-def _fit(tuner: Any, tracker: Any) -> tuple[str, Any]:
-    """Fit; return ("finished"|"failed"|"interrupted", result grid or None)."""
-    try:
-        # Ray's new console output prints its experiment banner even at verbose=0; the legacy
-        # reporter at verbose=0 prints nothing, and our ProgressView takes its place.
-        with _env(RAY_AIR_NEW_OUTPUT="0"):
-            grid = tuner.fit()
-    except KeyboardInterrupt:
-        # A second Ctrl-C: Tune's graceful handler already ran on the first one.
-        return "interrupted", None
-    if tracker.unfinished():
-        return "interrupted", grid
-    trials = tracker.trials
-    if trials and all(t.status == "ERROR" for t in trials):
-        return "failed", grid
-    if not trials and len(grid) and grid.num_errors == len(grid):  # Ray Client: no driver-side tracker
-        return "failed", grid
-    return "finished", grid
-
-
-def _first_error(store: Any, name: str, grid: Any) -> str | None:
-    try:
-        for rec in store.trials(name):
-            if rec.error:
-                return str(rec.error)
-    except Exception:  # the store is the record; the grid is only a fallback
-        logger.debug("could not read errors from the store", exc_info=True)
-    if grid is not None:
-        for err in grid.errors:
-            return str(err)
-    return None
-
-
 def _execute(
     spec: Any,
     *,
@@ -245,7 +123,7 @@ def _execute(
     experiment_path = home / "ray" / spec.name
     started = _start_ray(spec, verbose=verbose)
     tracker = cb.TrialTracker()
-    live = _callbacks(spec, store, progress, tracker)
+    live = tuning.callbacks_for(spec, store, progress, tracker)
     status, grid, registered = "failed", None, False
     try:
         runnable = prepare_trainable(spec, trainable, from_spec=from_spec)
@@ -261,9 +139,9 @@ def _execute(
             resumed=resume is not None,
         )
         registered = True
-        cb.bind(_CALLBACK_KEY, live)
+        cb.bind(tuning.CALLBACK_KEY, live)
         remote = None
-        if _ray_client():
+        if tuning.ray_client():
             logger.warning(
                 "connected through Ray Client: no live progress view; results reach the store "
                 "only if %s is reachable from the cluster",
@@ -277,18 +155,18 @@ def _execute(
                 tune_config=tune.TuneConfig(
                     metric=spec.metric,
                     mode=spec.mode,
-                    search_alg=make_searcher(spec, max_concurrent=_max_concurrent(spec)),
+                    search_alg=make_searcher(spec, max_concurrent=tuning.max_concurrent(spec)),
                     scheduler=make_scheduler(spec),
                     num_samples=spec.search.num_samples,
                     reuse_actors=True,
                 ),
-                run_config=_run_config(spec, home, remote_callbacks=remote),
+                run_config=tuning.run_config(spec, home, remote_callbacks=remote),
             )
         else:
             tuner = tune.Tuner.restore(str(experiment_path), trainable=runnable, param_space=space, **resume)
-        status, grid = _fit(tuner, tracker)
+        status, grid = tuning.fit(tuner, tracker)
     finally:
-        cb.unbind(_CALLBACK_KEY)
+        cb.unbind(tuning.CALLBACK_KEY)
         for item in live:
             for hook in ("flush", "close"):
                 if callable(getattr(item, hook, None)):
@@ -299,7 +177,7 @@ def _execute(
             import ray
 
             ray.shutdown()
-    first_error = _first_error(store, spec.name, grid) if tracker.errored() or status == "failed" else None
+    first_error = tuning.first_error(store, spec.name, grid) if tracker.errored() or status == "failed" else None
     return SweepOutcome(
         name=spec.name,
         status=status,

@@ -1,0 +1,141 @@
+"""The pieces of one Tuner run: concurrency, callbacks, RunConfig, fitting, the outcome's error.
+
+Split from ``search.sweep`` (which orders the steps) to keep both files short.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from search import cluster
+
+__all__ = ["CALLBACK_KEY", "callbacks_for", "first_error", "fit", "max_concurrent", "ray_client", "run_config"]
+
+logger = logging.getLogger(__name__)
+
+CALLBACK_KEY = "hpo-sweep"
+_CHECKPOINTS_KEPT = 2  # the latest is always kept by Ray; one more for the best-so-far
+
+
+def max_concurrent(spec: Any) -> int:
+    """``search.max_concurrent``, else how many trials of the spec's size the cluster holds."""
+    if spec.search.max_concurrent:
+        return int(spec.search.max_concurrent)
+    return cluster.concurrency_slots(spec, cluster.joined_capacity())
+
+
+def callbacks_for(spec: Any, store: Any, progress: Any, tracker: Any) -> list[Any]:
+    """The live driver-side callbacks: the store's, the tracker, and the progress view if any."""
+    from results import StoreCallback
+    from search.progress import ProgressView, resolve_mode
+
+    live: list[Any] = [
+        StoreCallback(
+            store,
+            sweep=spec.name,
+            metric=spec.metric,
+            mode=spec.mode,
+            max_t=spec.scheduler.max_t,
+            time_attr=spec.scheduler.time_attr,
+        ),
+        tracker,
+    ]
+    view = None
+    if isinstance(progress, ProgressView):
+        view = progress
+    else:
+        mode = resolve_mode(progress)
+        if mode != "none":
+            view = ProgressView(
+                name=spec.name,
+                metric=spec.metric,
+                mode=spec.mode,
+                max_t=spec.scheduler.max_t,
+                time_attr=spec.scheduler.time_attr,
+                early_stopping=spec.scheduler.type != "fifo",
+                mode_view=mode,
+                config_keys=list(spec.params),
+            )
+    if view is not None:
+        live.append(view)
+    return live
+
+
+def ray_client() -> bool:
+    """Connected through Ray Client (``ray://``): Tune's loop then runs on the cluster."""
+    from ray.util.client import ray as client_ray
+
+    return bool(client_ray.is_connected())
+
+
+def run_config(spec: Any, home: Path, *, remote_callbacks: list[Any] | None = None) -> Any:
+    from ray import tune
+    from ray.tune.logger import TBXLoggerCallback
+
+    from search.callbacks import LiveCallbacks
+
+    # Through Ray Client the callbacks run on the cluster, where nothing is bound to the
+    # proxy's key: pass the (picklable, reopened-by-URL) store callback itself instead.
+    callbacks = remote_callbacks if remote_callbacks is not None else [LiveCallbacks(CALLBACK_KEY)]
+    return tune.RunConfig(
+        name=spec.name,
+        storage_path=str(home / "ray"),
+        callbacks=[*callbacks, TBXLoggerCallback()],
+        failure_config=tune.FailureConfig(max_failures=spec.failures.max_retries),
+        checkpoint_config=tune.CheckpointConfig(num_to_keep=_CHECKPOINTS_KEPT),
+        stop=dict(spec.stop) or None,
+        verbose=0,
+    )
+
+
+@contextlib.contextmanager
+def _env(**values: str) -> Iterator[None]:
+    """Set environment variables for the duration of ``fit`` (Tune reads them there)."""
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def fit(tuner: Any, tracker: Any) -> tuple[str, Any]:
+    """Fit; return ("finished"|"failed"|"interrupted", result grid or None)."""
+    try:
+        # Ray's new console output prints its experiment banner even at verbose=0; the legacy
+        # reporter at verbose=0 prints nothing, and our ProgressView takes its place.
+        with _env(RAY_AIR_NEW_OUTPUT="0"):
+            grid = tuner.fit()
+    except KeyboardInterrupt:
+        # A second Ctrl-C: Tune's graceful handler already ran on the first one.
+        return "interrupted", None
+    if tracker.unfinished():
+        return "interrupted", grid
+    trials = tracker.trials
+    if trials and all(t.status == "ERROR" for t in trials):
+        return "failed", grid
+    if not trials and len(grid) and grid.num_errors == len(grid):  # Ray Client: no driver-side tracker
+        return "failed", grid
+    return "finished", grid
+
+
+def first_error(store: Any, name: str, grid: Any) -> str | None:
+    try:
+        for rec in store.trials(name):
+            if rec.error:
+                return str(rec.error)
+    except Exception:  # the store is the record; the grid is only a fallback
+        logger.debug("could not read errors from the store", exc_info=True)
+    if grid is not None:
+        for err in grid.errors:
+            return str(err)
+    return None
