@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import pickle
 import platform
 import sys
@@ -101,7 +102,7 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=10_000)
     parser.add_argument("--threads", type=int, default=2, help="torch threads (a trial's CPUs)")
     parser.add_argument("--workers", type=int, nargs="+", default=[0, 2], help="DataLoader workers to try")
-    parser.add_argument("--repeats", type=int, default=2, help="epochs per measurement; best is kept")
+    parser.add_argument("--repeats", type=int, default=3, help="epochs per measurement; best is kept")
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[16, 128])
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
@@ -109,6 +110,11 @@ def main() -> None:
     print(
         f"torch {torch.__version__}, {platform.processor() or platform.machine()}, threads={args.threads}, "
         f"{args.images} images, best of {args.repeats} epochs, CPU"
+    )
+    print(
+        "load average at start: {:.2f} {:.2f} {:.2f} (a shared machine: best-of-N damps the noise)".format(
+            *os.getloadavg()
+        )
     )
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -129,6 +135,7 @@ def main() -> None:
             f"(ours also loads the set once into uint8 tensors: {load_s:.2f} s for {args.images} images; "
             "the baseline is the faster of its DataLoader worker settings)"
         )
+    print("load average at end: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
 
 
 if __name__ == "__main__":
