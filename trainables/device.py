@@ -23,7 +23,10 @@ def select_device() -> torch.device:
     try:
         import ray
 
-        if ray.is_initialized() and not ray.get_gpu_ids():
+        # Only inside a trial (a Ray actor) does Ray's assignment apply; a driver process
+        # that happens to have Ray initialised keeps its own view of the GPUs.
+        in_trial = ray.is_initialized() and ray.get_runtime_context().get_actor_id() is not None
+        if in_trial and not ray.get_gpu_ids():
             return torch.device("cpu")
     except ImportError:  # Ray is optional for the training loop
         pass

@@ -142,3 +142,13 @@ def test_synthetic_is_learnable_good_beats_bad() -> None:
     bad = list(train_epochs({**common, "lr": 0.001, "l1": 8, "l2": 8}, data, device="cpu"))[-1]
     assert good["val_acc"] >= bad["val_acc"] + 0.4, (good["val_acc"], bad["val_acc"])
     assert good["val_acc"] < 0.99  # not trivial
+
+
+def test_select_device_without_cuda_is_cpu() -> None:
+    from trainables.device import describe_device, select_device
+
+    if torch.cuda.is_available():
+        assert select_device() == torch.device("cuda", 0)
+    else:
+        assert select_device() == torch.device("cpu")
+    assert describe_device(torch.device("cpu")) == "cpu"
