@@ -14,7 +14,6 @@ from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from ._report_data import ParamAxis, ReportData, rungs
 
@@ -233,7 +232,7 @@ def rung_survivors(data: ReportData) -> str | None:
     milestones = rungs(data)
     if not milestones or not data.trials:
         return None
-    reached = pd.Series([t.iterations for t in data.trials])
+    reached = np.array([t.iterations for t in data.trials])
     counts = [int((reached >= m).sum()) for m in milestones]
     fig = _figure(8, 2.8)
     ax = fig.add_subplot()

@@ -8,14 +8,16 @@ import math
 import shlex
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 import yaml
 
 from ._records import SweepRecord, TrialRecord
 from ._store import Store
 from ._tabular import flatten
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["ParamAxis", "ReportData", "gather", "rungs", "yaml_text"]
 
