@@ -159,3 +159,17 @@ def test_ctrl_c_exits_130_and_resume_finishes(ray_session: None, tmp_home: Path,
     assert result.exit_code == 0, result.output
     assert result.output.startswith("sweep cli-int finished: 3 trial(s) (completed 3)")
     assert json.loads(json.dumps(store.counts("cli-int")))["completed"] == 3
+
+
+def test_resume_of_an_unknown_or_finished_sweep_exits_2(tmp_home: Path) -> None:
+    from results import Store
+
+    store = Store.open()
+    store.start_sweep(name="done", spec_yaml="", spec_hash="", metric="loss", mode="min")
+    store.finish_sweep("done", "finished")
+    result = CliRunner().invoke(cli, ["resume", "done"])
+    assert result.exit_code == 2
+    assert result.output == "sweep 'done' already finished; nothing to resume\n"
+    result = CliRunner().invoke(cli, ["resume", "nosuch"])
+    assert result.exit_code == 2
+    assert len(result.output.splitlines()) == 1 and "nosuch" in result.output
