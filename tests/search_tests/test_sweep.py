@@ -117,7 +117,7 @@ def test_half_gpu_trials_share_one_logical_gpu(ray_session: None, tmp_home: Path
         resources={"cpu": 0.5, "gpu": 0.5},
         scheduler={"type": "fifo", "max_t": 1},
         search={"num_samples": 4},
-        fixed={"out_dir": str(out), "sleep": 2.0},
+        fixed={"out_dir": str(out), "peers": 4, "sleep": 0.2},
     )
     outcome = run_sweep(spec, progress="none")
     assert outcome.counts["completed"] == 4

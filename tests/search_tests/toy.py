@@ -65,17 +65,25 @@ def checkpointed(config: dict[str, Any]) -> None:
 
 
 def gpu_probe(config: dict[str, Any]) -> None:
-    """Records the GPUs Ray gave the trial and when it ran, in ``<out_dir>/<trial_id>.json``."""
+    """Records the GPUs Ray gave the trial and when it ran, in ``<out_dir>/<trial_id>.json``.
+
+    Waits (up to 60 s) until ``peers`` trials have started, so they provably run at once.
+    """
     import ray
 
+    out = Path(config["out_dir"])
+    trial_id = tune.get_context().get_trial_id()
     began = time.time()
-    time.sleep(float(config.get("sleep", 1.0)))
+    (out / f"{trial_id}.began").touch()
+    deadline = began + 60
+    while len(list(out.glob("*.began"))) < int(config.get("peers", 1)) and time.time() < deadline:
+        time.sleep(0.05)
+    time.sleep(float(config.get("sleep", 0.2)))
     record = {
         "gpu_ids": [str(g) for g in ray.get_gpu_ids()],
         "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),
         "began": began,
         "ended": time.time(),
     }
-    trial_id = tune.get_context().get_trial_id()
-    Path(config["out_dir"], f"{trial_id}.json").write_text(json.dumps(record))
+    (out / f"{trial_id}.json").write_text(json.dumps(record))
     tune.report({"loss": _loss(config, 1)})
