@@ -121,3 +121,19 @@ def test_retried_trial_resumes_from_its_checkpoint(ray_session: None, tmp_path: 
     assert result.metrics["epoch"] == 3 and result.metrics["training_iteration"] == 3
     # The retry resumed from the epoch-1 checkpoint: it trained epochs 2 and 3 only.
     assert (tmp_path / "crashed.log").read_text().split() == ["1:1", "2:2", "2:3"]
+
+
+@pytest.mark.integration
+def test_quickstart_asha_sweep_through_run_sweep(ray_session: None, tmp_home: Path) -> None:
+    from search import run_sweep
+    from spaces import load_spec
+
+    overrides = ["search.num_samples=4", "scheduler.max_t=2", "fixed.epochs=2", "fixed.subset=600"]
+    spec = load_spec("quickstart", overrides=overrides)
+    assert spec.trainable == "cifar" and spec.scheduler.type == "asha"
+    outcome = run_sweep(spec, progress="none")
+    assert outcome.counts["error"] == 0 and sum(outcome.counts.values()) == 4
+    assert outcome.best is not None
+    for key in METRICS:
+        assert isinstance(outcome.best.last_result[key], float), key
+    assert outcome.best.checkpoint_path
