@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from search.errors import ResourceError
+from search.errors import ResourceError, SweepInputError
 
 __all__ = [
     "Capacity",
@@ -157,7 +157,12 @@ def ensure_ray(spec: Any, *, verbose: bool = False) -> bool:
     common: dict[str, Any] = {"log_to_driver": verbose, "configure_logging": verbose}
     if spec.cluster.address:
         logger.info("connecting to Ray at %s", spec.cluster.address)
-        ray.init(address=spec.cluster.address, **common)
+        try:
+            ray.init(address=spec.cluster.address, **common)
+        except (ConnectionError, RuntimeError, ValueError) as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            where = spec.cluster.address
+            raise SweepInputError(f"cluster.address: cannot connect to Ray at {where!r}: {first}") from exc
     else:
         cap = planned_capacity(spec)
         cpus, gpus = cap.nodes[0] if cap else (None, None)
