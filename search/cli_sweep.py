@@ -7,8 +7,6 @@ before Ray starts; ``--debug`` adds the traceback), 130 interrupted.
 from __future__ import annotations
 
 import logging
-import sys
-import traceback
 from typing import Any, NoReturn
 
 import click
@@ -16,29 +14,6 @@ import click
 from search.cli_options import home_option, store_option
 
 __all__ = ["COMMANDS", "resume", "sweep"]
-
-
-def _input_errors() -> tuple[type[BaseException], ...]:
-    from results import StoreError, SweepNotFoundError
-    from search.errors import SweepInputError
-    from spaces import SpecError
-    from trainables import TrainableNotFoundError
-
-    return (SpecError, TrainableNotFoundError, SweepInputError, SweepNotFoundError, StoreError)
-
-
-def _debug(flag: bool) -> bool:
-    # The `hpo` group strips `--debug` from anywhere on the line into ctx.meta.
-    ctx = click.get_current_context(silent=True)
-    return flag or bool(ctx and ctx.meta.get("hpo.debug"))
-
-
-def _fail(exc: BaseException, *, debug: bool, code: int = 2) -> NoReturn:
-    if _debug(debug):
-        traceback.print_exception(exc, file=sys.stderr)
-    # One line (a SpecError lists each problem on its own line, the design's format).
-    click.echo(str(exc), err=True)
-    click.get_current_context().exit(code)
 
 
 def _setup_logging(*, verbose: bool, quiet: bool) -> str:
@@ -108,24 +83,23 @@ def _finish(outcome: Any, *, metric: str | None) -> NoReturn:
 @click.argument("spec_ref", metavar="SPEC|NAME")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a spec value (dotted path).")
 @click.option("--name", default=None, help="Sweep name (default: the spec's name).")
-@click.option("--samples", type=click.IntRange(min=1), default=None, help="Override search.num_samples.")
+@click.option("--samples", type=click.IntRange(min=1), default=5, show_default=True,
+              help="With --dry-run: how many sample configs to print.")
 @click.option("--dry-run", is_flag=True, help="Print the trial budget and sample configs; start nothing.")
 @home_option
 @store_option
 @click.option("-q", "--quiet", is_flag=True, help="No progress view.")
 @click.option("-v", "--verbose", is_flag=True, help="Show Ray's own log lines and trial output.")
-@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
 def sweep(
     spec_ref: str,
     overrides: tuple[str, ...],
     name: str | None,
-    samples: int | None,
+    samples: int,
     dry_run: bool,
     home: str | None,
     store_url: str | None,
     quiet: bool,
     verbose: bool,
-    debug: bool,
 ) -> None:
     """Run the sweep described by SPEC (a YAML file, or a built-in spec NAME)."""
     import spaces
@@ -133,22 +107,16 @@ def sweep(
     extra = list(overrides)
     if name is not None:
         extra.append(f"name={name}")
-    if samples is not None:
-        extra.append(f"search.num_samples={samples}")
-    try:
-        spec = spaces.load_spec(spec_ref, overrides=extra)
-    except spaces.SpecError as exc:
-        _fail(exc, debug=debug)
+    # Bad input (SpecError, unknown trainable, impossible resources, name clash) propagates to the
+    # `hpo` group, which prints its one line (a traceback with --debug) and exits 2.
+    spec = spaces.load_spec(spec_ref, overrides=extra)
     if dry_run:
-        click.echo(spaces.dry_run_report(spec))
+        click.echo(spaces.dry_run_report(spec, samples=samples))
         return
     progress = _setup_logging(verbose=verbose, quiet=quiet)
     from search.sweep import run_sweep
 
-    try:
-        outcome = run_sweep(spec, home=home, store=store_url, progress=progress, verbose=verbose)
-    except _input_errors() as exc:
-        _fail(exc, debug=debug)
+    outcome = run_sweep(spec, home=home, store=store_url, progress=progress, verbose=verbose)
     _finish(outcome, metric=spec.metric)
 
 
@@ -159,7 +127,6 @@ def sweep(
 @store_option
 @click.option("-q", "--quiet", is_flag=True, help="No progress view.")
 @click.option("-v", "--verbose", is_flag=True, help="Show Ray's own log lines and trial output.")
-@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
 def resume(
     name: str,
     restart_errored: bool,
@@ -167,23 +134,14 @@ def resume(
     store_url: str | None,
     quiet: bool,
     verbose: bool,
-    debug: bool,
 ) -> None:
     """Continue the interrupted (or killed) sweep NAME from its saved Ray Tune state."""
     progress = _setup_logging(verbose=verbose, quiet=quiet)
     from search.sweep import resume_sweep
 
-    try:
-        outcome = resume_sweep(
-            name,
-            home=home,
-            store=store_url,
-            restart_errored=restart_errored,
-            progress=progress,
-            verbose=verbose,
-        )
-    except _input_errors() as exc:
-        _fail(exc, debug=debug)
+    outcome = resume_sweep(
+        name, home=home, store=store_url, restart_errored=restart_errored, progress=progress, verbose=verbose
+    )
     metric = getattr(outcome.best, "metric", None)
     _finish(outcome, metric=metric)
 

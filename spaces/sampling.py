@@ -19,7 +19,7 @@ def _hyperopt_samples(spec: SweepSpec, seed: int | None) -> Any:
     space = to_hyperopt_space(spec)
     rng = np.random.default_rng(seed)
     consts = constant_config(spec)
-    while True:
+    for _ in range(spec.search.num_samples):
         yield {**hyperopt.pyll.stochastic.sample(space, rng=rng), **consts}
 
 
@@ -35,6 +35,8 @@ def _variant_samples(spec: SweepSpec, seed: int | None) -> Any:
 
 def sample_configs(spec: SweepSpec, n: int, *, seed: int | None = None) -> list[dict[str, Any]]:
     """Up to ``n`` configs drawn from the spec's space, as full trial configs (constants included).
+
+    Never more than the sweep would start (``num_samples`` x the grid size).
 
     ``hyperopt`` draws from its native space (what TPE samples from before it has results);
     ``random`` and ``grid`` go through Ray Tune's variant generator (grid: in order, ``n`` at most).

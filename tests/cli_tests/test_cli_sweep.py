@@ -96,9 +96,10 @@ def test_bad_spec_override_exits_2(tmp_home: Path, tmp_path: Path) -> None:
 
 def test_dry_run_starts_no_ray(tmp_home: Path, tmp_path: Path) -> None:
     before = _ray_up()
-    result = CliRunner().invoke(cli, ["sweep", _write(tmp_path), "--dry-run", "--samples", "5"])
+    result = CliRunner().invoke(cli, ["sweep", _write(tmp_path), "--dry-run", "--samples", "2"])
     assert result.exit_code == 0, result.output
-    assert "5" in result.output
+    assert "Sample configs (2, seed 0)" in result.output and "  2. {" in result.output
+    assert "  3. {" not in result.output
     assert _ray_up() == before
     assert not (tmp_home / "ray").exists()
 
