@@ -21,11 +21,13 @@ from trainables.registry import _add as _register_path
 if TYPE_CHECKING:
     from trainables.cifar import evaluate_checkpoint, prepare_cifar, train_cifar
     from trainables.config import ConfigError
-    from trainables.data import DataUnavailableError
+    from trainables.data import DataSet, DataUnavailableError, load_dataset
+    from trainables.device import select_device
     from trainables.training import Trainer, TrialOutOfMemoryError, train_epochs
 
 __all__ = [
     "ConfigError",
+    "DataSet",
     "DataUnavailableError",
     "RunContext",
     "TrainableNotFoundError",
@@ -33,10 +35,12 @@ __all__ = [
     "TrialOutOfMemoryError",
     "build_trainable",
     "evaluate_checkpoint",
+    "load_dataset",
     "prepare_cifar",
     "register",
     "registered_names",
     "resolve",
+    "select_device",
     "train_cifar",
     "train_epochs",
 ]
@@ -48,7 +52,10 @@ _LAZY = {
     "prepare_cifar": "trainables.cifar",
     "train_cifar": "trainables.cifar",
     "ConfigError": "trainables.config",
+    "DataSet": "trainables.data",
     "DataUnavailableError": "trainables.data",
+    "load_dataset": "trainables.data",
+    "select_device": "trainables.device",
     "Trainer": "trainables.training",
     "TrialOutOfMemoryError": "trainables.training",
     "train_epochs": "trainables.training",
