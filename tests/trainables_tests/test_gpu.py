@@ -59,13 +59,20 @@ def test_augmentation_runs_on_the_gpu(small_data: DataSet) -> None:
 def test_real_oom_message_names_the_gpu(small_data: DataSet) -> None:
     from trainables.training import TrialOutOfMemoryError
 
+    config = {**BASE, "batch_size": 512, "subset": 1200, "width": 32, "epochs": 2}
+    trainer = Trainer(config, small_data, device="cuda", on_oom="fail")
+    trainer.train_epoch()  # warm up cuDNN / cuBLAS so the failure below is a plain allocation
+    torch.cuda.empty_cache()
+    hogs = []
     free, _ = torch.cuda.mem_get_info()
-    huge = {**BASE, "model": "tutorial_cnn", "l1": 4, "l2": 4, "epochs": 1, "subset": 512}
-    trainer = Trainer(huge, small_data, device="cuda", on_oom="fail")
-    hog = torch.empty(int(free * 0.995), dtype=torch.uint8, device="cuda")  # leave almost nothing
+    for size in [free - (256 << 20)] + [128 << 20] * 4 + [16 << 20] * 8:  # fill all but a few MiB
+        try:
+            hogs.append(torch.empty(size, dtype=torch.uint8, device="cuda"))
+        except torch.cuda.OutOfMemoryError:
+            continue
     try:
-        with pytest.raises(TrialOutOfMemoryError, match=r"^CUDA out of memory at batch_size=64 on GPU \d+ \(peak"):
+        with pytest.raises(TrialOutOfMemoryError, match=r"^CUDA out of memory at batch_size=512 on GPU \d+ \(peak "):
             trainer.train_epoch()
     finally:
-        del hog
+        hogs.clear()
         torch.cuda.empty_cache()
