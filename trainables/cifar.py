@@ -74,9 +74,7 @@ def prepare_cifar(fn: Callable[..., Any], ctx: RunContext) -> Any:
     """
     from ray import tune
 
-    cfg = parse_config(
-        {k: v for k, v in ctx.fixed.items() if k in DEFAULTS}, max_epochs=ctx.max_epochs, seed=ctx.seed
-    )
+    cfg = parse_config({k: v for k, v in ctx.fixed.items() if k in DEFAULTS}, max_epochs=ctx.max_epochs, seed=ctx.seed)
     data = load_dataset(cfg.dataset, data_dir=cfg.data_dir, download=cfg.download)
     logger.info(
         "loaded %s: %d train / %d test images (%s)",
@@ -127,9 +125,7 @@ def evaluate_checkpoint(
         loss, acc = trainer.evaluate(data.test_x, data.test_y)
         n = len(data.test_y)
     else:
-        s = split_train_val(
-            data, subset=config["subset"], val_fraction=config["val_fraction"], seed=config["seed"]
-        )
+        s = split_train_val(data, subset=config["subset"], val_fraction=config["val_fraction"], seed=config["seed"])
         loss, acc = trainer.evaluate(s.val_x, s.val_y)
         n = len(s.val_y)
     return {

@@ -125,15 +125,11 @@ def _flatten_optimizer(raw: dict[str, Any]) -> dict[str, Any]:
     unknown = sorted(set(group) - _OPTIMIZER_GROUP_KEYS[name])
     if unknown:
         allowed = ", ".join(sorted(_OPTIMIZER_GROUP_KEYS[name]))
-        raise ConfigError(
-            f"config optimizer: unknown key {unknown[0]!r} for {name} (allowed: name, {allowed})"
-        )
+        raise ConfigError(f"config optimizer: unknown key {unknown[0]!r} for {name} (allowed: name, {allowed})")
     return {**raw, **group, "optimizer": name}
 
 
-def parse_config(
-    config: Mapping[str, Any], *, max_epochs: int | None = None, seed: int | None = None
-) -> TrainConfig:
+def parse_config(config: Mapping[str, Any], *, max_epochs: int | None = None, seed: int | None = None) -> TrainConfig:
     """Validate a trial config against `DEFAULTS` and fill in what it leaves out.
 
     Args:
@@ -148,15 +144,12 @@ def parse_config(
     unknown = sorted(set(raw) - set(DEFAULTS))
     if unknown:
         raise ConfigError(
-            f"config: unknown key {unknown[0]!r} for the cifar trainable "
-            f"(known: {', '.join(sorted(DEFAULTS))})"
+            f"config: unknown key {unknown[0]!r} for the cifar trainable (known: {', '.join(sorted(DEFAULTS))})"
         )
     c = {**DEFAULTS, **{k: v for k, v in raw.items() if v is not None}}
     model = str(c["model"])
     if model not in ("tutorial_cnn", "resnet_small") and not model.startswith("torchvision:"):
-        raise ConfigError(
-            f"config model: must be tutorial_cnn, resnet_small or torchvision:<name>, got {model!r}"
-        )
+        raise ConfigError(f"config model: must be tutorial_cnn, resnet_small or torchvision:<name>, got {model!r}")
     epochs = c["epochs"] if c["epochs"] is not None else (max_epochs if max_epochs is not None else 10)
     seed_value = c["seed"] if c["seed"] is not None else (seed if seed is not None else 0)
     return TrainConfig(

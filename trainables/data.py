@@ -131,9 +131,7 @@ def _load_cifar(name: str, data_dir: Path, download: bool) -> DataSet:
             data_dir.mkdir(parents=True, exist_ok=True)
             cls(root=str(data_dir), train=True, download=True)
         except Exception as exc:  # network errors come in many types
-            raise DataUnavailableError(
-                f"{name} could not be downloaded into {data_dir} ({exc}); {how}"
-            ) from exc
+            raise DataUnavailableError(f"{name} could not be downloaded into {data_dir} ({exc}); {how}") from exc
     train = cls(root=str(data_dir), train=True, download=False)
     test = cls(root=str(data_dir), train=False, download=False)
 
@@ -161,9 +159,7 @@ def make_synthetic(
     g = torch.Generator().manual_seed(10_007 + seed)
     base = torch.rand(num_classes, 3, 6, 6, generator=g)
     templates = torch.nn.functional.interpolate(base, size=(40, 40), mode="bicubic", align_corners=False)
-    templates = (templates - templates.mean(dim=(1, 2, 3), keepdim=True)) / templates.std(
-        dim=(1, 2, 3), keepdim=True
-    )
+    templates = (templates - templates.mean(dim=(1, 2, 3), keepdim=True)) / templates.std(dim=(1, 2, 3), keepdim=True)
 
     # Every 32x32 window of each 40x40 template (9 x 9 shifts), so drawing is one gather.
     windows = templates.unfold(2, 32, 1).unfold(3, 32, 1)  # (K, 3, 9, 9, 32, 32)
@@ -231,6 +227,4 @@ def split_train_val(data: DataSet, *, subset: int | None, val_fraction: float, s
     if n_val >= len(pool):
         raise ValueError(f"val_fraction={val_fraction} leaves no training examples out of {len(pool)}")
     val_idx, train_idx = pool[:n_val], pool[n_val:]
-    return Split(
-        data.train_x[train_idx], data.train_y[train_idx], data.train_x[val_idx], data.train_y[val_idx]
-    )
+    return Split(data.train_x[train_idx], data.train_y[train_idx], data.train_x[val_idx], data.train_y[val_idx])

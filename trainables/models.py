@@ -56,9 +56,7 @@ class ResNetSmall(nn.Module):
     pooling and a linear head scaled down (as airbench does) for a calm start.
     """
 
-    def __init__(
-        self, *, width: int = 32, depth: int = 1, num_classes: int = 10, dropout: float = 0.0
-    ) -> None:
+    def __init__(self, *, width: int = 32, depth: int = 1, num_classes: int = 10, dropout: float = 0.0) -> None:
         super().__init__()
         layers: list[nn.Module] = [*_conv_bn(3, max(1, width // 2))]
         cin = max(1, width // 2)
@@ -106,9 +104,7 @@ def _torchvision_model(name: str, *, num_classes: int, weights: str | None) -> n
         keep = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
         skipped = sorted(set(state) - set(keep))
         model.load_state_dict(keep, strict=False)
-        logger.info(
-            "loaded %d tensors from %s (%d skipped: shape or name mismatch)", len(keep), path, len(skipped)
-        )
+        logger.info("loaded %d tensors from %s (%d skipped: shape or name mismatch)", len(keep), path, len(skipped))
     return model
 
 

@@ -96,15 +96,11 @@ def registered_names() -> list[str]:
 def _import_path(ref: str) -> Any:
     module_name, _, attr = ref.partition(":")
     if not module_name or not attr:
-        raise TrainableNotFoundError(
-            f"trainable {ref!r}: an import path must look like 'package.module:function'"
-        )
+        raise TrainableNotFoundError(f"trainable {ref!r}: an import path must look like 'package.module:function'")
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
-        raise TrainableNotFoundError(
-            f"trainable {ref!r}: cannot import module {module_name!r} ({exc})"
-        ) from exc
+        raise TrainableNotFoundError(f"trainable {ref!r}: cannot import module {module_name!r} ({exc})") from exc
     obj: Any = module
     for part in attr.split("."):
         try:
@@ -128,8 +124,7 @@ def _lookup(ref: str) -> tuple[Callable[..., Any], PrepareHook | None]:
         return _import_path(ref), None
     names = ", ".join(registered_names()) or "none"
     raise TrainableNotFoundError(
-        f"unknown trainable {ref!r}: registered names are {names}; "
-        "or give an import path 'package.module:function'"
+        f"unknown trainable {ref!r}: registered names are {names}; or give an import path 'package.module:function'"
     )
 
 
@@ -158,9 +153,7 @@ def build_trainable(ref: str | Trainable, ctx: RunContext | None = None) -> Trai
     """
     if not isinstance(ref, str):
         if not (callable(ref) or inspect.isclass(ref)):
-            raise TypeError(
-                f"trainable must be a name, an import path or a callable, got {type(ref).__name__}"
-            )
+            raise TypeError(f"trainable must be a name, an import path or a callable, got {type(ref).__name__}")
         return ref
     fn, prepare = _lookup(ref)
     if prepare is None:

@@ -82,11 +82,7 @@ class Trainer:
         seed: int | None = None,
         model: nn.Module | None = None,
     ) -> None:
-        cfg = (
-            config
-            if isinstance(config, TrainConfig)
-            else parse_config(config, max_epochs=max_epochs, seed=seed)
-        )
+        cfg = config if isinstance(config, TrainConfig) else parse_config(config, max_epochs=max_epochs, seed=seed)
         if on_oom not in ON_OOM:
             raise ValueError(f"on_oom must be one of {', '.join(ON_OOM)}, got {on_oom!r}")
         self.cfg = cfg
@@ -230,9 +226,7 @@ class Trainer:
                 if snapshot is None:
                     raise TrialOutOfMemoryError(message) from None
                 if self.micro_batch // 2 < OOM_FLOOR:
-                    raise TrialOutOfMemoryError(
-                        f"{message}; halve_batch is at its floor of {OOM_FLOOR}"
-                    ) from None
+                    raise TrialOutOfMemoryError(f"{message}; halve_batch is at its floor of {OOM_FLOOR}") from None
             # Outside the except block, so the exception's frames (and their tensors) are freed.
             self.optimizer.zero_grad(set_to_none=True)
             if cuda:
@@ -324,9 +318,7 @@ def load_state(directory: str | Path, *, map_location: torch.device | str = "cpu
     """Read a checkpoint directory's saved trainer state."""
     path = Path(directory) / STATE_FILE
     if not path.is_file():
-        raise FileNotFoundError(
-            f"checkpoint {directory}: no {STATE_FILE} in it (not a cifar trainable checkpoint)"
-        )
+        raise FileNotFoundError(f"checkpoint {directory}: no {STATE_FILE} in it (not a cifar trainable checkpoint)")
     return torch.load(path, map_location=map_location, weights_only=True)
 
 
