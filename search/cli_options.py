@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 
 import click
 
-__all__ = ["home_option", "store_option"]
+__all__ = ["home_option", "progress_options", "store_option"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -33,3 +33,9 @@ def store_option(fn: F) -> F:
         metavar="URL",
         help="Results store, any SQLAlchemy URL. Default sqlite:///<home>/store.sqlite (or $HPO_STORE).",
     )(fn)
+
+
+def progress_options(fn: F) -> F:
+    """``-q/--quiet`` (no progress view) and ``-v/--verbose`` (Ray's own log lines too)."""
+    fn = click.option("-v", "--verbose", is_flag=True, help="Show Ray's own log lines and trial output.")(fn)
+    return click.option("-q", "--quiet", is_flag=True, help="No progress view.")(fn)

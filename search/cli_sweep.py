@@ -11,7 +11,7 @@ from typing import Any, NoReturn
 
 import click
 
-from search.cli_options import home_option, store_option
+from search.cli_options import home_option, progress_options, store_option
 
 __all__ = ["COMMANDS", "resume", "sweep"]
 
@@ -88,8 +88,7 @@ def _finish(outcome: Any, *, metric: str | None) -> NoReturn:
 @click.option("--dry-run", is_flag=True, help="Print the trial budget and sample configs; start nothing.")
 @home_option
 @store_option
-@click.option("-q", "--quiet", is_flag=True, help="No progress view.")
-@click.option("-v", "--verbose", is_flag=True, help="Show Ray's own log lines and trial output.")
+@progress_options
 def sweep(
     spec_ref: str,
     overrides: tuple[str, ...],
@@ -125,8 +124,7 @@ def sweep(
 @click.option("--restart-errored", is_flag=True, help="Restart errored trials from scratch, not their checkpoint.")
 @home_option
 @store_option
-@click.option("-q", "--quiet", is_flag=True, help="No progress view.")
-@click.option("-v", "--verbose", is_flag=True, help="Show Ray's own log lines and trial output.")
+@progress_options
 def resume(
     name: str,
     restart_errored: bool,
