@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from search.cluster import Capacity, check_resources, concurrency_slots, planned_capacity, resolve_home
+from search.cluster import Capacity, check_resources, concurrency_slots, resolve_home
 from search.errors import ResourceError
 
 
@@ -51,13 +51,28 @@ def test_fits_and_slots_count_fractional_gpus(make_spec) -> None:
     assert concurrency_slots(spec, cap) == 2 + 2  # GPU-bound on node 1, CPU-bound on node 2
 
 
-def test_planned_capacity_uses_cluster_sizing_without_ray(make_spec) -> None:
-    import ray
+_PLANNED = """
+import json, sys
+import ray
+sys.path.insert(0, "tests/search_tests")
+from conftest import BASE, _merge
+from search.cluster import planned_capacity
+from spaces import parse_spec
+cap = planned_capacity(parse_spec(_merge(BASE, {"cluster": {"num_cpus": 3, "num_gpus": 1}})))
+auto = planned_capacity(parse_spec(_merge(BASE, {"cluster": {"address": "auto"}})))
+print(json.dumps([cap.nodes, cap.where, auto is None, ray.is_initialized()]))
+"""
 
-    if ray.is_initialized():
-        pytest.skip("Ray already running in this session; the planned capacity is the live one")
-    spec = make_spec(cluster={"num_cpus": 3, "num_gpus": 1})
-    cap = planned_capacity(spec)
-    assert cap is not None and cap.nodes == ((3.0, 1.0),) and cap.where == "this machine"
-    assert not ray.is_initialized()
-    assert planned_capacity(make_spec(cluster={"address": "auto"})) is None
+
+def test_planned_capacity_uses_cluster_sizing_without_ray() -> None:
+    # A fresh interpreter: in this one the session's Ray may be running, and planned_capacity would use it.
+    import json
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, "-c", _PLANNED], cwd=root, capture_output=True, text=True, check=True)
+    nodes, where, auto_unknown, ray_started = json.loads(out.stdout.strip().splitlines()[-1])
+    assert nodes == [[3.0, 1.0]] and where == "this machine"
+    assert auto_unknown and not ray_started
+
