@@ -16,8 +16,10 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 install: $(STAMP)
 
-quickstart: $(STAMP)  ## run the quickstart sweep (synthetic data, offline, CPU, a few minutes)
-	$(BIN)/hpo sweep quickstart
+# Each run gets its own sweep name, so `make quickstart` works again and again on one store.
+quickstart: $(STAMP)  ## run the quickstart sweep (synthetic data, offline, CPU, a few minutes), then its report
+	name=quickstart-$$(date +%Y%m%d-%H%M%S); \
+	$(BIN)/hpo sweep quickstart --name $$name && $(BIN)/hpo report $$name --format html
 
 test: $(STAMP)  ## lint, then every test (unit + integration on a real local Ray)
 	$(BIN)/ruff check .

@@ -159,6 +159,7 @@ def _execute(
                     scheduler=make_scheduler(spec),
                     num_samples=spec.search.num_samples,
                     reuse_actors=True,
+                    trial_dirname_creator=tuning.trial_dirname,
                 ),
                 run_config=tuning.run_config(spec, home, remote_callbacks=remote),
             )

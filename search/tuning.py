@@ -73,6 +73,23 @@ def ray_client() -> bool:
     return bool(client_ray.is_connected())
 
 
+def stop_criteria(spec: Any) -> dict[str, float]:
+    """``spec.stop`` plus ``max_t`` as a hard cap on every trial, whatever the scheduler.
+
+    ASHA and Hyperband stop at ``max_t`` themselves; FIFO and the median rule would let a
+    trainable that never ends on its own run past the budget ``--dry-run`` showed.
+    """
+    attr, cap = spec.scheduler.time_attr, float(spec.scheduler.max_t)
+    stop = {k: float(v) for k, v in spec.stop.items()}
+    stop[attr] = min(stop.get(attr, cap), cap)
+    return stop
+
+
+def trial_dirname(trial: Any) -> str:
+    """``train_cifar_1da47fc4``: Ray's default puts the whole config in the path (too long to read)."""
+    return f"{trial.trainable_name}_{trial.trial_id}"
+
+
 def run_config(spec: Any, home: Path, *, remote_callbacks: list[Any] | None = None) -> Any:
     from ray import tune
     from ray.tune.logger import TBXLoggerCallback
@@ -88,7 +105,7 @@ def run_config(spec: Any, home: Path, *, remote_callbacks: list[Any] | None = No
         callbacks=[*callbacks, TBXLoggerCallback()],
         failure_config=tune.FailureConfig(max_failures=spec.failures.max_retries),
         checkpoint_config=tune.CheckpointConfig(num_to_keep=_CHECKPOINTS_KEPT),
-        stop=dict(spec.stop) or None,
+        stop=stop_criteria(spec),
         verbose=0,
     )
 

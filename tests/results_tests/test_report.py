@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
 from collections.abc import Iterator
 from html.parser import HTMLParser
@@ -71,6 +72,9 @@ def test_default_paths_are_under_home_reports(reports: tuple[Store, dict[str, Pa
         "csv": "reports/demo.csv"}
     leftovers = [p.name for p in (store.home / "reports").iterdir() if p.name.endswith(".tmp")]
     assert leftovers == []
+    umask = os.umask(0)
+    os.umask(umask)
+    assert {p.stat().st_mode & 0o777 for p in paths.values()} == {0o666 & ~umask}  # shareable, not 0600
 
 
 def test_html_is_self_contained_and_references_nothing_over_the_network(

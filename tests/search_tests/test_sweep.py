@@ -55,7 +55,7 @@ def plain_tune_trainable(config: dict[str, Any]) -> None:
     """A user's plain Ray Tune function trainable: tune.report + Checkpoint, nothing from hpo."""
     import tempfile
 
-    for step in range(1, 4):
+    for step in range(1, 6):  # past max_t (3): the sweep's cap must stop it, even under FIFO
         with tempfile.TemporaryDirectory() as d:
             Path(d, "step").write_text(str(step))
             tune.report({"score": config["x"] * step}, checkpoint=tune.Checkpoint.from_directory(d))
@@ -74,7 +74,8 @@ def test_a_plain_ray_tune_trainable_runs_unchanged(ray_session: None, tmp_home: 
     assert outcome.counts["completed"] == 3
     assert outcome.best.best_metric == pytest.approx(outcome.best.config["x"] * 3)
     ckpt = Path(outcome.best.checkpoint_path)
-    assert (ckpt / "step").read_text() == "3"
+    assert (ckpt / "step").read_text() == "3" and outcome.best.iterations == 3
+    assert ckpt.parent.name.endswith(f"_{outcome.best.trial_id}") and "=" not in ckpt.parent.name
 
 
 def test_a_trainable_from_a_module_only_the_driver_can_import(
