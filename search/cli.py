@@ -53,7 +53,9 @@ class _HpoGroup(click.Group):
                 raise
             if ctx.meta.get("hpo.debug"):
                 traceback.print_exc()
-            click.echo(str(exc), err=True)
+            # A SpecError names its file first; anything else is prefixed with the command.
+            prefix = "" if isinstance(exc, SpecError) else f"hpo {ctx.invoked_subcommand}: "
+            click.echo(f"{prefix}{exc}", err=True)
             ctx.exit(EXIT_BAD_INPUT)
 
 

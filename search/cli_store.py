@@ -1,50 +1,30 @@
 """``hpo ls``, ``hpo trials``, ``hpo best``, ``hpo report``: read the results store, print, pick the exit code.
 
 No logic lives here: each command opens the store, calls the ``results`` API and prints. A
-missing sweep or an unusable store is bad input: one line on stderr, exit code 2.
+missing sweep or an unusable store is bad input: the ``hpo`` group prints it as one line on
+stderr (``hpo best: no sweep named ...``) and exits 2.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import os
-import traceback
-from collections.abc import Callable
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 import yaml
 
-from results import Store, StoreError, TrialRecord, export_report, trials_to_csv, trials_to_json
+from results import Store, TrialRecord, export_report, trials_to_csv, trials_to_json
 
 from .cli_options import home_option, store_option
 
 __all__ = ["COMMANDS", "best_command", "ls_command", "report_command", "trials_command"]
 
-F = TypeVar("F", bound=Callable[..., Any])
-
 _STATUS_STYLE = {"running": "blue", "finished": "green", "failed": "red", "interrupted": "yellow",
                  "completed": "green", "stopped_early": "dim", "error": "red"}
 _STATUS_SHORT = {"running": "run", "completed": "done", "stopped_early": "early", "error": "err"}
 _CONFIG_COLUMNS = 4
-
-
-def _bad_input(fn: F) -> F:
-    """Store errors (unknown sweep, unusable URL, newer schema) and bad values: one line, exit 2."""
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except (StoreError, ValueError) as exc:
-            ctx = click.get_current_context()
-            if ctx.meta.get("hpo.debug"):  # set by the `hpo` group when --debug is on the line
-                traceback.print_exc()
-            click.echo(f"hpo {ctx.info_name}: {exc}", err=True)
-            raise click.exceptions.Exit(2) from None
-
-    return wrapper  # type: ignore[return-value]
 
 
 def _console() -> Any:
@@ -91,7 +71,6 @@ def _open(home: str | None, store_url: str | None) -> Store:
 @click.command("ls")
 @home_option
 @store_option
-@_bad_input
 def ls_command(home: str | None, store_url: str | None) -> None:
     """List the sweeps in the store: status, trials by status, best metric, start, duration."""
     from rich.table import Table
@@ -164,7 +143,6 @@ def _cell(value: Any) -> str:
               help="Order by the last reported value or the best over all iterations.")
 @home_option
 @store_option
-@_bad_input
 def trials_command(name: str, top: int | None, fmt: str, scope: str, home: str | None,
                    store_url: str | None) -> None:
     """List a sweep's trials, best first by its metric."""
@@ -188,7 +166,6 @@ def trials_command(name: str, top: int | None, fmt: str, scope: str, home: str |
               help="Best by the last reported value or the best over all iterations.")
 @home_option
 @store_option
-@_bad_input
 def best_command(name: str, fmt: str, scope: str, home: str | None, store_url: str | None) -> None:
     """Show a sweep's best trial: metric, iteration, config, checkpoint."""
     with _open(home, store_url) as store:
@@ -229,7 +206,6 @@ def best_command(name: str, fmt: str, scope: str, home: str | None, store_url: s
               help="Output file (default <home>/reports/<name>.<ext>).")
 @home_option
 @store_option
-@_bad_input
 def report_command(name: str, fmt: str, output: str | None, home: str | None, store_url: str | None) -> None:
     """Write a report of a sweep (self-contained HTML, Markdown, JSON or CSV) and print its path."""
     with _open(home, store_url) as store:

@@ -15,6 +15,7 @@ import yaml
 from click.testing import CliRunner, Result
 
 from results import Store
+from search.cli import cli
 from search.cli_store import COMMANDS, best_command, ls_command, report_command, trials_command
 
 
@@ -44,7 +45,8 @@ def home(tmp_home: Path) -> Path:
 
 
 def _run(command: click.Command, args: list[str]) -> Result:
-    return CliRunner().invoke(command, args, env=ENV, catch_exceptions=False)
+    """Run a store command the way a user does: through the `hpo` group (which maps errors to exit codes)."""
+    return CliRunner().invoke(cli, [command.name, *args], env=ENV, catch_exceptions=False)
 
 
 def test_commands_are_exported() -> None:
@@ -123,7 +125,7 @@ def test_best_without_results(tmp_home: Path) -> None:
 
 @pytest.mark.parametrize("command", [trials_command, best_command, report_command])
 def test_unknown_sweep_exits_2_with_one_line_listing_close_names(home: Path, command: click.Command) -> None:
-    result = CliRunner().invoke(command, ["dmeo"], env=ENV)
+    result = CliRunner().invoke(cli, [command.name, "dmeo"], env=ENV)
     assert result.exit_code == 2
     assert result.stdout == ""
     assert result.stderr == (f"hpo {command.name}: no sweep named 'dmeo' in "
@@ -131,7 +133,7 @@ def test_unknown_sweep_exits_2_with_one_line_listing_close_names(home: Path, com
 
 
 def test_unusable_store_url_exits_2(tmp_home: Path) -> None:
-    result = CliRunner().invoke(ls_command, ["--store", "nonsense"], env=ENV)
+    result = CliRunner().invoke(cli, ["ls", "--store", "nonsense"], env=ENV)
     assert result.exit_code == 2
     assert result.stderr == ("hpo ls: store URL 'nonsense' is not a SQLAlchemy URL "
                              "(e.g. sqlite:///runs/store.sqlite)\n")
@@ -139,7 +141,7 @@ def test_unusable_store_url_exits_2(tmp_home: Path) -> None:
 
 def test_password_in_store_url_is_never_printed(tmp_home: Path) -> None:
     url = "postgresql+psycopg2://hpo:s3cret@127.0.0.1:1/none"
-    result = CliRunner().invoke(ls_command, ["--store", url], env=ENV)
+    result = CliRunner().invoke(cli, ["ls", "--store", url], env=ENV)
     assert result.exit_code == 2
     assert "s3cret" not in result.output and "hpo:***@127.0.0.1:1/none" in result.stderr
 
@@ -164,7 +166,6 @@ def test_commands_read_while_another_connection_holds_a_write_lock(home: Path) -
 
 
 def test_through_the_hpo_group_with_debug(home: Path) -> None:
-    from search.cli import cli
 
     plain = CliRunner().invoke(cli, ["best", "dmeo"], env=ENV)
     assert plain.exit_code == 2 and "Traceback" not in plain.stderr

@@ -54,7 +54,8 @@ def test_unknown_trainable_exits_2_with_one_line_before_ray(tmp_home: Path, tmp_
     before = _ray_up()
     result = CliRunner().invoke(cli, ["sweep", _write(tmp_path, trainable="nope.mod:fn"), "-q"])
     assert result.exit_code == 2, result.output
-    assert result.output == "trainable 'nope.mod:fn': cannot import module 'nope.mod' (No module named 'nope')\n"
+    assert result.output == ("hpo sweep: trainable 'nope.mod:fn': cannot import module 'nope.mod' "
+                             "(No module named 'nope')\n")
     assert _ray_up() == before
     assert not (tmp_home / "ray").exists()
 
@@ -70,7 +71,7 @@ def test_impossible_resources_exit_2_before_ray(tmp_home: Path, tmp_path: Path) 
     else:
         where, has, hint = "this machine", _local_gpu_count(), "set cluster.num_gpus"
     assert result.output == (
-        f"resources.gpu: each trial asks for 64 GPU(s) but {where} has {has} on its largest node; "
+        f"hpo sweep: resources.gpu: each trial asks for 64 GPU(s) but {where} has {has} on its largest node; "
         f"lower resources.gpu or {hint}\n"
     )
     assert _ray_up() == before
@@ -83,7 +84,7 @@ def test_an_unfinished_name_points_to_resume(tmp_home: Path, tmp_path: Path) -> 
     result = CliRunner().invoke(cli, ["sweep", _write(tmp_path)])
     assert result.exit_code == 2
     assert result.output == (
-        "sweep 'clitoy' exists unfinished in the store (status running); continue it with "
+        "hpo sweep: sweep 'clitoy' exists unfinished in the store (status running); continue it with "
         "`hpo resume clitoy` or start a new one with --name NEW_NAME\n"
     )
 
@@ -170,7 +171,7 @@ def test_resume_of_an_unknown_or_finished_sweep_exits_2(tmp_home: Path) -> None:
     store.finish_sweep("done", "finished")
     result = CliRunner().invoke(cli, ["resume", "done"])
     assert result.exit_code == 2
-    assert result.output == "sweep 'done' already finished; nothing to resume\n"
+    assert result.output == "hpo resume: sweep 'done' already finished; nothing to resume\n"
     result = CliRunner().invoke(cli, ["resume", "nosuch"])
     assert result.exit_code == 2
     assert len(result.output.splitlines()) == 1 and "nosuch" in result.output
