@@ -23,11 +23,16 @@ EXIT_INTERRUPTED = 130
 
 def _bad_input_errors() -> tuple[type[BaseException], ...]:
     """Errors that mean the user's input is wrong (exit 2), from every package that defines one."""
+    import trainables
     from results import StoreError, SweepNotFoundError
     from search.errors import SweepInputError
-    from trainables import TrainableNotFoundError
 
-    return (SpecError, SweepInputError, TrainableNotFoundError, SweepNotFoundError, StoreError)
+    input_errors: tuple[type[BaseException], ...] = (
+        SpecError, SweepInputError, trainables.TrainableNotFoundError, SweepNotFoundError, StoreError)
+    # These live in modules that import torch: an error of theirs means the module is loaded already.
+    lazy = {"DataUnavailableError": "trainables.data", "ConfigError": "trainables.config",
+            "CheckpointError": "trainables.training"}
+    return input_errors + tuple(getattr(trainables, name) for name, module in lazy.items() if module in sys.modules)
 
 
 class _HpoGroup(click.Group):

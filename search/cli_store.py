@@ -15,7 +15,7 @@ from typing import Any
 import click
 import yaml
 
-from results import Store, TrialRecord, export_report, trials_to_csv, trials_to_json
+from results import Store, StoreError, TrialRecord, export_report, trials_to_csv, trials_to_json
 
 from .cli_options import home_option, store_option
 
@@ -164,14 +164,19 @@ def trials_command(name: str, top: int | None, fmt: str, scope: str, home: str |
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "yaml"]), default="table", show_default=True)
 @click.option("--scope", type=click.Choice(["last", "all"]), default="last", show_default=True,
               help="Best by the last reported value or the best over all iterations.")
+@click.option("--evaluate", is_flag=True,
+              help="Also score the best trial's checkpoint on the held-out test split (cifar trainable).")
 @home_option
 @store_option
-def best_command(name: str, fmt: str, scope: str, home: str | None, store_url: str | None) -> None:
+def best_command(name: str, fmt: str, scope: str, evaluate: bool, home: str | None, store_url: str | None) -> None:
     """Show a sweep's best trial: metric, iteration, config, checkpoint."""
     with _open(home, store_url) as store:
         sweep = store.get_sweep(name)
         best = store.best(name, scope=scope)  # type: ignore[arg-type]
     data = best.to_dict() if best else None
+    test = _evaluate(name, best) if evaluate and best is not None else None
+    if data is not None and test is not None:
+        data["test"] = test
     if fmt == "json":
         click.echo(json.dumps(data, indent=2, default=str))
         return
@@ -191,11 +196,23 @@ def best_command(name: str, fmt: str, scope: str, home: str | None, store_url: s
             (f"{sweep.metric} (last)", _num(best.last_metric)),
             (f"{sweep.metric} (best)", f"{_num(best.best_metric)} at iteration {best.best_iteration}"),
             ("iterations", str(best.iterations)), ("checkpoint", _cell(best.checkpoint_path))]
+    if test is not None:
+        rows.append(("test (held out)", f"acc {_num(test['acc'])}, loss {_num(test['loss'])}, "
+                     f"n {test['n']}, epoch {test['epoch']}"))
     rows += [(f"config.{k}", _cell(v)) for k, v in _flat(best.config).items()]
     rows += [(f"result.{k}", _cell(v)) for k, v in best.last_result.items()]
     for key, value in rows:
         table.add_row(_cell(key) if key.startswith(("config.", "result.")) else key, value)
     _console().print(table)
+
+
+def _evaluate(name: str, best: TrialRecord) -> dict[str, Any]:
+    """The best trial's checkpoint on the test split: the one use of the test set in a sweep."""
+    from trainables import evaluate_checkpoint
+
+    if not best.checkpoint_path:
+        raise StoreError(f"trial {best.trial_id} of sweep {name} has no checkpoint to evaluate")
+    return evaluate_checkpoint(best.checkpoint_path, split="test")
 
 
 @click.command("report")

@@ -23,9 +23,10 @@ if TYPE_CHECKING:
     from trainables.config import ConfigError
     from trainables.data import DataSet, DataUnavailableError, load_dataset
     from trainables.device import select_device
-    from trainables.training import Trainer, TrialOutOfMemoryError, train_epochs
+    from trainables.training import CheckpointError, Trainer, TrialOutOfMemoryError, train_epochs
 
 __all__ = [
+    "CheckpointError",
     "ConfigError",
     "DataSet",
     "DataUnavailableError",
@@ -56,6 +57,7 @@ _LAZY = {
     "DataUnavailableError": "trainables.data",
     "load_dataset": "trainables.data",
     "select_device": "trainables.device",
+    "CheckpointError": "trainables.training",
     "Trainer": "trainables.training",
     "TrialOutOfMemoryError": "trainables.training",
     "train_epochs": "trainables.training",

@@ -25,12 +25,16 @@ from trainables.data import DataSet, load_dataset, split_train_val
 from trainables.device import describe_device, select_device
 from trainables.models import build_model
 
-__all__ = ["OOM_FLOOR", "Trainer", "TrialOutOfMemoryError", "train_epochs"]
+__all__ = ["OOM_FLOOR", "CheckpointError", "Trainer", "TrialOutOfMemoryError", "train_epochs"]
 
 logger = logging.getLogger(__name__)
 
 OOM_FLOOR = 8  # smallest micro-batch halve_batch goes down to
 STATE_FILE = "trainer.pt"
+
+
+class CheckpointError(FileNotFoundError):
+    """A directory that holds no checkpoint of the built-in cifar trainable."""
 
 
 class TrialOutOfMemoryError(RuntimeError):
@@ -318,7 +322,7 @@ def load_state(directory: str | Path, *, map_location: torch.device | str = "cpu
     """Read a checkpoint directory's saved trainer state."""
     path = Path(directory) / STATE_FILE
     if not path.is_file():
-        raise FileNotFoundError(f"checkpoint {directory}: no {STATE_FILE} in it (not a cifar trainable checkpoint)")
+        raise CheckpointError(f"checkpoint {directory}: no {STATE_FILE} in it (not a cifar trainable checkpoint)")
     return torch.load(path, map_location=map_location, weights_only=True)
 
 
