@@ -129,8 +129,9 @@ def fit(tuner: Any, tracker: Any) -> tuple[str, Any]:
     """Fit; return ("finished"|"failed"|"interrupted", result grid or None)."""
     try:
         # Ray's new console output prints its experiment banner even at verbose=0; the legacy
-        # reporter at verbose=0 prints nothing, and our ProgressView takes its place.
-        with _env(RAY_AIR_NEW_OUTPUT="0"):
+        # reporter at verbose=0 prints nothing, and our ProgressView takes its place. Per-epoch
+        # checkpoints make Tune snapshot often, which it would warn about on every burst.
+        with _env(RAY_AIR_NEW_OUTPUT="0", TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S="0"):
             grid = tuner.fit()
     except KeyboardInterrupt:
         # A second Ctrl-C: Tune's graceful handler already ran on the first one.
