@@ -148,7 +148,8 @@ def _fmt(value: Any) -> str:
     return repr(value) if isinstance(value, str) else str(value)
 
 
-def _close(word: str, options: list[str]) -> str:
+def did_you_mean(word: str, options: list[str]) -> str:
+    """`` (did you mean 'x'?)`` naming the closest option, or ``""``: the hint in every unknown-name message."""
     import difflib
 
     match = difflib.get_close_matches(word, options, n=1)
@@ -160,15 +161,14 @@ def _parse_param(data: dict[str, Any], path: str, problems: list[tuple[str, str]
     cls = PARAM_TYPES.get(kind) if isinstance(kind, str) else None
     if cls is None:
         allowed = ", ".join(PARAM_TYPES)
-        hint = _close(kind, list(PARAM_TYPES)) if isinstance(kind, str) else ""
+        hint = did_you_mean(kind, list(PARAM_TYPES)) if isinstance(kind, str) else ""
         problems.append((f"{path}.type", f"unknown param type {_fmt(kind)}{hint}; allowed: {allowed}"))
         return None
     fields = [f for f in cls.model_fields if f != "type"]
     unknown = [k for k in data if k not in cls.model_fields]
     for key in unknown:
-        problems.append(
-            (f"{path}.{key}", f"unknown key for type {kind}{_close(str(key), fields)}; allowed: {', '.join(fields)}")
-        )
+        hint = did_you_mean(str(key), fields)
+        problems.append((f"{path}.{key}", f"unknown key for type {kind}{hint}; allowed: {', '.join(fields)}"))
     if unknown:
         return None
     if cls in (ChoiceParam, GridParam):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import re
 from pathlib import Path
 from typing import Any
@@ -11,7 +10,7 @@ from pydantic import BaseModel, ValidationError
 
 from spaces.errors import SpecError
 from spaces.models import ClusterSpec, FailuresSpec, ResourcesSpec, SchedulerSpec, SearchSpec, SweepSpec
-from spaces.params import GridParam, describe_pydantic_error, is_discrete, iter_params, parse_space
+from spaces.params import GridParam, describe_pydantic_error, did_you_mean, is_discrete, iter_params, parse_space
 from spaces.points import point_problems
 from spaces.yaml_io import apply_overrides, parse_yaml, read_spec_source
 
@@ -35,9 +34,7 @@ _ADDRESS_RE = re.compile(r"^(auto|ray://[^\s:]+:\d+|[^\s:/]+:\d+)$")
 
 
 def _unknown(key: str, allowed: list[str]) -> str:
-    match = difflib.get_close_matches(str(key), allowed, n=1)
-    hint = f" (did you mean {match[0]!r}?)" if match else ""
-    return f"unknown key{hint}; allowed: {', '.join(allowed)}"
+    return f"unknown key{did_you_mean(key, allowed)}; allowed: {', '.join(allowed)}"
 
 
 def _collect(exc: ValidationError, prefix: str, model: type[BaseModel], problems: list[tuple[str, str]]) -> None:
