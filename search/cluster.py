@@ -32,9 +32,13 @@ _EPS = 1e-9
 
 
 def resolve_home(home: str | os.PathLike[str] | None = None) -> Path:
-    """The run home: ``home`` argument > ``$HPO_HOME`` > ``./runs``, made absolute."""
-    chosen = home if home is not None else os.environ.get("HPO_HOME") or "runs"
-    return Path(chosen).expanduser().resolve()
+    """The run home by the store's rule (``home`` > ``$HPO_HOME`` > ``./runs``), made absolute.
+
+    One rule for both, so Ray's files (``<home>/ray``) and the store always share a home.
+    """
+    import results
+
+    return results.resolve_home(home).expanduser().resolve()
 
 
 @dataclass(frozen=True)

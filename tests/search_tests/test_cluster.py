@@ -14,6 +14,8 @@ def test_home_argument_beats_env_beats_default(monkeypatch: pytest.MonkeyPatch, 
     monkeypatch.setenv("HPO_HOME", str(tmp_path / "env"))
     assert resolve_home(tmp_path / "arg") == (tmp_path / "arg").resolve()
     assert resolve_home() == (tmp_path / "env").resolve()
+    # an empty --home means "not given", as for the store: Ray's files and the store share a home
+    assert resolve_home("") == (tmp_path / "env").resolve()
     monkeypatch.delenv("HPO_HOME")
     monkeypatch.chdir(tmp_path)
     assert resolve_home() == (tmp_path / "runs").resolve()
