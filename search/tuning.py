@@ -14,7 +14,10 @@ from typing import Any
 
 from search import cluster
 
-__all__ = ["CALLBACK_KEY", "callbacks_for", "first_error", "fit", "max_concurrent", "ray_client", "run_config"]
+__all__ = [
+    "CALLBACK_KEY", "callbacks_for", "first_error", "fit", "max_concurrent", "ray_client", "run_config",
+    "stop_criteria", "trial_dirname",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -79,10 +82,9 @@ def stop_criteria(spec: Any) -> dict[str, float]:
     ASHA and Hyperband stop at ``max_t`` themselves; FIFO and the median rule would let a
     trainable that never ends on its own run past the budget ``--dry-run`` showed.
     """
-    attr, cap = spec.scheduler.time_attr, float(spec.scheduler.max_t)
-    stop = {k: float(v) for k, v in spec.stop.items()}
-    stop[attr] = min(stop.get(attr, cap), cap)
-    return stop
+    import spaces
+
+    return {**{k: float(v) for k, v in spec.stop.items()}, spec.scheduler.time_attr: spaces.trial_max_t(spec)}
 
 
 def trial_dirname(trial: Any) -> str:

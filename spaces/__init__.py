@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from spaces.budget import Budget, describe_budget, dry_run_report
+from spaces.budget import Budget, describe_budget, dry_run_report, trial_max_t
 from spaces.errors import SpecError
 from spaces.models import ClusterSpec, FailuresSpec, ResourcesSpec, SchedulerSpec, SearchSpec, SweepSpec
 from spaces.params import ChoiceParam, FloatParam, GridParam, IntParam, Param, Pow2Param
@@ -38,4 +38,5 @@ __all__ = [
     "to_hyperopt_points",
     "to_hyperopt_space",
     "to_tune_space",
+    "trial_max_t",
 ]

@@ -11,7 +11,7 @@ from spaces.models import SweepSpec
 from spaces.params import ChoiceParam, FloatParam, GridParam, IntParam, Pow2Param, iter_params
 from spaces.sampling import grid_size, sample_configs
 
-__all__ = ["Budget", "describe_budget", "dry_run_report"]
+__all__ = ["Budget", "describe_budget", "dry_run_report", "trial_max_t"]
 
 
 @dataclass(frozen=True)
@@ -40,12 +40,17 @@ def _rungs(grace: int, rf: float, max_t: int) -> tuple[int, ...]:
     return tuple(r for r in sorted({round(grace * rf**k) for k in range(count)}) if r < max_t)
 
 
+def trial_max_t(spec: SweepSpec) -> float:
+    """The most ``time_attr`` units one trial may run: ``scheduler.max_t``, or a smaller ``stop`` on it."""
+    cap = spec.stop.get(spec.scheduler.time_attr)
+    return min(float(spec.scheduler.max_t), cap) if cap is not None else float(spec.scheduler.max_t)
+
+
 def describe_budget(spec: SweepSpec) -> Budget:
     """The trial budget of a spec (see ``Budget``)."""
     sched = spec.scheduler
     trials = spec.search.num_samples * grid_size(spec)
-    cap = spec.stop.get(sched.time_attr)
-    max_t = int(min(sched.max_t, cap)) if cap is not None else sched.max_t
+    max_t = int(trial_max_t(spec))
     full = trials * max_t
     if sched.type not in ("asha", "hyperband"):
         return Budget(trials=trials, max_t=max_t, rungs=(), full=full, expected=full)
