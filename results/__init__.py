@@ -16,7 +16,7 @@ from ._store import Store
 from ._tabular import trials_to_csv, trials_to_json
 
 if TYPE_CHECKING:
-    from ._callback import StoreCallback
+    from ._callback import StoreCallback, ended_early
 
 __all__ = [
     "Store",
@@ -27,6 +27,7 @@ __all__ = [
     "SweepRecord",
     "TrialNotFoundError",
     "TrialRecord",
+    "ended_early",
     "export_report",
     "resolve_home",
     "trials_to_csv",
@@ -37,8 +38,8 @@ __all__ = [
 def __getattr__(name: str) -> object:
     # The callback subclasses ray.tune.Callback: import Ray only when it is asked for, so the
     # store and the CLI's read commands start fast.
-    if name == "StoreCallback":
-        from ._callback import StoreCallback
+    if name in ("StoreCallback", "ended_early"):
+        from . import _callback
 
-        return StoreCallback
+        return getattr(_callback, name)
     raise AttributeError(f"module 'results' has no attribute {name!r}")

@@ -23,7 +23,7 @@ from ._writer import BatchWriter, TrialState, clean_result, dumps
 if TYPE_CHECKING:
     from ray.tune.experiment import Trial
 
-__all__ = ["StoreCallback", "read_trial_error"]
+__all__ = ["StoreCallback", "ended_early", "read_trial_error"]
 
 logger = logging.getLogger(__name__)
 
@@ -58,11 +58,30 @@ def _checkpoint_path(trial: Trial) -> str | None:
     return getattr(checkpoint, "path", None) if checkpoint is not None else None
 
 
+def ended_early(trial: Any, reached: float | None, *, max_t: float | None) -> bool:
+    """Whether a trial that ended without error was cut short by its scheduler (ASHA, median...).
+
+    Not when ``max_t`` is None (a scheduler that stops no trial, FIFO), when it reached
+    ``max_t`` (``reached``, in ``time_attr`` units), or when it met one of its ``stop``
+    criteria (Ray stops a trial once ``result[key] >= value``). The store and the live
+    progress view both classify trials with this one rule.
+    """
+    if max_t is None:
+        return False
+    if reached is not None and float(reached) >= max_t:
+        return False
+    stop = getattr(trial, "stopping_criterion", None) or {}
+    last = getattr(trial, "last_result", None) or {}
+    met = any(isinstance(last.get(key), (int, float)) and isinstance(value, (int, float)) and last[key] >= value
+              for key, value in stop.items())
+    return not met
+
+
 class StoreCallback(Callback):
     """Writes every trial start, result, checkpoint, completion, early stop and error to a store.
 
-    A trial that ends without error before reaching ``max_t`` (in ``time_attr`` units) is
-    recorded as ``stopped_early`` (an ASHA/median stop); one that reaches it as ``completed``.
+    A trial that ends without error is ``stopped_early`` when its scheduler cut it short
+    (see `ended_early`: before ``max_t``, and no ``stop`` criterion met), else ``completed``.
 
     Args:
         store: The store to write to (reopened by URL after the callback is unpickled).
@@ -212,8 +231,7 @@ class StoreCallback(Callback):
         reached = state.last_result.get(self.time_attr)
         if reached is None and self.time_attr == "training_iteration":
             reached = state.iterations
-        early = self.max_t is not None and (reached is None or float(reached) < self.max_t)
-        self._end(trial, "stopped_early" if early else "completed")
+        self._end(trial, "stopped_early" if ended_early(trial, reached, max_t=self.max_t) else "completed")
 
     def on_trial_recover(self, iteration: int, trials: list[Trial], trial: Trial, **info: Any) -> None:
         # Ray retries it (failures.max_retries): it stays running, the error is kept for the record.

@@ -137,8 +137,10 @@ class ProgressView(Callback):
 
     def on_trial_complete(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
         self.trials = trials
+        from results import ended_early
+
         it = self.iters.get(trial.trial_id, 0)
-        early = self.early_stopping and it < self.max_t and not _hit_stop(trial)
+        early = ended_early(trial, it, max_t=self.max_t if self.early_stopping else None)
         state = "stopped early" if early else "completed"
         self.done[trial.trial_id] = state
         if self.view == "plain":
@@ -229,10 +231,3 @@ class ProgressView(Callback):
         elif self.view == "plain" and self.trials:
             self._line(self.status_line())
             self.trials = []
-
-
-def _hit_stop(trial: Any) -> bool:
-    """Whether a trial ended because a ``stop`` criterion was met (not an early stop)."""
-    stop = getattr(trial, "stopping_criterion", None) or {}
-    last = getattr(trial, "last_result", None) or {}
-    return any(k in last and isinstance(v, (int, float)) and last[k] >= v for k, v in stop.items())

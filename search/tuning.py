@@ -34,16 +34,19 @@ def max_concurrent(spec: Any) -> int:
 
 def callbacks_for(spec: Any, store: Any, progress: Any, tracker: Any) -> list[Any]:
     """The live driver-side callbacks: the store's, the tracker, and the progress view if any."""
+    import spaces
     from results import StoreCallback
     from search.progress import ProgressView, resolve_mode
 
+    # FIFO stops no trial, so every clean end is "completed" (max_t=None), in the store and the view alike.
+    early_stopping = spec.scheduler.type != "fifo"
     live: list[Any] = [
         StoreCallback(
             store,
             sweep=spec.name,
             metric=spec.metric,
             mode=spec.mode,
-            max_t=spec.scheduler.max_t,
+            max_t=spec.scheduler.max_t if early_stopping else None,
             time_attr=spec.scheduler.time_attr,
         ),
         tracker,
@@ -58,9 +61,9 @@ def callbacks_for(spec: Any, store: Any, progress: Any, tracker: Any) -> list[An
                 name=spec.name,
                 metric=spec.metric,
                 mode=spec.mode,
-                max_t=spec.scheduler.max_t,
+                max_t=int(spaces.trial_max_t(spec)),  # the budget shown is the one --dry-run printed
                 time_attr=spec.scheduler.time_attr,
-                early_stopping=spec.scheduler.type != "fifo",
+                early_stopping=early_stopping,
                 mode_view=mode,
                 config_keys=list(spec.params),
             )

@@ -271,3 +271,23 @@ def test_a_driver_killed_mid_sweep_leaves_whole_rows_and_resume_keeps_counts_exa
     assert store.counts("killed") == {"running": 0, "completed": 6, "stopped_early": 0, "error": 0}
     assert _rows(store) == (6, 6 * 200)
     assert store.get_sweep("killed").status == "running"
+
+
+class _Ended:
+    """What ``ended_early`` reads of a Ray trial: its stop criteria and last result."""
+
+    def __init__(self, last: dict[str, float], stop: dict[str, float] | None = None) -> None:
+        self.last_result, self.stopping_criterion = last, stop or {}
+
+
+def test_ended_early_is_a_scheduler_stop_only() -> None:
+    from results import ended_early
+
+    assert ended_early(_Ended({"training_iteration": 2}), 2, max_t=8)
+    assert not ended_early(_Ended({"training_iteration": 8}), 8, max_t=8)
+    assert ended_early(_Ended({}), None, max_t=8)
+    # a stop criterion met (Ray: result[key] >= value) is the trial's own end, not an early stop
+    assert not ended_early(_Ended({"training_iteration": 3, "acc": 0.95}, {"acc": 0.9}), 3, max_t=8)
+    assert ended_early(_Ended({"training_iteration": 3, "acc": 0.5}, {"acc": 0.9}), 3, max_t=8)
+    # no max_t (FIFO): nothing is ever stopped early
+    assert not ended_early(_Ended({"training_iteration": 1}), 1, max_t=None)

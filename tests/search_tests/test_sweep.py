@@ -78,6 +78,17 @@ def test_a_plain_ray_tune_trainable_runs_unchanged(ray_session: None, tmp_home: 
     assert ckpt.parent.name.endswith(f"_{outcome.best.trial_id}") and "=" not in ckpt.parent.name
 
 
+def test_a_met_stop_criterion_is_completed_not_stopped_early(ray_session: None, tmp_home: Path, make_spec) -> None:
+    # score >= -10 holds at the first report (x is in [-1, 1]): every trial ends by its own stop
+    # criterion, under ASHA, and none of them is an early stop.
+    spec = make_spec(name="stopcrit", trainable="not.used:here", metric="score", mode="max",
+                     scheduler={"type": "asha", "max_t": 5, "grace_period": 1}, stop={"score": -10},
+                     search={"algorithm": "random", "num_samples": 2})
+    outcome = run_sweep(spec, trainable=plain_tune_trainable, progress="none")
+    assert outcome.counts["completed"] == 2 and outcome.counts["stopped_early"] == 0
+    assert outcome.best.iterations == 1
+
+
 def test_a_trainable_from_a_module_only_the_driver_can_import(
     ray_session: None, tmp_home: Path, tmp_path: Path, make_spec, monkeypatch: pytest.MonkeyPatch
 ) -> None:
