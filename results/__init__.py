@@ -12,7 +12,9 @@ from ._env import resolve_home
 from ._errors import StoreError, SweepExistsError, SweepNotFoundError, TrialNotFoundError
 from ._records import SweepRecord, TrialRecord
 from ._report import export_report
+from ._sections import fmt_duration as format_duration
 from ._store import Store
+from ._tabular import flatten as flatten_config
 from ._tabular import trials_to_csv, trials_to_json
 
 if TYPE_CHECKING:
@@ -29,6 +31,8 @@ __all__ = [
     "TrialRecord",
     "ended_early",
     "export_report",
+    "flatten_config",
+    "format_duration",
     "resolve_home",
     "trials_to_csv",
     "trials_to_json",

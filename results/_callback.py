@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ray.tune import Callback
@@ -58,19 +59,21 @@ def _checkpoint_path(trial: Trial) -> str | None:
     return getattr(checkpoint, "path", None) if checkpoint is not None else None
 
 
-def ended_early(trial: Any, reached: float | None, *, max_t: float | None) -> bool:
+def ended_early(trial: Any, reached: float | None, *, max_t: float | None,
+                stop: Mapping[str, float] | None = None) -> bool:
     """Whether a trial that ended without error was cut short by its scheduler (ASHA, median...).
 
     Not when ``max_t`` is None (a scheduler that stops no trial, FIFO), when it reached
-    ``max_t`` (``reached``, in ``time_attr`` units), or when it met one of its ``stop``
-    criteria (Ray stops a trial once ``result[key] >= value``). The store and the live
-    progress view both classify trials with this one rule.
+    ``max_t`` (``reached``, in ``time_attr`` units), or when it met one of the ``stop``
+    criteria (a trial stops once ``result[key] >= value``; default: the trial's own
+    ``stopping_criterion``). The store and the live progress view both classify trials with
+    this one rule.
     """
     if max_t is None:
         return False
     if reached is not None and float(reached) >= max_t:
         return False
-    stop = getattr(trial, "stopping_criterion", None) or {}
+    stop = stop if stop is not None else (getattr(trial, "stopping_criterion", None) or {})
     last = getattr(trial, "last_result", None) or {}
     met = any(isinstance(last.get(key), (int, float)) and isinstance(value, (int, float)) and last[key] >= value
               for key, value in stop.items())
@@ -90,6 +93,7 @@ class StoreCallback(Callback):
         mode: ``min`` or ``max``.
         max_t: The scheduler's max_t; None records every clean end as ``completed``.
         time_attr: The result key ``max_t`` is measured in.
+        stop: The sweep's stop criteria (a trial that met one completed); default each trial's own.
         flush_every_s: Longest time a result waits in memory before being written.
         flush_results: Queued results that force a write.
     """
@@ -103,6 +107,7 @@ class StoreCallback(Callback):
         mode: str,
         max_t: int | None,
         time_attr: str = "training_iteration",
+        stop: Mapping[str, float] | None = None,
         flush_every_s: float = 1.0,
         flush_results: int = 5_000,
     ) -> None:
@@ -114,6 +119,7 @@ class StoreCallback(Callback):
         self.mode = mode
         self.max_t = max_t
         self.time_attr = time_attr
+        self.stop = dict(stop) if stop is not None else None
         self.flush_every_s = flush_every_s
         self.flush_results = flush_results
         self._reset()
@@ -131,7 +137,7 @@ class StoreCallback(Callback):
     def __getstate__(self) -> dict[str, Any]:
         return {"url": self.store.url, "home": str(self.store.home), "sweep": self.sweep,
                 "metric": self.metric, "mode": self.mode, "max_t": self.max_t, "time_attr": self.time_attr,
-                "flush_every_s": self.flush_every_s, "flush_results": self.flush_results}
+                "stop": self.stop, "flush_every_s": self.flush_every_s, "flush_results": self.flush_results}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__init__(Store.open(state.pop("url"), home=state.pop("home")), **state)  # type: ignore[misc]
@@ -231,7 +237,8 @@ class StoreCallback(Callback):
         reached = state.last_result.get(self.time_attr)
         if reached is None and self.time_attr == "training_iteration":
             reached = state.iterations
-        self._end(trial, "stopped_early" if ended_early(trial, reached, max_t=self.max_t) else "completed")
+        early = ended_early(trial, reached, max_t=self.max_t, stop=self.stop)
+        self._end(trial, "stopped_early" if early else "completed")
 
     def on_trial_recover(self, iteration: int, trials: list[Trial], trial: Trial, **info: Any) -> None:
         # Ray retries it (failures.max_retries): it stays running, the error is kept for the record.

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from hpo_errors import InputError
+
 __all__ = ["StoreError", "SweepExistsError", "SweepNotFoundError", "TrialNotFoundError"]
 
 
-class StoreError(RuntimeError):
+class StoreError(InputError, RuntimeError):
     """Any problem opening, reading or writing the results store (message is one line)."""
 
 

@@ -119,6 +119,11 @@ class SweepRecord:
         experiment_path: Ray's experiment directory.
         counts: Trials by status (all four statuses present).
         max_t: The scheduler's max_t (for telling early stops apart), when known.
+        plan: The sweep's plan as plain data (``spaces.SweepPlan.to_dict``): planned trials,
+            ``trial_cap``, ``rungs``, ``early_stopping``, ``axes``, ``resources``, ``stop``...;
+            None for a sweep recorded without one (a bare callback, a store from hpo 0.1).
+        storage_path: Ray's storage (trial directories, checkpoints), when known.
+        reason: Why the sweep failed or was ended (one line), when it did.
     """
 
     name: str
@@ -134,6 +139,9 @@ class SweepRecord:
     experiment_path: str | None
     counts: dict[str, int]
     max_t: int | None = None
+    plan: dict[str, Any] | None = None
+    storage_path: str | None = None
+    reason: str | None = None
 
     @property
     def duration_s(self) -> float | None:
@@ -161,5 +169,8 @@ class SweepRecord:
             "git_commit": self.git_commit,
             "versions": dict(self.versions),
             "experiment_path": self.experiment_path,
+            "storage_path": self.storage_path,
+            "reason": self.reason,
+            "plan": self.plan,
             "spec_yaml": self.spec_yaml,
         }

@@ -27,11 +27,13 @@ TOP_CONFIG_COLUMNS = 8  # config columns shown in tables (the varying ones first
 
 @dataclass(frozen=True)
 class ParamAxis:
-    """One hyperparameter as a plot axis: dotted config key, log scale, categorical."""
+    """One hyperparameter as a plot axis (from the sweep's plan): dotted config key, log scale,
+    categorical, powers of two."""
 
     key: str
     log: bool = False
     categorical: bool = False
+    base2: bool = False
 
 
 @dataclass
@@ -111,35 +113,9 @@ def _varying(trials: list[TrialRecord]) -> list[str]:
     return [key for key, values in seen.items() if len(values) > 1]
 
 
-def _axes_from_spec(params: dict[str, Any], prefix: str = "") -> list[ParamAxis]:
-    axes: list[ParamAxis] = []
-    for key, value in params.items():
-        path = f"{prefix}{key}"
-        if not isinstance(value, dict):
-            continue  # a constant
-        if "type" not in value:
-            axes += _axes_from_spec(value, prefix=f"{path}.")  # a nested group
-            continue
-        kind = str(value["type"])
-        if kind in ("choice", "grid"):
-            options = value.get("values") or []
-            if options and all(isinstance(o, dict) for o in options):  # a choice of groups
-                seen: set[str] = set()
-                for group in options:
-                    for sub_key, sub in group.items():
-                        if isinstance(sub, dict) and "type" in sub:
-                            found = _axes_from_spec({sub_key: sub}, prefix=f"{path}.")
-                        else:
-                            found = [ParamAxis(f"{path}.{sub_key}", categorical=True)]
-                        for axis in found:
-                            if axis.key not in seen:
-                                seen.add(axis.key)
-                                axes.append(axis)
-            else:
-                axes.append(ParamAxis(path, categorical=True))
-        else:
-            axes.append(ParamAxis(path, log=bool(value.get("log")) or kind == "pow2"))
-    return axes
+def _axes_from_plan(plan: dict[str, Any]) -> list[ParamAxis]:
+    return [ParamAxis(str(a["name"]), log=bool(a.get("log")), categorical=a.get("categories") is not None,
+                      base2=bool(a.get("base2"))) for a in plan.get("axes", ()) if isinstance(a, dict) and "name" in a]
 
 
 def _axes_from_configs(trials: list[TrialRecord]) -> list[ParamAxis]:
@@ -172,8 +148,8 @@ def gather(store: Store, name: str) -> ReportData:
     sweep = store.get_sweep(name)
     spec = _parse_spec(sweep.spec_yaml)
     trials = store.trials(name)
-    params_spec = spec.get("params")
-    axes = _axes_from_spec(params_spec) if isinstance(params_spec, dict) else _axes_from_configs(trials)
+    plan = sweep.plan or {}
+    axes = _axes_from_plan(plan) if plan.get("axes") is not None else _axes_from_configs(trials)
     varying = set(_varying(trials))
     axes = [a for a in axes if a.key in varying]
     return ReportData(sweep=sweep, store_url=store.url_masked, spec=spec, trials=trials,
@@ -181,20 +157,10 @@ def gather(store: Store, name: str) -> ReportData:
 
 
 def rungs(data: ReportData) -> list[int]:
-    """ASHA/HyperBand rung milestones (grace_period * reduction_factor**k <= max_t), [] for others."""
-    scheduler = data.section("scheduler")
-    if str(scheduler.get("type", "")).lower() not in ("asha", "hyperband", "async_hyperband"):
+    """Where the scheduler could stop trials, then the per-trial cap, as the sweep's plan has them;
+    [] for a scheduler without rungs, or a sweep recorded without a plan."""
+    plan = data.sweep.plan or {}
+    milestones = [int(r) for r in plan.get("rungs") or ()]
+    if not milestones or plan.get("trial_cap") is None:
         return []
-    try:
-        max_t = float(scheduler.get("max_t") or data.sweep.max_t or 0)
-        grace = float(scheduler.get("grace_period") or 1)
-        factor = float(scheduler.get("reduction_factor") or 4)
-    except (TypeError, ValueError):
-        return []
-    if max_t <= 0 or grace <= 0 or factor <= 1:
-        return []
-    milestones, value = [], grace
-    while value < max_t:
-        milestones.append(int(value))
-        value *= factor
-    return [*milestones, int(max_t)]
+    return [*milestones, int(plan["trial_cap"])]

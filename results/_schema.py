@@ -20,6 +20,7 @@ from sqlalchemy import (
 )
 
 __all__ = [
+    "MIGRATIONS",
     "SCHEMA_VERSION",
     "SWEEP_STATUSES",
     "TRIAL_STATUSES",
@@ -30,8 +31,9 @@ __all__ = [
     "trials_table",
 ]
 
-# Bump when a table changes; Store.open refuses stores written by a newer version.
-SCHEMA_VERSION = 1
+# Bump when a table changes; Store.open refuses stores written by a newer version and migrates older
+# ones (MIGRATIONS: the columns each version added, so an old store opens and reads unchanged).
+SCHEMA_VERSION = 2
 
 SWEEP_STATUSES = ("running", "finished", "failed", "interrupted")
 TRIAL_STATUSES = ("running", "completed", "stopped_early", "error")
@@ -62,7 +64,14 @@ sweeps_table = Table(
     Column("versions", Text, nullable=True),  # JSON: {"hpo": .., "ray": .., "torch": .., "python": ..}
     Column("git_commit", String(64), nullable=True),
     Column("experiment_path", Text, nullable=True),
+    # version 2
+    Column("plan", Text, nullable=True),  # JSON of the sweep's plan (spaces.SweepPlan.to_dict)
+    Column("storage_path", Text, nullable=True),  # Ray's storage_path (the experiment is <storage>/<name>)
+    Column("reason", Text, nullable=True),  # why the sweep failed or was ended, one line
 )
+
+# version -> the sweeps columns it added (added as nullable TEXT to a store of an older version).
+MIGRATIONS: dict[int, tuple[str, ...]] = {2: ("plan", "storage_path", "reason")}
 
 trials_table = Table(
     "trials",

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from sqlalchemy import Connection, Engine, case, func, inspect, select
+from sqlalchemy import Connection, Engine, case, func, inspect, select, text
 from sqlalchemy.exc import IntegrityError
 
 from ._db import make_engine, mask, run_read, run_write
@@ -18,6 +18,7 @@ from ._env import default_url, git_commit, resolve_home, versions
 from ._errors import StoreError, SweepExistsError, SweepNotFoundError, TrialNotFoundError
 from ._records import SweepRecord, TrialRecord, from_epoch
 from ._schema import (
+    MIGRATIONS,
     SCHEMA_VERSION,
     SWEEP_STATUSES,
     TRIAL_STATUSES,
@@ -133,6 +134,27 @@ class Store:
                 f"store {self.url_masked} has schema version {found}, newer than this hpo reads "
                 f"({SCHEMA_VERSION}); upgrade hpo to open it"
             )
+        if found is not None and found < SCHEMA_VERSION:
+            self._migrate(found)
+
+    def _migrate(self, found: int) -> None:
+        """Bring a store written by an older hpo up to ``SCHEMA_VERSION``, in one transaction."""
+        def write(conn: Connection) -> None:
+            version = conn.execute(select(schema_version_table.c.version)).scalar() or found
+            have = {c["name"] for c in inspect(conn).get_columns("sweeps")}
+            for step in range(version + 1, SCHEMA_VERSION + 1):
+                for column in MIGRATIONS.get(step, ()):
+                    if column not in have:
+                        conn.execute(text(f"ALTER TABLE sweeps ADD COLUMN {column} TEXT"))
+            if version < 2:  # v1 kept Ray's experiment directory only; its storage is the folder above it
+                for sweep_id, path in conn.execute(select(sweeps_table.c.id, sweeps_table.c.experiment_path)):
+                    if path:
+                        conn.execute(sweeps_table.update().where(sweeps_table.c.id == sweep_id).values(
+                            storage_path=str(Path(path).parent)))
+            conn.execute(schema_version_table.update().values(version=SCHEMA_VERSION))
+
+        run_write(self._engine, write, what=f"migrating the schema from version {found} to {SCHEMA_VERSION}")
+        logger.info("store %s migrated from schema version %d to %d", self.url_masked, found, SCHEMA_VERSION)
 
     # ---------------------------------------------------------------- sweeps
     def start_sweep(
@@ -146,8 +168,13 @@ class Store:
         experiment_path: str | None = None,
         max_t: int | None = None,
         resumed: bool = False,
+        plan: dict[str, Any] | None = None,
+        storage_path: str | None = None,
     ) -> SweepRecord:
         """Create the sweep's row with status ``running``; on resume, set it running again.
+
+        ``plan`` is the sweep's plan as plain data (what the dry run, the live view and the
+        reports read); ``storage_path`` is Ray's storage for its trial directories.
 
         Records the versions of hpo/ray/torch/python and the git commit of the working directory.
 
@@ -160,6 +187,7 @@ class Store:
         now = time.time()
         found_versions = json.dumps(versions())
         commit = git_commit()
+        plan_json = json.dumps(plan, separators=(",", ":"), default=str) if plan is not None else None
 
         def write(conn: Connection) -> None:
             row = conn.execute(select(sweeps_table.c.id).where(sweeps_table.c.name == name)).first()
@@ -173,11 +201,12 @@ class Store:
                 conn.execute(sweeps_table.insert().values(
                     name=name, status="running", spec_yaml=spec_yaml, spec_hash=spec_hash, metric=metric,
                     mode=mode, max_t=max_t, started=now, finished=None, versions=found_versions,
-                    git_commit=commit, experiment_path=experiment_path))
+                    git_commit=commit, experiment_path=experiment_path, plan=plan_json, storage_path=storage_path))
                 return
-            values: dict[str, Any] = {"status": "running", "finished": None}
+            values: dict[str, Any] = {"status": "running", "finished": None, "reason": None}
             for key, value in (("experiment_path", experiment_path), ("max_t", max_t),
-                               ("spec_yaml", spec_yaml), ("spec_hash", spec_hash)):
+                               ("spec_yaml", spec_yaml), ("spec_hash", spec_hash), ("plan", plan_json),
+                               ("storage_path", storage_path)):
                 if value is not None:
                     values[key] = value
             conn.execute(sweeps_table.update().where(sweeps_table.c.id == row.id).values(values))
@@ -192,8 +221,10 @@ class Store:
             raise
         return self.get_sweep(name)
 
-    def finish_sweep(self, name: str, status: str) -> SweepRecord:
+    def finish_sweep(self, name: str, status: str, *, reason: str | None = None) -> SweepRecord:
         """Mark the sweep ``finished``, ``failed`` or ``interrupted`` and stamp its end time.
+
+        ``reason`` (one line) says why a sweep failed or was ended; ``hpo ls`` and reports show it.
 
         Raises:
             SweepNotFoundError: no sweep of that name.
@@ -204,7 +235,7 @@ class Store:
 
         def write(conn: Connection) -> int:
             done = conn.execute(sweeps_table.update().where(sweeps_table.c.name == name).values(
-                status=status, finished=time.time()))
+                status=status, finished=time.time(), reason=reason))
             return done.rowcount
 
         if not run_write(self._engine, write, what=f"finishing sweep {name!r}"):
@@ -394,7 +425,8 @@ def _sweep_record(row: Any, counts: dict[str, int]) -> SweepRecord:
         name=row.name, status=status, spec_yaml=row.spec_yaml, spec_hash=row.spec_hash, metric=row.metric,
         mode=row.mode, started=from_epoch(row.started), finished=from_epoch(row.finished),
         versions=_loads(row.versions, {}), git_commit=row.git_commit, experiment_path=row.experiment_path,
-        counts=counts, max_t=row.max_t)
+        counts=counts, max_t=row.max_t, plan=_loads(row.plan, None), storage_path=row.storage_path,
+        reason=row.reason)
 
 
 def _trial_record(sweep: str, row: Any) -> TrialRecord:

@@ -1,4 +1,4 @@
-"""Driver-side Tune callbacks that survive ``Tuner.restore``.
+"""Driver-side Tune callbacks and the stopper, all surviving ``Tuner.restore``.
 
 Ray pickles the whole ``RunConfig`` (callbacks included) into ``tuner.pkl`` and a restored
 Tuner gets those unpickled copies back. Our callbacks hold live things (a database engine,
@@ -13,12 +13,27 @@ import logging
 from typing import Any
 
 from ray.tune import Callback
+from ray.tune.stopper import Stopper
 
-__all__ = ["LiveCallbacks", "TrialTracker", "bind", "unbind"]
+from search.errors import MetricNotReportedError
+
+__all__ = ["CALLBACK_KEY", "LiveCallbacks", "PlanStopper", "TrialTracker", "bind", "unbind"]
 
 logger = logging.getLogger(__name__)
 
+CALLBACK_KEY = "hpo-sweep"  # one sweep runs in a driver process at a time
+
 _BOUND: dict[str, list[Any]] = {}
+_PROBLEMS: dict[str, MetricNotReportedError] = {}
+
+# Keys Ray adds to every result: a result holding nothing else reported no metric at all (a
+# trainable that returned without reporting), which Ray lets pass and so do we.
+_RAY_KEYS = frozenset({
+    "done", "training_iteration", "time_this_iter_s", "time_total_s", "time_since_restore",
+    "iterations_since_restore", "timesteps_total", "episodes_total", "timesteps_since_restore", "config", "date",
+    "hostname", "node_ip", "pid", "timestamp", "trial_id", "experiment_tag", "checkpoint_dir_name",
+    "should_checkpoint", "experiment_id", "trial_resources",
+})
 
 
 def bind(key: str, callbacks: list[Any]) -> None:
@@ -123,3 +138,39 @@ class TrialTracker(Callback):
 
     def errored(self) -> list[Any]:
         return [t for t in self.trials if t.status == "ERROR"]
+
+
+class PlanStopper(Stopper):
+    """The plan's stop criteria (a trial stops once ``result[key] >= value``; the per-trial cap
+    is one of them), and the check that every result carries the sweep's metric.
+
+    Tune calls the stopper before its scheduler and searcher see a result, so a trainable that
+    never reports the metric is caught at its first result: the problem is kept under ``key``
+    and raised, which ends the whole fit; the engine turns it into one line (exit 2).
+    """
+
+    def __init__(self, key: str, *, metric: str, criteria: dict[str, float]) -> None:
+        self.key, self.metric, self.criteria = key, metric, dict(criteria)
+
+    def __call__(self, trial_id: str, result: dict[str, Any]) -> bool:
+        if self.metric not in result and any(k not in _RAY_KEYS for k in result):
+            reported = sorted(k for k in result if k not in _RAY_KEYS)
+            problem = MetricNotReportedError(
+                f"trial {trial_id} reported no {self.metric!r} (the spec's metric); it reported: "
+                f"{', '.join(reported)}; report it with ray.tune.report, or set metric: to one of those",
+                trial_id=trial_id, metric=self.metric, reported=reported)
+            _PROBLEMS[self.key] = problem
+            raise problem
+        return any(isinstance(result.get(k), (int, float)) and result[k] >= v for k, v in self.criteria.items())
+
+    def stop_all(self) -> bool:
+        return False
+
+    @staticmethod
+    def problem(key: str) -> MetricNotReportedError | None:
+        """The missing-metric problem that ended the fit under ``key``, if any."""
+        return _PROBLEMS.get(key)
+
+    @staticmethod
+    def clear(key: str) -> None:
+        _PROBLEMS.pop(key, None)

@@ -12,27 +12,14 @@ from typing import Any
 
 import click
 
-from spaces import SpecError, describe_budget, load_spec
+from hpo_errors import InputError
+from spaces import SpecError, build_plan, load_spec
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_FAILED", "EXIT_INTERRUPTED", "cli", "main"]
 
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
-
-
-def _bad_input_errors() -> tuple[type[BaseException], ...]:
-    """Errors that mean the user's input is wrong (exit 2), from every package that defines one."""
-    import trainables
-    from results import StoreError, SweepNotFoundError
-    from search.errors import SweepInputError
-
-    input_errors: tuple[type[BaseException], ...] = (
-        SpecError, SweepInputError, trainables.TrainableNotFoundError, SweepNotFoundError, StoreError)
-    # These live in modules that import torch: an error of theirs means the module is loaded already.
-    lazy = {"DataUnavailableError": "trainables.data", "ConfigError": "trainables.config",
-            "CheckpointError": "trainables.training"}
-    return input_errors + tuple(getattr(trainables, name) for name, module in lazy.items() if module in sys.modules)
 
 
 class _HpoGroup(click.Group):
@@ -54,7 +41,7 @@ class _HpoGroup(click.Group):
             click.echo("interrupted", err=True)
             ctx.exit(EXIT_INTERRUPTED)
         except Exception as exc:
-            if not isinstance(exc, _bad_input_errors()):
+            if not isinstance(exc, InputError):
                 raise
             if ctx.meta.get("hpo.debug"):
                 traceback.print_exc()
@@ -87,19 +74,22 @@ def validate(ctx: click.Context, specs: tuple[str, ...], overrides: tuple[str, .
     Prints one OK line per good spec; every problem of a bad one, by dotted path. Exit 0 when
     all are good, 2 otherwise.
     """
+    from search.checks import check_spec
+
     failed = 0
     for ref in specs:
         try:
             spec = load_spec(ref, overrides=overrides)
-        except SpecError as exc:
+            check_spec(spec)
+        except InputError as exc:
             if ctx.meta.get("hpo.debug"):
                 traceback.print_exc()
-            click.echo(str(exc), err=True)
+            click.echo(str(exc) if isinstance(exc, SpecError) else f"{ref}: {exc}", err=True)
             failed += 1
             continue
-        budget = describe_budget(spec)
-        click.echo(f"OK  {spec.source}: sweep {spec.name}, {spec.search.algorithm}, {budget.trials} trials, "
-                   f"{spec.scheduler.type} max_t {budget.max_t}")
+        plan = build_plan(spec)
+        click.echo(f"OK  {spec.source}: sweep {spec.name}, {spec.search.algorithm}, {plan.trials} trials, "
+                   f"{spec.scheduler.type} max_t {plan.trial_cap}")
     if failed:
         ctx.exit(EXIT_BAD_INPUT)
 

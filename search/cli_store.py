@@ -15,7 +15,16 @@ from typing import Any
 import click
 import yaml
 
-from results import Store, StoreError, TrialRecord, export_report, trials_to_csv, trials_to_json
+from results import (
+    Store,
+    StoreError,
+    TrialRecord,
+    export_report,
+    flatten_config,
+    format_duration,
+    trials_to_csv,
+    trials_to_json,
+)
 
 from .cli_options import home_option, store_option
 
@@ -41,27 +50,9 @@ def _when(value: datetime | None) -> str:
     return "—" if value is None else value.astimezone().strftime("%Y-%m-%d %H:%M")
 
 
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "—"
-    minutes, secs = divmod(round(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
-
-
 def _status(status: str) -> str:
     style = _STATUS_STYLE.get(status)
     return f"[{style}]{status}[/{style}]" if style else status
-
-
-def _flat(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in config.items():
-        if isinstance(value, dict) and value:
-            out.update(_flat(value, f"{prefix}{key}."))
-        else:
-            out[f"{prefix}{key}"] = value
-    return out
 
 
 def _open(home: str | None, store_url: str | None) -> Store:
@@ -91,7 +82,7 @@ def ls_command(home: str | None, store_url: str | None) -> None:
             trials = f"{sweep.num_trials}" + (f": {', '.join(parts)}" if parts else "")
             best_text = "—" if best is None else f"{sweep.metric} {_num(best.last_metric)} ({sweep.mode})"
             table.add_row(sweep.name, _status(sweep.status), trials, best_text, _when(sweep.started),
-                          _duration(sweep.duration_s))
+                          format_duration(sweep.duration_s))
         _console().print(table)
 
 
@@ -99,7 +90,7 @@ def _trials_table(title: str, metric: str, trials: list[TrialRecord], width: int
     """Fixed columns always whole; varying config columns added while they fit the terminal."""
     from rich.table import Table
 
-    configs = [_flat(t.config) for t in trials]
+    configs = [flatten_config(t.config) for t in trials]
     rows = [[str(rank), _cell(t.trial_id), _status(t.status), _num(t.last_metric),
              f"{_num(t.best_metric)}@{t.best_iteration}" if t.best_metric is not None else "—", str(t.iterations)]
             for rank, t in enumerate(trials, start=1)]
@@ -199,7 +190,7 @@ def best_command(name: str, fmt: str, scope: str, evaluate: bool, home: str | No
     if test is not None:
         rows.append(("test (held out)", f"acc {_num(test['acc'])}, loss {_num(test['loss'])}, "
                      f"n {test['n']}, epoch {test['epoch']}"))
-    rows += [(f"config.{k}", _cell(v)) for k, v in _flat(best.config).items()]
+    rows += [(f"config.{k}", _cell(v)) for k, v in flatten_config(best.config).items()]
     rows += [(f"result.{k}", _cell(v)) for k, v in best.last_result.items()]
     for key, value in rows:
         table.add_row(_cell(key) if key.startswith(("config.", "result.")) else key, value)

@@ -11,6 +11,7 @@ from typing import Any, NoReturn
 
 import click
 
+from results import flatten_config
 from search.cli_options import home_option, progress_options, store_option
 
 __all__ = ["COMMANDS", "resume", "sweep"]
@@ -29,20 +30,6 @@ def _fmt(v: Any) -> str:
     return f"{v:.6g}" if isinstance(v, float) else str(v)
 
 
-def _flat(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in d.items():
-        key = f"{prefix}{k}"
-        if isinstance(v, dict):
-            out.update(_flat(v, key + "."))
-        else:
-            out[key] = v
-    return out
-
-
-_SKIP_METRICS = {"config", "trial_id", "date", "hostname", "node_ip", "pid", "timestamp", "experiment_tag"}
-
-
 def _summary(outcome: Any, *, metric: str | None) -> None:
     counts = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in outcome.counts.items() if v)
     total = sum(outcome.counts.values())
@@ -52,12 +39,8 @@ def _summary(outcome: Any, *, metric: str | None) -> None:
         where = f" at iteration {best.best_iteration}" if best.best_iteration is not None else ""
         shown = f"{metric}={_fmt(best.best_metric)}" if metric else _fmt(best.best_metric)
         click.echo(f"best trial {best.trial_id}: {shown}{where}")
-        click.echo("  config:  " + ", ".join(f"{k}={_fmt(v)}" for k, v in _flat(best.config or {}).items()))
-        metrics = {
-            k: v
-            for k, v in _flat(best.last_result or {}).items()
-            if k not in _SKIP_METRICS and isinstance(v, (int, float))
-        }
+        click.echo("  config:  " + ", ".join(f"{k}={_fmt(v)}" for k, v in flatten_config(best.config or {}).items()))
+        metrics = {k: v for k, v in (best.last_result or {}).items() if isinstance(v, (int, float))}
         click.echo("  metrics: " + ", ".join(f"{k}={_fmt(v)}" for k, v in metrics.items()))
         click.echo(f"  checkpoint: {best.checkpoint_path or '(none saved)'}")
     click.echo(f"logs: {outcome.experiment_path}")
@@ -110,7 +93,12 @@ def sweep(
     # `hpo` group, which prints its one line (a traceback with --debug) and exits 2.
     spec = spaces.load_spec(spec_ref, overrides=extra)
     if dry_run:
-        click.echo(spaces.dry_run_report(spec, samples=samples))
+        from search.checks import check_spec
+        from search.cluster import planned_slots
+
+        check_spec(spec)
+        plan = spaces.build_plan(spec, slots=planned_slots(spec))
+        click.echo(spaces.dry_run_report(spec, samples=samples, plan=plan))
         return
     progress = _setup_logging(verbose=verbose, quiet=quiet)
     from search.sweep import run_sweep

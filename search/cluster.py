@@ -18,11 +18,13 @@ from search.errors import ResourceError, SweepInputError
 
 __all__ = [
     "Capacity",
+    "check_planned_resources",
     "check_resources",
     "concurrency_slots",
     "ensure_ray",
     "joined_capacity",
     "planned_capacity",
+    "planned_slots",
     "resolve_home",
 ]
 
@@ -97,6 +99,20 @@ def planned_capacity(spec: Any) -> Capacity | None:
     cpus = spec.cluster.num_cpus if spec.cluster.num_cpus is not None else (os.cpu_count() or 1)
     gpus = spec.cluster.num_gpus if spec.cluster.num_gpus is not None else _local_gpu_count()
     return Capacity(((float(cpus), float(gpus)),), "this machine")
+
+
+def planned_slots(spec: Any) -> int | None:
+    """Trials of the spec's size the capacity holds at once, when known before Ray starts."""
+    capacity = planned_capacity(spec)
+    return None if capacity is None else concurrency_slots(spec, capacity)
+
+
+def check_planned_resources(spec: Any) -> None:
+    """:func:`check_resources` against the capacity known before Ray starts (a local instance's);
+    a cluster's is checked once joined."""
+    capacity = planned_capacity(spec)
+    if capacity is not None:
+        check_resources(spec, capacity)
 
 
 def _fmt(x: float) -> str:

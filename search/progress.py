@@ -14,6 +14,8 @@ from typing import Any, Literal, TextIO
 
 from ray.tune import Callback
 
+from spaces import SweepPlan
+
 __all__ = ["ProgressMode", "ProgressView", "quiet_ray_logging", "resolve_mode"]
 
 ProgressMode = Literal["auto", "live", "plain", "none"]
@@ -55,35 +57,22 @@ def _fmt_value(v: Any) -> str:
 class ProgressView(Callback):
     """Counts trials by state, follows the best result, and renders it (live or plain).
 
+    Everything it counts against comes from the sweep's plan: the metric and mode, the
+    per-trial cap, whether the scheduler stops early, the stop criteria, the planned budget
+    (the one ``--dry-run`` printed) and the searched keys shown for the best trial.
+
     Args:
-        name: Sweep name (the title).
-        metric: Metric followed for "best so far".
-        mode: ``"min"`` or ``"max"``.
-        max_t: Scheduler budget per trial, in ``time_attr`` units.
-        time_attr: Progress attribute, usually ``training_iteration``.
-        early_stopping: Whether the scheduler can stop trials early (not ``fifo``).
+        plan: The sweep's plan.
         mode_view: ``live`` or ``plain``.
         stream: Where to write (stdout by default).
-        config_keys: Config keys shown for the best trial (default all; the searched ones).
     """
 
-    def __init__(
-        self,
-        *,
-        name: str,
-        metric: str,
-        mode: str,
-        max_t: int,
-        time_attr: str = "training_iteration",
-        early_stopping: bool = True,
-        mode_view: str = "plain",
-        stream: TextIO | None = None,
-        config_keys: list[str] | None = None,
-    ) -> None:
-        self.name, self.metric, self.mode = name, metric, mode
-        self.max_t, self.time_attr, self.early_stopping = max_t, time_attr, early_stopping
+    def __init__(self, plan: SweepPlan, *, mode_view: str = "plain", stream: TextIO | None = None) -> None:
+        self.plan = plan
+        self.name, self.metric, self.mode = plan.name, plan.metric, plan.mode
+        self.max_t, self.time_attr, self.early_stopping = plan.trial_cap, plan.time_attr, plan.early_stopping
         self.view = mode_view
-        self.config_keys = config_keys
+        self.config_keys = list(dict.fromkeys(a.name.partition(".")[0] for a in plan.axes))
         self.stream = stream or sys.stdout
         self.started = time.monotonic()
         self.total: int | None = None
@@ -140,7 +129,7 @@ class ProgressView(Callback):
         from results import ended_early
 
         it = self.iters.get(trial.trial_id, 0)
-        early = ended_early(trial, it, max_t=self.max_t if self.early_stopping else None)
+        early = ended_early(trial, it, max_t=self.max_t if self.early_stopping else None, stop=self.plan.stop)
         state = "stopped early" if early else "completed"
         self.done[trial.trial_id] = state
         if self.view == "plain":
@@ -175,7 +164,7 @@ class ProgressView(Callback):
 
     def budget(self) -> tuple[int, int | None]:
         spent = sum(self.iters.values())
-        return spent, (self.total * self.max_t if self.total else None)
+        return spent, self.plan.budget_full
 
     def status_line(self) -> str:
         c = self.counts()

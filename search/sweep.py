@@ -1,24 +1,33 @@
-"""run_sweep / resume_sweep: a validated spec in, a finished (or resumable) Ray Tune run out.
+"""The sweep engine, top to bottom: spec -> plan -> checks -> Ray -> Tuner fitted -> sweep finished.
 
-Order matters: everything that can reject the request (store name clash, unknown
-trainable, impossible resources) runs BEFORE Ray starts; only then is Ray started or
-joined, the trainable built, the sweep row written and the Tuner fitted.
+Everything that can reject the request (the name, the trainable's contract, the resources)
+runs BEFORE Ray starts; only then is Ray started or joined, the trainable built, the sweep
+row written (with its plan) and the Tuner fitted. The plan built here is what the store, the
+progress view and the reports read.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from search import cluster, tuning
-from search.errors import SweepExistsError, SweepInputError
+from results import Store, SweepRecord, TrialRecord
+from search import cluster
+from search.callbacks import CALLBACK_KEY, LiveCallbacks, PlanStopper, TrialTracker, bind, unbind
+from search.checks import check_spec, import_paths
+from search.errors import MetricNotReportedError, SweepExistsError, SweepInputError
+from spaces import SweepPlan, SweepSpec, build_plan
 
 __all__ = ["SweepOutcome", "resume_sweep", "run_sweep"]
 
 logger = logging.getLogger(__name__)
+
+_CHECKPOINTS_KEPT = 2  # the latest is always kept by Ray; one more for the best-so-far
 
 
 @dataclass(frozen=True)
@@ -33,15 +42,17 @@ class SweepOutcome:
         experiment_path: Ray's experiment directory (trial dirs, checkpoints, TensorBoard events).
         store_url: The store's URL, password masked.
         first_error: The first errored trial's error text (traceback), if any trial errored.
+        plan: The plan the sweep ran with.
     """
 
     name: str
     status: str
-    best: Any
+    best: TrialRecord | None
     counts: dict[str, int] = field(default_factory=dict)
     experiment_path: str = ""
     store_url: str = ""
     first_error: str | None = None
+    plan: SweepPlan | None = None
 
     @property
     def exit_code(self) -> int:
@@ -49,153 +60,30 @@ class SweepOutcome:
         return {"finished": 0, "failed": 1, "interrupted": 130}.get(self.status, 1)
 
 
-def _open_store(store: Any, home: Path) -> Any:
-    from results import Store
+@dataclass(frozen=True)
+class _Run:
+    """One fit of one sweep: what every step after the checks needs."""
 
-    if store is None or isinstance(store, str):
-        return Store.open(store, home=home)
-    return store
+    spec: SweepSpec
+    plan: SweepPlan
+    store: Store
+    storage: Path  # Ray's storage_path; the experiment is storage / name
+    trainable: Any
+    from_spec: bool
+    restore: dict[str, Any] | None = None  # Tuner.restore's options when resuming
 
-
-def _check_name_free(store: Any, name: str, experiment_path: Path) -> None:
-    existing = store.find_sweep(name)
-    if existing is not None and existing.status != "finished":
-        raise SweepExistsError(
-            f"sweep {name!r} exists unfinished in the store (status {existing.status}); "
-            f"continue it with `hpo resume {name}` or start a new one with --name NEW_NAME"
-        )
-    if existing is not None:
-        raise SweepExistsError(
-            f"sweep {name!r} already finished in the store; choose another name with --name NEW_NAME"
-        )
-    if experiment_path.exists():
-        raise SweepExistsError(
-            f"sweep {name!r}: experiment directory {experiment_path} already exists; "
-            f"choose another name with --name NEW_NAME"
-        )
+    @property
+    def experiment_path(self) -> Path:
+        return self.storage / self.spec.name
 
 
-def _spec_from_record(record: Any) -> Any:
-    import yaml
-
-    import spaces
-
-    return spaces.parse_spec(yaml.safe_load(record.spec_yaml), source=f"store:{record.name}")
-
-
-def _check_resources_before_ray(spec: Any) -> None:
-    capacity = cluster.planned_capacity(spec)
-    if capacity is not None:
-        cluster.check_resources(spec, capacity)
-
-
-def _start_ray(spec: Any, *, verbose: bool) -> bool:
-    started = cluster.ensure_ray(spec, verbose=verbose)
-    try:
-        cluster.check_resources(spec, cluster.joined_capacity())
-    except Exception:
-        if started:
-            import ray
-
-            ray.shutdown()
-        raise
-    return started
-
-
-def _execute(
-    spec: Any,
-    *,
-    store: Any,
-    home: Path,
-    trainable: Any,
-    from_spec: bool,
-    progress: Any,
-    verbose: bool,
-    resume: dict[str, Any] | None,
-) -> SweepOutcome:
-    from ray import tune
-
-    from search import callbacks as cb
-    from search.schedulers import make_scheduler
-    from search.searchers import make_searcher, param_space
-    from search.trainable_glue import prepare_trainable
-
-    experiment_path = home / "ray" / spec.name
-    started = _start_ray(spec, verbose=verbose)
-    tracker = cb.TrialTracker()
-    live = tuning.callbacks_for(spec, store, progress, tracker)
-    status, grid, registered = "failed", None, False
-    try:
-        runnable = prepare_trainable(spec, trainable, from_spec=from_spec)
-        space = param_space(spec)
-        store.start_sweep(
-            name=spec.name,
-            spec_yaml=spec.to_yaml(),
-            spec_hash=spec.spec_hash(),
-            metric=spec.metric,
-            mode=spec.mode,
-            experiment_path=str(experiment_path),
-            max_t=spec.scheduler.max_t,
-            resumed=resume is not None,
-        )
-        registered = True
-        cb.bind(tuning.CALLBACK_KEY, live)
-        remote = None
-        if tuning.ray_client():
-            logger.warning(
-                "connected through Ray Client: no live progress view; results reach the store "
-                "only if %s is reachable from the cluster",
-                store.url_masked,
-            )
-            remote = [live[0]]
-        if resume is None:
-            tuner = tune.Tuner(
-                runnable,
-                param_space=space,
-                tune_config=tune.TuneConfig(
-                    metric=spec.metric,
-                    mode=spec.mode,
-                    search_alg=make_searcher(spec, max_concurrent=tuning.max_concurrent(spec)),
-                    scheduler=make_scheduler(spec),
-                    num_samples=spec.search.num_samples,
-                    reuse_actors=True,
-                    trial_dirname_creator=tuning.trial_dirname,
-                ),
-                run_config=tuning.run_config(spec, home, remote_callbacks=remote),
-            )
-        else:
-            tuner = tune.Tuner.restore(str(experiment_path), trainable=runnable, param_space=space, **resume)
-        status, grid = tuning.fit(tuner, tracker)
-    finally:
-        cb.unbind(tuning.CALLBACK_KEY)
-        for item in live:
-            for hook in ("flush", "close"):
-                if callable(getattr(item, hook, None)):
-                    getattr(item, hook)()
-        if registered:
-            store.finish_sweep(spec.name, status)
-        if started:
-            import ray
-
-            ray.shutdown()
-    first_error = tuning.first_error(store, spec.name, grid) if tracker.errored() or status == "failed" else None
-    return SweepOutcome(
-        name=spec.name,
-        status=status,
-        best=store.best(spec.name),
-        counts=dict(store.counts(spec.name)),
-        experiment_path=str(experiment_path),
-        store_url=store.url_masked,
-        first_error=first_error,
-    )
-
-
+# --------------------------------------------------------------------------- entry points
 def run_sweep(
-    spec: Any,
+    spec: SweepSpec,
     *,
     trainable: Any = None,
     home: str | os.PathLike[str] | None = None,
-    store: Any = None,
+    store: Store | str | None = None,
     progress: Any = None,
     verbose: bool = False,
 ) -> SweepOutcome:
@@ -219,35 +107,28 @@ def run_sweep(
         ``interrupted`` after Ctrl-C (continue with :func:`resume_sweep`).
 
     Raises:
-        SweepExistsError: The name is already in the store (or its Ray directory exists).
-        trainables.TrainableNotFoundError: The spec's trainable does not resolve.
-        ResourceError: No node could ever hold one trial.
+        hpo_errors.InputError: bad input, before Ray starts: a spec that breaks the trainable's
+            contract (``SpecError``), a name already in the store (``SweepExistsError``),
+            resources no node has (``ResourceError``); or, at run time, a trainable that
+            declares nothing and reports no ``metric`` (``MetricNotReportedError``).
     """
     home_path = cluster.resolve_home(home)
     store_obj = _open_store(store, home_path)
-    _check_name_free(store_obj, spec.name, home_path / "ray" / spec.name)
-    from_spec = trainable is None
-    from search.trainable_glue import resolve_trainable
-
-    resolved = resolve_trainable(spec, trainable)
-    _check_resources_before_ray(spec)
-    return _execute(
-        spec,
-        store=store_obj,
-        home=home_path,
-        trainable=resolved,
-        from_spec=from_spec,
-        progress=progress,
-        verbose=verbose,
-        resume=None,
-    )
+    storage = home_path / "ray"
+    plan = build_plan(spec, slots=cluster.planned_slots(spec))
+    _check_name_free(store_obj, spec.name, storage / spec.name)
+    check_spec(spec, trainable=trainable)
+    resolved = _resolve_trainable(spec, trainable)
+    cluster.check_planned_resources(spec)
+    run = _Run(spec=spec, plan=plan, store=store_obj, storage=storage, trainable=resolved, from_spec=trainable is None)
+    return _execute(run, progress=progress, verbose=verbose)
 
 
 def resume_sweep(
     name: str,
     *,
     home: str | os.PathLike[str] | None = None,
-    store: Any = None,
+    store: Store | str | None = None,
     restart_errored: bool = False,
     trainable: Any = None,
     progress: Any = None,
@@ -255,13 +136,13 @@ def resume_sweep(
 ) -> SweepOutcome:
     """Continue an interrupted (or killed, or failed) sweep with ``Tuner.restore``.
 
-    The spec is re-read from the store; unfinished trials resume from their last
-    checkpoints; errored ones resume from theirs, or restart from scratch with
+    The spec is re-read from the store, and so is Ray's storage; unfinished trials resume from
+    their last checkpoints; errored ones resume from theirs, or restart from scratch with
     ``restart_errored=True``. Works after the driver was killed with SIGKILL.
 
     Args:
         name: The sweep's name in the store.
-        home: Run home, as for :func:`run_sweep`.
+        home: Run home, as for :func:`run_sweep` (where the store is by default).
         store: A ``results.Store`` or URL, as for :func:`run_sweep`.
         restart_errored: Restart errored trials from scratch instead of their checkpoint.
         trainable: The trainable, when the sweep ran with a ``trainable=`` object.
@@ -274,31 +155,243 @@ def resume_sweep(
     """
     from ray import tune
 
-    from search.trainable_glue import resolve_trainable
-
     home_path = cluster.resolve_home(home)
     store_obj = _open_store(store, home_path)
     record = store_obj.get_sweep(name)
     if record.status == "finished":
         raise SweepInputError(f"sweep {name!r} already finished; nothing to resume")
-    path = record.experiment_path or str(home_path / "ray" / name)
-    if not tune.Tuner.can_restore(path):
-        raise SweepInputError(f"sweep {name!r}: no Ray Tune state to resume in {path}")
+    storage = _storage_of(record, home_path)
+    if not tune.Tuner.can_restore(str(storage / name)):
+        raise SweepInputError(f"sweep {name!r}: no Ray Tune state to resume in {storage / name}")
     spec = _spec_from_record(record)
-    resolved = resolve_trainable(spec, trainable)
-    _check_resources_before_ray(spec)
-    exp_home = Path(path).parent.parent
-    return _execute(
-        spec,
-        store=store_obj,
-        home=exp_home,
-        trainable=resolved,
-        from_spec=trainable is None,
-        progress=progress,
-        verbose=verbose,
-        resume={
-            "resume_unfinished": True,
-            "resume_errored": not restart_errored,
-            "restart_errored": restart_errored,
-        },
+    plan = build_plan(spec, slots=cluster.planned_slots(spec))
+    check_spec(spec, trainable=trainable)
+    resolved = _resolve_trainable(spec, trainable)
+    cluster.check_planned_resources(spec)
+    restore = {"resume_unfinished": True, "resume_errored": not restart_errored, "restart_errored": restart_errored}
+    run = _Run(spec=spec, plan=plan, store=store_obj, storage=storage, trainable=resolved,
+               from_spec=trainable is None, restore=restore)
+    return _execute(run, progress=progress, verbose=verbose)
+
+
+# --------------------------------------------------------------------------- checks (no Ray)
+def _open_store(store: Store | str | None, home: Path) -> Store:
+    if store is None or isinstance(store, str):
+        return Store.open(store, home=home)
+    return store
+
+
+def _check_name_free(store: Store, name: str, experiment_path: Path) -> None:
+    existing = store.find_sweep(name)
+    if existing is not None and existing.status != "finished":
+        raise SweepExistsError(
+            f"sweep {name!r} exists unfinished in the store (status {existing.status}); "
+            f"continue it with `hpo resume {name}` or start a new one with --name NEW_NAME", name=name)
+    if existing is not None:
+        raise SweepExistsError(
+            f"sweep {name!r} already finished in the store; choose another name with --name NEW_NAME", name=name)
+    if experiment_path.exists():
+        raise SweepExistsError(
+            f"sweep {name!r}: experiment directory {experiment_path} already exists; "
+            f"choose another name with --name NEW_NAME", name=name)
+
+
+def _resolve_trainable(spec: SweepSpec, trainable: Any) -> Any:
+    if trainable is not None:
+        return trainable
+    import trainables
+
+    with import_paths(spec):
+        return trainables.resolve(spec.trainable)
+
+
+def _storage_of(record: SweepRecord, home: Path) -> Path:
+    if record.storage_path:
+        return Path(record.storage_path)
+    return home / "ray"
+
+
+def _spec_from_record(record: SweepRecord) -> SweepSpec:
+    import yaml
+
+    import spaces
+
+    return spaces.parse_spec(yaml.safe_load(record.spec_yaml or "{}"), source=f"store:{record.name}")
+
+
+# --------------------------------------------------------------------------- with Ray
+def _execute(run: _Run, *, progress: Any, verbose: bool) -> SweepOutcome:
+    from search.trainable_glue import prepare_trainable
+
+    started = cluster.ensure_ray(run.spec, verbose=verbose)
+    status, reason, grid, registered, plan = "failed", None, None, False, run.plan
+    tracker = TrialTracker()
+    live: list[Any] = []
+    try:
+        capacity = cluster.joined_capacity()
+        cluster.check_resources(run.spec, capacity)
+        plan = run.plan.with_concurrency(run.plan.concurrency or cluster.concurrency_slots(run.spec, capacity))
+        runnable = prepare_trainable(run.spec, run.trainable, from_spec=run.from_spec)
+        live = _live_callbacks(plan, run.store, progress, tracker)
+        run.store.start_sweep(
+            name=run.spec.name, spec_yaml=run.spec.to_yaml(), spec_hash=run.spec.spec_hash(), metric=plan.metric,
+            mode=plan.mode, experiment_path=str(run.experiment_path), max_t=run.spec.scheduler.max_t,
+            resumed=run.restore is not None, plan=plan.to_dict(), storage_path=str(run.storage))
+        registered = True
+        bind(CALLBACK_KEY, live)
+        status, grid = _fit(_tuner(run, plan, runnable), tracker)
+    except MetricNotReportedError as exc:
+        reason = str(exc)
+        raise
+    finally:
+        unbind(CALLBACK_KEY)
+        for item in live:
+            for hook in ("flush", "close"):
+                if callable(getattr(item, hook, None)):
+                    getattr(item, hook)()
+        if registered:
+            run.store.finish_sweep(run.spec.name, status, reason=reason)
+        if started:
+            import ray
+
+            ray.shutdown()
+    first_error = _first_error(run.store, run.spec.name, grid) if tracker.errored() or status == "failed" else None
+    return SweepOutcome(
+        name=run.spec.name, status=status, best=run.store.best(run.spec.name),
+        counts=dict(run.store.counts(run.spec.name)), experiment_path=str(run.experiment_path),
+        store_url=run.store.url_masked, first_error=first_error, plan=plan)
+
+
+def _live_callbacks(plan: SweepPlan, store: Store, progress: Any, tracker: TrialTracker) -> list[Any]:
+    """The driver-side callbacks, all configured from the plan: the store's, the tracker, the view."""
+    from results import StoreCallback
+    from search.progress import ProgressView, resolve_mode
+
+    live: list[Any] = [
+        StoreCallback(store, sweep=plan.name, metric=plan.metric, mode=plan.mode,
+                      max_t=plan.trial_cap if plan.early_stopping else None, time_attr=plan.time_attr,
+                      stop=plan.stop),
+        tracker,
+    ]
+    if isinstance(progress, ProgressView):
+        live.append(progress)
+    elif (mode := resolve_mode(progress)) != "none":
+        live.append(ProgressView(plan, mode_view=mode))
+    return live
+
+
+def _tuner(run: _Run, plan: SweepPlan, runnable: Any) -> Any:
+    from ray import tune
+    from ray.tune.logger import TBXLoggerCallback
+
+    from search.schedulers import make_scheduler
+    from search.searchers import make_searcher, param_space
+    from search.trainable_glue import reuses_actors
+
+    space = param_space(run.spec)
+    if run.restore is not None:
+        return tune.Tuner.restore(str(run.experiment_path), trainable=runnable, param_space=space, **run.restore)
+    callbacks: list[Any] = [LiveCallbacks(CALLBACK_KEY)]
+    if _ray_client():
+        # Through Ray Client the callbacks run on the cluster, where nothing is bound to the
+        # proxy's key: pass the (picklable, reopened-by-URL) store callback itself instead.
+        logger.warning("connected through Ray Client: no live progress view; results reach the store only if "
+                       "%s is reachable from the cluster", run.store.url_masked)
+        callbacks = [_live_callbacks(plan, run.store, "none", TrialTracker())[0]]
+    return tune.Tuner(
+        runnable,
+        param_space=space,
+        tune_config=tune.TuneConfig(
+            metric=plan.metric,
+            mode=plan.mode,
+            search_alg=make_searcher(run.spec, max_concurrent=plan.concurrency or 1),
+            scheduler=make_scheduler(run.spec),
+            num_samples=run.spec.search.num_samples,
+            reuse_actors=reuses_actors(runnable),
+            trial_dirname_creator=_trial_dirname,
+        ),
+        run_config=tune.RunConfig(
+            name=run.spec.name,
+            storage_path=str(run.storage),
+            callbacks=[*callbacks, TBXLoggerCallback()],
+            failure_config=tune.FailureConfig(max_failures=run.spec.failures.max_retries),
+            checkpoint_config=tune.CheckpointConfig(num_to_keep=_CHECKPOINTS_KEPT),
+            stop=PlanStopper(CALLBACK_KEY, metric=plan.metric, criteria=plan.stop),
+            verbose=0,
+        ),
     )
+
+
+def _trial_dirname(trial: Any) -> str:
+    """``train_cifar_1da47fc4``: Ray's default puts the whole config in the path (too long to read)."""
+    return f"{trial.trainable_name}_{trial.trial_id}"
+
+
+def _ray_client() -> bool:
+    """Connected through Ray Client (``ray://``): Tune's loop then runs on the cluster."""
+    from ray.util.client import ray as client_ray
+
+    return bool(client_ray.is_connected())
+
+
+@contextlib.contextmanager
+def _env(**values: str) -> Iterator[None]:
+    """Set environment variables for the duration of ``fit`` (Tune reads them there)."""
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _fit(tuner: Any, tracker: TrialTracker) -> tuple[str, Any]:
+    """Fit; return ("finished"|"failed"|"interrupted", result grid or None).
+
+    Raises:
+        MetricNotReportedError: a result lacked the metric (``PlanStopper`` ended the sweep there).
+    """
+    from ray.tune.error import TuneError
+
+    PlanStopper.clear(CALLBACK_KEY)
+    try:
+        # Ray's new console output prints its experiment banner even at verbose=0; the legacy
+        # reporter at verbose=0 prints nothing, and our ProgressView takes its place. Per-epoch
+        # checkpoints make Tune snapshot often, which it would warn about on every burst. Ray's
+        # own missing-metric check is off: PlanStopper makes it, with one line instead of a traceback.
+        with _env(RAY_AIR_NEW_OUTPUT="0", TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S="0",
+                  TUNE_DISABLE_STRICT_METRIC_CHECKING="1"):
+            grid = tuner.fit()
+    except KeyboardInterrupt:
+        # A second Ctrl-C: Tune's graceful handler already ran on the first one.
+        return "interrupted", None
+    except TuneError:
+        problem = PlanStopper.problem(CALLBACK_KEY)
+        if problem is not None:
+            raise problem from None
+        raise
+    if tracker.unfinished():
+        return "interrupted", grid
+    trials = tracker.trials
+    if trials and all(t.status == "ERROR" for t in trials):
+        return "failed", grid
+    if not trials and len(grid) and grid.num_errors == len(grid):  # Ray Client: no driver-side tracker
+        return "failed", grid
+    return "finished", grid
+
+
+def _first_error(store: Store, name: str, grid: Any) -> str | None:
+    try:
+        for rec in store.trials(name):
+            if rec.error:
+                return str(rec.error)
+    except Exception:  # the store is the record; the grid is only a fallback
+        logger.debug("could not read errors from the store", exc_info=True)
+    if grid is not None:
+        for err in grid.errors:
+            return str(err)
+    return None

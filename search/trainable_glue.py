@@ -1,9 +1,9 @@
 """From the spec's ``trainable`` (or the caller's own) to what the Tuner runs.
 
-Two steps, split around Ray's start: :func:`resolve_trainable` only looks the name up, so an
-unknown name fails before Ray starts; :func:`prepare_trainable` then runs the registry's
-prepare hook (which may put a data set in the object store), makes the user's own modules
-travel to the workers, and attaches the per-trial resources.
+The engine looks the name up before Ray starts (an unknown name fails in a second);
+:func:`prepare_trainable` then runs the registry's prepare hook (which may put a data set in
+the object store), makes the user's own modules travel to the workers, and attaches the
+per-trial resources. :func:`reuses_actors` says whether Tune may reuse a trial's actor.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-__all__ = ["prepare_trainable", "resolve_trainable", "ship_module_by_value"]
+__all__ = ["prepare_trainable", "reuses_actors", "ship_module_by_value"]
 
 logger = logging.getLogger(__name__)
 
@@ -26,17 +26,15 @@ logger = logging.getLogger(__name__)
 _OWN_PACKAGES = frozenset({"spaces", "search", "trainables", "results", "configs"})
 
 
-def resolve_trainable(spec: Any, trainable: Any = None) -> Any:
-    """The callable or Trainable class to run: ``trainable`` if given, else the spec's name.
+def reuses_actors(trainable: Any) -> bool:
+    """Whether Tune may reuse a trial's actor for the next trial: safe for function trainables,
+    and for ``Trainable`` classes that override ``reset_config`` (Ray's own rule)."""
+    from ray import tune
 
-    Raises:
-        trainables.TrainableNotFoundError: The spec's name is neither registered nor importable.
-    """
-    if trainable is not None:
-        return trainable
-    import trainables
-
-    return trainables.resolve(spec.trainable)
+    target = getattr(trainable, "__wrapped__", trainable)
+    if inspect.isclass(target) and issubclass(target, tune.Trainable):
+        return target.reset_config is not tune.Trainable.reset_config
+    return True
 
 
 def _installed_roots() -> list[Path]:
@@ -103,7 +101,7 @@ def prepare_trainable(spec: Any, trainable: Any, *, from_spec: bool) -> Any:
 
     Args:
         spec: The sweep spec (resources, fixed values, max_t, on_oom, seed).
-        trainable: What :func:`resolve_trainable` returned.
+        trainable: The resolved trainable (the spec's, or the caller's own).
         from_spec: True when ``trainable`` came from the spec's name; the registry's prepare
             hook then runs (e.g. loading the CIFAR data once into the object store).
     """

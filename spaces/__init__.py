@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from spaces.budget import Budget, describe_budget, dry_run_report, trial_max_t
+from spaces.dry_run import dry_run_report
 from spaces.errors import SpecError
 from spaces.models import ClusterSpec, FailuresSpec, ResourcesSpec, SchedulerSpec, SearchSpec, SweepSpec
-from spaces.params import ChoiceParam, FloatParam, GridParam, IntParam, Param, Pow2Param
+from spaces.params import ChoiceParam, FloatParam, GridParam, IntParam, Param, Pow2Param, iter_params
+from spaces.plan import ParamAxis, PlanResources, SweepPlan, build_plan
 from spaces.sampling import grid_size, sample_configs
 from spaces.translate import constant_config, to_hyperopt_points, to_hyperopt_space, to_tune_space
 from spaces.validate import load_spec, parse_spec
 from spaces.yaml_io import apply_overrides, builtin_names
 
 __all__ = [
-    "Budget",
     "ChoiceParam",
     "ClusterSpec",
     "FailuresSpec",
@@ -20,23 +20,26 @@ __all__ = [
     "GridParam",
     "IntParam",
     "Param",
+    "ParamAxis",
+    "PlanResources",
     "Pow2Param",
     "ResourcesSpec",
     "SchedulerSpec",
     "SearchSpec",
     "SpecError",
+    "SweepPlan",
     "SweepSpec",
     "apply_overrides",
+    "build_plan",
     "builtin_names",
     "constant_config",
-    "describe_budget",
     "dry_run_report",
     "grid_size",
+    "iter_params",
     "load_spec",
     "parse_spec",
     "sample_configs",
     "to_hyperopt_points",
     "to_hyperopt_space",
     "to_tune_space",
-    "trial_max_t",
 ]

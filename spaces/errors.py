@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from hpo_errors import InputError
+
 __all__ = ["SpecError"]
 
 
-class SpecError(ValueError):
+class SpecError(InputError):
     """A sweep spec that cannot be used, with every problem found in it.
 
     Attributes:

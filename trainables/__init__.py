@@ -8,10 +8,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from trainables.config import CIFAR_CONTRACT as _CIFAR_CONTRACT
+from trainables.contract import AUTO_METRICS, ConfigKey, Contract, declare, key_problem
 from trainables.registry import (
     RunContext,
     TrainableNotFoundError,
     build_trainable,
+    contract_of,
     register,
     registered_names,
     resolve,
@@ -26,8 +29,11 @@ if TYPE_CHECKING:
     from trainables.training import CheckpointError, Trainer, TrialOutOfMemoryError, train_epochs
 
 __all__ = [
+    "AUTO_METRICS",
     "CheckpointError",
     "ConfigError",
+    "ConfigKey",
+    "Contract",
     "DataSet",
     "DataUnavailableError",
     "RunContext",
@@ -35,7 +41,10 @@ __all__ = [
     "Trainer",
     "TrialOutOfMemoryError",
     "build_trainable",
+    "contract_of",
+    "declare",
     "evaluate_checkpoint",
+    "key_problem",
     "load_dataset",
     "prepare_cifar",
     "register",
@@ -46,7 +55,7 @@ __all__ = [
     "train_epochs",
 ]
 
-_register_path("cifar", "trainables.cifar:train_cifar", "trainables.cifar:prepare_cifar")
+_register_path("cifar", "trainables.cifar:train_cifar", "trainables.cifar:prepare_cifar", _CIFAR_CONTRACT)
 
 _LAZY = {
     "evaluate_checkpoint": "trainables.cifar",

@@ -11,7 +11,10 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-__all__ = ["DEFAULTS", "ConfigError", "TrainConfig", "parse_config"]
+from hpo_errors import InputError
+from trainables.contract import ConfigKey, Contract
+
+__all__ = ["CIFAR_CONTRACT", "DEFAULTS", "KEYS", "METRICS", "ConfigError", "TrainConfig", "parse_config"]
 
 # Every knob in one place (airbench / nanoGPT style); units and reasons in the comments.
 DEFAULTS: dict[str, Any] = {
@@ -47,13 +50,54 @@ OPTIMIZERS = ("sgd", "adamw")
 SCHEDULES = ("constant", "cosine", "onecycle")
 PRECISIONS = ("fp32", "bf16", "fp16")
 ON_OOM = ("fail", "halve_batch")
-_OPTIMIZER_GROUP_KEYS = {
-    "sgd": {"momentum", "nesterov", "weight_decay", "lr"},
-    "adamw": {"weight_decay", "lr", "momentum"},
+
+
+# The type and range of every key: `parse_config` enforces them per trial, and the sweep checks a
+# spec's `fixed` and `params` against them before Ray starts (the cifar trainable's contract).
+_LR = ConfigKey("float", low=0.0)
+_MOMENTUM = ConfigKey("float", low=0.0, high=1.0)
+_NESTEROV = ConfigKey("bool")
+_WEIGHT_DECAY = ConfigKey("float", low=0.0)
+KEYS: dict[str, ConfigKey] = {
+    "dataset": ConfigKey("choice", choices=DATASETS),
+    "data_dir": ConfigKey("str", nullable=True),
+    "download": ConfigKey("bool"),
+    "subset": ConfigKey("int", low=2, nullable=True),
+    "val_fraction": ConfigKey("float", low=0.01, high=0.9),
+    "augment": ConfigKey("bool"),
+    "model": ConfigKey("str"),
+    "l1": ConfigKey("int", low=1),
+    "l2": ConfigKey("int", low=1),
+    "width": ConfigKey("int", low=1),
+    "depth": ConfigKey("int", low=0),
+    "dropout": ConfigKey("float", low=0.0, high=0.95),
+    "weights": ConfigKey("str", nullable=True),
+    "optimizer": ConfigKey("choice", choices=OPTIMIZERS, groups={
+        "sgd": {"lr": _LR, "momentum": _MOMENTUM, "nesterov": _NESTEROV, "weight_decay": _WEIGHT_DECAY},
+        "adamw": {"lr": _LR, "momentum": _MOMENTUM, "weight_decay": _WEIGHT_DECAY},
+    }),
+    "lr": _LR,
+    "momentum": _MOMENTUM,
+    "nesterov": _NESTEROV,
+    "weight_decay": _WEIGHT_DECAY,
+    "schedule": ConfigKey("choice", choices=SCHEDULES),
+    "label_smoothing": ConfigKey("float", low=0.0, high=1.0),
+    "batch_size": ConfigKey("int", low=1),
+    "epochs": ConfigKey("int", low=1, nullable=True),
+    "precision": ConfigKey("choice", choices=PRECISIONS),
+    "channels_last": ConfigKey("bool"),
+    "seed": ConfigKey("int", nullable=True),
 }
+_OPTIMIZER_GROUP_KEYS = {name: set(group) for name, group in (KEYS["optimizer"].groups or {}).items()}
+
+# What every epoch's result holds (gpu_mem_peak_mb on a GPU only).
+METRICS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "epoch_time_s", "images_per_s", "lr",
+           "batch_size", "micro_batch_size", "oom_halvings", "gpu_mem_peak_mb")
+
+CIFAR_CONTRACT = Contract(config=KEYS, metrics=METRICS, checkpoints=True)
 
 
-class ConfigError(ValueError):
+class ConfigError(InputError):
     """A trial config key of the CIFAR trainable has a bad name or value."""
 
 
@@ -98,7 +142,8 @@ def _choice(key: str, value: Any, allowed: tuple[str, ...]) -> str:
     return str(value)
 
 
-def _number(key: str, value: Any, kind: type, *, low: float | None = None, high: float | None = None) -> Any:
+def _number(key: str, value: Any, kind: type) -> Any:
+    low, high = KEYS[key].low, KEYS[key].high
     # numbers.Real also admits numpy scalars, which some searchers hand out.
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise ConfigError(f"config {key}: must be a number, got {value!r}")
@@ -156,25 +201,25 @@ def parse_config(config: Mapping[str, Any], *, max_epochs: int | None = None, se
         dataset=_choice("dataset", c["dataset"], DATASETS),
         data_dir=None if c["data_dir"] is None else str(c["data_dir"]),
         download=bool(c["download"]),
-        subset=None if c["subset"] is None else _number("subset", c["subset"], int, low=2),
-        val_fraction=_number("val_fraction", c["val_fraction"], float, low=0.01, high=0.9),
+        subset=None if c["subset"] is None else _number("subset", c["subset"], int),
+        val_fraction=_number("val_fraction", c["val_fraction"], float),
         augment=bool(c["augment"]),
         model=model,
-        l1=_number("l1", c["l1"], int, low=1),
-        l2=_number("l2", c["l2"], int, low=1),
-        width=_number("width", c["width"], int, low=1),
-        depth=_number("depth", c["depth"], int, low=0),
-        dropout=_number("dropout", c["dropout"], float, low=0.0, high=0.95),
+        l1=_number("l1", c["l1"], int),
+        l2=_number("l2", c["l2"], int),
+        width=_number("width", c["width"], int),
+        depth=_number("depth", c["depth"], int),
+        dropout=_number("dropout", c["dropout"], float),
         weights=None if c["weights"] is None else str(c["weights"]),
         optimizer=_choice("optimizer", c["optimizer"], OPTIMIZERS),
-        lr=_number("lr", c["lr"], float, low=0.0),
-        momentum=_number("momentum", c["momentum"], float, low=0.0, high=1.0),
+        lr=_number("lr", c["lr"], float),
+        momentum=_number("momentum", c["momentum"], float),
         nesterov=bool(c["nesterov"]),
-        weight_decay=_number("weight_decay", c["weight_decay"], float, low=0.0),
+        weight_decay=_number("weight_decay", c["weight_decay"], float),
         schedule=_choice("schedule", c["schedule"], SCHEDULES),
-        label_smoothing=_number("label_smoothing", c["label_smoothing"], float, low=0.0, high=1.0),
-        batch_size=_number("batch_size", c["batch_size"], int, low=1),
-        epochs=_number("epochs", epochs, int, low=1),
+        label_smoothing=_number("label_smoothing", c["label_smoothing"], float),
+        batch_size=_number("batch_size", c["batch_size"], int),
+        epochs=_number("epochs", epochs, int),
         precision=_choice("precision", c["precision"], PRECISIONS),
         channels_last=bool(c["channels_last"]),
         seed=_number("seed", seed_value, int),

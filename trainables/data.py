@@ -16,6 +16,8 @@ from pathlib import Path
 
 import torch
 
+from hpo_errors import InputError
+
 __all__ = [
     "DataSet",
     "DataUnavailableError",
@@ -38,7 +40,7 @@ SYNTHETIC_TRAIN = 10_000
 SYNTHETIC_TEST = 2_000
 
 
-class DataUnavailableError(RuntimeError):
+class DataUnavailableError(InputError, RuntimeError):
     """A CIFAR data set is neither on disk nor downloadable."""
 
 

@@ -13,10 +13,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from hpo_errors import InputError
+from trainables.contract import Contract
+
 __all__ = [
     "RunContext",
     "TrainableNotFoundError",
     "build_trainable",
+    "contract_of",
     "register",
     "registered_names",
     "resolve",
@@ -28,7 +32,7 @@ Trainable = Any  # a function trainable, a tune.Trainable subclass or a with_par
 PrepareHook = Callable[[Callable[..., Any], "RunContext"], Any]
 
 
-class TrainableNotFoundError(LookupError):
+class TrainableNotFoundError(InputError, LookupError):
     """A trainable reference names nothing registered and nothing importable."""
 
 
@@ -53,39 +57,73 @@ class RunContext:
 class _Entry:
     target: Callable[..., Any] | str
     prepare: PrepareHook | str | None
+    contract: Contract = field(default_factory=Contract)
 
 
 _REGISTRY: dict[str, _Entry] = {}
 
 
 def register(
-    name: str, *, prepare: PrepareHook | str | None = None
+    name: str,
+    *,
+    prepare: PrepareHook | str | None = None,
+    config: Mapping[str, Any] | None = None,
+    metrics: Any = None,
+    multi_worker: bool = False,
+    checkpoints: bool = False,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register a trainable under ``name`` (use as a decorator).
+    """Register a trainable under ``name`` (use as a decorator), optionally declaring its contract.
 
     Args:
         name: Registry name, used as ``trainable: <name>`` in a sweep spec.
         prepare: Optional hook ``prepare(fn, ctx) -> trainable`` run once in the driver by
             `build_trainable` (e.g. to load data once and wrap ``fn`` with
             ``tune.with_parameters``). May be an import path ``"pkg.mod:fn"``.
+        config: The config keys it accepts: ``{key: float | int | bool | str | (values...) |
+            ConfigKey(...)}``. Declared, a spec's unknown key or out-of-range value is refused
+            before Ray starts. Default: not declared (anything goes).
+        metrics: The metrics it reports each iteration; declared, a spec's ``metric`` must be one.
+        multi_worker: It trains one trial across several processes (``resources.workers``).
+        checkpoints: It saves and restores checkpoints (needed by PBT and resume).
 
     Returns:
         A decorator that registers the function and returns it unchanged.
     """
+    contract = Contract.of(config=config, metrics=metrics, multi_worker=multi_worker, checkpoints=checkpoints)
 
     def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
-        _add(name, fn, prepare)
+        _add(name, fn, prepare, contract)
         return fn
 
     return decorator
 
 
-def _add(name: str, target: Callable[..., Any] | str, prepare: PrepareHook | str | None) -> None:
+def _add(name: str, target: Callable[..., Any] | str, prepare: PrepareHook | str | None,
+         contract: Contract | None = None) -> None:
     if not name or ":" in name:
         raise ValueError(f"trainable name must be non-empty and contain no ':', got {name!r}")
     if name in _REGISTRY:
         logger.debug("trainable %r re-registered", name)
-    _REGISTRY[name] = _Entry(target=target, prepare=prepare)
+    _REGISTRY[name] = _Entry(target=target, prepare=prepare, contract=contract or Contract())
+
+
+def contract_of(ref: str | Trainable) -> Contract:
+    """The contract a trainable declares (an empty one when it declares nothing).
+
+    A registered name gives what ``register`` declared, without importing the trainable (the
+    built-in ``cifar`` imports no torch here); an import path or object gives what
+    ``trainables.declare`` attached to it.
+
+    Raises:
+        TrainableNotFoundError: A name that is neither registered nor importable.
+    """
+    if isinstance(ref, str):
+        entry = _REGISTRY.get(ref)
+        if entry is not None:
+            return entry.contract
+        ref = _lookup(ref)[0]
+    found = getattr(ref, "__hpo_contract__", None)
+    return found if isinstance(found, Contract) else Contract()
 
 
 def registered_names() -> list[str]:

@@ -19,6 +19,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from hpo_errors import InputError
 from trainables.batches import Normalizer, augment_batch, iter_batches
 from trainables.config import ON_OOM, TrainConfig, parse_config
 from trainables.data import DataSet, load_dataset, split_train_val
@@ -33,7 +34,7 @@ OOM_FLOOR = 8  # smallest micro-batch halve_batch goes down to
 STATE_FILE = "trainer.pt"
 
 
-class CheckpointError(FileNotFoundError):
+class CheckpointError(InputError, FileNotFoundError):
     """A directory that holds no checkpoint of the built-in cifar trainable."""
 
 

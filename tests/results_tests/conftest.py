@@ -125,9 +125,14 @@ def fill_demo(store: Store, tmp_path: Path, *, name: str = "demo", start: bool =
     from results import StoreCallback
 
     if start:
-        store.start_sweep(name=name, spec_yaml=SPEC_YAML.replace("name: demo", f"name: {name}"),
-                          spec_hash="h" * 16, metric="val_loss", mode="min",
-                          experiment_path=str(tmp_path / "ray" / name), max_t=4)
+        import yaml
+
+        from spaces import build_plan, parse_spec
+
+        spec_yaml = SPEC_YAML.replace("name: demo", f"name: {name}")
+        plan = build_plan(parse_spec(yaml.safe_load(spec_yaml)))  # the engine stores the plan beside the spec
+        store.start_sweep(name=name, spec_yaml=spec_yaml, spec_hash="h" * 16, metric="val_loss", mode="min",
+                          experiment_path=str(tmp_path / "ray" / name), max_t=4, plan=plan.to_dict())
     callback = StoreCallback(store, sweep=name, metric="val_loss", mode="min", max_t=4)
     callback.setup()
     trials = {tid: FakeTrial(tid, demo_config(i)) for i, tid in enumerate(DEMO_TRIALS)}

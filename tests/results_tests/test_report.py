@@ -156,6 +156,7 @@ def test_json_has_stable_documented_keys(reports: tuple[Store, dict[str, Path]])
                          "rungs", "trials"]
     assert (doc["format"], doc["format_version"], doc["scope"]) == ("hpo-report", 1, "last")
     assert set(doc["sweep"]) == {"name", "status", "metric", "mode", "max_t", "started", "finished", "duration_s",
+                                 "storage_path", "reason", "plan",
                                  "counts", "spec_hash", "git_commit", "versions", "experiment_path", "spec_yaml",
                                  "store"}
     assert doc["sweep"]["counts"] == {"running": 1, "completed": 3, "stopped_early": 1, "error": 1}

@@ -8,6 +8,14 @@ from typing import Any
 import pytest
 
 from search.progress import ProgressView, resolve_mode
+from spaces import SweepPlan, build_plan, parse_spec
+
+
+def _plan(metric: str, mode: str, max_t: int, params: dict[str, Any], samples: int) -> SweepPlan:
+    return build_plan(parse_spec({
+        "name": "s", "trainable": "t:t", "metric": metric, "mode": mode,
+        "search": {"algorithm": "random", "num_samples": samples},
+        "scheduler": {"type": "asha", "max_t": max_t}, "params": params}))
 
 
 class _Trial:
@@ -20,7 +28,8 @@ class _Trial:
 
 def test_plain_view_counts_states_and_follows_the_best() -> None:
     out = io.StringIO()
-    view = ProgressView(name="s", metric="loss", mode="min", max_t=4, mode_view="plain", stream=out)
+    plan = _plan("loss", "min", 4, {"x": {"type": "int", "low": 1, "high": 3}}, samples=3)
+    view = ProgressView(plan, mode_view="plain", stream=out)
     view.setup(total_num_samples=3)
     a, b, c = _Trial("a", "RUNNING", {"x": 1}), _Trial("b", "RUNNING", {"x": 2}), _Trial("c", "RUNNING", {})
     trials = [a, b, c]
@@ -46,7 +55,9 @@ def test_plain_view_counts_states_and_follows_the_best() -> None:
 
 def test_live_view_renders_without_a_terminal() -> None:
     out = io.StringIO()
-    view = ProgressView(name="s", metric="acc", mode="max", max_t=2, mode_view="live", stream=out)
+    plan = _plan("acc", "max", 2, {"lr": {"type": "float", "low": 0.01, "high": 1},
+                                   "opt": {"type": "choice", "values": [{"name": "sgd"}]}}, samples=1)
+    view = ProgressView(plan, mode_view="live", stream=out)
     view.setup(total_num_samples=1)
     t = _Trial("a", "RUNNING", {"lr": 0.1, "opt": {"name": "sgd"}})
     view.on_trial_result(iteration=1, trials=[t], trial=t, result={"acc": 0.5, "training_iteration": 1})

@@ -1,0 +1,85 @@
+"""The ``--dry-run`` preview: the spec, its plan (budget, rungs) and sample configs; no Ray."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from spaces.models import SweepSpec
+from spaces.params import ChoiceParam, FloatParam, GridParam, IntParam, Pow2Param, iter_params
+from spaces.plan import SweepPlan, build_plan
+from spaces.sampling import grid_size, sample_configs
+
+__all__ = ["dry_run_report"]
+
+
+def _num(x: float) -> str:
+    return f"{x:.6g}"
+
+
+def _describe_param(p: Any) -> str:
+    if isinstance(p, (FloatParam, IntParam)):
+        extra = " log" if p.log else (f" step {_num(p.step)}" if p.step is not None else "")
+        return f"{p.type} {_num(p.low)}..{_num(p.high)}{extra}"
+    if isinstance(p, Pow2Param):
+        return f"pow2 {', '.join(map(str, p.values()))}"
+    if isinstance(p, (ChoiceParam, GridParam)):
+        shown = ["{...}" if isinstance(v, dict) else json.dumps(v, default=str) for v in p.values]
+        return f"{p.type} [{', '.join(shown)}]"
+    return repr(p)
+
+
+def _round(value: Any) -> Any:
+    if isinstance(value, float):
+        return float(_num(value))
+    if isinstance(value, dict):
+        return {k: _round(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_round(v) for v in value]
+    return value
+
+
+def dry_run_report(spec: SweepSpec, *, samples: int = 5, plan: SweepPlan | None = None) -> str:
+    """The ``hpo sweep --dry-run`` text: spec summary, trial budget, sample configs. Starts no Ray.
+
+    Args:
+        spec: The spec.
+        samples: How many sample configs to draw.
+        plan: The spec's plan (default: built from the spec alone, capacity unknown).
+    """
+    s, sched, res = spec.search, spec.scheduler, spec.resources
+    budget = plan if plan is not None else build_plan(spec)
+    where = f"{spec.source}, " if spec.source else ""
+    lines = [
+        f"Sweep {spec.name}  ({where}spec {spec.spec_hash()})",
+        f"  trainable   {spec.trainable}; metric {spec.metric} ({spec.mode})",
+        f"  search      {s.algorithm}, {s.num_samples} samples, seed {s.seed}"
+        + (f", at most {s.max_concurrent} at once" if s.max_concurrent else "")
+        + (f", {len(s.points_to_evaluate)} warm-start points" if s.points_to_evaluate else ""),
+        f"  scheduler   {sched.type}: max_t {sched.max_t}, grace {sched.grace_period}, "
+        f"rf {_num(sched.reduction_factor)} ({sched.time_attr})",
+        f"  resources   {_num(res.cpu)} CPU, {_num(res.gpu)} GPU per trial",
+        f"  failures    max_retries {spec.failures.max_retries}, on_oom {spec.failures.on_oom}",
+    ]
+    if spec.stop:
+        lines.append("  stop        " + ", ".join(f"{k} >= {_num(v)}" for k, v in spec.stop.items()))
+    if spec.fixed:
+        lines.append("  fixed       " + json.dumps(spec.fixed, default=str))
+    lines.append("  params")
+    lines += [f"    {path[len('params.'):]:<24} {_describe_param(p)}" for path, p in iter_params(spec.params)]
+    lines += ["Budget", f"  trials      {budget.trials}" + (
+        f" ({s.num_samples} x a grid of {grid_size(spec)})" if grid_size(spec) > 1 else "")]
+    if budget.concurrency:
+        lines.append(f"  at once     {budget.concurrency} trial(s)")
+    if budget.rungs:
+        lines.append(f"  rungs       {', '.join(map(str, budget.rungs))} (then max_t {budget.trial_cap})")
+    lines.append(f"  {sched.time_attr}: at most {budget.budget_full} without early stopping "
+                 f"({budget.trials} x {budget.trial_cap})")
+    if budget.rungs:
+        lines.append(f"  about {budget.budget_expected} with {sched.type} keeping the top "
+                     f"1/{_num(sched.reduction_factor)} at each rung "
+                     f"({budget.budget_expected / budget.budget_full:.2f}x)")
+    configs = sample_configs(spec, samples)
+    lines.append(f"Sample configs ({len(configs)}, seed {s.seed})")
+    lines += [f"  {i}. {json.dumps(_round(c), default=str)}" for i, c in enumerate(configs, 1)]
+    return "\n".join(lines)
