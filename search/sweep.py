@@ -89,8 +89,8 @@ def _check_resources_before_ray(spec: Any) -> None:
         cluster.check_resources(spec, capacity)
 
 
-def _start_ray(spec: Any, *, verbose: bool) -> bool:
-    started = cluster.ensure_ray(spec, verbose=verbose)
+def _start_ray(spec: Any, *, verbose: bool, home: Path) -> bool:
+    started = cluster.ensure_ray(spec, verbose=verbose, home=home)
     try:
         cluster.check_resources(spec, cluster.joined_capacity())
     except Exception:
@@ -121,7 +121,7 @@ def _execute(
     from search.trainable_glue import prepare_trainable
 
     experiment_path = home / "ray" / spec.name
-    started = _start_ray(spec, verbose=verbose)
+    started = _start_ray(spec, verbose=verbose, home=home)
     tracker = cb.TrialTracker()
     live = tuning.callbacks_for(spec, store, progress, tracker)
     status, grid, registered = "failed", None, False
@@ -223,7 +223,7 @@ def run_sweep(
         trainables.TrainableNotFoundError: The spec's trainable does not resolve.
         ResourceError: No node could ever hold one trial.
     """
-    home_path = cluster.resolve_home(home)
+    home_path = cluster.prepare_home(home)
     store_obj = _open_store(store, home_path)
     _check_name_free(store_obj, spec.name, home_path / "ray" / spec.name)
     from_spec = trainable is None
@@ -276,7 +276,7 @@ def resume_sweep(
 
     from search.trainable_glue import resolve_trainable
 
-    home_path = cluster.resolve_home(home)
+    home_path = cluster.prepare_home(home)
     store_obj = _open_store(store, home_path)
     record = store_obj.get_sweep(name)
     if record.status == "finished":
