@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ._env import resolve_home
+from ._env import ensure_home, resolve_home
 from ._errors import StoreError, SweepExistsError, SweepNotFoundError, TrialNotFoundError
 from ._records import SweepRecord, TrialRecord
 from ._report import export_report
@@ -30,6 +30,7 @@ __all__ = [
     "TrialNotFoundError",
     "TrialRecord",
     "ended_early",
+    "ensure_home",
     "export_report",
     "flatten_config",
     "format_duration",

@@ -22,7 +22,7 @@ from sqlalchemy.pool import StaticPool
 
 from ._errors import StoreError
 
-__all__ = ["make_engine", "mask", "run_read", "run_write", "upsert"]
+__all__ = ["make_engine", "mask", "run_read", "run_write", "sqlite_file", "upsert"]
 
 logger = logging.getLogger(__name__)
 
@@ -41,11 +41,17 @@ def mask(url: str | URL) -> str:
         return "<unparsable store URL>"
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, create: bool = True) -> Engine:
     """An engine for ``url``; SQLite gets WAL, a busy timeout and IMMEDIATE write transactions.
 
+    Args:
+        url: Any SQLAlchemy URL.
+        create: Create a SQLite file's folder when missing. Read-only callers pass False and
+            check that the store exists first (:func:`sqlite_file`).
+
     Raises:
-        StoreError: the URL cannot be parsed or names a driver that is not installed.
+        StoreError: the URL cannot be parsed, names a driver that is not installed, or its
+            SQLite folder cannot be created.
     """
     try:
         parsed = make_url(url)
@@ -53,19 +59,45 @@ def make_engine(url: str) -> Engine:
         raise StoreError(f"store URL {url!r} is not a SQLAlchemy URL (e.g. sqlite:///runs/store.sqlite)") from exc
     try:
         if parsed.get_backend_name() == "sqlite":
-            return _sqlite_engine(parsed)
+            return _sqlite_engine(parsed, create=create)
         return create_engine(parsed, pool_pre_ping=True)
-    except ImportError as exc:  # e.g. postgresql:// without psycopg2 installed
-        raise StoreError(f"store {mask(parsed)}: database driver missing ({exc})") from exc
+    except ImportError as exc:
+        raise StoreError(_driver_missing(parsed, exc)) from exc
 
 
-def _sqlite_engine(url: URL) -> Engine:
+def _driver_missing(url: URL, exc: ImportError) -> str:
+    if url.get_backend_name() == "postgresql":
+        # The extra holds the drivers a plain postgresql:// picks (psycopg on SQLAlchemy 2.1, psycopg2 on 2.0).
+        return (f"store {mask(url)}: no PostgreSQL driver for {url.drivername}:// ({exc}); "
+                f"pip install 'hpo-service[postgres]'")
+    return f"store {mask(url)}: database driver missing ({exc})"
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file a SQLite URL names (None for other databases and in-memory SQLite)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return None
+    database = parsed.database or ""
+    if parsed.get_backend_name() != "sqlite" or database in ("", ":memory:") or database.startswith("file:"):
+        return None
+    return Path(database).expanduser().absolute()
+
+
+def _sqlite_engine(url: URL, *, create: bool) -> Engine:
     database = url.database or ""
     in_memory = database in ("", ":memory:") or database.startswith("file::memory:")
     if in_memory:
         engine = create_engine(url, poolclass=StaticPool, connect_args={"check_same_thread": False})
     else:
-        Path(database).expanduser().absolute().parent.mkdir(parents=True, exist_ok=True)
+        if create:
+            folder = Path(database).expanduser().absolute().parent
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(f"store {mask(url)}: cannot create its folder {folder} "
+                                 f"({exc.strerror or exc})") from exc
         engine = create_engine(url, connect_args={"timeout": _BUSY_TIMEOUT_S})
 
     @event.listens_for(engine, "connect")

@@ -6,10 +6,13 @@ import logging
 import os
 import platform
 import subprocess
+import tempfile
 from importlib import metadata
 from pathlib import Path
 
-__all__ = ["default_url", "git_commit", "resolve_home", "versions"]
+from ._errors import StoreError
+
+__all__ = ["default_url", "ensure_home", "git_commit", "resolve_home", "versions"]
 
 logger = logging.getLogger(__name__)
 
@@ -24,6 +27,28 @@ def resolve_home(home: str | os.PathLike[str] | None = None) -> Path:
         return Path(home)
     env = os.environ.get("HPO_HOME")
     return Path(env) if env else Path("runs")
+
+
+def ensure_home(home: str | os.PathLike[str] | None = None) -> Path:
+    """The run home (by :func:`resolve_home`), created if missing and checked writable.
+
+    For commands that write (a sweep, a resume). Read-only commands never call it.
+
+    Raises:
+        StoreError: the home cannot be created or written (one line, with the OS's reason).
+    """
+    path = resolve_home(home).expanduser().absolute()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(f"run home {path}: cannot create it ({exc.strerror or exc})") from exc
+    try:
+        # A real write: os.access() says yes to root on a read-only mount.
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as exc:
+        raise StoreError(f"run home {path}: cannot write to it ({exc.strerror or exc})") from exc
+    return path
 
 
 def default_url(home: str | os.PathLike[str] | None = None) -> str:

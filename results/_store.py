@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from sqlalchemy import Connection, Engine, case, func, inspect, select, text
 from sqlalchemy.exc import IntegrityError
 
-from ._db import make_engine, mask, run_read, run_write
+from ._db import make_engine, mask, run_read, run_write, sqlite_file
 from ._env import default_url, git_commit, resolve_home, versions
 from ._errors import StoreError, SweepExistsError, SweepNotFoundError, TrialNotFoundError
 from ._records import SweepRecord, TrialRecord, from_epoch
@@ -54,23 +54,30 @@ class Store:
 
     # ---------------------------------------------------------------- opening
     @classmethod
-    def open(cls, url: str | None = None, *, home: str | os.PathLike[str] | None = None) -> Store:
-        """Open (creating if needed) the store.
+    def open(
+        cls, url: str | None = None, *, home: str | os.PathLike[str] | None = None, create: bool = True
+    ) -> Store:
+        """Open the store, creating it when ``create`` (the default) and it does not exist.
 
         Args:
             url: Any SQLAlchemy URL. Default ``$HPO_STORE``, else ``sqlite:///<home>/store.sqlite``.
             home: Run home. Default ``$HPO_HOME``, else ``./runs``; reports go under it.
+            create: False for readers: nothing is created (no folder, no file, no tables), and
+                a store that does not exist is an error.
 
         Returns:
             The open store, its schema checked.
 
         Raises:
-            StoreError: the URL is unusable, or the store was written by a newer hpo.
+            StoreError: the URL is unusable, the store was written by a newer hpo, or (with
+                ``create=False``) there is no store at the URL.
         """
         resolved_home = resolve_home(home)
         chosen = url if url else default_url(resolved_home)
-        store = cls(make_engine(chosen), url=chosen, home=resolved_home)
-        store._prepare_schema()
+        if not create:
+            _check_exists(chosen, resolved_home, named=bool(url or os.environ.get("HPO_STORE")))
+        store = cls(make_engine(chosen, create=create), url=chosen, home=resolved_home)
+        store._prepare_schema(create=create)
         return store
 
     @property
@@ -113,8 +120,11 @@ class Store:
 
         return run_read(self._engine, read, what="reading the schema version")
 
-    def _prepare_schema(self) -> None:
+    def _prepare_schema(self, *, create: bool = True) -> None:
         found = self._read_version()
+        if found is None and not create:
+            self.close()
+            raise StoreError(f"no store at {self.url_masked}: the database holds no hpo tables")
         if found is None:
             def create(conn: Connection) -> None:
                 metadata.create_all(conn, checkfirst=True)
@@ -399,6 +409,15 @@ class Store:
 
         rows = run_read(self._engine, read, what=f"reading results of {name!r}")
         return pd.DataFrame(rows, columns=["trial_id", "iteration", "time_total_s", "metric", "recorded"])
+
+
+def _check_exists(url: str, home: Path, *, named: bool) -> None:
+    """Refuse a SQLite store whose file is missing, before anything could create it."""
+    path = sqlite_file(url)
+    if path is None or path.is_file():
+        return
+    where = mask(url) if named else f"{path} (run home {home.expanduser().absolute()})"
+    raise StoreError(f"no store at {where}; `hpo sweep` creates one")
 
 
 def _reopen(url: str, home: str) -> Store:

@@ -56,7 +56,16 @@ def _status(status: str) -> str:
 
 
 def _open(home: str | None, store_url: str | None) -> Store:
-    return Store.open(store_url, home=home)
+    """Open the store read-only: a missing store is an error, never created by a reader.
+
+    Also ends what a killed ``hpo sweep``'s local Ray left running on this home (by recorded pid).
+    """
+    from results import resolve_home
+
+    from .orphans import reap_orphans
+
+    reap_orphans(resolve_home(home))
+    return Store.open(store_url, home=home, create=False)
 
 
 @click.command("ls")

@@ -10,11 +10,13 @@ import glob
 import logging
 import math
 import os
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from search.errors import ResourceError, SweepInputError
+from search.orphans import reap_orphans, record_local_ray
 
 __all__ = [
     "Capacity",
@@ -25,12 +27,17 @@ __all__ = [
     "joined_capacity",
     "planned_capacity",
     "planned_slots",
+    "prepare_home",
+    "ray_address_file",
+    "reap_orphans",
+    "record_local_ray",
     "resolve_home",
 ]
 
 logger = logging.getLogger(__name__)
 
 _EPS = 1e-9
+_PROBE_TIMEOUT_S = 5.0  # a reachable GCS accepts at once; a firewalled one would hang Ray
 
 
 def resolve_home(home: str | os.PathLike[str] | None = None) -> Path:
@@ -41,6 +48,17 @@ def resolve_home(home: str | os.PathLike[str] | None = None) -> Path:
     import results
 
     return results.resolve_home(home).expanduser().resolve()
+
+
+def prepare_home(home: str | os.PathLike[str] | None = None) -> Path:
+    """:func:`resolve_home`, created if missing and checked writable (for a sweep or a resume).
+
+    Raises:
+        results.StoreError: the home cannot be created or written (one line).
+    """
+    import results
+
+    return results.ensure_home(resolve_home(home))
 
 
 @dataclass(frozen=True)
@@ -87,14 +105,14 @@ def _alive_nodes() -> tuple[tuple[float, float], ...]:
 def planned_capacity(spec: Any) -> Capacity | None:
     """The capacity the sweep will get, known without starting Ray where possible.
 
-    Returns ``None`` when only a running cluster can tell (``cluster.address`` set and Ray
-    not yet connected); :func:`check_resources` is then called again after joining.
+    Returns ``None`` when only a running cluster can tell (``cluster.address`` or ``RAY_ADDRESS``
+    set and Ray not yet connected); :func:`check_resources` is then called again after joining.
     """
     import ray
 
     if ray.is_initialized():
         return Capacity(_alive_nodes(), "the running Ray instance")
-    if spec.cluster.address:
+    if spec.cluster.address or os.environ.get("RAY_ADDRESS", "").strip():
         return None
     cpus = spec.cluster.num_cpus if spec.cluster.num_cpus is not None else (os.cpu_count() or 1)
     gpus = spec.cluster.num_gpus if spec.cluster.num_gpus is not None else _local_gpu_count()
@@ -163,11 +181,100 @@ def concurrency_slots(spec: Any, capacity: Capacity) -> int:
     return max(1, total)
 
 
-def ensure_ray(spec: Any, *, verbose: bool = False) -> bool:
+def ray_address_file() -> Path:
+    """Where ``ray start`` records the cluster it started (Ray's ``ray_current_cluster`` file).
+
+    Ray's rule: ``$RAY_TMPDIR``, else ``$TMPDIR`` on Linux, else ``/tmp``; then ``ray/``.
+    """
+    try:
+        from ray._common.utils import get_ray_address_file
+
+        return Path(get_ray_address_file(None))
+    except (ImportError, AttributeError):  # an older or newer Ray moved it: its documented rule
+        base = os.environ.get("RAY_TMPDIR") or os.environ.get("TMPDIR") or "/tmp"
+        return Path(base) / "ray" / "ray_current_cluster"
+
+
+def _target(address: str | None) -> tuple[str | None, str]:
+    """The address to connect to (None: start a private local instance) and what named it.
+
+    ``null`` never joins a cluster recorded on the machine (live or stale): only ``RAY_ADDRESS``,
+    the variable Ray Jobs set for their drivers, turns it into a join. ``auto`` is RAY_ADDRESS or
+    the cluster ``ray start`` recorded, never some other process's private instance.
+    """
+    env = os.environ.get("RAY_ADDRESS", "").strip()
+    if address is None:
+        return (env, "RAY_ADDRESS") if env else (None, "local")
+    if address != "auto":
+        return address, "cluster.address"
+    if env:
+        return env, "RAY_ADDRESS"
+    record = ray_address_file()
+    recorded = record.read_text().strip() if record.is_file() else ""
+    if not recorded:
+        raise SweepInputError(
+            f"cluster.address: auto found no running Ray cluster (RAY_ADDRESS is unset and `ray start` "
+            f"recorded none in {record}); start one with `ray start --head`, or set cluster.address: null "
+            f"to run on a local Ray instance"
+        )
+    return recorded, f"cluster.address: auto ({record})"
+
+
+def _probe(address: str) -> None:
+    """Fail fast when nothing listens at ``address``: Ray itself retries a dead GCS for minutes.
+
+    Raises:
+        OSError: the TCP connection was refused or timed out.
+    """
+    hostport = address.split("://", 1)[-1].split("/", 1)[0]
+    host, sep, port = hostport.rpartition(":")
+    if not sep or not port.isdigit():
+        return  # not host:port; let Ray judge the format
+    with socket.create_connection((host.strip("[]") or "127.0.0.1", int(port)), timeout=_PROBE_TIMEOUT_S):
+        pass
+
+
+class _QuietAuthBanner:
+    """Hold back Ray's "Token authentication is enabled..." notice while ``ray.init`` runs.
+
+    Only the message is held back: token authentication stays as Ray configures it.
+    """
+
+    _NAME = "ray._private.authentication.authentication_token_setup"
+
+    def __init__(self, *, verbose: bool) -> None:
+        self._verbose = verbose
+        self._level = logging.NOTSET
+
+    def __enter__(self) -> None:
+        if not self._verbose:
+            log = logging.getLogger(self._NAME)
+            self._level = log.level
+            log.setLevel(logging.ERROR)
+
+    def __exit__(self, *_exc: object) -> None:
+        if not self._verbose:
+            logging.getLogger(self._NAME).setLevel(self._level)
+
+
+def ensure_ray(spec: Any, *, verbose: bool = False, home: str | os.PathLike[str] | None = None) -> bool:
     """Join the Ray instance that is already up, or start/connect one per ``spec.cluster``.
+
+    ``cluster.address: null`` starts a private local instance (``address="local"``), unless
+    ``RAY_ADDRESS`` is set, which joins that cluster (logged as a warning). ``auto`` joins
+    ``RAY_ADDRESS`` or the cluster ``ray start`` recorded; any other address is joined as given.
+
+    Args:
+        spec: The sweep spec (its ``cluster`` section).
+        verbose: Let Ray's own notices and worker output through.
+        home: Run home; when given, the local instance's processes are recorded under it, and
+            those a killed driver left behind are ended first (see :func:`reap_orphans`).
 
     Returns:
         True when this call started (or connected) Ray, so the caller shuts it down after.
+
+    Raises:
+        SweepInputError: the cluster to join is not running or cannot be reached (one line).
     """
     import ray
 
@@ -175,23 +282,36 @@ def ensure_ray(spec: Any, *, verbose: bool = False) -> bool:
         logger.debug("joining the Ray instance already initialised in this process")
         return False
     common: dict[str, Any] = {"log_to_driver": verbose, "configure_logging": verbose}
-    if spec.cluster.address:
-        logger.info("connecting to Ray at %s", spec.cluster.address)
+    address, source = _target(spec.cluster.address)
+    if address is not None:
+        logger.info("connecting to Ray at %s (%s)", address, source)
         try:
-            ray.init(address=spec.cluster.address, **common)
-        except (ConnectionError, RuntimeError, ValueError) as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            where = spec.cluster.address
-            raise SweepInputError(f"cluster.address: cannot connect to Ray at {where!r}: {first}") from exc
-    else:
-        cap = planned_capacity(spec)
-        cpus, gpus = cap.nodes[0] if cap else (None, None)
+            _probe(address)
+            with _QuietAuthBanner(verbose=verbose):
+                ray.init(address=address, **common)
+        except (OSError, RuntimeError, ValueError) as exc:
+            text = (exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)).strip()
+            first = text.splitlines()[0] if text else type(exc).__name__
+            field = "RAY_ADDRESS" if source == "RAY_ADDRESS" else "cluster.address"
+            hint = "; unset RAY_ADDRESS to run on a local Ray instance" if source == "RAY_ADDRESS" else ""
+            raise SweepInputError(f"{field}: cannot connect to Ray at {address!r}: {first}{hint}") from exc
+        if source == "RAY_ADDRESS" and spec.cluster.address is None:
+            logger.warning("cluster.address is null but RAY_ADDRESS is set: joined the Ray cluster at %s", address)
+        return True
+    if home is not None:
+        reap_orphans(home)
+    cap = planned_capacity(spec)
+    cpus, gpus = cap.nodes[0] if cap else (None, None)
+    with _QuietAuthBanner(verbose=verbose):
         ray.init(
+            address="local",
             num_cpus=int(cpus) if cpus else None,
             num_gpus=int(gpus) if gpus is not None else None,
             include_dashboard=False,
             **common,
         )
+    if home is not None:
+        record_local_ray(home)
     return True
 
 

@@ -68,6 +68,7 @@ class _Run:
     plan: SweepPlan
     store: Store
     storage: Path  # Ray's storage_path; the experiment is storage / name
+    home: Path  # the run home (the local Ray's process records live under it)
     trainable: Any
     from_spec: bool
     restore: dict[str, Any] | None = None  # Tuner.restore's options when resuming
@@ -112,7 +113,7 @@ def run_sweep(
             resources no node has (``ResourceError``); or, at run time, a trainable that
             declares nothing and reports no ``metric`` (``MetricNotReportedError``).
     """
-    home_path = cluster.resolve_home(home)
+    home_path = cluster.prepare_home(home)
     store_obj = _open_store(store, home_path)
     storage = home_path / "ray"
     plan = build_plan(spec, slots=cluster.planned_slots(spec))
@@ -120,7 +121,8 @@ def run_sweep(
     check_spec(spec, trainable=trainable)
     resolved = _resolve_trainable(spec, trainable)
     cluster.check_planned_resources(spec)
-    run = _Run(spec=spec, plan=plan, store=store_obj, storage=storage, trainable=resolved, from_spec=trainable is None)
+    run = _Run(spec=spec, plan=plan, store=store_obj, storage=storage, home=home_path, trainable=resolved,
+               from_spec=trainable is None)
     return _execute(run, progress=progress, verbose=verbose)
 
 
@@ -155,7 +157,7 @@ def resume_sweep(
     """
     from ray import tune
 
-    home_path = cluster.resolve_home(home)
+    home_path = cluster.prepare_home(home)
     store_obj = _open_store(store, home_path)
     record = store_obj.get_sweep(name)
     if record.status == "finished":
@@ -169,7 +171,7 @@ def resume_sweep(
     resolved = _resolve_trainable(spec, trainable)
     cluster.check_planned_resources(spec)
     restore = {"resume_unfinished": True, "resume_errored": not restart_errored, "restart_errored": restart_errored}
-    run = _Run(spec=spec, plan=plan, store=store_obj, storage=storage, trainable=resolved,
+    run = _Run(spec=spec, plan=plan, store=store_obj, storage=storage, home=home_path, trainable=resolved,
                from_spec=trainable is None, restore=restore)
     return _execute(run, progress=progress, verbose=verbose)
 
@@ -223,7 +225,7 @@ def _spec_from_record(record: SweepRecord) -> SweepSpec:
 def _execute(run: _Run, *, progress: Any, verbose: bool) -> SweepOutcome:
     from search.trainable_glue import prepare_trainable
 
-    started = cluster.ensure_ray(run.spec, verbose=verbose)
+    started = cluster.ensure_ray(run.spec, verbose=verbose, home=run.home)
     status, reason, grid, registered, plan = "failed", None, None, False, run.plan
     tracker = TrialTracker()
     live: list[Any] = []

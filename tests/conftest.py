@@ -34,6 +34,7 @@ def ray_session() -> Iterator[None]:
 
     if not ray.is_initialized():
         ray.init(
+            address="local",  # never a cluster `ray start` or RAY_ADDRESS points at
             num_cpus=2,
             num_gpus=2,
             include_dashboard=False,

@@ -65,6 +65,7 @@ def test_ls_lists_sweeps_with_counts_and_best(home: Path) -> None:
 
 
 def test_ls_on_an_empty_store(tmp_home: Path) -> None:
+    Store.open().close()  # a store without sweeps (a missing one: tests/cli_tests/test_cli_env.py)
     result = _run(ls_command, [])
     assert result.exit_code == 0
     assert result.output == f"no sweeps in sqlite:///{tmp_home / 'store.sqlite'}\n"

@@ -1,0 +1,230 @@
+"""A local sweep runs on its own Ray whatever else is on the machine (issue 16).
+
+Each case runs ``hpo`` in a fresh process with ``RAY_TMPDIR`` pointing at a private temporary
+folder, so Ray's "current cluster" record is looked up there and never in the user's /tmp/ray.
+Everything started here is on loopback and stopped by the pid (process group) it was given.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from search.orphans import records_dir
+
+ROOT = Path(__file__).resolve().parents[2]
+TOY_DIR = Path(__file__).parent
+RAY = Path(sys.executable).parent / "ray"
+
+SPEC: dict[str, Any] = {
+    "name": "envtoy",
+    "trainable": "toy:quadratic",
+    "metric": "loss",
+    "mode": "min",
+    "search": {"algorithm": "random", "num_samples": 2, "seed": 0},
+    "scheduler": {"type": "fifo", "max_t": 2},
+    "resources": {"cpu": 1, "gpu": 0},
+    "params": {"x": {"type": "float", "low": -1.0, "high": 1.0}},
+    "fixed": {"max_iter": 2},
+    "cluster": {"address": None, "num_cpus": 1, "num_gpus": 0},
+}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def ray_tmp() -> Iterator[Path]:
+    """A short private RAY_TMPDIR (Unix socket paths must stay under ~107 characters)."""
+    path = Path(tempfile.mkdtemp(prefix="hpo-rt-", dir="/tmp"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def _env(ray_tmp: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("RAY_ADDRESS", "HPO_STORE", "HPO_HOME")}
+    env.update(RAY_TMPDIR=str(ray_tmp), PYTHONPATH=os.pathsep.join([str(ROOT), str(TOY_DIR)]), HPO_OFFLINE="1")
+    env.update(extra)
+    return env
+
+
+def _spec(tmp_path: Path, **over: Any) -> str:
+    path = tmp_path / "spec.yaml"
+    path.write_text(yaml.safe_dump({**SPEC, **over}))
+    return str(path)
+
+
+def _hpo(args: list[str], env: dict[str, str], timeout: float = 240) -> subprocess.CompletedProcess[str]:
+    code = "from search.cli import main; main()"
+    return subprocess.run([sys.executable, "-c", code, *args], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=timeout, check=False)
+
+
+@contextlib.contextmanager
+def _ray_head(ray_tmp: Path) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
+    """``ray start --head --block`` on 127.0.0.1 with a private temp dir; stopped by its process group."""
+    port = _free_port()
+    cmd = [str(RAY), "start", "--head", "--block", "--node-ip-address=127.0.0.1", f"--port={port}",
+           "--num-cpus=1", "--num-gpus=0", "--include-dashboard=false", "--disable-usage-stats",
+           f"--temp-dir={ray_tmp / 'ray'}"]
+    proc = subprocess.Popen(cmd, env=_env(ray_tmp), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    try:
+        deadline = time.monotonic() + 90
+        record = ray_tmp / "ray" / "ray_current_cluster"
+        while not (record.is_file() and record.read_text().strip()):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"ray start --head did not come up (exit {proc.poll()})")
+            time.sleep(0.5)
+        yield proc, port
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=30)
+
+
+def _driver_logs(session: Path, pid: int) -> list[Path]:
+    return list((session / "logs").glob(f"*_{pid}.log"))
+
+
+@pytest.mark.integration
+def test_local_sweep_leaves_a_running_ray_start_cluster_alone(tmp_path: Path, ray_tmp: Path) -> None:
+    with _ray_head(ray_tmp) as (head, _port):
+        session = (ray_tmp / "ray" / "session_latest").resolve()
+        record = (ray_tmp / "ray" / "ray_current_cluster").read_text()
+        sweep = subprocess.Popen(
+            [sys.executable, "-c", "from search.cli import main; main()", "sweep", _spec(tmp_path),
+             "--home", str(tmp_path / "home"), "-q"],
+            cwd=ROOT, env=_env(ray_tmp), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        out, err = sweep.communicate(timeout=240)
+        assert sweep.returncode == 0, err
+        assert out.startswith("sweep envtoy finished: 2 trial(s)"), out
+        # It ran on an instance of its own: no driver of it ever connected to the cluster,
+        # which is still up and still the one recorded.
+        assert _driver_logs(session, sweep.pid) == []
+        assert (ray_tmp / "ray" / "session_latest").resolve() != session
+        assert head.poll() is None
+        assert (ray_tmp / "ray" / "ray_current_cluster").read_text() == record
+
+
+@pytest.mark.integration
+def test_ray_address_joins_that_cluster_and_says_so(tmp_path: Path, ray_tmp: Path) -> None:
+    with _ray_head(ray_tmp) as (_head, port):
+        session = (ray_tmp / "ray" / "session_latest").resolve()
+        spec = _spec(tmp_path, cluster={"address": None})
+        done = _hpo(["sweep", spec, "--home", str(tmp_path / "home"), "-q"],
+                    # `ray start` enables token auth; a driver joining it opts in the same way
+                    _env(ray_tmp, RAY_ADDRESS=f"127.0.0.1:{port}", RAY_AUTH_MODE="token"))
+        assert done.returncode == 0, done.stderr
+        assert f"cluster.address is null but RAY_ADDRESS is set: joined the Ray cluster at 127.0.0.1:{port}" \
+            in done.stderr.splitlines()
+        assert len(list((session / "logs").glob("python-core-driver-*.log"))) >= 1
+
+
+@pytest.mark.integration
+def test_stale_cluster_record_does_not_stop_a_local_sweep(tmp_path: Path, ray_tmp: Path) -> None:
+    dead = f"127.0.0.1:{_free_port()}"
+    (ray_tmp / "ray").mkdir()
+    (ray_tmp / "ray" / "ray_current_cluster").write_text(dead)
+    done = _hpo(["sweep", _spec(tmp_path), "--home", str(tmp_path / "home"), "-q"], _env(ray_tmp))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("sweep envtoy finished: 2 trial(s)"), done.stdout
+
+
+def test_auto_without_a_cluster_is_one_line(tmp_path: Path, ray_tmp: Path) -> None:
+    spec = _spec(tmp_path, cluster={"address": "auto"})
+    done = _hpo(["sweep", spec, "--home", str(tmp_path / "home"), "-q"], _env(ray_tmp), timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == (
+        "hpo sweep: cluster.address: auto found no running Ray cluster (RAY_ADDRESS is unset and `ray start` "
+        f"recorded none in {ray_tmp}/ray/ray_current_cluster); start one with `ray start --head`, or set "
+        "cluster.address: null to run on a local Ray instance\n")
+    assert done.stdout == ""
+
+
+def test_auto_with_a_stale_record_and_dead_ray_address_are_one_line(tmp_path: Path, ray_tmp: Path) -> None:
+    dead = f"127.0.0.1:{_free_port()}"
+    (ray_tmp / "ray").mkdir()
+    (ray_tmp / "ray" / "ray_current_cluster").write_text(dead)
+    done = _hpo(["sweep", _spec(tmp_path, cluster={"address": "auto"}), "--home", str(tmp_path / "h1"), "-q"],
+                _env(ray_tmp), timeout=120)
+    assert (done.returncode, done.stderr) == (
+        2, f"hpo sweep: cluster.address: cannot connect to Ray at {dead!r}: Connection refused\n")
+    done = _hpo(["sweep", _spec(tmp_path), "--home", str(tmp_path / "h2"), "-q"],
+                _env(ray_tmp, RAY_ADDRESS=dead), timeout=120)
+    assert (done.returncode, done.stderr) == (
+        2, f"hpo sweep: RAY_ADDRESS: cannot connect to Ray at {dead!r}: Connection refused; "
+           "unset RAY_ADDRESS to run on a local Ray instance\n")
+
+
+def _alive(pid: int, start: str) -> bool:
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    fields = text[text.rindex(")") + 2:].split()
+    return fields[0] != "Z" and fields[19] == start
+
+
+@pytest.mark.integration
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="process records need Linux /proc")
+def test_next_command_ends_what_a_killed_sweep_left_running(tmp_path: Path, ray_tmp: Path) -> None:
+    import json
+
+    home = tmp_path / "home"
+    out_dir = tmp_path / "iters"
+    out_dir.mkdir()
+    spec = _spec(tmp_path, trainable="toy:checkpointed", search={"algorithm": "random", "num_samples": 1},
+                 scheduler={"type": "fifo", "max_t": 60},
+                 fixed={"max_iter": 60, "sleep": 1.0, "out_dir": str(out_dir)})
+    sweep = subprocess.Popen(
+        [sys.executable, "-c", "from search.cli import main; main()", "sweep", spec, "--home", str(home), "-q"],
+        cwd=ROOT, env=_env(ray_tmp), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    records: list[Path] = []
+    try:
+        deadline = time.monotonic() + 180
+        while not (out_dir / "iterations.txt").exists():
+            assert sweep.poll() is None and time.monotonic() < deadline, "the sweep never started its trial"
+            time.sleep(0.5)
+        records = list(records_dir(home).glob("*.json"))
+        assert [p.name for p in records] == [f"{sweep.pid}.json"]
+        processes = json.loads(records[0].read_text())["processes"]
+        assert processes
+        sweep.send_signal(signal.SIGKILL)
+        sweep.wait(timeout=30)
+        time.sleep(3)  # gcs_server and raylet die with their driver; the agents do not
+        done = _hpo(["ls", "--home", str(home)], _env(ray_tmp), timeout=120)
+        assert done.returncode == 0, done.stderr
+        deadline = time.monotonic() + 10
+        while any(_alive(pid, start) for pid, start in processes) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert [pid for pid, start in processes if _alive(pid, start)] == []
+        assert not records[0].exists()
+    finally:
+        if sweep.poll() is None:
+            sweep.kill()
+            sweep.wait(timeout=30)
+        from search.orphans import reap_orphans
+
+        reap_orphans(home)  # whatever a failed assertion left running
