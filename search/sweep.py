@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from search import cluster, tuning
+from search import cluster, tracking, tuning
 from search.errors import SweepExistsError, SweepInputError
 
 __all__ = ["SweepOutcome", "resume_sweep", "run_sweep"]
@@ -231,6 +231,7 @@ def run_sweep(
 
     resolved = resolve_trainable(spec, trainable)
     _check_resources_before_ray(spec)
+    tracking.check_trackers(spec)
     return _execute(
         spec,
         store=store_obj,
@@ -287,6 +288,7 @@ def resume_sweep(
     spec = _spec_from_record(record)
     resolved = resolve_trainable(spec, trainable)
     _check_resources_before_ray(spec)
+    tracking.check_trackers(spec)
     exp_home = Path(path).parent.parent
     return _execute(
         spec,

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from search import cluster
+from search import cluster, tracking
 
 __all__ = [
     "CALLBACK_KEY", "callbacks_for", "first_error", "fit", "max_concurrent", "ray_client", "run_config",
@@ -51,6 +51,7 @@ def callbacks_for(spec: Any, store: Any, progress: Any, tracker: Any) -> list[An
         ),
         tracker,
     ]
+    live += tracking.tracker_callbacks(spec, max_t=live[0].max_t)  # after the store's: it has each result first
     view = None
     if isinstance(progress, ProgressView):
         view = progress

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from spaces.budget import Budget, describe_budget, dry_run_report, trial_max_t
 from spaces.errors import SpecError
-from spaces.models import ClusterSpec, FailuresSpec, ResourcesSpec, SchedulerSpec, SearchSpec, SweepSpec
+from spaces.models import (
+    ClusterSpec,
+    FailuresSpec,
+    MlflowSpec,
+    ResourcesSpec,
+    SchedulerSpec,
+    SearchSpec,
+    SweepSpec,
+    TrackingSpec,
+    WandbSpec,
+)
 from spaces.params import ChoiceParam, FloatParam, GridParam, IntParam, Param, Pow2Param
 from spaces.sampling import grid_size, sample_configs
 from spaces.translate import constant_config, to_hyperopt_points, to_hyperopt_space, to_tune_space
@@ -19,6 +29,7 @@ __all__ = [
     "FloatParam",
     "GridParam",
     "IntParam",
+    "MlflowSpec",
     "Param",
     "Pow2Param",
     "ResourcesSpec",
@@ -26,6 +37,8 @@ __all__ = [
     "SearchSpec",
     "SpecError",
     "SweepSpec",
+    "TrackingSpec",
+    "WandbSpec",
     "apply_overrides",
     "builtin_names",
     "constant_config",
