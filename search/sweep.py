@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from results import Store, SweepRecord, TrialRecord
-from search import cluster
+from search import cluster, tracking
 from search.callbacks import CALLBACK_KEY, LiveCallbacks, PlanStopper, TrialTracker, bind, unbind
 from search.checks import check_spec, import_paths
 from search.errors import MetricNotReportedError, SweepExistsError, SweepInputError
@@ -121,6 +121,7 @@ def run_sweep(
     check_spec(spec, trainable=trainable)
     resolved = _resolve_trainable(spec, trainable)
     cluster.check_planned_resources(spec)
+    tracking.check_trackers(spec)
     run = _Run(spec=spec, plan=plan, store=store_obj, storage=storage, home=home_path, trainable=resolved,
                from_spec=trainable is None)
     return _execute(run, progress=progress, verbose=verbose)
@@ -170,6 +171,7 @@ def resume_sweep(
     check_spec(spec, trainable=trainable)
     resolved = _resolve_trainable(spec, trainable)
     cluster.check_planned_resources(spec)
+    tracking.check_trackers(spec)
     restore = {"resume_unfinished": True, "resume_errored": not restart_errored, "restart_errored": restart_errored}
     run = _Run(spec=spec, plan=plan, store=store_obj, storage=storage, home=home_path, trainable=resolved,
                from_spec=trainable is None, restore=restore)
@@ -235,6 +237,7 @@ def _execute(run: _Run, *, progress: Any, verbose: bool) -> SweepOutcome:
         plan = run.plan.with_concurrency(run.plan.concurrency or cluster.concurrency_slots(run.spec, capacity))
         runnable = prepare_trainable(run.spec, run.trainable, from_spec=run.from_spec)
         live = _live_callbacks(plan, run.store, progress, tracker)
+        live += tracking.tracker_callbacks(run.spec, plan)  # after the store's: it has each result first
         run.store.start_sweep(
             name=run.spec.name, spec_yaml=run.spec.to_yaml(), spec_hash=run.spec.spec_hash(), metric=plan.metric,
             mode=plan.mode, experiment_path=str(run.experiment_path), max_t=run.spec.scheduler.max_t,

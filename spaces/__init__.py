@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from spaces.dry_run import dry_run_report
 from spaces.errors import SpecError
-from spaces.models import ClusterSpec, FailuresSpec, ResourcesSpec, SchedulerSpec, SearchSpec, SweepSpec
+from spaces.models import (
+    ClusterSpec,
+    FailuresSpec,
+    MlflowSpec,
+    ResourcesSpec,
+    SchedulerSpec,
+    SearchSpec,
+    SweepSpec,
+    TrackingSpec,
+    WandbSpec,
+)
 from spaces.params import ChoiceParam, FloatParam, GridParam, IntParam, Param, Pow2Param, iter_params
 from spaces.plan import ParamAxis, PlanResources, SweepPlan, build_plan
 from spaces.sampling import grid_size, sample_configs
@@ -19,6 +29,7 @@ __all__ = [
     "FloatParam",
     "GridParam",
     "IntParam",
+    "MlflowSpec",
     "Param",
     "ParamAxis",
     "PlanResources",
@@ -29,6 +40,8 @@ __all__ = [
     "SpecError",
     "SweepPlan",
     "SweepSpec",
+    "TrackingSpec",
+    "WandbSpec",
     "apply_overrides",
     "build_plan",
     "builtin_names",

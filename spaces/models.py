@@ -14,10 +14,13 @@ from spaces.params import node_to_data
 __all__ = [
     "ClusterSpec",
     "FailuresSpec",
+    "MlflowSpec",
     "ResourcesSpec",
     "SchedulerSpec",
     "SearchSpec",
     "SweepSpec",
+    "TrackingSpec",
+    "WandbSpec",
 ]
 
 
@@ -73,6 +76,33 @@ class ClusterSpec(_Section):
     num_gpus: float | None = Field(None, ge=0, description="Local instance only: GPUs (default: detected).")
 
 
+class WandbSpec(_Section):
+    """Weights & Biases: the sweep is one group, each trial one run. The API key never goes here."""
+
+    project: str = Field("hpo", min_length=1, description="W&B project the runs go to.")
+    entity: str | None = Field(None, description="W&B user or team; null: the login's default entity.")
+    group: str | None = Field(None, description="W&B group of the sweep's runs; null: the sweep's name.")
+    mode: Literal["online", "offline", "disabled"] = Field(
+        "online", description="online needs WANDB_API_KEY or `wandb login`; offline writes run files to sync later."
+    )
+
+
+class MlflowSpec(_Section):
+    """MLflow: the sweep is one experiment, each trial one run."""
+
+    tracking_uri: str | None = Field(
+        None, description="sqlite:///runs/mlflow.db, http://host:5000...; null: MLflow's default (MLFLOW_TRACKING_URI)."
+    )
+    experiment: str | None = Field(None, description="MLflow experiment; null: the sweep's name.")
+
+
+class TrackingSpec(_Section):
+    """Experiment trackers fed with every trial's config, per-epoch metrics and final status."""
+
+    wandb: WandbSpec | None = Field(None, description="Weights & Biases (extra: hpo-service[wandb]).")
+    mlflow: MlflowSpec | None = Field(None, description="MLflow (extra: hpo-service[mlflow]).")
+
+
 class SweepSpec(_Section):
     """A whole sweep: what to run, what to search, how to schedule it."""
 
@@ -88,6 +118,7 @@ class SweepSpec(_Section):
     params: dict[str, Any] = Field(default_factory=dict, description="The searched space.")
     fixed: dict[str, Any] = Field(default_factory=dict, description="Constants merged into every config.")
     cluster: ClusterSpec = Field(default_factory=ClusterSpec)
+    tracking: TrackingSpec = Field(default_factory=TrackingSpec)
 
     _source: str | None = PrivateAttr(default=None)
 
@@ -100,8 +131,10 @@ class SweepSpec(_Section):
         """The resolved spec (defaults filled in) as plain data; parsing it gives this spec back."""
         data = self.model_dump(mode="json", exclude={"params"})
         data["params"] = node_to_data(self.params)
+        if data["tracking"] == TrackingSpec().model_dump(mode="json"):
+            del data["tracking"]  # no tracker: the resolved spec (and its hash) stays what it was before trackers
         order = list(type(self).model_fields)
-        return {key: data[key] for key in order}
+        return {key: data[key] for key in order if key in data}
 
     def to_yaml(self) -> str:
         """The resolved spec as YAML, e.g. for the results store and for ``hpo resume``."""

@@ -9,7 +9,15 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from spaces.errors import SpecError
-from spaces.models import ClusterSpec, FailuresSpec, ResourcesSpec, SchedulerSpec, SearchSpec, SweepSpec
+from spaces.models import (
+    ClusterSpec,
+    FailuresSpec,
+    ResourcesSpec,
+    SchedulerSpec,
+    SearchSpec,
+    SweepSpec,
+    TrackingSpec,
+)
 from spaces.params import GridParam, describe_pydantic_error, did_you_mean, is_discrete, iter_params, parse_space
 from spaces.points import point_problems
 from spaces.yaml_io import apply_overrides, parse_yaml, read_spec_source
@@ -22,6 +30,7 @@ _SECTIONS: dict[str, type[BaseModel]] = {
     "resources": ResourcesSpec,
     "failures": FailuresSpec,
     "cluster": ClusterSpec,
+    "tracking": TrackingSpec,
 }
 _MISSING = {
     "name": "required: the sweep's name, its key in the results store (e.g. name: cifar10-asha)",
@@ -37,11 +46,24 @@ def _unknown(key: str, allowed: list[str]) -> str:
     return f"unknown key{did_you_mean(key, allowed)}; allowed: {', '.join(allowed)}"
 
 
+def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel]:
+    """The (nested) section model that holds the key at ``loc``: ``tracking.wandb.x`` -> WandbSpec."""
+    for part in loc[:-1]:
+        field = model.model_fields.get(str(part))
+        inner = [t for t in getattr(field.annotation, "__args__", (field.annotation,)) if isinstance(t, type)
+                 and issubclass(t, BaseModel)] if field is not None else []
+        if not inner:
+            break
+        model = inner[0]
+    return model
+
+
 def _collect(exc: ValidationError, prefix: str, model: type[BaseModel], problems: list[tuple[str, str]]) -> None:
     for err in exc.errors():
         path = ".".join(str(p) for p in (prefix, *err["loc"]) if p != "")
         if err["type"] == "extra_forbidden":
-            problems.append((path, _unknown(str(err["loc"][-1]), list(model.model_fields))))
+            allowed = list(_model_at(model, tuple(err["loc"])).model_fields)
+            problems.append((path, _unknown(str(err["loc"][-1]), allowed)))
         elif err["type"] == "missing" and path in _MISSING:
             problems.append((path, _MISSING[path]))
         else:
