@@ -12,12 +12,16 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from ._plan import plan_of
 from ._records import SweepRecord, TrialRecord
 from ._store import Store
 from ._tabular import flatten
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from ._cost import Cost
+    from ._importance import Importance
 
 __all__ = ["ParamAxis", "ReportData", "gather", "rungs", "yaml_text"]
 
@@ -27,11 +31,12 @@ TOP_CONFIG_COLUMNS = 8  # config columns shown in tables (the varying ones first
 
 @dataclass(frozen=True)
 class ParamAxis:
-    """One hyperparameter as a plot axis: dotted config key, log scale, categorical."""
+    """One hyperparameter as a plot axis: dotted config key, log scale (base 2 for pow2), categorical."""
 
     key: str
     log: bool = False
     categorical: bool = False
+    base2: bool = False
 
 
 @dataclass
@@ -56,6 +61,25 @@ class ReportData:
     def flat_configs(self) -> dict[str, dict[str, Any]]:
         """Each trial's config as dotted keys, by trial id."""
         return {t.trial_id: flatten(t.config) for t in self.trials}
+
+    @functools.cached_property
+    def plan(self) -> dict[str, Any] | None:
+        """The sweep's plan (partial, from the spec, for stores that hold none)."""
+        return plan_of(self.sweep, self.spec)
+
+    @functools.cached_property
+    def cost(self) -> Cost:
+        """The sweep's CPU-hours and GPU-hours (resources per trial × trial wall time)."""
+        from ._cost import sweep_cost
+
+        return sweep_cost(self.sweep, self.trials, self.spec)
+
+    @functools.cached_property
+    def importance(self) -> list[Importance]:
+        """Param importance per rung (Optuna's PED-ANOVA)."""
+        from ._importance import importance
+
+        return importance(self)
 
     @property
     def errored(self) -> list[TrialRecord]:
@@ -138,8 +162,15 @@ def _axes_from_spec(params: dict[str, Any], prefix: str = "") -> list[ParamAxis]
             else:
                 axes.append(ParamAxis(path, categorical=True))
         else:
-            axes.append(ParamAxis(path, log=bool(value.get("log")) or kind == "pow2"))
+            axes.append(ParamAxis(path, log=bool(value.get("log")) or kind == "pow2", base2=kind == "pow2"))
     return axes
+
+
+def _axes_from_plan(axes: list[Any]) -> list[ParamAxis]:
+    return [ParamAxis(str(a["name"]), log=bool(a.get("log")) or bool(a.get("base2")),
+                      categorical=a.get("kind") in ("choice", "grid") or a.get("categories") is not None,
+                      base2=bool(a.get("base2")))
+            for a in axes if isinstance(a, dict) and a.get("name")]
 
 
 def _axes_from_configs(trials: list[TrialRecord]) -> list[ParamAxis]:
@@ -173,7 +204,13 @@ def gather(store: Store, name: str) -> ReportData:
     spec = _parse_spec(sweep.spec_yaml)
     trials = store.trials(name)
     params_spec = spec.get("params")
-    axes = _axes_from_spec(params_spec) if isinstance(params_spec, dict) else _axes_from_configs(trials)
+    plan = plan_of(sweep, spec)
+    if plan is not None and isinstance(plan.get("axes"), list):
+        axes = _axes_from_plan(plan["axes"])
+    elif isinstance(params_spec, dict):
+        axes = _axes_from_spec(params_spec)
+    else:
+        axes = _axes_from_configs(trials)
     varying = set(_varying(trials))
     axes = [a for a in axes if a.key in varying]
     return ReportData(sweep=sweep, store_url=store.url_masked, spec=spec, trials=trials,
@@ -181,7 +218,16 @@ def gather(store: Store, name: str) -> ReportData:
 
 
 def rungs(data: ReportData) -> list[int]:
-    """ASHA/HyperBand rung milestones (grace_period * reduction_factor**k <= max_t), [] for others."""
+    """ASHA/HyperBand rung milestones and the per-trial cap, [] for schedulers that never stop early.
+
+    The plan's rungs when the store holds a plan; else (older stores) read from the spec's scheduler.
+    """
+    plan = plan_of(data.sweep)
+    if plan is not None and isinstance(plan.get("rungs"), list):
+        if not plan.get("early_stopping", True):
+            return []
+        cap = plan.get("trial_cap")
+        return sorted({int(r) for r in plan["rungs"]} | ({int(cap)} if cap else set()))
     scheduler = data.section("scheduler")
     if str(scheduler.get("type", "")).lower() not in ("asha", "hyperband", "async_hyperband"):
         return []
