@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from ._cost import Cost
     from ._importance import Importance
 
-__all__ = ["ParamAxis", "ReportData", "gather", "rungs", "yaml_text"]
+__all__ = ["ParamAxis", "ReportData", "gather", "parse_spec", "rungs", "yaml_text"]
 
 TOP_TRIALS = 20  # rows in the "top trials" table
 TOP_CONFIG_COLUMNS = 8  # config columns shown in tables (the varying ones first)
@@ -184,7 +184,7 @@ def _axes_from_configs(trials: list[TrialRecord]) -> list[ParamAxis]:
     return axes
 
 
-def _parse_spec(spec_yaml: str | None) -> dict[str, Any]:
+def parse_spec(spec_yaml: str | None) -> dict[str, Any]:
     if not spec_yaml:
         return {}
     try:
@@ -201,7 +201,7 @@ def gather(store: Store, name: str) -> ReportData:
         SweepNotFoundError: no such sweep.
     """
     sweep = store.get_sweep(name)
-    spec = _parse_spec(sweep.spec_yaml)
+    spec = parse_spec(sweep.spec_yaml)
     trials = store.trials(name)
     params_spec = spec.get("params")
     plan = plan_of(sweep, spec)
