@@ -22,7 +22,7 @@ from .._store import Store
 from ._assets import SCRIPT
 from ._model import compare_series, sweep_list, sweep_payload
 from ._pages import compare_page, index_page, not_found_page, sweep_main, sweep_page
-from ._snapshot import Cache, fingerprint
+from ._snapshot import MIN_REBUILD_S, Cache, fingerprint
 
 __all__ = ["MAX_COMPARE", "create_app"]
 
@@ -103,14 +103,15 @@ def _finite(value: Any) -> Any:
     return value
 
 
-def create_app(store: Store, *, token: str | None = None) -> Starlette:
+def create_app(store: Store, *, token: str | None = None, min_rebuild_s: float = MIN_REBUILD_S) -> Starlette:
     """The dashboard over ``store`` (which the app reads and never writes).
 
     Args:
         store: The open results store.
         token: When set, every request must carry it.
+        min_rebuild_s: A changing sweep's page is rebuilt at most this often.
     """
-    cache = Cache()
+    cache = Cache(min_rebuild_s=min_rebuild_s)
 
     def _sweep_view(name: str) -> tuple[str, dict[str, Any]]:
         def build() -> dict[str, Any]:
