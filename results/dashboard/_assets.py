@@ -8,6 +8,7 @@ __all__ = ["CSS", "SCRIPT"]
 
 CSS = REPORT_CSS + """
 body { max-width: 1280px; }
+figure svg { width: auto; max-width: 100%; height: auto; }  /* one small plot stays small */
 nav { margin: 0 0 12px; font-size: 13px; } nav a { margin-right: 14px; }
 .cards { display: grid; grid-template-columns: repeat(auto-fit, minmax(230px, 1fr)); gap: 12px; margin: 12px 0; }
 .card { border: 1px solid var(--line); border-radius: 8px; padding: 10px 12px; }
