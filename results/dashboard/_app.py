@@ -22,7 +22,7 @@ from .._store import Store
 from ._assets import SCRIPT
 from ._model import compare_series, sweep_list, sweep_payload
 from ._pages import compare_page, index_page, not_found_page, sweep_main, sweep_page
-from ._snapshot import MIN_REBUILD_S, Cache, fingerprint
+from ._snapshot import MIN_REBUILD_S, Cache, Fingerprints
 
 __all__ = ["MAX_COMPARE", "create_app"]
 
@@ -87,6 +87,10 @@ def _json(payload: Any, *, status: int = 200, etag: str | None = None) -> Respon
                     media_type="application/json", headers=headers)
 
 
+def _json_bytes(payload: Any) -> bytes:
+    return (json.dumps(payload, default=str, allow_nan=False) + "\n").encode()
+
+
 def _matches(request: Request, etag: str) -> bool:
     wanted = request.headers.get("if-none-match", "")
     return any(tag.strip().removeprefix("W/") == f'"{etag}"' for tag in wanted.split(","))
@@ -112,19 +116,22 @@ def create_app(store: Store, *, token: str | None = None, min_rebuild_s: float =
         min_rebuild_s: A changing sweep's page is rebuilt at most this often.
     """
     cache = Cache(min_rebuild_s=min_rebuild_s)
+    fingerprint = Fingerprints(store, ttl_s=min(0.5, min_rebuild_s))
 
     def _sweep_view(name: str) -> tuple[str, dict[str, Any]]:
-        def build() -> dict[str, Any]:
+        def build(fp: str) -> dict[str, Any]:
             from .._plots import all_plots
 
             data = gather(store, name)
             with _PLOT_LOCK:
                 plots = all_plots(data)
             generated = datetime.now(tz=UTC).isoformat(timespec="seconds")
-            return {"payload": _finite(sweep_payload(data)), "main": sweep_main(data, plots, generated),
-                    "data": data}
+            main = sweep_main(data, plots, generated)
+            # Encoded once per change, not once per request: pages of 1,000 trials are megabytes.
+            return {"json": _json_bytes(_finite(sweep_payload(data))), "main": main.encode(),
+                    "page": sweep_page(data, main, etag=f'"{fp}"').encode(), "data": data}
 
-        return cache.get(f"sweep:{name}", fingerprint(store, name), build)
+        return cache.get(f"sweep:{name}", fingerprint(name), build)
 
     def _error_page(exc: StoreError) -> Response:
         if isinstance(exc, SweepNotFoundError):
@@ -134,14 +141,14 @@ def create_app(store: Store, *, token: str | None = None, min_rebuild_s: float =
 
     def index(request: Request) -> Response:
         try:
-            _, sweeps = cache.get("index", fingerprint(store, None), lambda: sweep_list(store))
+            _, sweeps = cache.get("index", fingerprint(None), lambda _fp: sweep_list(store))
         except StoreError as exc:
             return _error_page(exc)
         return HTMLResponse(index_page(sweeps, store.url_masked))
 
     def api_sweeps(request: Request) -> Response:
         try:
-            fp, sweeps = cache.get("index", fingerprint(store, None), lambda: sweep_list(store))
+            fp, sweeps = cache.get("index", fingerprint(None), lambda _fp: sweep_list(store))
         except StoreError as exc:
             return _json({"error": str(exc)}, status=503)
         if _matches(request, fp):
@@ -155,9 +162,7 @@ def create_app(store: Store, *, token: str | None = None, min_rebuild_s: float =
         except StoreError as exc:
             return _error_page(exc)
         headers = {"ETag": f'"{fp}"', "Cache-Control": "no-cache"}
-        if request.query_params.get("fragment"):
-            return HTMLResponse(view["main"], headers=headers)
-        return HTMLResponse(sweep_page(view["data"], view["main"], etag=f'"{fp}"'), headers=headers)
+        return HTMLResponse(view["main"] if request.query_params.get("fragment") else view["page"], headers=headers)
 
     def api_sweep(request: Request) -> Response:
         name = request.path_params["name"]
@@ -169,7 +174,8 @@ def create_app(store: Store, *, token: str | None = None, min_rebuild_s: float =
             return _json({"error": str(exc)}, status=503)
         if _matches(request, fp):
             return Response(status_code=304, headers={"ETag": f'"{fp}"'})
-        return _json(view["payload"], etag=fp)
+        return Response(view["json"], media_type="application/json",
+                        headers={"ETag": f'"{fp}"', "Cache-Control": "no-cache"})
 
     def compare(request: Request) -> Response:
         names = [n.strip() for n in request.query_params.get("sweeps", "").split(",") if n.strip()]

@@ -19,9 +19,10 @@ from .._db import run_read
 from .._schema import results_table, sweeps_table, trials_table
 from .._store import Store
 
-__all__ = ["MIN_REBUILD_S", "Cache", "fingerprint"]
+__all__ = ["MIN_REBUILD_S", "Cache", "Fingerprints", "fingerprint"]
 
 MIN_REBUILD_S = 2.0  # a running sweep's page is rebuilt at most this often
+FINGERPRINT_TTL_S = 0.5  # how stale a "has the store changed?" answer may be
 COST_TICK_S = 30  # running trials' cost grows with the clock: refresh at least this often
 
 T = TypeVar("T")
@@ -52,6 +53,26 @@ def fingerprint(store: Store, name: str | None) -> str:
     return hashlib.sha256(repr((state, tick)).encode()).hexdigest()[:20]
 
 
+class Fingerprints:
+    """``fingerprint`` memoised for ``ttl_s``: many clients polling cost one query per key per ``ttl_s``."""
+
+    def __init__(self, store: Store, *, ttl_s: float = FINGERPRINT_TTL_S) -> None:
+        self._store = store
+        self._ttl_s = ttl_s
+        self._seen: dict[str | None, tuple[float, str]] = {}
+
+    def __call__(self, name: str | None) -> str:
+        hit = self._seen.get(name)
+        now = time.monotonic()
+        if hit is not None and now - hit[0] < self._ttl_s:
+            return hit[1]
+        fp = fingerprint(self._store, name)
+        if len(self._seen) > 1024:
+            self._seen.clear()
+        self._seen[name] = (now, fp)
+        return fp
+
+
 class Cache:
     """Built values by key, each with the fingerprint it was built from."""
 
@@ -61,7 +82,7 @@ class Cache:
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
 
-    def get(self, key: str, fp: str, build: Callable[[], T]) -> tuple[str, T]:
+    def get(self, key: str, fp: str, build: Callable[[str], T]) -> tuple[str, T]:
         """(fingerprint served, value): the cached value when still current (or rebuilt too recently)."""
         entry = self._entries.get(key)
         if entry is not None and (entry[0] == fp or time.monotonic() - entry[1] < self._min_rebuild_s):
@@ -72,7 +93,7 @@ class Cache:
             entry = self._entries.get(key)
             if entry is not None and (entry[0] == fp or time.monotonic() - entry[1] < self._min_rebuild_s):
                 return entry[0], entry[2]
-            value = build()
+            value = build(fp)
             self._entries[key] = (fp, time.monotonic(), value)
             if len(self._entries) > 256:  # many sweeps browsed: forget the oldest
                 oldest = min(self._entries, key=lambda k: self._entries[k][1])
