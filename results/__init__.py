@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ._cost import Cost, sweep_cost, trial_cost
 from ._env import resolve_home
 from ._errors import StoreError, SweepExistsError, SweepNotFoundError, TrialNotFoundError
 from ._records import SweepRecord, TrialRecord
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
     from ._callback import StoreCallback, ended_early
 
 __all__ = [
+    "Cost",
     "Store",
     "StoreCallback",
     "StoreError",
@@ -30,6 +32,8 @@ __all__ = [
     "ended_early",
     "export_report",
     "resolve_home",
+    "sweep_cost",
+    "trial_cost",
     "trials_to_csv",
     "trials_to_json",
 ]

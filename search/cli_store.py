@@ -15,7 +15,7 @@ from typing import Any
 import click
 import yaml
 
-from results import Store, StoreError, TrialRecord, export_report, trials_to_csv, trials_to_json
+from results import Store, StoreError, TrialRecord, export_report, sweep_cost, trials_to_csv, trials_to_json
 
 from .cli_options import home_option, store_option
 
@@ -47,6 +47,10 @@ def _duration(seconds: float | None) -> str:
     minutes, secs = divmod(round(seconds), 60)
     hours, minutes = divmod(minutes, 60)
     return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
+
+
+def _hours(value: float | None) -> str:
+    return "—" if value is None else f"{value:.3g}"
 
 
 def _status(status: str) -> str:
@@ -83,15 +87,16 @@ def ls_command(home: str | None, store_url: str | None) -> None:
         table = Table(title=f"sweeps in {store.url_masked}", title_justify="left")
         longest = max(len(s.name) for s in sweeps)
         table.add_column("name", overflow="fold", min_width=min(longest, 30))
-        for header in ("status", "trials", "best", "started", "duration"):
+        for header in ("status", "trials", "best", "started", "duration", "CPU-h", "GPU-h"):
             table.add_column(header, no_wrap=header in ("status", "duration"))
         for sweep in sweeps:
             best = store.best(sweep.name)
             parts = [f"{n} {_STATUS_SHORT[s]}" for s, n in sweep.counts.items() if n]
             trials = f"{sweep.num_trials}" + (f": {', '.join(parts)}" if parts else "")
             best_text = "—" if best is None else f"{sweep.metric} {_num(best.last_metric)} ({sweep.mode})"
+            cost = sweep_cost(sweep, store.trials(sweep.name), yaml.safe_load(sweep.spec_yaml or "") or {})
             table.add_row(sweep.name, _status(sweep.status), trials, best_text, _when(sweep.started),
-                          _duration(sweep.duration_s))
+                          _duration(sweep.duration_s), _hours(cost.cpu_hours), _hours(cost.gpu_hours))
         _console().print(table)
 
 
