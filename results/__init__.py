@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ._cost import Cost, sweep_cost, trial_cost
 from ._env import ensure_home, resolve_home
 from ._errors import StoreError, SweepExistsError, SweepNotFoundError, TrialNotFoundError
 from ._records import SweepRecord, TrialRecord
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from ._callback import StoreCallback, ended_early
 
 __all__ = [
+    "Cost",
     "Store",
     "StoreCallback",
     "StoreError",
@@ -35,6 +37,8 @@ __all__ = [
     "flatten_config",
     "format_duration",
     "resolve_home",
+    "sweep_cost",
+    "trial_cost",
     "trials_to_csv",
     "trials_to_json",
 ]

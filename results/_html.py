@@ -10,16 +10,18 @@ from html import escape
 from ._plots import PLOTS, inline_svg
 from ._report_data import ReportData, yaml_text
 from ._sections import (
+    IMPORTANCE_NOTE,
     all_trials_table,
     best_metrics,
     best_rows,
     error_rows,
     fmt,
+    importance_table,
     summary_rows,
     top_table,
 )
 
-__all__ = ["render_html"]
+__all__ = ["esc", "importance_section", "render_html"]
 
 MAX_ERRORS = 100  # errored trials listed in full; the rest are counted
 MAX_ERROR_CHARS = 4_000
@@ -61,6 +63,8 @@ _CAPTIONS = {
               "params; choices as categories). The star is the best trial; faint points stopped early.",
     "best_so_far": "Best metric reported so far against wall time since the sweep started.",
     "rungs": "How many trials reached each ASHA rung; the last bar is max_t.",
+    "parallel": "One line per trial across every searched hyperparameter (log axes for log-scaled params, "
+                "choices as levels) and the metric; the top 10 trials in orange.",
 }
 
 
@@ -127,6 +131,21 @@ def _plots_section(plots: dict[str, str]) -> str:
     return "".join(parts)
 
 
+def importance_section(data: ReportData) -> str:
+    """Importance per rung as a table (the same numbers as the JSON and Markdown reports)."""
+    headers, rows = importance_table(data)
+    if not rows:
+        return "<h2>Importance</h2><p>Too few trials with the metric to estimate importance.</p>"
+    return (f'<h2>Importance</h2><p class="sub">{esc(IMPORTANCE_NOTE)}</p>'
+            f'<div id="importance">{_plain_table(headers, rows)}</div>')
+
+
+def _plain_table(headers: list[str], rows: list[list[str]]) -> str:
+    head = "".join(f"<th>{esc(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in row) + "</tr>" for row in rows)
+    return f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
+
+
 def render_html(data: ReportData, plots: dict[str, str]) -> str:
     """The whole report as one HTML document."""
     sweep = data.sweep
@@ -145,6 +164,7 @@ def render_html(data: ReportData, plots: dict[str, str]) -> str:
         f"{_best_section(data)}"
         f"<h2>Top trials</h2>{_table(headers, rows, best_first=data.best is not None)}"
         f"{_plots_section(plots)}"
+        f"{importance_section(data)}"
         f"{_errors_section(data)}"
         f"<h2>All trials</h2><details><summary>{len(all_rows)} trials, best first</summary>"
         f"{_table(all_headers, all_rows, best_first=data.best is not None)}</details>"

@@ -11,7 +11,17 @@ from urllib.parse import quote
 
 from ._plots import PLOTS
 from ._report_data import ReportData, yaml_text
-from ._sections import all_trials_table, best_metrics, best_rows, error_rows, fmt, summary_rows, top_table
+from ._sections import (
+    IMPORTANCE_NOTE,
+    all_trials_table,
+    best_metrics,
+    best_rows,
+    error_rows,
+    fmt,
+    importance_table,
+    summary_rows,
+    top_table,
+)
 
 __all__ = ["code_block", "md", "render_markdown"]
 
@@ -68,6 +78,10 @@ def render_markdown(data: ReportData, plot_files: dict[str, str]) -> str:
         out += ["No results to plot yet.", ""]
     for key, name in plot_files.items():
         out += [f"### {PLOTS[key]}", "", f"![{PLOTS[key]}]({quote(name)})", ""]
+    imp_headers, imp_rows = importance_table(data)
+    out += ["## Importance", ""]
+    out += ([IMPORTANCE_NOTE, "", _table(imp_headers, imp_rows), ""] if imp_rows else
+            ["Too few trials with the metric to estimate importance.", ""])
     errors = error_rows(data)
     out += [f"## Errored trials ({len(errors)})", ""]
     out += [f"- {md(trial_id)}: {md(summary)}" for trial_id, summary, _ in errors[:MAX_ERRORS]] or ["None."]

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from ._report_data import ParamAxis, ReportData, rungs
+from ._ticks import log_axis
 
 __all__ = ["PLOTS", "all_plots", "inline_svg"]
 
@@ -28,6 +29,7 @@ PLOTS = {
     "params": "Metric against each hyperparameter",
     "best_so_far": "Best so far against wall time",
     "rungs": "ASHA survivors per rung",
+    "parallel": "Parallel coordinates",
 }
 _COLORS = {"completed": "#1f77b4", "stopped_early": "#7f7f7f", "error": "#d62728", "running": "#2ca02c"}
 _BEST = "#ff7f0e"
@@ -180,7 +182,7 @@ def params_plot(data: ReportData) -> str | None:
         if numeric:
             positions = np.asarray(xs, dtype=float)
             if axis.log and np.all(positions > 0):
-                ax.set_xscale("log")
+                log_axis(ax, list(positions), base2=axis.base2)
         else:
             labels = _categories(xs)
             index = {label: i for i, label in enumerate(labels)}
@@ -246,8 +248,10 @@ def rung_survivors(data: ReportData) -> str | None:
 
 def all_plots(data: ReportData) -> dict[str, str]:
     """Every plot that has data to show, keyed as in ``PLOTS``."""
-    makers = {"curves": learning_curves, "params": params_plot, "best_so_far": best_so_far,
-              "rungs": rung_survivors}
+    from ._parallel import parallel_coordinates
+
+    makers = {"curves": learning_curves, "params": params_plot, "parallel": parallel_coordinates,
+              "best_so_far": best_so_far, "rungs": rung_survivors}
     out: dict[str, str] = {}
     with _style():
         for key, make in makers.items():

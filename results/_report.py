@@ -10,6 +10,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from ._cost import trial_cost
 from ._records import iso
 from ._report_data import ReportData, gather, rungs
 from ._store import Store
@@ -56,7 +57,9 @@ def report_json(data: ReportData) -> dict[str, Any]:
         "best": data.best.to_dict() if data.best else None,
         "reproduce": data.reproduce_command(),
         "rungs": [{"iteration": m, "trials": sum(t.iterations >= m for t in data.trials)} for m in milestones],
-        "trials": [t.to_dict() for t in data.trials],
+        "cost": data.cost.to_dict(),
+        "importance": [imp.to_dict() for imp in data.importance],
+        "trials": [{**t.to_dict(), **trial_cost(t, data.plan).to_dict()} for t in data.trials],
     }
 
 

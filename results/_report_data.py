@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from ._plan import plan_of
 from ._records import SweepRecord, TrialRecord
 from ._store import Store
 from ._tabular import flatten
@@ -19,7 +20,10 @@ from ._tabular import flatten
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["ParamAxis", "ReportData", "gather", "rungs", "yaml_text"]
+    from ._cost import Cost
+    from ._importance import Importance
+
+__all__ = ["ParamAxis", "ReportData", "gather", "parse_spec", "rungs", "yaml_text"]
 
 TOP_TRIALS = 20  # rows in the "top trials" table
 TOP_CONFIG_COLUMNS = 8  # config columns shown in tables (the varying ones first)
@@ -58,6 +62,25 @@ class ReportData:
     def flat_configs(self) -> dict[str, dict[str, Any]]:
         """Each trial's config as dotted keys, by trial id."""
         return {t.trial_id: flatten(t.config) for t in self.trials}
+
+    @functools.cached_property
+    def plan(self) -> dict[str, Any] | None:
+        """The sweep's plan (partial, from the spec, for stores that hold none)."""
+        return plan_of(self.sweep, self.spec)
+
+    @functools.cached_property
+    def cost(self) -> Cost:
+        """The sweep's CPU-hours and GPU-hours (resources per trial × trial wall time)."""
+        from ._cost import sweep_cost
+
+        return sweep_cost(self.sweep, self.trials, self.spec)
+
+    @functools.cached_property
+    def importance(self) -> list[Importance]:
+        """Param importance per rung (Optuna's PED-ANOVA)."""
+        from ._importance import importance
+
+        return importance(self)
 
     @property
     def errored(self) -> list[TrialRecord]:
@@ -129,7 +152,7 @@ def _axes_from_configs(trials: list[TrialRecord]) -> list[ParamAxis]:
     return axes
 
 
-def _parse_spec(spec_yaml: str | None) -> dict[str, Any]:
+def parse_spec(spec_yaml: str | None) -> dict[str, Any]:
     if not spec_yaml:
         return {}
     try:
@@ -146,10 +169,10 @@ def gather(store: Store, name: str) -> ReportData:
         SweepNotFoundError: no such sweep.
     """
     sweep = store.get_sweep(name)
-    spec = _parse_spec(sweep.spec_yaml)
+    spec = parse_spec(sweep.spec_yaml)
     trials = store.trials(name)
-    plan = sweep.plan or {}
-    axes = _axes_from_plan(plan) if plan.get("axes") is not None else _axes_from_configs(trials)
+    plan = plan_of(sweep, spec)
+    axes = _axes_from_plan(plan) if plan and plan.get("axes") is not None else _axes_from_configs(trials)
     varying = set(_varying(trials))
     axes = [a for a in axes if a.key in varying]
     return ReportData(sweep=sweep, store_url=store.url_masked, spec=spec, trials=trials,
@@ -159,7 +182,7 @@ def gather(store: Store, name: str) -> ReportData:
 def rungs(data: ReportData) -> list[int]:
     """Where the scheduler could stop trials, then the per-trial cap, as the sweep's plan has them;
     [] for a scheduler without rungs, or a sweep recorded without a plan."""
-    plan = data.sweep.plan or {}
+    plan = plan_of(data.sweep) or {}
     milestones = [int(r) for r in plan.get("rungs") or ()]
     if not milestones or plan.get("trial_cap") is None:
         return []

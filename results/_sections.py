@@ -9,10 +9,13 @@ from ._report_data import TOP_TRIALS, ReportData, yaml_text
 from ._tabular import error_summary, flatten
 
 __all__ = [
-    "all_trials_table", "best_metrics", "best_rows", "counts_text", "error_rows", "fmt", "fmt_duration",
-    "summary_rows", "top_table",
+    "IMPORTANCE_NOTE",
+    "all_trials_table", "best_metrics", "best_rows", "cost_text", "counts_text", "error_rows", "fmt",
+    "fmt_duration", "hours", "importance_table", "summary_rows", "top_table",
 ]
 
+IMPORTANCE_NOTE = ("Share of the metric's variation each hyperparameter explains (Optuna's PED-ANOVA), at "
+                   "each rung over every trial that reached it, so trials stopped early still count.")
 STATUS_LABELS = {"running": "running", "completed": "completed", "stopped_early": "stopped early",
                  "error": "error"}
 
@@ -73,12 +76,37 @@ def summary_rows(data: ReportData) -> list[tuple[str, str]]:
         ("Started", fmt(iso(sweep.started))),
         ("Finished", fmt(iso(sweep.finished))),
         ("Duration", fmt_duration(sweep.duration_s)),
+        ("Cost", cost_text(data.cost.cpu_hours, data.cost.gpu_hours)),
         ("Versions", versions),
         ("Git commit", fmt(sweep.git_commit)),
         ("Spec hash", fmt(sweep.spec_hash)),
         ("Ray experiment", fmt(sweep.experiment_path)),
         ("Store", data.store_url),
     ]
+
+
+def cost_text(cpu_hours: float | None, gpu_hours: float | None) -> str:
+    """``1.25 CPU-hours, 0.5 GPU-hours`` (resources per trial × trial wall time); ``—`` when unknown."""
+    if cpu_hours is None or gpu_hours is None:
+        return "—"
+    return f"{hours(cpu_hours)} CPU-hours, {hours(gpu_hours)} GPU-hours"
+
+
+def hours(value: float | None) -> str:
+    """Resource-hours to 3 significant digits (``0.0123``), ``—`` when unknown."""
+    return "—" if value is None else f"{value:.3g}"
+
+
+def importance_table(data: ReportData) -> tuple[list[str], list[list[str]]]:
+    """Header (param, then one column per rung) and rows (importance in %), most important first."""
+    found = data.importance
+    if not found:
+        return [], []
+    keys = list(dict.fromkeys(k for imp in reversed(found) for k in imp.values))
+    headers = ["param", *[f"rung {imp.rung} ({imp.trials} trials)" for imp in found]]
+    rows = [[key, *[f"{100 * imp.values[key]:.1f}%" if key in imp.values else "—" for imp in found]]
+            for key in keys]
+    return headers, rows
 
 
 def best_rows(data: ReportData, best: TrialRecord) -> list[tuple[str, str]]:

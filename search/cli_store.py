@@ -22,6 +22,7 @@ from results import (
     export_report,
     flatten_config,
     format_duration,
+    sweep_cost,
     trials_to_csv,
     trials_to_json,
 )
@@ -48,6 +49,10 @@ def _num(value: float | None) -> str:
 
 def _when(value: datetime | None) -> str:
     return "—" if value is None else value.astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def _hours(value: float | None) -> str:
+    return "—" if value is None else f"{value:.3g}"
 
 
 def _status(status: str) -> str:
@@ -83,15 +88,16 @@ def ls_command(home: str | None, store_url: str | None) -> None:
         table = Table(title=f"sweeps in {store.url_masked}", title_justify="left")
         longest = max(len(s.name) for s in sweeps)
         table.add_column("name", overflow="fold", min_width=min(longest, 30))
-        for header in ("status", "trials", "best", "started", "duration"):
+        for header in ("status", "trials", "best", "started", "duration", "CPU-h", "GPU-h"):
             table.add_column(header, no_wrap=header in ("status", "duration"))
         for sweep in sweeps:
             best = store.best(sweep.name)
             parts = [f"{n} {_STATUS_SHORT[s]}" for s, n in sweep.counts.items() if n]
             trials = f"{sweep.num_trials}" + (f": {', '.join(parts)}" if parts else "")
             best_text = "—" if best is None else f"{sweep.metric} {_num(best.last_metric)} ({sweep.mode})"
+            cost = sweep_cost(sweep, store.trials(sweep.name), yaml.safe_load(sweep.spec_yaml or "") or {})
             table.add_row(sweep.name, _status(sweep.status), trials, best_text, _when(sweep.started),
-                          format_duration(sweep.duration_s))
+                          format_duration(sweep.duration_s), _hours(cost.cpu_hours), _hours(cost.gpu_hours))
         _console().print(table)
 
 

@@ -89,7 +89,7 @@ def test_html_is_self_contained_and_references_nothing_over_the_network(
     css = "".join(page.styles)
     assert "@import" not in css and "url(" not in css
     assert not re.search(r"https?://", text), "no URL at all in the page"
-    assert page.tags.count("svg") == 4
+    assert page.tags.count("svg") == 5  # curves, params, parallel coordinates, best so far, rungs
 
 
 def test_html_has_every_section_and_the_best_trial(reports: tuple[Store, dict[str, Path]]) -> None:
@@ -153,7 +153,7 @@ def test_markdown_escaping_helpers() -> None:
 def test_json_has_stable_documented_keys(reports: tuple[Store, dict[str, Path]]) -> None:
     doc = json.loads(reports[1]["json"].read_text())
     assert list(doc) == ["format", "format_version", "generated", "scope", "sweep", "spec", "best", "reproduce",
-                         "rungs", "trials"]
+                         "rungs", "cost", "importance", "trials"]
     assert (doc["format"], doc["format_version"], doc["scope"]) == ("hpo-report", 1, "last")
     assert set(doc["sweep"]) == {"name", "status", "metric", "mode", "max_t", "started", "finished", "duration_s",
                                  "storage_path", "reason", "plan",
@@ -168,7 +168,7 @@ def test_json_has_stable_documented_keys(reports: tuple[Store, dict[str, Path]])
     assert [t["trial_id"] for t in doc["trials"]] == ["t0", "t1", "t2", "t5", "t3", "t4"]
     assert set(doc["trials"][0]) == {"sweep", "trial_id", "status", "config", "last_metric", "best_metric",
                                      "best_iteration", "iterations", "checkpoint_path", "error", "last_result",
-                                     "started", "ended", "duration_s"}
+                                     "started", "ended", "duration_s", "cpu_hours", "gpu_hours"}
     assert doc["trials"][1]["config"]["tag"] == XSS  # JSON keeps the value; json.dumps quotes it
 
 
@@ -215,3 +215,29 @@ def test_report_of_a_sweep_without_results(tmp_path: Path) -> None:
     assert "No trial has reported the metric yet." in html and "No results to plot yet." in html
     assert doc["best"] is None and doc["trials"] == [] and doc["reproduce"] is None
     assert "No trial has reported the metric yet." in md_text
+
+
+def test_cost_is_resources_times_wall_time_in_every_format(reports: tuple[Store, dict[str, Path]]) -> None:
+    doc = json.loads(reports[1]["json"].read_text())
+    ended = [t for t in doc["trials"] if t["ended"] is not None]
+    for trial in ended:  # the demo spec asks cpu: 1, gpu: 0.5 per trial
+        assert trial["cpu_hours"] == pytest.approx(trial["duration_s"] / 3600)
+        assert trial["gpu_hours"] == pytest.approx(0.5 * trial["duration_s"] / 3600)
+    assert doc["cost"]["gpu_hours"] == pytest.approx(0.5 * doc["cost"]["cpu_hours"])
+    assert doc["cost"]["cpu_hours"] >= sum(t["cpu_hours"] for t in ended)
+
+
+def test_importance_per_rung_is_the_same_in_json_html_and_markdown(reports: tuple[Store, dict[str, Path]]) -> None:
+    doc = json.loads(reports[1]["json"].read_text())
+    rungs = [imp["rung"] for imp in doc["importance"]]
+    assert rungs == [1, 2]  # rung 4 has 3 trials: too few; early stops count at rungs 1 and 2
+    assert [imp["trials"] for imp in doc["importance"]] == [6, 5]
+    first = doc["importance"][0]["importance"]
+    assert sum(first.values()) == pytest.approx(1.0)
+    assert next(iter(first)) == "lr"  # lr varies 1000x across trials and drives the demo's loss
+    html = reports[1]["html"].read_text()
+    md = reports[1]["md"].read_text()
+    for imp in doc["importance"]:
+        for value in imp["importance"].values():
+            assert f"{100 * value:.1f}%" in html and f"{100 * value:.1f}%" in md
+    assert "rung 1 (6 trials)" in html and "rung 1 (6 trials)" in md

@@ -1,0 +1,134 @@
+"""Hyperparameter importance from Optuna's evaluators, per rung, over an in-memory study of the store's trials.
+
+Per rung because under ASHA most trials stop early: at rung ``r`` every trial that reached
+``r`` counts, with its metric at iteration ``r``, so the early stops are not silently dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+from ._records import finite
+from ._report_data import ParamAxis, ReportData, rungs
+
+__all__ = ["EVALUATORS", "Importance", "importance"]
+
+logger = logging.getLogger(__name__)
+
+EVALUATORS = ("ped_anova", "fanova")
+MIN_TRIALS = 4  # fewer trials at a rung say nothing about importance
+
+
+@dataclass(frozen=True)
+class Importance:
+    """Importance of each param at one rung (values sum to 1, largest first)."""
+
+    rung: int
+    trials: int
+    values: dict[str, float]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready."""
+        return {"rung": self.rung, "trials": self.trials, "importance": dict(self.values)}
+
+
+def _distribution(axis: ParamAxis, values: list[Any]) -> tuple[Any, list[Any]] | None:
+    from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+
+    numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
+    if axis.categorical or not numeric:
+        labels = sorted({v if isinstance(v, bool | int | float | str) else str(v) for v in values}, key=str)
+        if len(labels) < 2:
+            return None
+        return CategoricalDistribution(labels), [v if isinstance(v, bool | int | float | str) else str(v)
+                                                 for v in values]
+    low, high = min(values), max(values)
+    if low == high:
+        return None
+    log = axis.log and low > 0
+    if all(isinstance(v, int) for v in values):
+        return IntDistribution(int(low), int(high), log=log), [int(v) for v in values]
+    return FloatDistribution(float(low), float(high), log=log), [float(v) for v in values]
+
+
+def _evaluator(name: str) -> Any:
+    from optuna.importance import FanovaImportanceEvaluator, PedAnovaImportanceEvaluator
+
+    if name == "fanova":
+        return FanovaImportanceEvaluator(seed=0)
+    return PedAnovaImportanceEvaluator()
+
+
+def _at_rung(data: ReportData, rung: int | None) -> dict[str, float]:
+    """Each trial's metric at iteration ``rung`` (its last value when ``rung`` is None)."""
+    if rung is None:
+        return {t.trial_id: v for t in data.trials if (v := finite(t.last_metric)) is not None}
+    frame = data.results.dropna(subset=["metric"])
+    frame = frame[frame["iteration"] == rung]
+    return {str(tid): float(v) for tid, v in zip(frame["trial_id"], frame["metric"], strict=True)
+            if math.isfinite(float(v))}
+
+
+def _study(data: ReportData, values: dict[str, float]) -> tuple[Any, int] | None:
+    import optuna
+
+    axes = [a for a in data.params]
+    per_axis: dict[str, tuple[Any, dict[str, Any]]] = {}
+    for axis in axes:
+        present = {tid: data.flat_configs[tid][axis.key] for tid in values
+                   if data.flat_configs.get(tid, {}).get(axis.key) is not None}
+        if len(present) < len(values):
+            continue  # a conditional param (present in some trials only): the evaluators need every trial
+        made = _distribution(axis, list(present.values()))
+        if made is not None:
+            dist, converted = made
+            per_axis[axis.key] = (dist, dict(zip(present, converted, strict=True)))
+    if not per_axis or len(values) < MIN_TRIALS:
+        return None
+    direction = "minimize" if data.sweep.mode == "min" else "maximize"
+    study = optuna.create_study(direction=direction)
+    study.add_trials([
+        optuna.trial.create_trial(params={k: conv[tid] for k, (_, conv) in per_axis.items()},
+                                  distributions={k: dist for k, (dist, _) in per_axis.items()}, value=value)
+        for tid, value in values.items()])
+    return study, len(values)
+
+
+def importance(data: ReportData, *, evaluator: str = "ped_anova") -> list[Importance]:
+    """Param importance at each rung the trials reached (the last value when the sweep has no rungs).
+
+    Args:
+        data: The report data.
+        evaluator: ``ped_anova`` (Optuna's PED-ANOVA, default) or ``fanova``.
+
+    Returns:
+        One ``Importance`` per rung with at least ``MIN_TRIALS`` trials; [] when there is too little data.
+    """
+    if evaluator not in EVALUATORS:
+        raise ValueError(f"importance evaluator must be one of {', '.join(EVALUATORS)}, got {evaluator!r}")
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    milestones: list[int | None] = list(rungs(data)) or [None]
+    out: list[Importance] = []
+    for rung in milestones:
+        built = _study(data, _at_rung(data, rung))
+        if built is None:
+            continue
+        study, count = built
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # PED-ANOVA is marked experimental
+                found = optuna.importance.get_param_importances(study, evaluator=_evaluator(evaluator))
+        except (ValueError, RuntimeError) as exc:  # e.g. too few distinct values at this rung
+            logger.info("importance at rung %s skipped: %s", rung, exc)
+            continue
+        total = sum(found.values()) or 1.0
+        values = {k: float(v) / total for k, v in sorted(found.items(), key=lambda kv: -kv[1])}
+        last = max((t.iterations for t in data.trials), default=0)
+        out.append(Importance(rung=rung if rung is not None else last, trials=count, values=values))
+    return out

@@ -1,0 +1,12 @@
+"""``hpo serve``: a live, read-only web dashboard over the results store (Starlette).
+
+Server-rendered HTML with the reports' inline SVG plots, one small hand-written script for
+live refresh (ETag / If-None-Match) and table sorting; nothing is fetched from a CDN.
+"""
+
+from __future__ import annotations
+
+from ._app import create_app
+from ._bind import ServeError, check_bind, listen
+
+__all__ = ["ServeError", "check_bind", "create_app", "listen"]

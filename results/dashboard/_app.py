@@ -1,0 +1,210 @@
+"""The Starlette app: read-only routes over one store, a token check, strict security headers."""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import threading
+from datetime import UTC, datetime
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route
+
+from .._errors import StoreError, SweepNotFoundError
+from .._report_data import gather
+from .._store import Store
+from ._assets import SCRIPT
+from ._model import compare_series, sweep_list, sweep_payload
+from ._pages import compare_page, index_page, not_found_page, sweep_main, sweep_page
+from ._snapshot import MIN_REBUILD_S, Cache, Fingerprints
+
+__all__ = ["MAX_COMPARE", "create_app"]
+
+logger = logging.getLogger(__name__)
+
+MAX_COMPARE = 8  # sweeps on one compare page
+COOKIE = "hpo_token"
+_PLOT_LOCK = threading.Lock()  # matplotlib's rc_context is process-global: one render at a time
+
+_HEADERS = {
+    # Only our own script; inline style attributes are what matplotlib's SVG uses.
+    "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; "
+                               "img-src 'self' data:; connect-src 'self'; base-uri 'none'; "
+                               "form-action 'self'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",  # a ?token= must not leak to other sites
+    "X-Frame-Options": "DENY",
+}
+
+
+class _Guard(BaseHTTPMiddleware):
+    """Read-only methods only; the token (header, ``?token=`` or cookie) when one is set."""
+
+    def __init__(self, app: Any, *, token: str | None) -> None:
+        super().__init__(app)
+        self._token = token
+
+    def _given(self, request: Request) -> tuple[str | None, bool]:
+        auth = request.headers.get("authorization", "")
+        if auth.lower().startswith("bearer "):
+            return auth[7:].strip(), False
+        if "x-hpo-token" in request.headers:
+            return request.headers["x-hpo-token"], False
+        if "token" in request.query_params:
+            return request.query_params["token"], True
+        return request.cookies.get(COOKIE), False
+
+    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        if request.method not in ("GET", "HEAD"):
+            response: Response = Response("read-only: only GET and HEAD\n", status_code=405,
+                                          headers={"Allow": "GET, HEAD"}, media_type="text/plain")
+        else:
+            given, from_query = self._given(request) if self._token else (None, False)
+            if self._token and not (given and hmac.compare_digest(given.encode(), self._token.encode())):
+                response = Response("a token is needed: ?token=T, or the header Authorization: Bearer T\n",
+                                    status_code=401, media_type="text/plain",
+                                    headers={"WWW-Authenticate": "Bearer"})
+            else:
+                response = await call_next(request)
+                if from_query:  # later links and the live script carry it without ?token=
+                    response.set_cookie(COOKIE, given or "", httponly=True, samesite="strict")
+        for key, value in _HEADERS.items():
+            response.headers.setdefault(key, value)
+        return response
+
+
+def _json(payload: Any, *, status: int = 200, etag: str | None = None) -> Response:
+    headers = {"Cache-Control": "no-cache"}
+    if etag:
+        headers["ETag"] = f'"{etag}"'
+    return Response(json.dumps(payload, default=str, allow_nan=False) + "\n", status_code=status,
+                    media_type="application/json", headers=headers)
+
+
+def _json_bytes(payload: Any) -> bytes:
+    return (json.dumps(payload, default=str, allow_nan=False) + "\n").encode()
+
+
+def _matches(request: Request, etag: str) -> bool:
+    wanted = request.headers.get("if-none-match", "")
+    return any(tag.strip().removeprefix("W/") == f'"{etag}"' for tag in wanted.split(","))
+
+
+def _finite(value: Any) -> Any:
+    """NaN and infinities as None, so the JSON stays standard."""
+    if isinstance(value, float):
+        return value if value == value and value not in (float("inf"), float("-inf")) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
+
+
+def create_app(store: Store, *, token: str | None = None, min_rebuild_s: float = MIN_REBUILD_S) -> Starlette:
+    """The dashboard over ``store`` (which the app reads and never writes).
+
+    Args:
+        store: The open results store.
+        token: When set, every request must carry it.
+        min_rebuild_s: A changing sweep's page is rebuilt at most this often.
+    """
+    cache = Cache(min_rebuild_s=min_rebuild_s)
+    fingerprint = Fingerprints(store, ttl_s=min(0.5, min_rebuild_s))
+
+    def _sweep_view(name: str) -> tuple[str, dict[str, Any]]:
+        def build(fp: str) -> dict[str, Any]:
+            from .._plots import all_plots
+
+            data = gather(store, name)
+            with _PLOT_LOCK:
+                plots = all_plots(data)
+            generated = datetime.now(tz=UTC).isoformat(timespec="seconds")
+            main = sweep_main(data, plots, generated)
+            # Encoded once per change, not once per request: pages of 1,000 trials are megabytes.
+            return {"json": _json_bytes(_finite(sweep_payload(data))), "main": main.encode(),
+                    "page": sweep_page(data, main, etag=f'"{fp}"').encode(), "data": data}
+
+        return cache.get(f"sweep:{name}", fingerprint(name), build)
+
+    def _error_page(exc: StoreError) -> Response:
+        if isinstance(exc, SweepNotFoundError):
+            return HTMLResponse(not_found_page(str(exc), status=404), status_code=404)
+        logger.warning("store read failed: %s", exc)
+        return HTMLResponse(not_found_page(str(exc), status=503), status_code=503)
+
+    def index(request: Request) -> Response:
+        try:
+            _, sweeps = cache.get("index", fingerprint(None), lambda _fp: sweep_list(store))
+        except StoreError as exc:
+            return _error_page(exc)
+        return HTMLResponse(index_page(sweeps, store.url_masked))
+
+    def api_sweeps(request: Request) -> Response:
+        try:
+            fp, sweeps = cache.get("index", fingerprint(None), lambda _fp: sweep_list(store))
+        except StoreError as exc:
+            return _json({"error": str(exc)}, status=503)
+        if _matches(request, fp):
+            return Response(status_code=304, headers={"ETag": f'"{fp}"'})
+        return _json(_finite({"store": store.url_masked, "sweeps": sweeps}), etag=fp)
+
+    def sweep(request: Request) -> Response:
+        name = request.path_params["name"]
+        try:
+            fp, view = _sweep_view(name)
+        except StoreError as exc:
+            return _error_page(exc)
+        headers = {"ETag": f'"{fp}"', "Cache-Control": "no-cache"}
+        return HTMLResponse(view["main"] if request.query_params.get("fragment") else view["page"], headers=headers)
+
+    def api_sweep(request: Request) -> Response:
+        name = request.path_params["name"]
+        try:
+            fp, view = _sweep_view(name)
+        except SweepNotFoundError as exc:
+            return _json({"error": str(exc)}, status=404)
+        except StoreError as exc:
+            return _json({"error": str(exc)}, status=503)
+        if _matches(request, fp):
+            return Response(status_code=304, headers={"ETag": f'"{fp}"'})
+        return Response(view["json"], media_type="application/json",
+                        headers={"ETag": f'"{fp}"', "Cache-Control": "no-cache"})
+
+    def compare(request: Request) -> Response:
+        names = [n.strip() for n in request.query_params.get("sweeps", "").split(",") if n.strip()]
+        names += [n for n in request.query_params.getlist("pick") if n not in names]
+        if not names:
+            return HTMLResponse(not_found_page("name the sweeps to compare: /compare?sweeps=A,B", status=400),
+                                status_code=400)
+        if len(names) > MAX_COMPARE:
+            return HTMLResponse(not_found_page(f"compare at most {MAX_COMPARE} sweeps, got {len(names)}",
+                                               status=400), status_code=400)
+        try:
+            series = [compare_series(_sweep_view(name)[1]["data"]) for name in names]
+        except StoreError as exc:
+            return _error_page(exc)
+        from ._compare import compare_plot
+
+        with _PLOT_LOCK:
+            svg = compare_plot(series)
+        return HTMLResponse(compare_page(names, svg, series))
+
+    def script(request: Request) -> Response:
+        return Response(SCRIPT, media_type="text/javascript", headers={"Cache-Control": "max-age=300"})
+
+    routes = [
+        Route("/", index),
+        Route("/sweeps/{name}", sweep),
+        Route("/compare", compare),
+        Route("/api/sweeps", api_sweeps),
+        Route("/api/sweeps/{name}", api_sweep),
+        Route("/static/dash.js", script),
+    ]
+    return Starlette(routes=routes, middleware=[Middleware(_Guard, token=token)])

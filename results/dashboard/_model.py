@@ -1,0 +1,84 @@
+"""The dashboard's data as JSON-ready dicts: the sweep list, one sweep, and a comparison of several."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .._cost import sweep_cost, trial_cost
+from .._records import TrialRecord, iso
+from .._report_data import ReportData, parse_spec
+from .._store import Store
+
+__all__ = ["budget", "compare_series", "sweep_list", "sweep_payload"]
+
+
+def budget(data: ReportData) -> dict[str, Any]:
+    """Budget used against planned, in the plan's time units (training iterations by default)."""
+    plan = data.plan or {}
+    planned = plan.get("budget") if isinstance(plan.get("budget"), dict) else {}
+    trials_planned = plan.get("trials")
+    full = planned.get("full")
+    if full is None and trials_planned and plan.get("trial_cap"):
+        full = int(trials_planned) * int(plan["trial_cap"])  # the stored plan's own numbers, multiplied
+    return {
+        "time_attr": plan.get("time_attr", "training_iteration"),
+        "used": sum(t.iterations for t in data.trials),
+        "expected": planned.get("expected"),
+        "full": full,
+        "trials_started": len(data.trials),
+        "trials_planned": trials_planned,
+    }
+
+
+def _trial(trial: TrialRecord, plan: dict[str, Any] | None) -> dict[str, Any]:
+    return {**trial.to_dict(), **trial_cost(trial, plan).to_dict()}
+
+
+def sweep_payload(data: ReportData) -> dict[str, Any]:
+    """Everything ``/sweeps/NAME`` shows, for ``/api/sweeps/NAME``."""
+    sweep = {**data.sweep.to_dict(), "store": data.store_url}
+    return {
+        "sweep": sweep,
+        "plan": data.plan,
+        "budget": budget(data),
+        "cost": data.cost.to_dict(),
+        "best": data.best.to_dict() if data.best else None,
+        "importance": [imp.to_dict() for imp in data.importance],
+        "trials": [_trial(t, data.plan) for t in data.trials],
+    }
+
+
+def sweep_list(store: Store) -> list[dict[str, Any]]:
+    """Every sweep: status, counts, best, started, cost (``/`` and ``/api/sweeps``)."""
+    out = []
+    for sweep in store.sweeps():
+        trials = store.trials(sweep.name)
+        best = trials[0] if trials and trials[0].last_metric is not None else None
+        cost = sweep_cost(sweep, trials, parse_spec(sweep.spec_yaml))
+        out.append({"name": sweep.name, "status": sweep.status, "metric": sweep.metric, "mode": sweep.mode,
+                    "counts": dict(sweep.counts), "trials": sweep.num_trials,
+                    "best": best.last_metric if best else None, "best_trial": best.trial_id if best else None,
+                    "started": iso(sweep.started), "finished": iso(sweep.finished), **cost.to_dict()})
+    return out
+
+
+def compare_series(data: ReportData) -> dict[str, Any]:
+    """Best so far after each finished trial (in end order), with cumulative trials and GPU/CPU-hours."""
+    done = sorted((t for t in data.trials if t.ended is not None and t.last_metric is not None),
+                  key=lambda t: t.ended)  # type: ignore[arg-type, return-value]
+    best: float | None = None
+    xs_trials, xs_gpu, xs_cpu, ys = [], [], [], []
+    gpu = cpu = 0.0
+    for index, trial in enumerate(done, start=1):
+        cost = trial_cost(trial, data.plan)
+        gpu += cost.gpu_hours or 0.0
+        cpu += cost.cpu_hours or 0.0
+        value = float(trial.last_metric)  # type: ignore[arg-type]
+        if best is None or (value < best if data.sweep.mode == "min" else value > best):
+            best = value
+        xs_trials.append(index)
+        xs_gpu.append(gpu)
+        xs_cpu.append(cpu)
+        ys.append(best)
+    return {"name": data.sweep.name, "metric": data.sweep.metric, "mode": data.sweep.mode,
+            "trials": xs_trials, "gpu_hours": xs_gpu, "cpu_hours": xs_cpu, "best": ys}

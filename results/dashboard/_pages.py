@@ -1,0 +1,175 @@
+"""The dashboard's HTML pages. Every string from the store goes through ``esc``; URLs through ``quote``."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from .._html import esc, importance_section
+from .._plots import PLOTS, inline_svg
+from .._records import iso
+from .._report_data import ReportData
+from .._sections import STATUS_LABELS, counts_text, fmt, fmt_duration, hours
+from .._tabular import flatten
+from ._assets import CSS
+from ._model import budget
+
+__all__ = ["compare_page", "index_page", "not_found_page", "sweep_main", "sweep_page"]
+
+_ORDER = ("completed", "stopped_early", "running", "error")
+
+
+def _page(title: str, body: str) -> str:
+    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+            f"<title>{esc(title)}</title><style>{CSS}</style></head><body>"
+            "<nav><a href=\"/\">sweeps</a></nav>"
+            f"{body}<script src=\"/static/dash.js\"></script></body></html>\n")
+
+
+def sweep_url(name: str) -> str:
+    """``/sweeps/<name>``, the name percent-encoded."""
+    return f"/sweeps/{quote(name, safe='')}"
+
+
+def index_page(sweeps: list[dict[str, Any]], store_url: str) -> str:
+    """``/``: every sweep, with links, and a compare form."""
+    rows = []
+    for s in sweeps:
+        best = "—" if s["best"] is None else f"{fmt(s['best'])}"
+        rows.append(
+            f"<tr><td><input type=\"checkbox\" name=\"pick\" value=\"{esc(s['name'])}\"></td>"
+            f"<td><a href=\"{esc(sweep_url(s['name']))}\">{esc(s['name'])}</a></td>"
+            f"<td><span class=\"badge {esc(s['status'])}\">{esc(s['status'])}</span></td>"
+            f"<td data-v=\"{s['trials']}\">{esc(counts_text(s['counts']))}</td>"
+            f"<td class=num data-v=\"{esc(s['best'] if s['best'] is not None else '')}\">"
+            f"{esc(s['metric'])} {esc(best)} ({esc(s['mode'])})</td>"
+            f"<td>{esc(s['started'] or '—')}</td>"
+            f"<td class=num data-v=\"{esc(s['cpu_hours'] if s['cpu_hours'] is not None else '')}\">"
+            f"{esc(hours(s['cpu_hours']))}</td>"
+            f"<td class=num data-v=\"{esc(s['gpu_hours'] if s['gpu_hours'] is not None else '')}\">"
+            f"{esc(hours(s['gpu_hours']))}</td></tr>")
+    table = ("<p>No sweeps in this store yet.</p>" if not sweeps else
+             "<form action=\"/compare\" method=\"get\" id=\"compare-form\">"
+             "<p><input class=\"filter\" type=\"search\" placeholder=\"filter sweeps\"> "
+             "<span id=\"shown\"></span></p>"
+             "<div class=\"scroll\"><table class=\"trials\"><thead><tr><th>compare</th><th>name</th>"
+             "<th>status</th><th>trials</th><th>best</th><th>started</th><th>CPU-hours</th><th>GPU-hours</th>"
+             f"</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
+             "<p><button type=\"submit\">compare the ticked sweeps</button></p></form>")
+    return _page("hpo sweeps", f"<h1>Sweeps</h1><p class=\"sub\">store {esc(store_url)}</p>{table}")
+
+
+def _status_card(data: ReportData) -> str:
+    counts = data.sweep.counts
+    total = sum(counts.values()) or 1
+    spans = "".join(f"<span class=\"s-{s}\" style=\"width:{100 * counts.get(s, 0) / total:.2f}%\"></span>"
+                    for s in _ORDER if counts.get(s))
+    legend = "".join(f"<span><i class=\"dot s-{s}\"></i>{esc(STATUS_LABELS[s])} "
+                     f"<b id=\"count-{s}\">{counts.get(s, 0)}</b></span>" for s in _ORDER)
+    return (f"<div class=\"card\"><h3>Trials by status</h3><div class=\"big\" id=\"trials-total\">"
+            f"{data.sweep.num_trials}</div><div class=\"bar\">{spans}</div><div class=\"legend\">{legend}</div></div>")
+
+
+def _best_card(data: ReportData) -> str:
+    best = data.best
+    value = fmt(best.last_metric) if best else "—"
+    who = f"trial <code>{esc(best.trial_id)}</code>, {best.iterations} iterations" if best else "no result yet"
+    return (f"<div class=\"card\"><h3>Best so far · {esc(data.sweep.metric)} ({esc(data.sweep.mode)})</h3>"
+            f"<div class=\"big\" id=\"best-value\">{esc(value)}</div><div class=\"sub\">{who}</div></div>")
+
+
+def _budget_card(data: ReportData) -> str:
+    b = budget(data)
+    full, expected, used = b["full"], b["expected"], b["used"]
+    scale = full or expected or used or 1
+    meter = (f"<div class=\"meter\"><div class=\"used\" style=\"width:{min(100.0, 100 * used / scale):.2f}%\">"
+             "</div>" + (f"<div class=\"mark\" title=\"expected\" style=\"left:{100 * expected / scale:.2f}%\">"
+                         "</div>" if expected and full else "") + "</div>")
+    planned = " · ".join(p for p in (f"expected {expected}" if expected else "", f"full {full}" if full else "")
+                         if p) or "no plan recorded"
+    trials = (f"{b['trials_started']} of {b['trials_planned']} trials started" if b["trials_planned"]
+              else f"{b['trials_started']} trials started")
+    return (f"<div class=\"card\"><h3>Budget used ({esc(b['time_attr'])})</h3>"
+            f"<div class=\"big\" id=\"budget-used\">{used}</div>{meter}"
+            f"<div class=\"sub\">planned: {esc(planned)}<br>{esc(trials)}</div></div>")
+
+
+def _cost_card(data: ReportData) -> str:
+    cost = data.cost
+    res = (data.plan or {}).get("resources") or {}
+    per = ", ".join(f"{k} {fmt(v)}" for k, v in res.items()) if isinstance(res, dict) else ""
+    return (f"<div class=\"card\"><h3>Cost</h3><div class=\"big\"><span id=\"gpu-hours\">{esc(hours(cost.gpu_hours))}"
+            f"</span> GPU-h</div><div class=\"sub\"><span id=\"cpu-hours\">{esc(hours(cost.cpu_hours))}</span> "
+            f"CPU-h · per trial: {esc(per or 'unknown')}<br>duration {esc(fmt_duration(data.sweep.duration_s))}"
+            "</div></div>")
+
+
+def _trial_table(data: ReportData) -> str:
+    from .._cost import trial_cost
+
+    columns = data.table_columns()
+    metric = data.sweep.metric
+    headers = ["#", "trial", "status", f"{metric} (last)", f"{metric} (best)", "iterations", "GPU-h", *columns]
+    rows = []
+    for rank, trial in enumerate(data.trials, start=1):
+        config = flatten(trial.config)
+        cost = trial_cost(trial, data.plan)
+        cells = [(rank, str(rank)), (trial.trial_id, trial.trial_id),
+                 (trial.status, STATUS_LABELS.get(trial.status, trial.status)),
+                 (trial.last_metric, fmt(trial.last_metric)), (trial.best_metric, fmt(trial.best_metric)),
+                 (trial.iterations, str(trial.iterations)), (cost.gpu_hours, hours(cost.gpu_hours)),
+                 *[(config.get(c), fmt(config.get(c))) for c in columns]]
+        tds = "".join(f"<td data-v=\"{esc('' if v is None else v)}\">{esc(text)}</td>" for v, text in cells)
+        rows.append(f"<tr data-trial=\"{esc(trial.trial_id)}\">{tds}</tr>")
+    head = "".join(f"<th>{esc(h)}</th>" for h in headers)
+    return ("<h2>Trials</h2><p><input class=\"filter\" type=\"search\" placeholder=\"filter trials (any text)\"> "
+            "<span id=\"shown\"></span></p>"
+            f"<div class=\"scroll\"><table class=\"trials\"><thead><tr>{head}</tr></thead>"
+            f"<tbody>{''.join(rows)}</tbody></table></div>")
+
+
+def sweep_main(data: ReportData, plots: dict[str, str], generated: str) -> str:
+    """The live part of ``/sweeps/NAME`` (what the script swaps in when the store changed)."""
+    sweep = data.sweep
+    figures = "".join(f"<figure id=\"plot-{esc(key)}\"><h3>{esc(PLOTS[key])}</h3>{inline_svg(svg, f'd{i}')}</figure>"
+                      for i, (key, svg) in enumerate(plots.items(), start=1))
+    return (f"<h1>Sweep {esc(sweep.name)} <span class=\"badge {esc(sweep.status)}\" id=\"sweep-status\">"
+            f"{esc(sweep.status)}</span></h1>"
+            f"<p class=\"sub\">{esc(sweep.metric)} ({esc(sweep.mode)}) · started {esc(fmt(iso(sweep.started)))}"
+            f" · <span class=\"live\" id=\"live\">as of {esc(generated)}, live</span></p>"
+            f"<div class=\"cards\">{_status_card(data)}{_best_card(data)}{_budget_card(data)}{_cost_card(data)}</div>"
+            f"<h2>Plots</h2>{figures or '<p>No results to plot yet.</p>'}"
+            f"{importance_section(data)}{_trial_table(data)}")
+
+
+def sweep_page(data: ReportData, main: str, *, etag: str) -> str:
+    """``/sweeps/NAME``: the live part inside a ``<main>`` the script refreshes."""
+    url = sweep_url(data.sweep.name)
+    api = f"/api{url}"
+    return _page(f"hpo: {data.sweep.name}",
+                 f"<main data-api=\"{esc(api)}\" data-fragment=\"{esc(url)}?fragment=1\" data-etag=\"{esc(etag)}\" "
+                 f"data-live=\"1\">{main}</main>")
+
+
+def compare_page(names: list[str], svg: str | None, rows: list[dict[str, Any]]) -> str:
+    """``/compare?sweeps=A,B``: best so far against trials and against GPU-hours."""
+    body = "".join(
+        f"<tr><td><a href=\"{esc(sweep_url(r['name']))}\">{esc(r['name'])}</a></td><td>{esc(r['metric'])} "
+        f"({esc(r['mode'])})</td><td class=num>{esc(fmt(r['best'][-1] if r['best'] else None))}</td>"
+        f"<td class=num>{len(r['trials'])}</td>"
+        f"<td class=num>{esc(hours(r['gpu_hours'][-1] if r['gpu_hours'] else 0.0))}</td>"
+        f"<td class=num>{esc(hours(r['cpu_hours'][-1] if r['cpu_hours'] else 0.0))}</td></tr>" for r in rows)
+    plot = inline_svg(svg, "c1") if svg else "<p>No finished trial with the metric yet.</p>"
+    return _page("hpo: compare " + ", ".join(names),
+                 f"<h1>Compare {esc(', '.join(names))}</h1><figure id=\"plot-compare\">{plot}</figure>"
+                 "<div class=\"scroll\"><table class=\"trials\"><thead><tr><th>sweep</th><th>metric</th><th>best</th>"
+                 "<th>trials finished</th><th>GPU-hours</th><th>CPU-hours</th></tr></thead>"
+                 f"<tbody>{body}</tbody></table></div>")
+
+
+def not_found_page(message: str, *, status: int) -> str:
+    """The 404 (or 400) page: the one-line reason, escaped."""
+    title = "not found" if status == 404 else "bad request"
+    return _page(f"hpo: {title}", f"<h1>{status}: {esc(title)}</h1><p id=\"reason\">{esc(message)}</p>"
+                 "<p><a href=\"/\">all sweeps</a></p>")

@@ -1,0 +1,72 @@
+"""``hpo serve``: the read-only web dashboard over the results store (see ``results.dashboard``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from results import Store, StoreError
+
+from .cli_options import home_option, store_option
+
+__all__ = ["COMMANDS", "serve_command"]
+
+
+def _open_existing(home: str | None, store_url: str | None) -> Store:
+    """The store, refusing to create an empty SQLite file for a dashboard to show."""
+    from sqlalchemy import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    from results import resolve_home
+    from results.dashboard import ServeError
+
+    if store_url:
+        try:
+            url = make_url(store_url)
+        except ArgumentError as exc:
+            raise ServeError(f"--store {store_url!r} is not a database URL ({exc})") from exc
+        path = url.database if url.get_backend_name() == "sqlite" else None
+    else:
+        path = str(resolve_home(home) / "store.sqlite")
+    if path and path != ":memory:" and not Path(path).exists():
+        raise ServeError(f"no store at {path}; run a sweep first, or pass --home DIR / --store URL")
+    store = Store.open(store_url, home=home)
+    store.names()  # reach the database now: an unreachable store is reported before the server starts
+    return store
+
+
+@click.command("serve")
+@home_option
+@store_option
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to bind. Anything but loopback needs --token.")
+@click.option("--port", default=8080, show_default=True, type=int, help="Port (0: any free one).")
+@click.option("--token", envvar="HPO_SERVE_TOKEN", default=None,
+              help="Every request must carry it (?token=T or Authorization: Bearer T). Or $HPO_SERVE_TOKEN.")
+def serve_command(home: str | None, store_url: str | None, host: str, port: int, token: str | None) -> None:
+    """Serve a live, read-only dashboard of the store's sweeps (Ctrl-C stops it)."""
+    import uvicorn
+
+    from results.dashboard import ServeError, check_bind, create_app, listen
+
+    try:
+        check_bind(host=host, port=port, token=token)
+        store = _open_existing(home, store_url)
+        sock = listen(host=host, port=port)
+    except (ServeError, StoreError) as exc:
+        click.echo(f"hpo serve: {exc}", err=True)
+        raise click.exceptions.Exit(2) from exc
+    bound_host, bound_port = sock.getsockname()[:2]
+    shown = f"[{bound_host}]" if ":" in bound_host else bound_host
+    click.echo(f"hpo serve: http://{shown}:{bound_port}/ over {store.url_masked} (read-only; Ctrl-C stops)",
+               err=False)
+    config = uvicorn.Config(create_app(store, token=token), log_level="warning", access_log=False)
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        sock.close()
+        store.close()
+
+
+COMMANDS = [serve_command]

@@ -1,0 +1,122 @@
+"""The dashboard's routes through Starlette's test client, on every store backend (no server, no browser)."""
+
+from __future__ import annotations
+
+import re
+import warnings
+from pathlib import Path
+
+import pytest
+
+with warnings.catch_warnings():  # Starlette nudges towards httpx2; httpx is what is installed
+    warnings.simplefilter("ignore", DeprecationWarning)
+    from starlette.testclient import TestClient
+
+from results import Store, StoreCallback
+from results.dashboard import ServeError, check_bind, create_app
+
+from .conftest import XSS, FakeTrial, fill_demo
+
+
+@pytest.fixture
+def client(demo: Store) -> TestClient:
+    return TestClient(create_app(demo, min_rebuild_s=0.0))
+
+
+def _text(html: str, element_id: str) -> str:
+    found = re.search(rf'id="{element_id}">([^<]*)<', html)
+    assert found, element_id
+    return found.group(1)
+
+
+def test_sweep_page_numbers_match_the_store(client: TestClient, demo: Store) -> None:
+    page = client.get("/sweeps/demo")
+    assert page.status_code == 200
+    html = page.text
+    sweep, best = demo.get_sweep("demo"), demo.best("demo")
+    assert best is not None
+    assert _text(html, "trials-total") == str(sweep.num_trials) == "6"
+    assert _text(html, "count-stopped_early") == str(sweep.counts["stopped_early"])
+    assert _text(html, "best-value") == f"{best.last_metric:.6g}"
+    assert _text(html, "budget-used") == str(sum(t.iterations for t in demo.trials("demo")))
+    assert html.count("<svg") == 5  # curves, params, parallel coordinates, best so far, rungs
+    assert XSS not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert re.findall(r"<script[^>]*>", html) == ['<script src="/static/dash.js">']
+    assert "https://" not in html and "http://" not in html  # nothing from a CDN
+    assert "Content-Security-Policy" in page.headers and "script-src 'self'" in page.headers["Content-Security-Policy"]
+
+
+def test_api_matches_the_page_and_answers_304_until_the_store_changes(client: TestClient, demo: Store,
+                                                                       tmp_path: Path) -> None:
+    first = client.get("/api/sweeps/demo")
+    assert first.status_code == 200
+    doc = first.json()
+    assert list(doc) == ["sweep", "plan", "budget", "cost", "best", "importance", "trials"]
+    assert doc["best"]["trial_id"] == "t0" and doc["sweep"]["counts"] == demo.get_sweep("demo").counts
+    assert doc["budget"]["used"] == 4 + 4 + 4 + 2 + 1 + 2 and doc["budget"]["trials_planned"] == 6
+    assert doc["cost"]["gpu_hours"] == pytest.approx(0.5 * doc["cost"]["cpu_hours"])
+    etag = first.headers["ETag"]
+    again = client.get("/api/sweeps/demo", headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.content == b""
+
+    callback = StoreCallback(demo, sweep="demo", metric="val_loss", mode="min", max_t=4)
+    callback.setup()
+    late = FakeTrial("t9", {"lr": 0.5, "width": 16, "tag": "x", "optimizer": {"name": "sgd", "momentum": 0.9}})
+    callback.on_trial_start(0, [late], late)
+    callback.on_trial_result(0, [late], late, {"training_iteration": 1, "val_loss": 0.01, "config": late.config,
+                                               "time_total_s": 1.0})
+    callback.on_experiment_end([late])  # flushes
+    changed = client.get("/api/sweeps/demo", headers={"If-None-Match": etag})
+    assert changed.status_code == 200 and changed.headers["ETag"] != etag
+    assert changed.json()["best"]["trial_id"] == "t9"
+    assert _text(client.get("/sweeps/demo?fragment=1").text, "trials-total") == "7"
+
+
+def test_index_and_compare(client: TestClient, demo: Store, tmp_path: Path) -> None:
+    fill_demo(demo, tmp_path, name="b<i>2")
+    index = client.get("/")
+    assert index.status_code == 200
+    assert 'href="/sweeps/b%3Ci%3E2"' in index.text and "b&lt;i&gt;2" in index.text and "b<i>2" not in index.text
+    listed = client.get("/api/sweeps").json()["sweeps"]
+    assert sorted(s["name"] for s in listed) == ["b<i>2", "demo"]
+    assert all(s["gpu_hours"] == pytest.approx(0.5 * s["cpu_hours"]) for s in listed)
+    compare = client.get("/compare", params={"sweeps": "demo,b<i>2"})
+    assert compare.status_code == 200 and compare.text.count("<svg") == 1
+    assert "GPU-hours" in compare.text and "b<i>2" not in compare.text
+    assert client.get("/compare").status_code == 400
+
+
+def test_unknown_sweep_is_a_404_page_with_close_names(client: TestClient) -> None:
+    page = client.get("/sweeps/dem<o")
+    assert page.status_code == 404
+    assert _text(page.text, "reason").startswith("no sweep named &#x27;dem&lt;o&#x27; in ")
+    assert page.text.endswith("</html>\n") and "close names: demo" in page.text
+    api = client.get("/api/sweeps/nope")
+    assert api.status_code == 404 and api.json()["error"].startswith("no sweep named 'nope'")
+
+
+def test_read_only_and_the_token(demo: Store) -> None:
+    open_client = TestClient(create_app(demo))
+    assert open_client.post("/api/sweeps").status_code == 405
+    assert open_client.delete("/sweeps/demo").status_code == 405
+
+    guarded = TestClient(create_app(demo, token="s3cret"))
+    refused = guarded.get("/api/sweeps")
+    assert refused.status_code == 401
+    assert refused.text == "a token is needed: ?token=T, or the header Authorization: Bearer T\n"
+    assert guarded.get("/api/sweeps", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    assert guarded.get("/api/sweeps", headers={"Authorization": "Bearer s3cret"}).status_code == 200
+    assert guarded.get("/static/dash.js").status_code == 401
+    entered = guarded.get("/", params={"token": "s3cret"})
+    assert entered.status_code == 200 and "httponly" in entered.headers["set-cookie"].lower()
+    assert guarded.get("/sweeps/demo").status_code == 200  # the cookie carries it from here on
+
+
+def test_bind_rules() -> None:
+    check_bind(host="127.0.0.1", port=8080, token=None)
+    check_bind(host="::1", port=0, token=None)
+    check_bind(host="0.0.0.0", port=8080, token="t")
+    with pytest.raises(ServeError, match=r"^--host 0\.0\.0\.0 is not a loopback address: anyone who can reach "):
+        check_bind(host="0.0.0.0", port=8080, token=None)
+    with pytest.raises(ServeError, match=r"^--port must be in 0\.\.65535, got 70000$"):
+        check_bind(host="127.0.0.1", port=70000, token=None)
