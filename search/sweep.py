@@ -118,7 +118,7 @@ def _execute(
     from search import callbacks as cb
     from search.schedulers import make_scheduler
     from search.searchers import make_searcher, param_space
-    from search.trainable_glue import prepare_trainable
+    from search.trainable_glue import prepare_trainable, reuse_actors_for
 
     experiment_path = home / "ray" / spec.name
     started = _start_ray(spec, verbose=verbose)
@@ -158,7 +158,7 @@ def _execute(
                     search_alg=make_searcher(spec, max_concurrent=tuning.max_concurrent(spec)),
                     scheduler=make_scheduler(spec),
                     num_samples=spec.search.num_samples,
-                    reuse_actors=True,
+                    reuse_actors=reuse_actors_for(runnable),
                     trial_dirname_creator=tuning.trial_dirname,
                 ),
                 run_config=tuning.run_config(spec, home, remote_callbacks=remote),

@@ -18,7 +18,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-__all__ = ["prepare_trainable", "resolve_trainable", "ship_module_by_value"]
+__all__ = ["prepare_trainable", "resolve_trainable", "reuse_actors_for", "ship_module_by_value"]
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +37,23 @@ def resolve_trainable(spec: Any, trainable: Any = None) -> Any:
     import trainables
 
     return trainables.resolve(spec.trainable)
+
+
+def reuse_actors_for(trainable: Any) -> bool:
+    """Whether Tune may hand a finished trial's actor to the next trial (``reuse_actors``).
+
+    Safe for function trainables (Tune's wrapper resets itself) and for ``Trainable`` classes
+    that override ``reset_config``. A class without it fails every reuse ("Trainable runner
+    reuse requires reset_config()") and, with more trials than slots, left Tune waiting on a
+    cached actor forever; such classes get a fresh actor per trial instead.
+    """
+    from ray.tune import Trainable
+
+    if not inspect.isclass(trainable):
+        return callable(trainable)
+    if not issubclass(trainable, Trainable):
+        return False
+    return trainable.reset_config is not Trainable.reset_config
 
 
 def _installed_roots() -> list[Path]:
