@@ -18,7 +18,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-__all__ = ["prepare_trainable", "resolve_trainable", "reuse_actors_for", "ship_module_by_value"]
+__all__ = [
+    "checkpoint_frequency_for", "prepare_trainable", "resolve_trainable", "reuse_actors_for", "ship_module_by_value",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +56,20 @@ def reuse_actors_for(trainable: Any) -> bool:
     if not issubclass(trainable, Trainable):
         return False
     return trainable.reset_config is not Trainable.reset_config
+
+
+def checkpoint_frequency_for(trainable: Any) -> int:
+    """Tune's ``checkpoint_frequency``: 1 for a ``Trainable`` class that overrides ``save_checkpoint``.
+
+    A function trainable checkpoints itself through ``tune.report`` (Tune refuses a frequency
+    for it); a class is only checkpointed when Tune asks, so without this a killed sweep's
+    trials would restart from scratch instead of from their last epoch.
+    """
+    from ray.tune import Trainable
+
+    if inspect.isclass(trainable) and issubclass(trainable, Trainable):
+        return int(trainable.save_checkpoint is not Trainable.save_checkpoint)
+    return 0
 
 
 def _installed_roots() -> list[Path]:

@@ -95,7 +95,9 @@ def trial_dirname(trial: Any) -> str:
     return f"{trial.trainable_name}_{trial.trial_id}"
 
 
-def run_config(spec: Any, home: Path, *, remote_callbacks: list[Any] | None = None) -> Any:
+def run_config(
+    spec: Any, home: Path, *, remote_callbacks: list[Any] | None = None, checkpoint_frequency: int = 0
+) -> Any:
     from ray import tune
     from ray.tune.logger import TBXLoggerCallback
 
@@ -109,7 +111,9 @@ def run_config(spec: Any, home: Path, *, remote_callbacks: list[Any] | None = No
         storage_path=str(home / "ray"),
         callbacks=[*callbacks, TBXLoggerCallback()],
         failure_config=tune.FailureConfig(max_failures=spec.failures.max_retries),
-        checkpoint_config=tune.CheckpointConfig(num_to_keep=_CHECKPOINTS_KEPT),
+        checkpoint_config=tune.CheckpointConfig(
+            num_to_keep=_CHECKPOINTS_KEPT, checkpoint_frequency=checkpoint_frequency
+        ),
         stop=stop_criteria(spec),
         verbose=0,
     )
