@@ -33,6 +33,8 @@ class SweepOutcome:
         experiment_path: Ray's experiment directory (trial dirs, checkpoints, TensorBoard events).
         store_url: The store's URL, password masked.
         first_error: The first errored trial's error text (traceback), if any trial errored.
+        reason: Why the sweep failed when no trial error explains it (one line), e.g. it stalled
+            because no trial could be placed; None otherwise.
     """
 
     name: str
@@ -42,6 +44,7 @@ class SweepOutcome:
     experiment_path: str = ""
     store_url: str = ""
     first_error: str | None = None
+    reason: str | None = None
 
     @property
     def exit_code(self) -> int:
@@ -116,15 +119,19 @@ def _execute(
     from ray import tune
 
     from search import callbacks as cb
+    from search import stall
     from search.schedulers import make_scheduler
     from search.searchers import make_searcher, param_space
-    from search.trainable_glue import prepare_trainable, reuse_actors_for
+    from search.trainable_glue import checkpoint_frequency_for, prepare_trainable, reuse_actors_for
 
     experiment_path = home / "ray" / spec.name
+    stall_timeout = stall.stall_timeout()
     started = _start_ray(spec, verbose=verbose)
     tracker = cb.TrialTracker()
     live = tuning.callbacks_for(spec, store, progress, tracker)
-    status, grid, registered = "failed", None, False
+    if stall_timeout is not None:  # last: the others see each step before it may end the sweep
+        live.append(stall.StallWatch(name=spec.name, timeout_s=stall_timeout))
+    status, grid, registered, reason = "failed", None, False, None
     try:
         runnable = prepare_trainable(spec, trainable, from_spec=from_spec)
         space = param_space(spec)
@@ -161,11 +168,16 @@ def _execute(
                     reuse_actors=reuse_actors_for(runnable),
                     trial_dirname_creator=tuning.trial_dirname,
                 ),
-                run_config=tuning.run_config(spec, home, remote_callbacks=remote),
+                run_config=tuning.run_config(
+                    spec, home, remote_callbacks=remote, checkpoint_frequency=checkpoint_frequency_for(runnable)
+                ),
             )
         else:
             tuner = tune.Tuner.restore(str(experiment_path), trainable=runnable, param_space=space, **resume)
-        status, grid = tuning.fit(tuner, tracker)
+        try:
+            status, grid = tuning.fit(tuner, tracker)
+        except stall.SweepStalled as exc:
+            reason = str(exc)
     finally:
         cb.unbind(tuning.CALLBACK_KEY)
         for item in live:
@@ -187,6 +199,7 @@ def _execute(
         experiment_path=str(experiment_path),
         store_url=store.url_masked,
         first_error=first_error,
+        reason=reason,
     )
 
 

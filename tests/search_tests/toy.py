@@ -127,3 +127,11 @@ class ResettableQuadraticClass(QuadraticClass):
         self.t = 0
         self._event("reset")
         return True
+
+
+class HangingSetupClass(QuadraticClass):
+    """A ``Trainable`` whose ``setup()`` does not return for ``hang_s`` seconds (default 600)."""
+
+    def setup(self, config: dict[str, Any]) -> None:
+        time.sleep(float(config.get("hang_s", 600)))
+        super().setup(config)
