@@ -50,7 +50,9 @@ def _summary(outcome: Any, *, metric: str | None) -> None:
 
 def _finish(outcome: Any, *, metric: str | None) -> NoReturn:
     _summary(outcome, metric=metric)
-    if outcome.status == "failed":
+    if outcome.status == "failed" and outcome.reason:
+        click.echo(f"hpo: sweep {outcome.name} stalled: {outcome.reason}", err=True)
+    elif outcome.status == "failed":
         first = (outcome.first_error or "no error text recorded").strip().splitlines()
         click.echo(f"hpo: every trial errored; first error: {first[-1] if first else '?'}", err=True)
         click.echo(f"  (full traceback: `hpo trials {outcome.name}` or the trial's error.txt)", err=True)

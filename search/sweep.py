@@ -43,6 +43,8 @@ class SweepOutcome:
         store_url: The store's URL, password masked.
         first_error: The first errored trial's error text (traceback), if any trial errored.
         plan: The plan the sweep ran with.
+        reason: Why the sweep failed when no trial error explains it (one line), e.g. it stalled
+            because no trial could be placed; None otherwise.
     """
 
     name: str
@@ -53,6 +55,7 @@ class SweepOutcome:
     store_url: str = ""
     first_error: str | None = None
     plan: SweepPlan | None = None
+    reason: str | None = None
 
     @property
     def exit_code(self) -> int:
@@ -225,8 +228,10 @@ def _spec_from_record(record: SweepRecord) -> SweepSpec:
 
 # --------------------------------------------------------------------------- with Ray
 def _execute(run: _Run, *, progress: Any, verbose: bool) -> SweepOutcome:
+    from search import stall
     from search.trainable_glue import prepare_trainable
 
+    stall_timeout = stall.stall_timeout()
     started = cluster.ensure_ray(run.spec, verbose=verbose, home=run.home)
     status, reason, grid, registered, plan = "failed", None, None, False, run.plan
     tracker = TrialTracker()
@@ -238,13 +243,18 @@ def _execute(run: _Run, *, progress: Any, verbose: bool) -> SweepOutcome:
         runnable = prepare_trainable(run.spec, run.trainable, from_spec=run.from_spec)
         live = _live_callbacks(plan, run.store, progress, tracker)
         live += tracking.tracker_callbacks(run.spec, plan)  # after the store's: it has each result first
+        if stall_timeout is not None:  # last: the others see each step before it may end the sweep
+            live.append(stall.StallWatch(name=run.spec.name, timeout_s=stall_timeout))
         run.store.start_sweep(
             name=run.spec.name, spec_yaml=run.spec.to_yaml(), spec_hash=run.spec.spec_hash(), metric=plan.metric,
             mode=plan.mode, experiment_path=str(run.experiment_path), max_t=run.spec.scheduler.max_t,
             resumed=run.restore is not None, plan=plan.to_dict(), storage_path=str(run.storage))
         registered = True
         bind(CALLBACK_KEY, live)
-        status, grid = _fit(_tuner(run, plan, runnable), tracker)
+        try:
+            status, grid = _fit(_tuner(run, plan, runnable), tracker)
+        except stall.SweepStalled as exc:
+            reason = str(exc)
     except MetricNotReportedError as exc:
         reason = str(exc)
         raise
@@ -264,7 +274,7 @@ def _execute(run: _Run, *, progress: Any, verbose: bool) -> SweepOutcome:
     return SweepOutcome(
         name=run.spec.name, status=status, best=run.store.best(run.spec.name),
         counts=dict(run.store.counts(run.spec.name)), experiment_path=str(run.experiment_path),
-        store_url=run.store.url_masked, first_error=first_error, plan=plan)
+        store_url=run.store.url_masked, first_error=first_error, plan=plan, reason=reason)
 
 
 def _live_callbacks(plan: SweepPlan, store: Store, progress: Any, tracker: TrialTracker) -> list[Any]:
@@ -291,7 +301,7 @@ def _tuner(run: _Run, plan: SweepPlan, runnable: Any) -> Any:
 
     from search.schedulers import make_scheduler
     from search.searchers import make_searcher, param_space
-    from search.trainable_glue import reuses_actors
+    from search.trainable_glue import checkpoint_frequency_for, reuse_actors_for
 
     space = param_space(run.spec)
     if run.restore is not None:
@@ -312,7 +322,7 @@ def _tuner(run: _Run, plan: SweepPlan, runnable: Any) -> Any:
             search_alg=make_searcher(run.spec, max_concurrent=plan.concurrency or 1),
             scheduler=make_scheduler(run.spec),
             num_samples=run.spec.search.num_samples,
-            reuse_actors=reuses_actors(runnable),
+            reuse_actors=reuse_actors_for(runnable),
             trial_dirname_creator=_trial_dirname,
         ),
         run_config=tune.RunConfig(
@@ -320,7 +330,8 @@ def _tuner(run: _Run, plan: SweepPlan, runnable: Any) -> Any:
             storage_path=str(run.storage),
             callbacks=[*callbacks, TBXLoggerCallback()],
             failure_config=tune.FailureConfig(max_failures=run.spec.failures.max_retries),
-            checkpoint_config=tune.CheckpointConfig(num_to_keep=_CHECKPOINTS_KEPT),
+            checkpoint_config=tune.CheckpointConfig(
+                num_to_keep=_CHECKPOINTS_KEPT, checkpoint_frequency=checkpoint_frequency_for(runnable)),
             stop=PlanStopper(CALLBACK_KEY, metric=plan.metric, criteria=plan.stop),
             verbose=0,
         ),

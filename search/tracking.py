@@ -11,7 +11,7 @@ trial, its config and per-epoch metrics). Added here only what they lack:
 - fail-soft: a tracker that raises (its server gone) is dropped with one warning; the sweep and
   the results store go on.
 
-The callbacks run in the driver beside the store's (``tuning.callbacks_for``), so a resumed sweep
+The callbacks run in the driver beside the store's (``search.sweep._execute``), so a resumed sweep
 gets them again from its spec, and nothing of theirs is pickled into Ray's experiment state.
 """
 

@@ -3,7 +3,8 @@
 The engine looks the name up before Ray starts (an unknown name fails in a second);
 :func:`prepare_trainable` then runs the registry's prepare hook (which may put a data set in
 the object store), makes the user's own modules travel to the workers, and attaches the
-per-trial resources. :func:`reuses_actors` says whether Tune may reuse a trial's actor.
+per-trial resources. :func:`reuse_actors_for` and :func:`checkpoint_frequency_for` tell Tune
+how to treat a Trainable class.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-__all__ = ["prepare_trainable", "reuses_actors", "ship_module_by_value"]
+__all__ = ["checkpoint_frequency_for", "prepare_trainable", "reuse_actors_for", "ship_module_by_value"]
 
 logger = logging.getLogger(__name__)
 
@@ -26,15 +27,35 @@ logger = logging.getLogger(__name__)
 _OWN_PACKAGES = frozenset({"spaces", "search", "trainables", "results", "configs"})
 
 
-def reuses_actors(trainable: Any) -> bool:
-    """Whether Tune may reuse a trial's actor for the next trial: safe for function trainables,
-    and for ``Trainable`` classes that override ``reset_config`` (Ray's own rule)."""
-    from ray import tune
+def reuse_actors_for(trainable: Any) -> bool:
+    """Whether Tune may hand a finished trial's actor to the next trial (``reuse_actors``).
 
-    target = getattr(trainable, "__wrapped__", trainable)
-    if inspect.isclass(target) and issubclass(target, tune.Trainable):
-        return target.reset_config is not tune.Trainable.reset_config
-    return True
+    Safe for function trainables (Tune's wrapper resets itself) and for ``Trainable`` classes
+    that override ``reset_config``. A class without it fails every reuse ("Trainable runner
+    reuse requires reset_config()") and, with more trials than slots, left Tune waiting on a
+    cached actor forever; such classes get a fresh actor per trial instead.
+    """
+    from ray.tune import Trainable
+
+    if not inspect.isclass(trainable):
+        return callable(trainable)
+    if not issubclass(trainable, Trainable):
+        return False
+    return trainable.reset_config is not Trainable.reset_config
+
+
+def checkpoint_frequency_for(trainable: Any) -> int:
+    """Tune's ``checkpoint_frequency``: 1 for a ``Trainable`` class that overrides ``save_checkpoint``.
+
+    A function trainable checkpoints itself through ``tune.report`` (Tune refuses a frequency
+    for it); a class is only checkpointed when Tune asks, so without this a killed sweep's
+    trials would restart from scratch instead of from their last epoch.
+    """
+    from ray.tune import Trainable
+
+    if inspect.isclass(trainable) and issubclass(trainable, Trainable):
+        return int(trainable.save_checkpoint is not Trainable.save_checkpoint)
+    return 0
 
 
 def _installed_roots() -> list[Path]:

@@ -175,3 +175,26 @@ def test_resume_of_an_unknown_or_finished_sweep_exits_2(tmp_home: Path) -> None:
     result = CliRunner().invoke(cli, ["resume", "nosuch"])
     assert result.exit_code == 2
     assert len(result.output.splitlines()) == 1 and "nosuch" in result.output
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("scheduler", ["fifo", "hyperband"])
+def test_a_trainable_class_without_reset_config_and_more_trials_than_slots_finishes(
+    ray_session: None, tmp_home: Path, tmp_path: Path, scheduler: str
+) -> None:
+    # The class Ray ships, unchanged: it has save/load_checkpoint but no reset_config (issue 14 hung here).
+    spec = _write(
+        tmp_path,
+        name=f"mock-{scheduler}",
+        trainable="ray.tune.utils.mock_trainable:MyTrainableClass",
+        metric="episode_reward_mean",
+        mode="max",
+        search={"algorithm": "random", "num_samples": 4, "seed": 0},
+        scheduler={"type": scheduler, "max_t": 3, "grace_period": 1, "reduction_factor": 2},
+        params={"width": {"type": "float", "low": 1.0, "high": 10.0}},
+        fixed={},
+    )
+    result = CliRunner().invoke(cli, ["sweep", spec, "-q"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(f"sweep mock-{scheduler} finished: 4 trial(s) (")
+    assert "error" not in result.output.splitlines()[0]

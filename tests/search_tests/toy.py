@@ -87,3 +87,51 @@ def gpu_probe(config: dict[str, Any]) -> None:
     }
     (out / f"{trial_id}.json").write_text(json.dumps(record))
     tune.report({"loss": _loss(config, 1)})
+
+
+class QuadraticClass(tune.Trainable):
+    """The ``quadratic`` toy as a ``Trainable`` class without ``reset_config``; saves and loads ``t``.
+
+    Appends ``<trial_id> <pid> <event> <t>`` to ``<out_dir>/events.txt`` (events: ``setup``,
+    ``step``, ``restored``, ``reset``) when ``out_dir`` is set, and sleeps ``sleep`` s per step.
+    """
+
+    def setup(self, config: dict[str, Any]) -> None:
+        self.t = 0
+        self._event("setup")
+
+    def _event(self, event: str) -> None:
+        out = self.config.get("out_dir")
+        if out:
+            with open(Path(out, "events.txt"), "a") as f:
+                f.write(f"{self.trial_id} {os.getpid()} {event} {self.t}\n")
+
+    def step(self) -> dict[str, Any]:
+        time.sleep(float(self.config.get("sleep", 0.0)))
+        self.t += 1
+        self._event("step")
+        return {"loss": _loss(self.config, self.t)}
+
+    def save_checkpoint(self, checkpoint_dir: str) -> None:
+        Path(checkpoint_dir, "t").write_text(str(self.t))
+
+    def load_checkpoint(self, checkpoint_dir: str) -> None:
+        self.t = int(Path(checkpoint_dir, "t").read_text())
+        self._event("restored")
+
+
+class ResettableQuadraticClass(QuadraticClass):
+    """``QuadraticClass`` that Tune may reuse for the next trial: it overrides ``reset_config``."""
+
+    def reset_config(self, new_config: dict[str, Any]) -> bool:
+        self.t = 0
+        self._event("reset")
+        return True
+
+
+class HangingSetupClass(QuadraticClass):
+    """A ``Trainable`` whose ``setup()`` does not return for ``hang_s`` seconds (default 600)."""
+
+    def setup(self, config: dict[str, Any]) -> None:
+        time.sleep(float(config.get("hang_s", 600)))
+        super().setup(config)
