@@ -15,15 +15,21 @@ from search.trainable_glue import _own_copy, ship_module_by_value
 def test_a_module_only_on_the_drivers_path_is_shipped_by_value(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "scratchpkg").mkdir()
     (tmp_path / "scratchpkg" / "__init__.py").write_text("")
-    (tmp_path / "scratchpkg" / "mod.py").write_text("def train(config):\n    return config\n")
+    (tmp_path / "scratchpkg" / "mod.py").write_text("def train(config):\n    return {**config, 'seen': True}\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     from scratchpkg.mod import train
 
+    top = sys.modules["scratchpkg"]
     try:
         assert ship_module_by_value(train) == "scratchpkg"
-        assert ray.cloudpickle.cloudpickle._is_registered_pickle_by_value(sys.modules["scratchpkg.mod"])
+        payload = ray.cloudpickle.dumps(train)
+        # A worker that cannot import scratchpkg still gets the function: it travelled by value.
+        for name in ("scratchpkg.mod", "scratchpkg"):
+            sys.modules.pop(name, None)
+        monkeypatch.setattr(sys, "path", [p for p in sys.path if p != str(tmp_path)])
+        assert ray.cloudpickle.loads(payload)({"x": 1}) == {"x": 1, "seen": True}
     finally:
-        ray.cloudpickle.unregister_pickle_by_value(sys.modules["scratchpkg"])
+        ray.cloudpickle.unregister_pickle_by_value(top)
         for name in ("scratchpkg.mod", "scratchpkg"):
             sys.modules.pop(name, None)
 
