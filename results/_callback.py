@@ -155,8 +155,8 @@ class StoreCallback(Callback):
         self._ensure()
         state = self._states.get(trial.trial_id)
         if state is None:
-            state = TrialState(trial_id=trial.trial_id, started=time.time())
-            state.set_config(dict(trial.config or {}))
+            state = TrialState.new(self.sweep, trial.trial_id)
+            state.update(config=dict(trial.config or {}))
             self._states[trial.trial_id] = state
         self._dirty[trial.trial_id] = state
         return state
@@ -187,11 +187,8 @@ class StoreCallback(Callback):
 
     def _end(self, trial: Trial, status: str, error: str | None = None) -> None:
         state = self._state(trial)
-        state.status = status
-        state.ended = time.time()
-        if error is not None:
-            state.error = error
-        state.checkpoint_path = _checkpoint_path(trial) or state.checkpoint_path
+        state.update(status=status, ended=time.time(), error=error if error is not None else state.trial.error,
+                     checkpoint_path=_checkpoint_path(trial) or state.trial.checkpoint_path)
         self._maybe_flush()
 
     # ------------------------------------------------------------ Ray hooks
@@ -201,9 +198,7 @@ class StoreCallback(Callback):
 
     def on_trial_start(self, iteration: int, trials: list[Trial], trial: Trial, **info: Any) -> None:
         state = self._state(trial)
-        state.status = "running"
-        state.ended = None
-        state.set_config(dict(trial.config or {}))
+        state.update(status="running", ended=None, config=dict(trial.config or {}))
         self._maybe_flush()
 
     def on_trial_restore(self, iteration: int, trials: list[Trial], trial: Trial, **info: Any) -> None:
@@ -215,7 +210,7 @@ class StoreCallback(Callback):
         state = self._state(trial)
         metrics = clean_result(result)
         step = result.get("training_iteration")
-        step = int(step) if isinstance(step, int | float) else state.iterations + 1
+        step = int(step) if isinstance(step, int | float) else state.trial.iterations + 1
         value = finite(metrics.get(self.metric))
         state.add_result(step, value, metrics, self.mode)
         self._queued.append((state, {
@@ -227,23 +222,23 @@ class StoreCallback(Callback):
                       **info: Any) -> None:
         path = getattr(checkpoint, "path", None)
         if path:
-            self._state(trial).checkpoint_path = str(path)
+            self._state(trial).update(checkpoint_path=str(path))
 
     def on_trial_complete(self, iteration: int, trials: list[Trial], trial: Trial, **info: Any) -> None:
         self._ensure()
         if trial.trial_id not in self._states:
             return  # a pending trial cancelled at the end of the experiment: it never ran
         state = self._state(trial)
-        reached = state.last_result.get(self.time_attr)
+        reached = state.trial.last_result.get(self.time_attr)
         if reached is None and self.time_attr == "training_iteration":
-            reached = state.iterations
+            reached = state.trial.iterations
         early = ended_early(trial, reached, max_t=self.max_t, stop=self.stop)
         self._end(trial, "stopped_early" if early else "completed")
 
     def on_trial_recover(self, iteration: int, trials: list[Trial], trial: Trial, **info: Any) -> None:
         # Ray retries it (failures.max_retries): it stays running, the error is kept for the record.
         state = self._state(trial)
-        state.error = read_trial_error(trial)
+        state.update(error=read_trial_error(trial))
         self._maybe_flush()
 
     def on_trial_error(self, iteration: int, trials: list[Trial], trial: Trial, **info: Any) -> None:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
 
-__all__ = ["SweepRecord", "TrialRecord", "finite", "from_epoch", "iso"]
+__all__ = ["TRIAL_FIELDS", "SweepRecord", "TrialRecord", "finite", "from_epoch", "iso", "trial_from_row", "trial_row"]
 
 
 def from_epoch(value: float | None) -> datetime | None:
@@ -82,23 +83,61 @@ class TrialRecord:
         return self.best_metric if scope == "all" else self.last_metric
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict (times as ISO-8601 text); keys are documented in the README."""
-        return {
-            "sweep": self.sweep,
-            "trial_id": self.trial_id,
-            "status": self.status,
-            "config": self.config,
-            "last_metric": self.last_metric,
-            "best_metric": self.best_metric,
-            "best_iteration": self.best_iteration,
-            "iterations": self.iterations,
-            "checkpoint_path": self.checkpoint_path,
-            "error": self.error,
-            "last_result": self.last_result,
-            "started": iso(self.started),
-            "ended": iso(self.ended),
-            "duration_s": self.duration_s,
-        }
+        """JSON-ready dict: every field (times as ISO-8601 text), then ``duration_s``; keys are
+        documented in the README."""
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        return {**data, "started": iso(self.started), "ended": iso(self.ended), "duration_s": self.duration_s}
+
+
+# A trial row is spelled once: TrialRecord's fields are the trials table's columns (less the keys
+# `id`/`sweep_id`), converted only by kind here, for the store's reads and the callback's writes.
+_JSON_FIELDS = frozenset({"config", "last_result"})
+_TIME_FIELDS = frozenset({"started", "ended"})
+TRIAL_FIELDS = tuple(f.name for f in fields(TrialRecord) if f.name != "sweep")
+
+
+def _json(value: Any) -> str:
+    try:
+        return json.dumps(value, separators=(",", ":"), default=str, allow_nan=False)
+    except ValueError:  # NaN/inf inside a config
+        return json.dumps(value, separators=(",", ":"), default=str)
+
+
+def _loads(text: str | None) -> dict[str, Any]:
+    if not text:
+        return {}
+    try:
+        loaded = json.loads(text)
+    except ValueError:
+        return {}
+    return loaded if isinstance(loaded, dict) else {}
+
+
+def trial_from_row(sweep: str, row: Any) -> TrialRecord:
+    """The record of one ``trials`` row (the one loader: the store's reads and the callback's resume)."""
+    values: dict[str, Any] = {}
+    for name in TRIAL_FIELDS:
+        value = getattr(row, name)
+        if name in _JSON_FIELDS:
+            value = _loads(value)
+        elif name in _TIME_FIELDS:
+            value = from_epoch(value)
+        values[name] = value
+    values["iterations"] = values["iterations"] or 0
+    return TrialRecord(sweep=sweep, **values)
+
+
+def trial_row(trial: TrialRecord, sweep_id: int) -> dict[str, Any]:
+    """The ``trials`` row of a record (the one writer mapping)."""
+    row: dict[str, Any] = {"sweep_id": sweep_id}
+    for name in TRIAL_FIELDS:
+        value = getattr(trial, name)
+        if name in _JSON_FIELDS:
+            value = _json(value)
+        elif name in _TIME_FIELDS:
+            value = None if value is None else value.timestamp()
+        row[name] = value
+    return row
 
 
 @dataclass(frozen=True)

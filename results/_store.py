@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from ._db import make_engine, mask, run_read, run_write, sqlite_file
 from ._env import default_url, git_commit, resolve_home, versions
 from ._errors import StoreError, SweepExistsError, SweepNotFoundError, TrialNotFoundError
-from ._records import SweepRecord, TrialRecord, from_epoch
+from ._records import SweepRecord, TrialRecord, from_epoch, trial_from_row
 from ._schema import (
     MIGRATIONS,
     SCHEMA_VERSION,
@@ -341,7 +341,7 @@ class Store:
                 query = query.where(trials_table.c.status == status)
             if top is not None:
                 query = query.limit(top)
-            return [_trial_record(name, row) for row in conn.execute(query)]
+            return [trial_from_row(name, row) for row in conn.execute(query)]
 
         return run_read(self._engine, read, what=f"reading trials of {name!r}")
 
@@ -446,11 +446,3 @@ def _sweep_record(row: Any, counts: dict[str, int]) -> SweepRecord:
         versions=_loads(row.versions, {}), git_commit=row.git_commit, experiment_path=row.experiment_path,
         counts=counts, max_t=row.max_t, plan=_loads(row.plan, None), storage_path=row.storage_path,
         reason=row.reason)
-
-
-def _trial_record(sweep: str, row: Any) -> TrialRecord:
-    return TrialRecord(
-        sweep=sweep, trial_id=row.trial_id, config=_loads(row.config, {}), status=row.status, error=row.error,
-        best_metric=row.best_metric, best_iteration=row.best_iteration, last_metric=row.last_metric,
-        iterations=row.iterations or 0, checkpoint_path=row.checkpoint_path,
-        last_result=_loads(row.last_result, {}), started=from_epoch(row.started), ended=from_epoch(row.ended))

@@ -11,13 +11,14 @@ from __future__ import annotations
 import json
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, select
 
 from ._db import run_read, run_write, upsert
-from ._records import finite
+from ._records import TRIAL_FIELDS, TrialRecord, finite, from_epoch, trial_from_row, trial_row
 from ._schema import results_table, sweeps_table, trials_table
 
 __all__ = ["BatchWriter", "TrialState", "clean_result", "dumps"]
@@ -69,61 +70,50 @@ def dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), default=str, allow_nan=False)
 
 
-def _safe_dumps(value: Any) -> str:
-    try:
-        return dumps(value)
-    except ValueError:  # NaN/inf inside a config
-        return json.dumps(value, separators=(",", ":"), default=str)
-
-
 @dataclass
 class TrialState:
-    """One trial's row as the callback will next write it."""
+    """One trial as the callback will next write it: its record, plus where the row is.
 
-    trial_id: str
-    config_json: str = "{}"
-    status: str = "running"
-    error: str | None = None
-    best_metric: float | None = None
-    best_iteration: int | None = None
-    last_metric: float | None = None
-    iterations: int = 0
-    checkpoint_path: str | None = None
-    last_result: dict[str, Any] = field(default_factory=dict)
-    started: float | None = None
-    ended: float | None = None
+    Attributes:
+        trial: The trial's record (the same ``TrialRecord`` the store hands out).
+        pk: The row's primary key, once written.
+        recompute: A result was replayed: recompute best/last from the stored results.
+    """
+
+    trial: TrialRecord
     pk: int | None = None
-    recompute: bool = False  # a result was replayed: recompute best/last from the stored results
+    recompute: bool = False
 
-    def row(self, sweep_id: int) -> dict[str, Any]:
-        return {
-            "sweep_id": sweep_id, "trial_id": self.trial_id, "config": self.config_json, "status": self.status,
-            "error": self.error, "best_metric": self.best_metric, "best_iteration": self.best_iteration,
-            "last_metric": self.last_metric, "iterations": self.iterations,
-            "checkpoint_path": self.checkpoint_path, "last_result": _safe_dumps(self.last_result),
-            "started": self.started, "ended": self.ended,
-        }
+    @classmethod
+    def new(cls, sweep: str, trial_id: str) -> TrialState:
+        return cls(TrialRecord(sweep=sweep, trial_id=trial_id, config={}, status="running",
+                               started=datetime.now(tz=UTC)))
 
-    def set_config(self, config: dict[str, Any]) -> None:
-        self.config_json = _safe_dumps(config)
+    def update(self, **changes: Any) -> None:
+        """Change fields of the record (``ended=time.time()`` style epoch floats are accepted)."""
+        for name in ("started", "ended"):
+            if isinstance(changes.get(name), int | float):
+                changes[name] = from_epoch(changes[name])
+        self.trial = replace(self.trial, **changes)
 
     def add_result(self, iteration: int, value: float | None, metrics: dict[str, Any], mode: str) -> None:
         """Fold one result into the row; a replayed iteration marks the row for recomputation."""
-        if iteration <= self.iterations:
+        t = self.trial
+        if iteration <= t.iterations:
             self.recompute = True
             return
-        self.iterations = iteration
-        self.last_metric = value
-        self.last_result = metrics
-        if value is not None and (self.best_metric is None or _better(value, self.best_metric, mode)):
-            self.best_metric, self.best_iteration = value, iteration
+        best = (t.best_metric, t.best_iteration)
+        if value is not None and (t.best_metric is None or _better(value, t.best_metric, mode)):
+            best = (value, iteration)
+        self.trial = replace(t, iterations=iteration, last_metric=value, last_result=metrics, best_metric=best[0],
+                             best_iteration=best[1])
 
 
 def _better(value: float, than: float, mode: str) -> bool:
     return value < than if mode == "min" else value > than
 
 
-_TRIAL_UPDATE = [c.name for c in trials_table.columns if c.name not in ("id", "sweep_id", "trial_id")]
+_TRIAL_UPDATE = [name for name in TRIAL_FIELDS if name != "trial_id"]
 _RESULT_UPDATE = ["time_total_s", "metric_value", "metrics", "recorded"]
 
 
@@ -161,15 +151,8 @@ class BatchWriter:
         def read(conn: Connection) -> list[Any]:
             return conn.execute(select(trials_table).where(trials_table.c.sweep_id == sweep_id)).all()
 
-        states = {}
-        for row in run_read(self._engine, read, what=f"loading trials of {self.sweep!r}"):
-            states[row.trial_id] = TrialState(
-                trial_id=row.trial_id, config_json=row.config, status=row.status, error=row.error,
-                best_metric=row.best_metric, best_iteration=row.best_iteration, last_metric=row.last_metric,
-                iterations=row.iterations or 0, checkpoint_path=row.checkpoint_path,
-                last_result=json.loads(row.last_result) if row.last_result else {}, started=row.started,
-                ended=row.ended, pk=row.id)
-        return states
+        return {row.trial_id: TrialState(trial_from_row(self.sweep, row), pk=row.id)
+                for row in run_read(self._engine, read, what=f"loading trials of {self.sweep!r}")}
 
     def flush(self, dirty: list[TrialState], results: list[tuple[TrialState, dict[str, Any]]]) -> None:
         """Write ``dirty`` rows and queued ``results`` (each ``(state, result row)``) in one transaction."""
@@ -183,25 +166,25 @@ class BatchWriter:
         states = list(touched.values())
 
         def write(conn: Connection) -> dict[str, int]:
-            upsert(conn, trials_table, [s.row(sweep_id) for s in states], keys=("sweep_id", "trial_id"),
+            upsert(conn, trials_table, [trial_row(s.trial, sweep_id) for s in states], keys=("sweep_id", "trial_id"),
                    update=_TRIAL_UPDATE)
-            pks = {s.trial_id: s.pk for s in states if s.pk is not None}
-            missing = [s.trial_id for s in states if s.pk is None]
+            pks = {s.trial.trial_id: s.pk for s in states if s.pk is not None}
+            missing = [s.trial.trial_id for s in states if s.pk is None]
             for start in range(0, len(missing), _CHUNK):
                 chunk = missing[start:start + _CHUNK]
                 for pk, trial_id in conn.execute(select(trials_table.c.id, trials_table.c.trial_id).where(
                         trials_table.c.sweep_id == sweep_id, trials_table.c.trial_id.in_(chunk))):
                     pks[trial_id] = pk
-            rows = [{**row, "trial_pk": pks[s.trial_id]} for s, row in results]
+            rows = [{**row, "trial_pk": pks[s.trial.trial_id]} for s, row in results]
             upsert(conn, results_table, rows, keys=("trial_pk", "iteration"), update=_RESULT_UPDATE)
             for state in states:
                 if state.recompute:
-                    self._recompute(conn, state, pks[state.trial_id], sweep_id)
+                    self._recompute(conn, state, pks[state.trial.trial_id], sweep_id)
             return pks
 
         pks = run_write(self._engine, write, what=f"writing results of {self.sweep!r}")
         for state in states:
-            state.pk = pks.get(state.trial_id, state.pk)
+            state.pk = pks.get(state.trial.trial_id, state.pk)
             state.recompute = False
 
     def _recompute(self, conn: Connection, state: TrialState, pk: int, sweep_id: int) -> None:
@@ -213,8 +196,8 @@ class BatchWriter:
             if value is not None and (best is None or _better(value, best[0], self.mode)):
                 best = (value, iteration)
         if rows:
-            state.iterations = rows[-1].iteration
-            state.last_metric = finite(rows[-1].metric_value)
-            state.last_result = json.loads(rows[-1].metrics)
-        state.best_metric, state.best_iteration = best if best else (None, None)
-        conn.execute(trials_table.update().where(trials_table.c.id == pk).values(state.row(sweep_id)))
+            state.update(iterations=rows[-1].iteration, last_metric=finite(rows[-1].metric_value),
+                         last_result=json.loads(rows[-1].metrics))
+        best_metric, best_iteration = best if best else (None, None)
+        state.update(best_metric=best_metric, best_iteration=best_iteration)
+        conn.execute(trials_table.update().where(trials_table.c.id == pk).values(trial_row(state.trial, sweep_id)))

@@ -282,3 +282,12 @@ def test_results_frame_has_every_result(demo: Store) -> None:
     frame = demo.results_frame("demo")
     assert list(frame.columns) == ["trial_id", "iteration", "time_total_s", "metric", "recorded"]
     assert len(frame) == 4 + 4 + 4 + 2 + 1 + 2
+
+
+def test_a_trial_row_is_spelled_once() -> None:
+    from results._records import TRIAL_FIELDS, TrialRecord
+    from results._schema import trials_table
+
+    # TrialRecord's fields are the trials table's columns: the loader and the writer map them by name.
+    assert set(TRIAL_FIELDS) == {c.name for c in trials_table.columns} - {"id", "sweep_id"}
+    assert "sweep" in TrialRecord.__dataclass_fields__
