@@ -52,7 +52,8 @@ def test_unknown_sampler(base) -> None:
 
 def test_sampler_without_optuna(base) -> None:
     assert _problems({**base, "search": {"algorithm": "hyperopt", "sampler": "tpe"}}) == [
-        ("search.sampler", "only for algorithm: optuna, got algorithm: hyperopt; drop sampler, or use algorithm: optuna")]
+        ("search.sampler", "only for algorithm: optuna, got algorithm: hyperopt; drop sampler, "
+                           "or use algorithm: optuna")]
 
 
 def test_several_objectives_refuse_single_objective_searchers_and_schedulers(base) -> None:
@@ -77,6 +78,13 @@ def test_both_forms_and_duplicates(base) -> None:
         ("metrics[2].name", "'val_acc' is already an objective; list each metric once"),
     ]
     assert _problems(_multi(base, metrics=[{"name": "val_acc"}])) == [("metrics[0].mode", "required")]
+
+
+def test_dry_run_names_every_objective(base) -> None:
+    from spaces import dry_run_report
+
+    text = dry_run_report(parse_spec(_multi(base)))
+    assert "objectives val_acc (max), epoch_time_s (min): the answer is a Pareto set" in text
 
 
 def test_optuna_refuses_grid_params(base) -> None:
