@@ -210,7 +210,10 @@ def main() -> None:
             jobs += [(ref, str(path), list(args.algorithms), s, args.trials, str(tmp / f"home-{kind}-{s}"))
                      for s in range(args.seeds)]
         with ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-            results = list(pool.map(_one_seed, jobs))
+            results = []
+            for job, row in zip(jobs, pool.map(_one_seed, jobs), strict=False):
+                results.append(row)  # each seed as it lands: a long run that dies still shows its rows
+                print(f"{job[0]} seed {job[3]}: " + ", ".join(f"{k} {v:.4g}" for k, v in row.items()), flush=True)
         for ref in args.tables:
             rows = [r for job, r in zip(jobs, results, strict=True) if job[0] == ref]
             medians = {k: statistics.median(r[k] for r in rows) for k in rows[0]}
