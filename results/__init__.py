@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from ._cost import Cost, sweep_cost, trial_cost
 from ._env import ensure_home, resolve_home
 from ._errors import StoreError, SweepExistsError, SweepNotFoundError, TrialNotFoundError
+from ._pareto import objective_values, objectives_of, pareto_front
 from ._records import SweepRecord, TrialRecord
 from ._report import export_report
 from ._sections import fmt_duration as format_duration
@@ -36,6 +37,9 @@ __all__ = [
     "export_report",
     "flatten_config",
     "format_duration",
+    "objective_values",
+    "objectives_of",
+    "pareto_front",
     "resolve_home",
     "sweep_cost",
     "trial_cost",

@@ -57,6 +57,8 @@ footer { color: var(--muted); font-size: 12px; margin-top: 40px; }
 """
 
 _CAPTIONS = {
+    "pareto": "Several objectives: each trial by its last values of the first two; the Pareto set (no trial "
+              "is as good on every objective and better on one) in orange.",
     "curves": "Metric per training iteration. Early-stopped trials are faint and marked x at the rung where "
               "they stopped; errored trials dashed; the best trial thick.",
     "params": "Each trial's last metric against each searched hyperparameter (log axes for log-scaled "

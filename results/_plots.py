@@ -25,6 +25,7 @@ TOP_LINES = 10  # best trials still drawn as lines when aggregating
 MAX_LABEL = 24  # characters of a category label on an axis
 
 PLOTS = {
+    "pareto": "Pareto front",
     "curves": "Learning curves",
     "params": "Metric against each hyperparameter",
     "best_so_far": "Best so far against wall time",
@@ -246,11 +247,41 @@ def rung_survivors(data: ReportData) -> str | None:
     return _svg(fig)
 
 
+def pareto_plot(data: ReportData) -> str | None:
+    """Several objectives: every trial by its last values of the first two, the Pareto front joined."""
+    from ._pareto import objective_values, objectives_of, pareto_front
+
+    objectives = objectives_of(data.sweep, data.plan)
+    if len(objectives) < 2:
+        return None
+    pairs = objectives[:2]  # a front over more objectives still shows its members here, highlighted
+    points = [(t, objective_values(t, pairs)) for t in data.trials]
+    points = [(t, v) for t, v in points if v is not None]
+    if not points:
+        return None
+    front = {t.trial_id for t in pareto_front(data.trials, objectives)}
+    fig = _figure(6.5, 4.2)
+    ax = fig.add_subplot()
+    xs = np.array([v[0] for _, v in points])
+    ys = np.array([v[1] for _, v in points])
+    on = np.array([t.trial_id in front for t, _ in points])
+    ax.scatter(xs[~on], ys[~on], s=14, color="#7f7f7f", alpha=0.45, lw=0, label="dominated trial")
+    ax.scatter(xs[on], ys[on], s=30, color=_BEST, zorder=3, label="Pareto set")
+    if len(objectives) == 2 and on.sum() > 1:
+        order = np.argsort(xs[on])
+        ax.step(xs[on][order], ys[on][order], where="post" if pairs[0][1] == pairs[1][1] else "pre",
+                color=_BEST, lw=1.2, alpha=0.7)
+    ax.set_xlabel(_t(f"{pairs[0][0]} ({pairs[0][1]})"))
+    ax.set_ylabel(_t(f"{pairs[1][0]} ({pairs[1][1]})"))
+    ax.legend(fontsize=7, frameon=False)
+    return _svg(fig)
+
+
 def all_plots(data: ReportData) -> dict[str, str]:
     """Every plot that has data to show, keyed as in ``PLOTS``."""
     from ._parallel import parallel_coordinates
 
-    makers = {"curves": learning_curves, "params": params_plot, "parallel": parallel_coordinates,
+    makers = {"pareto": pareto_plot, "curves": learning_curves, "params": params_plot, "parallel": parallel_coordinates,
               "best_so_far": best_so_far, "rungs": rung_survivors}
     out: dict[str, str] = {}
     with _style():

@@ -352,6 +352,16 @@ class Store:
             return None
         return top[0]
 
+    def pareto(self, name: str) -> list[TrialRecord]:
+        """The Pareto set of a sweep's trials over its objectives (the stored plan's ``objectives``).
+
+        Each trial is judged on its last reported result. With one objective it is the best
+        trial(s) by the last value.
+        """
+        from ._pareto import objectives_of, pareto_front
+
+        return pareto_front(self.trials(name), objectives_of(self.get_sweep(name)))
+
     def counts(self, name: str) -> dict[str, int]:
         """Trials by status: ``running``, ``completed``, ``stopped_early``, ``error`` (all present)."""
         return dict(self.get_sweep(name).counts)

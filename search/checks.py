@@ -113,9 +113,11 @@ def contract_problems(spec: SweepSpec, contract: Contract) -> list[tuple[str, st
     """Every way ``spec`` breaks ``contract``, as ``(dotted path, message)`` pairs."""
     problems: list[tuple[str, str]] = []
     where = _name(spec)
-    if contract.reports(spec.metric) is False:
-        reported = list(contract.metrics or ())
-        problems.append(("metric", f"{where} does not report {spec.metric!r}{did_you_mean(spec.metric, reported)}; "
+    for i, (metric, _mode) in enumerate(spec.objectives):
+        if contract.reports(metric) is False:
+            reported = list(contract.metrics or ())
+            path = f"metrics[{i}].name" if spec.metrics else "metric"
+            problems.append((path, f"{where} does not report {metric!r}{did_you_mean(metric, reported)}; "
                                    f"it reports: {', '.join(reported)}"))
     if contract.config is not None:
         checker = _Checker(spec, contract.config)

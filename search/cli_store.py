@@ -22,6 +22,8 @@ from results import (
     export_report,
     flatten_config,
     format_duration,
+    objective_values,
+    objectives_of,
     sweep_cost,
     trials_to_csv,
     trials_to_json,
@@ -175,9 +177,13 @@ def trials_command(name: str, top: int | None, fmt: str, scope: str, home: str |
 @home_option
 @store_option
 def best_command(name: str, fmt: str, scope: str, evaluate: bool, home: str | None, store_url: str | None) -> None:
-    """Show a sweep's best trial: metric, iteration, config, checkpoint."""
+    """Show a sweep's best trial: metric, iteration, config, checkpoint (the Pareto set for several objectives)."""
     with _open(home, store_url) as store:
         sweep = store.get_sweep(name)
+        objectives = objectives_of(sweep)
+        if len(objectives) > 1:
+            _pareto_out(sweep.name, objectives, store.pareto(name), fmt)
+            return
         best = store.best(name, scope=scope)  # type: ignore[arg-type]
     data = best.to_dict() if best else None
     test = _evaluate(name, best) if evaluate and best is not None else None
@@ -209,6 +215,40 @@ def best_command(name: str, fmt: str, scope: str, evaluate: bool, home: str | No
     rows += [(f"result.{k}", _cell(v)) for k, v in best.last_result.items()]
     for key, value in rows:
         table.add_row(_cell(key) if key.startswith(("config.", "result.")) else key, value)
+    _console().print(table)
+
+
+def _pareto_out(name: str, objectives: list[tuple[str, str]], front: list[TrialRecord], fmt: str) -> None:
+    """The Pareto set: every trial no other beats on all objectives, by its last result."""
+    data = {
+        "sweep": name,
+        "objectives": [{"name": m, "mode": d} for m, d in objectives],
+        "pareto": [{**t.to_dict(), "objectives": dict(zip([m for m, _ in objectives],
+                                                          objective_values(t, objectives) or (), strict=False))}
+                   for t in front],
+    }
+    if fmt == "json":
+        click.echo(json.dumps(data, indent=2, default=str))
+        return
+    if fmt == "yaml":
+        click.echo(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), nl=False)
+        return
+    if not front:
+        click.echo(f"sweep {name} has no trial that reported every objective ({', '.join(m for m, _ in objectives)})"
+                   " yet")
+        return
+    from rich.table import Table
+
+    goals = ", ".join(f"{m} ({d})" for m, d in objectives)
+    table = Table(title=f"Pareto set of {name}: {len(front)} trials ({goals}; last results)", title_justify="left")
+    table.add_column("trial")
+    for metric, _ in objectives:
+        table.add_column(_cell(metric), justify="right")
+    table.add_column("config", overflow="fold")
+    for trial in front:
+        values = objective_values(trial, objectives) or ()
+        config = " ".join(f"{k}={_cell(v)}" for k, v in flatten_config(trial.config).items())
+        table.add_row(trial.trial_id, *(_num(v) for v in values), config)
     _console().print(table)
 
 

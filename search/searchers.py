@@ -1,4 +1,4 @@
-"""Search algorithms from a spec: HyperOpt TPE, random and grid (Ray's BasicVariantGenerator).
+"""Search algorithms from a spec: Optuna, HyperOpt TPE, random and grid (Ray's BasicVariantGenerator).
 
 The HyperOpt concurrency fix lives here. Ray Tune lets a searcher that is not a
 ``BasicVariantGenerator`` keep only ONE trial pending (``TUNE_MAX_PENDING_TRIALS_PG`` auto =
@@ -20,10 +20,10 @@ logger = logging.getLogger(__name__)
 
 
 def param_space(spec: Any) -> dict[str, Any]:
-    """The Tuner's ``param_space``: the whole space for random/grid, constants for HyperOpt."""
+    """The Tuner's ``param_space``: the whole space for random/grid, constants for HyperOpt/Optuna."""
     import spaces
 
-    if spec.search.algorithm == "hyperopt":
+    if spec.search.algorithm in ("hyperopt", "optuna"):
         return dict(spaces.constant_config(spec))
     return dict(spaces.to_tune_space(spec))
 
@@ -37,9 +37,16 @@ def make_searcher(spec: Any, *, max_concurrent: int) -> Any:
             cluster's slots for the per-trial resources).
 
     Returns:
-        A ``ConcurrencyLimiter(HyperOptSearch)`` or a seeded ``BasicVariantGenerator``.
+        A ``ConcurrencyLimiter`` around ``OptunaSearch`` or ``HyperOptSearch``, or a seeded
+        ``BasicVariantGenerator``.
     """
     algorithm = spec.search.algorithm
+    if algorithm == "optuna":
+        from ray.tune.search import ConcurrencyLimiter
+
+        from search.optuna_search import make_optuna_search
+
+        return ConcurrencyLimiter(make_optuna_search(spec), max_concurrent=max_concurrent)
     if algorithm == "hyperopt":
         from ray.tune.search import ConcurrencyLimiter
 
@@ -65,4 +72,4 @@ def make_searcher(spec: Any, *, max_concurrent: int) -> Any:
             max_concurrent=max_concurrent,
             random_state=spec.search.seed,
         )
-    raise ValueError(f"search.algorithm: unknown algorithm {algorithm!r}; use hyperopt, random or grid")
+    raise ValueError(f"search.algorithm: unknown algorithm {algorithm!r}; use optuna, hyperopt, random or grid")

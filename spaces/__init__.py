@@ -8,6 +8,7 @@ from spaces.models import (
     ClusterSpec,
     FailuresSpec,
     MlflowSpec,
+    ObjectiveSpec,
     ResourcesSpec,
     SchedulerSpec,
     SearchSpec,
@@ -18,7 +19,14 @@ from spaces.models import (
 from spaces.params import ChoiceParam, FloatParam, GridParam, IntParam, Param, Pow2Param, iter_params
 from spaces.plan import ParamAxis, PlanResources, SweepPlan, build_plan
 from spaces.sampling import grid_size, sample_configs
-from spaces.translate import constant_config, to_hyperopt_points, to_hyperopt_space, to_tune_space
+from spaces.translate import (
+    OptunaSpace,
+    constant_config,
+    to_hyperopt_points,
+    to_hyperopt_space,
+    to_optuna_points,
+    to_tune_space,
+)
 from spaces.validate import load_spec, parse_spec
 from spaces.yaml_io import apply_overrides, builtin_names
 
@@ -30,6 +38,8 @@ __all__ = [
     "GridParam",
     "IntParam",
     "MlflowSpec",
+    "ObjectiveSpec",
+    "OptunaSpace",
     "Param",
     "ParamAxis",
     "PlanResources",
@@ -54,5 +64,6 @@ __all__ = [
     "sample_configs",
     "to_hyperopt_points",
     "to_hyperopt_space",
+    "to_optuna_points",
     "to_tune_space",
 ]

@@ -52,8 +52,11 @@ def dry_run_report(spec: SweepSpec, *, samples: int = 5, plan: SweepPlan | None 
     where = f"{spec.source}, " if spec.source else ""
     lines = [
         f"Sweep {spec.name}  ({where}spec {spec.spec_hash()})",
-        f"  trainable   {spec.trainable}; metric {spec.metric} ({spec.mode})",
-        f"  search      {s.algorithm}, {s.num_samples} samples, seed {s.seed}"
+        f"  trainable   {spec.trainable}; "
+        + (f"metric {spec.metric} ({spec.mode})" if len(budget.objectives) == 1 else
+           "objectives " + ", ".join(f"{m} ({d})" for m, d in budget.objectives) + ": the answer is a Pareto set"),
+        f"  search      {s.algorithm}" + (f" ({s.sampler} sampler)" if s.sampler else "")
+        + f", {s.num_samples} samples, seed {s.seed}"
         + (f", at most {s.max_concurrent} at once" if s.max_concurrent else "")
         + (f", {len(s.points_to_evaluate)} warm-start points" if s.points_to_evaluate else ""),
         f"  scheduler   {sched.type}: max_t {sched.max_t}, grace {sched.grace_period}, "

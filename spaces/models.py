@@ -7,7 +7,7 @@ import json
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from spaces.params import node_to_data
 
@@ -15,6 +15,7 @@ __all__ = [
     "ClusterSpec",
     "FailuresSpec",
     "MlflowSpec",
+    "ObjectiveSpec",
     "ResourcesSpec",
     "SchedulerSpec",
     "SearchSpec",
@@ -31,8 +32,11 @@ class _Section(BaseModel):
 class SearchSpec(_Section):
     """How configs are proposed."""
 
-    algorithm: Literal["hyperopt", "random", "grid"] = Field(
-        "hyperopt", description="hyperopt (TPE), random, or grid (every combination)."
+    algorithm: Literal["optuna", "hyperopt", "random", "grid"] = Field(
+        "hyperopt", description="optuna (its sampler below), hyperopt (TPE), random, or grid (every combination)."
+    )
+    sampler: Literal["tpe", "cmaes", "nsga2", "gp", "random"] | None = Field(
+        None, description="optuna only: tpe (default), cmaes, nsga2, gp or random."
     )
     num_samples: int = Field(10, ge=1, description="Trials; for grid, repeats of the whole grid.")
     max_concurrent: int | None = Field(None, ge=1, description="Trials at once; default: as resources allow.")
@@ -40,6 +44,13 @@ class SearchSpec(_Section):
     points_to_evaluate: list[Any] = Field(
         default_factory=list, description="Configs to try first (warm start)."
     )
+
+
+class ObjectiveSpec(_Section):
+    """One of several objectives (``metrics:``): a reported metric and its direction."""
+
+    name: str = Field(min_length=1, description="A metric the trainable reports.")
+    mode: Literal["min", "max"] = Field(description="Minimise or maximise it.")
 
 
 class SchedulerSpec(_Section):
@@ -110,6 +121,9 @@ class SweepSpec(_Section):
     trainable: str = Field(description='Registry name ("cifar") or import path "pkg.module:function".')
     metric: str = Field(min_length=1, description="The reported metric to optimise.")
     mode: Literal["min", "max"] = Field(description="Minimise or maximise the metric.")
+    metrics: list[ObjectiveSpec] | None = Field(
+        None, min_length=1, description="Several objectives instead of metric/mode; metric/mode are the first."
+    )
     search: SearchSpec = Field(default_factory=SearchSpec)
     scheduler: SchedulerSpec = Field(default_factory=SchedulerSpec)
     resources: ResourcesSpec = Field(default_factory=ResourcesSpec)
@@ -122,6 +136,27 @@ class SweepSpec(_Section):
 
     _source: str | None = PrivateAttr(default=None)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _first_objective(cls, data: Any) -> Any:
+        # With `metrics:`, metric/mode are the first objective, so every single-metric reader
+        # (scheduler, store, progress view) keeps working; validate.py checks only one form is written.
+        if isinstance(data, dict) and "metric" not in data and "mode" not in data:
+            metrics = data.get("metrics")
+            first = metrics[0] if isinstance(metrics, list) and metrics else None
+            if isinstance(first, dict):
+                data = {**data, "metric": first.get("name"), "mode": first.get("mode")}
+            elif isinstance(first, ObjectiveSpec):
+                data = {**data, "metric": first.name, "mode": first.mode}
+        return data
+
+    @property
+    def objectives(self) -> tuple[tuple[str, str], ...]:
+        """Every objective as ``(metric, mode)``: the ``metrics`` list, else ``(metric, mode)``."""
+        if self.metrics:
+            return tuple((m.name, m.mode) for m in self.metrics)
+        return ((self.metric, self.mode),)
+
     @property
     def source(self) -> str | None:
         """The file or built-in name this spec was read from, if any."""
@@ -131,6 +166,12 @@ class SweepSpec(_Section):
         """The resolved spec (defaults filled in) as plain data; parsing it gives this spec back."""
         data = self.model_dump(mode="json", exclude={"params"})
         data["params"] = node_to_data(self.params)
+        if data["metrics"] is None:
+            del data["metrics"]  # single metric: the resolved spec (and its hash) stays what it was
+        else:
+            del data["metric"], data["mode"]  # the first objective; written once, in metrics
+        if data["search"]["sampler"] is None:
+            del data["search"]["sampler"]
         if data["tracking"] == TrackingSpec().model_dump(mode="json"):
             del data["tracking"]  # no tracker: the resolved spec (and its hash) stays what it was before trackers
         order = list(type(self).model_fields)

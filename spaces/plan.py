@@ -89,6 +89,8 @@ class SweepPlan:
         concurrency: Trials at once: ``search.max_concurrent``, else what the capacity holds;
             None while neither is known (a cluster not yet joined).
         stop: Every stop criterion, the cap included: a trial stops once ``result[k] >= v``.
+        objectives: Every objective as ``(metric, mode)``; ``metric``/``mode`` are the first. With
+            more than one, the sweep's answer is the Pareto set of the trials' last results.
     """
 
     name: str
@@ -107,6 +109,16 @@ class SweepPlan:
     resources: PlanResources
     concurrency: int | None = None
     stop: dict[str, float] = field(default_factory=dict)
+    objectives: tuple[tuple[str, str], ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.objectives:  # a plan stored before objectives existed: the one metric
+            object.__setattr__(self, "objectives", ((self.metric, self.mode),))
+
+    @property
+    def multi_objective(self) -> bool:
+        """Several objectives: no single best trial, a Pareto set."""
+        return len(self.objectives) > 1
 
     def with_concurrency(self, concurrency: int) -> SweepPlan:
         """The same plan once the capacity is known."""
@@ -116,6 +128,7 @@ class SweepPlan:
         """Plain JSON-ready data (the store keeps it beside the spec)."""
         data = asdict(self)
         data["rungs"] = list(self.rungs)
+        data["objectives"] = [list(o) for o in self.objectives]
         data["axes"] = [{**asdict(a), "categories": None if a.categories is None else list(a.categories)}
                         for a in self.axes]
         return data
@@ -128,7 +141,8 @@ class SweepPlan:
         axes = tuple(ParamAxis(**{**a, "categories": None if a.get("categories") is None
                                   else tuple(a["categories"])}) for a in data.get("axes", ()))
         return cls(**{**data, "rungs": tuple(data.get("rungs", ())), "axes": axes,
-                      "resources": PlanResources(**data["resources"]), "stop": dict(data.get("stop", {}))})
+                      "resources": PlanResources(**data["resources"]), "stop": dict(data.get("stop", {})),
+                      "objectives": tuple((str(m), str(d)) for m, d in data.get("objectives") or ())})
 
 
 def _rungs(grace: int, rf: float, cap: int) -> tuple[int, ...]:
@@ -220,4 +234,5 @@ def build_plan(spec: SweepSpec, *, slots: int | None = None) -> SweepPlan:
         resources=PlanResources(cpu=float(spec.resources.cpu), gpu=float(spec.resources.gpu)),
         concurrency=concurrency,
         stop={**{k: float(v) for k, v in spec.stop.items()}, sched.time_attr: float(cap)},
+        objectives=spec.objectives,
     )

@@ -23,6 +23,19 @@ def _hyperopt_samples(spec: SweepSpec, seed: int | None) -> Any:
         yield {**hyperopt.pyll.stochastic.sample(space, rng=rng), **consts}
 
 
+def _optuna_samples(spec: SweepSpec, seed: int | None) -> Any:
+    import optuna
+
+    from spaces.translate import OptunaSpace
+
+    space = OptunaSpace(spec)
+    consts = constant_config(spec)
+    # What the sampler draws from before it has results: the space through a seeded random sampler.
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=seed))
+    for _ in range(spec.search.num_samples):
+        yield {**space(study.ask()), **consts}
+
+
 def _variant_samples(spec: SweepSpec, seed: int | None) -> Any:
     from ray.tune.search.variant_generator import generate_variants
 
@@ -43,7 +56,8 @@ def sample_configs(spec: SweepSpec, n: int, *, seed: int | None = None) -> list[
     The same seed gives the same configs. ``seed`` defaults to the spec's ``search.seed``.
     """
     seed = spec.search.seed if seed is None else seed
-    source = _hyperopt_samples if spec.search.algorithm == "hyperopt" else _variant_samples
+    sources = {"hyperopt": _hyperopt_samples, "optuna": _optuna_samples}
+    source = sources.get(spec.search.algorithm, _variant_samples)
     return list(islice(source(spec, seed), n))
 
 
@@ -69,8 +83,8 @@ def _count(node: Any, *, grid: bool) -> int:
 def grid_size(spec: SweepSpec) -> int:
     """Configs in one pass of the grid: every combination for ``grid``, the ``grid`` params for ``random``.
 
-    ``1`` for hyperopt, which has no grid.
+    ``1`` for hyperopt and optuna, which have no grid.
     """
-    if spec.search.algorithm == "hyperopt":
+    if spec.search.algorithm in ("hyperopt", "optuna"):
         return 1
     return _count(spec.params, grid=spec.search.algorithm == "grid")

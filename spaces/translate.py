@@ -1,4 +1,5 @@
-"""Translating a spec's space for the searchers: Ray Tune domains, and HyperOpt's native space.
+"""Translating a spec's space for the searchers: Ray Tune domains, HyperOpt's native space, and
+Optuna's define-by-run space.
 
 Integer bounds are inclusive on our side; Ray's ``randint`` upper bound is exclusive, so it is
 converted here. Discrete params (stepped floats and ints, pow2) are exact lists of values, so no
@@ -8,13 +9,21 @@ search ever proposes ``0.15000000000000002`` or a value off the step.
 from __future__ import annotations
 
 import math
+from itertools import pairwise
 from typing import Any
 
 from spaces.models import SweepSpec
 from spaces.params import ChoiceParam, FloatParam, GridParam, IntParam, Pow2Param
 from spaces.points import match_option
 
-__all__ = ["constant_config", "to_hyperopt_points", "to_hyperopt_space", "to_tune_space"]
+__all__ = [
+    "OptunaSpace",
+    "constant_config",
+    "to_hyperopt_points",
+    "to_hyperopt_space",
+    "to_optuna_points",
+    "to_tune_space",
+]
 
 _PARAMS = (FloatParam, IntParam, Pow2Param, ChoiceParam, GridParam)
 
@@ -127,22 +136,22 @@ def constant_config(spec: SweepSpec) -> dict[str, Any]:
     return {**consts, **spec.fixed}
 
 
-def _flatten_point(value: Any, node: Any, path: str, out: dict[str, Any]) -> None:
+def _flatten_point(value: Any, node: Any, path: str, out: dict[str, Any], *, raw: bool = False) -> None:
     if isinstance(node, dict):
         for key, sub in node.items():
             if key in value:
-                _flatten_point(value[key], sub, f"{path}.{key}" if path else key, out)
+                _flatten_point(value[key], sub, f"{path}.{key}" if path else key, out, raw=raw)
     elif isinstance(node, ChoiceParam):
         index = match_option(node, value)
         if index is None:
             raise ValueError(f"{path}: {value!r} is not one of the choice's values")
         out[_label(path)] = index
         if isinstance(node.values[index], dict):
-            _flatten_point(value, node.values[index], f"{path}.values[{index}]", out)
+            _flatten_point(value, node.values[index], f"{path}.values[{index}]", out, raw=raw)
     elif isinstance(node, Pow2Param):
         out[_label(path)] = node.values().index(value)
     elif isinstance(node, (FloatParam, IntParam)):
-        out[_label(path)] = float(value)
+        out[_label(path)] = value if raw else float(value)
 
 
 def to_hyperopt_points(spec: SweepSpec) -> list[dict[str, Any]]:
@@ -155,5 +164,76 @@ def to_hyperopt_points(spec: SweepSpec) -> list[dict[str, Any]]:
     for point in spec.search.points_to_evaluate:
         flat: dict[str, Any] = {}
         _flatten_point(point, {k: v for k, v in spec.params.items() if _searched(v)}, "", flat)
+        points.append(flat)
+    return points
+
+
+# ---------------------------------------------------------------- Optuna (define-by-run)
+def _optuna_node(trial: Any, node: Any, path: str) -> Any:
+    if isinstance(node, dict):
+        return {k: _optuna_node(trial, v, f"{path}.{k}" if path else k) for k, v in node.items()}
+    if isinstance(node, ChoiceParam):
+        # Indices, not the values: options may be groups, lists or mixed types, which Optuna's
+        # categorical distribution cannot hold. A group's params are only asked for when it is chosen.
+        # Increasing numbers (batch sizes, log-spaced rates) are an ordered axis: TPE then learns
+        # that 128 lies between 64 and 256, which a categorical cannot tell it.
+        if ordered_choice(node):
+            index = trial.suggest_int(_label(path), 0, len(node.values) - 1)
+        else:
+            index = trial.suggest_categorical(_label(path), list(range(len(node.values))))
+        option = node.values[index]
+        return _optuna_node(trial, option, f"{path}.values[{index}]") if isinstance(option, dict) else option
+    if isinstance(node, Pow2Param):
+        values = node.values()  # the exponent as an ordered int: TPE sees 32 between 16 and 64
+        return values[trial.suggest_int(_label(path), 0, len(values) - 1)]
+    if isinstance(node, FloatParam):
+        if node.step is None:
+            return trial.suggest_float(_label(path), node.low, node.high, log=node.log)
+        raw = trial.suggest_float(_label(path), node.low, node.high, step=node.step)
+        values = node.values()  # snapped to the exact list: 0.15, not 0.15000000000000002
+        return values[min(len(values) - 1, max(0, round((raw - node.low) / node.step)))]
+    if isinstance(node, IntParam):
+        return trial.suggest_int(_label(path), node.low, node.high, step=node.step or 1, log=node.log)
+    if isinstance(node, GridParam):
+        raise ValueError(f"params.{path}: optuna cannot sample grid params")
+    return node
+
+
+def ordered_choice(node: ChoiceParam) -> bool:
+    """A choice of at least three strictly increasing numbers: searched by Optuna as an ordered axis."""
+    values = node.values
+    numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+    return numbers and len(values) >= 3 and all(a < b for a, b in pairwise(values))
+
+
+class OptunaSpace:
+    """Optuna's define-by-run space of a spec's searched params: ``space(trial)`` is the config.
+
+    Names are the params' dotted paths (``values[i]`` inside the i-th option of a choice), as for
+    HyperOpt; choices are asked as option indices (an ordered int for increasing numbers, see
+    :func:`ordered_choice`), ``pow2`` as the exponent's index. Only the
+    chosen group's params are asked for, so TPE models each group on the trials that chose it.
+    Constants (``fixed``) are not in it: pass ``constant_config(spec)`` as the Tuner's
+    ``param_space``. A plain class, not a closure, so a searcher holding it pickles.
+    """
+
+    def __init__(self, spec: SweepSpec) -> None:
+        self.params = {k: v for k, v in spec.params.items() if _searched(v)}
+
+    def __call__(self, trial: Any) -> dict[str, Any]:
+        return {k: _optuna_node(trial, v, k) for k, v in self.params.items()}
+
+
+def to_optuna_points(spec: SweepSpec) -> list[dict[str, Any]]:
+    """``search.points_to_evaluate`` as Optuna's ``enqueue_trial`` takes them: ``{name: value}``.
+
+    Choices and ``pow2`` are given as the indices ``OptunaSpace`` asks for; a param a point leaves
+    out is sampled.
+    """
+    searched = {k: v for k, v in spec.params.items() if _searched(v)}
+    points = []
+    for point in spec.search.points_to_evaluate:
+        flat: dict[str, Any] = {}
+        _flatten_point(point, searched, "", flat, raw=True)
         points.append(flat)
     return points

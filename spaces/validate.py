@@ -18,6 +18,7 @@ from spaces.models import (
     SweepSpec,
     TrackingSpec,
 )
+from spaces.objectives import objective_problems
 from spaces.params import GridParam, describe_pydantic_error, did_you_mean, is_discrete, iter_params, parse_space
 from spaces.points import point_problems
 from spaces.yaml_io import apply_overrides, parse_yaml, read_spec_source
@@ -35,7 +36,8 @@ _SECTIONS: dict[str, type[BaseModel]] = {
 _MISSING = {
     "name": "required: the sweep's name, its key in the results store (e.g. name: cifar10-asha)",
     "trainable": 'required: a registry name such as cifar, or an import path "package.module:function"',
-    "metric": "required: the reported value to optimise (e.g. metric: val_loss)",
+    "metric": "required: the reported value to optimise (e.g. metric: val_loss), "
+              "or several objectives in metrics: [{name: ..., mode: ...}, ...]",
     "mode": "required: min or max",
 }
 _TRAINABLE_RE = re.compile(r"^[A-Za-z_][\w-]*$|^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
@@ -84,13 +86,13 @@ def _cross_checks(head: dict[str, Any], sections: dict[str, Any], params: dict[s
     search, scheduler = sections.get("search"), sections.get("scheduler")
     dists = list(iter_params(params))
     if search is not None:
-        if search.algorithm == "hyperopt":
+        if search.algorithm in ("hyperopt", "optuna"):
             grids = [path for path, p in dists if isinstance(p, GridParam)]
             if grids:
-                problems.append(("search.algorithm", f"hyperopt cannot sample grid params ({', '.join(grids)}); "
-                                 "use type: choice, or algorithm: random"))
+                problems.append(("search.algorithm", f"{search.algorithm} cannot sample grid params "
+                                 f"({', '.join(grids)}); use type: choice, or algorithm: random"))
             if not dists:
-                problems.append(("params", "hyperopt needs at least one searched param; "
+                problems.append(("params", f"{search.algorithm} needs at least one searched param; "
                                  "add one, or use algorithm: grid"))
         if search.algorithm == "grid":
             continuous = [path for path, p in dists if not is_discrete(p)]
@@ -153,16 +155,23 @@ def parse_spec(data: Any, *, source: str | None = None) -> SweepSpec:
                 _collect(exc, key, model, problems)
                 partial[key] = _salvage(model, raw, exc)
     params = parse_space(data.get("params") or {}, "params", problems)
-    head = {k: data[k] for k in ("name", "trainable", "metric", "mode", "stop", "fixed") if data.get(k) is not None}
+    head = {k: data[k] for k in ("name", "trainable", "metric", "mode", "metrics", "stop", "fixed")
+            if data.get(k) is not None}
     for key in ("stop", "fixed"):
         if key in head and not isinstance(head[key], dict):
             problems.append((key, f"must be a mapping, got {head.pop(key)!r}"))
     try:
         spec = SweepSpec.model_validate({**head, **sections, "params": params})
     except ValidationError as exc:
-        _collect(exc, "", SweepSpec, problems)
+        found: list[tuple[str, str]] = []
+        _collect(exc, "", SweepSpec, found)
+        if "metrics" in head:  # metric/mode come from metrics[0]: report the problem there, once
+            found = [(path, msg) for path, msg in found if path not in ("metric", "mode")]
+        problems += [(re.sub(r"^metrics\.(\d+)", r"metrics[\1]", path), msg) for path, msg in found]
         spec = None
-    problems += _cross_checks(head, {**sections, **{k: v for k, v in partial.items() if v is not None}}, params)
+    checked = {**sections, **{k: v for k, v in partial.items() if v is not None}}
+    problems += _cross_checks(head, checked, params)
+    problems += objective_problems(head, checked)
     if problems or spec is None:
         raise SpecError(problems, source=source)
     spec._source = source

@@ -135,3 +135,10 @@ class HangingSetupClass(QuadraticClass):
     def setup(self, config: dict[str, Any]) -> None:
         time.sleep(float(config.get("hang_s", 600)))
         super().setup(config)
+
+
+def two_objectives(config: dict[str, Any]) -> None:
+    """``loss = (x - 0.3)^2`` and ``cost = |x|``: they conflict for x in [0, 0.3] (the Pareto set)."""
+    x = float(config["x"])
+    for _ in range(int(config.get("max_iter", 1))):
+        tune.report({"loss": (x - OPTIMUM_X) ** 2, "cost": abs(x)})

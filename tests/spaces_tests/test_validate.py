@@ -27,8 +27,8 @@ def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
     with pytest.raises(SpecError) as info:
         load_spec(path)
     assert str(info.value) == f"""{path}: 6 problems
-  search.num_sample: unknown key (did you mean 'num_samples'?); allowed: algorithm, num_samples, max_concurrent, \
-seed, points_to_evaluate
+  search.num_sample: unknown key (did you mean 'num_samples'?); allowed: algorithm, sampler, num_samples, \
+max_concurrent, seed, points_to_evaluate
   scheduler.reduction_factor: must be >= 2, got 1
   params.lr: log: true needs low > 0, got low=0.0
   search.algorithm: hyperopt cannot sample grid params (params.width); use type: choice, or algorithm: random
@@ -46,7 +46,8 @@ def test_required_fields_say_what_to_write() -> None:
     assert _problems({"params": {"lr": {"type": "float", "low": 0.1, "high": 1.0}}}) == [
         ("name", "required: the sweep's name, its key in the results store (e.g. name: cifar10-asha)"),
         ("trainable", 'required: a registry name such as cifar, or an import path "package.module:function"'),
-        ("metric", "required: the reported value to optimise (e.g. metric: val_loss)"),
+        ("metric", "required: the reported value to optimise (e.g. metric: val_loss), "
+                   "or several objectives in metrics: [{name: ..., mode: ...}, ...]"),
         ("mode", "required: min or max"),
     ]
 
@@ -66,12 +67,13 @@ def test_top_level_must_be_a_mapping(top: Any) -> None:
         ({"name": "my sweep"}, ("name", "has characters that are not allowed, got 'my sweep'")),
         ({"trainable": "pkg.mod:"}, ("trainable", 'must be a registry name or "package.module:function", '
                                                   "got 'pkg.mod:'")),
-        ({"budget": 9}, ("budget", "unknown key; allowed: name, trainable, metric, mode, search, scheduler, "
+        ({"budget": 9}, ("budget", "unknown key; allowed: name, trainable, metric, mode, metrics, search, scheduler, "
                                        "resources, stop, failures, params, fixed, cluster, tracking")),
         ({"serach": {}}, ("serach", "unknown key (did you mean 'search'?); allowed: name, trainable, metric, mode, "
-                                    "search, scheduler, resources, stop, failures, params, fixed, cluster, tracking")),
+                                    "metrics, search, scheduler, resources, stop, failures, params, fixed, cluster, "
+                                    "tracking")),
         ({"search": {"algorithm": "tpe"}},
-         ("search.algorithm", "must be one of 'hyperopt', 'random', 'grid', got 'tpe'")),
+         ("search.algorithm", "must be one of 'optuna', 'hyperopt', 'random', 'grid', got 'tpe'")),
         ({"search": {"num_samples": 0}}, ("search.num_samples", "must be >= 1, got 0")),
         ({"search": 5}, ("search", "must be a mapping, got 5")),
         ({"resources": {"gpu": -1}}, ("resources.gpu", "must be >= 0, got -1")),
