@@ -73,11 +73,11 @@ def test_a_bad_stall_timeout_exits_2_with_one_line(
     tmp_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import yaml
-    from conftest import BASE  # tests/search_tests/conftest.py: the toy spec
 
     monkeypatch.setenv("HPO_STALL_TIMEOUT_S", "soon")
     spec = tmp_path / "s.yaml"
-    spec.write_text(yaml.safe_dump(BASE))
+    spec.write_text(yaml.safe_dump({"name": "stall", "trainable": "toy:quadratic", "metric": "loss", "mode": "min",
+                                    "params": {"x": {"type": "float", "low": -1.0, "high": 1.0}}}))
     result = CliRunner().invoke(cli, ["sweep", str(spec), "-q"])
     assert result.exit_code == 2, result.output
     assert result.output == (
