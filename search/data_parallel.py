@@ -9,17 +9,19 @@ those, the engine caps concurrent trials at what the workers' slots hold (the pl
 
 What makes Tune's schedulers, the store and ``hpo resume`` work unchanged: a Ray Train callback
 on the Train controller passes every round of reports (rank 0's metrics: the cifar trainable's
-are sums over ranks) and the persisted checkpoint to the driver through a queue, and the driver
-calls ``tune.report(metrics, checkpoint=...)``, so Tune counts iterations, stops trials, and keeps
-the checkpoints itself. A restored or retried trial starts its ``TorchTrainer`` from
-``tune.get_checkpoint()`` (``resume_from_checkpoint``), which its workers read with
-``ray.train.get_checkpoint()``.
+are sums over ranks) and the persisted checkpoint to the driver through a queue; the driver (a
+``tune.Trainable``) returns the metrics from ``step`` and hands Tune the checkpoint in
+``save_checkpoint``, so Tune counts iterations, stops trials, and keeps the checkpoints itself.
+A restored or retried trial starts its ``TorchTrainer`` from that checkpoint
+(``resume_from_checkpoint``), which its workers read with ``ray.train.get_checkpoint()``.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import shutil
+import tempfile
 import threading
 import uuid
 from pathlib import Path
@@ -43,22 +45,37 @@ def _to_tune_callback(queue: Any) -> Any:
             self.queue = queue
 
         def after_report(self, run_context: Any, metrics: list[dict[str, Any]], checkpoint: Any) -> None:
-            self.queue.put((dict(metrics[0]), checkpoint))
+            self.queue.put(("result", dict(metrics[0]), checkpoint))
 
     return ToTune()
+
+
+def _run_rank(loop: Any, queue: Any, config: dict[str, Any]) -> None:
+    """One Train worker: rank 0 first tells the driver the workers' placement group."""
+    import ray.train
+    from ray.util import get_current_placement_group
+
+    if ray.train.get_context().get_world_rank() == 0:
+        queue.put(("placement_group", get_current_placement_group(), None))
+    loop(config)
 
 
 def _fit(trainer: Any, queue: Any, outcome: dict[str, Any]) -> None:
     try:
         trainer.fit()
-    except BaseException as exc:  # handed to the driver's thread, which raises it to Tune
+    except BaseException as exc:  # handed to step(), which raises it to Tune
         outcome["error"] = exc
     finally:
-        queue.put(_DONE)
+        queue.put((_DONE, None, None))
 
 
 def multi_worker_trainable(loop: Any, *, workers: int, cpu: float, gpu: float, storage: str, sweep: str) -> Any:
-    """A Tune function trainable whose every trial runs ``loop`` on ``workers`` Ray Train workers.
+    """A Tune ``Trainable`` whose every trial runs ``loop`` on ``workers`` Ray Train workers.
+
+    A class, not a function trainable, for its ``cleanup``: when Tune stops a trial (a scheduler,
+    a stop criterion), the workers' placement group is removed there. Ray Train's own cleaner
+    needs the State API (the dashboard), which a local hpo Ray does not start, and a placement
+    group outlives the actor that created it.
 
     Args:
         loop: The per-worker training function ``loop(config)``; it reports with
@@ -67,11 +84,11 @@ def multi_worker_trainable(loop: Any, *, workers: int, cpu: float, gpu: float, s
         cpu: CPUs per worker.
         gpu: GPUs per worker (> 0: NCCL and one device per worker; 0: gloo on CPUs).
         storage: Ray's storage path of the sweep; Train's own run folders go under
-            ``<storage>/_train/<sweep>`` and are removed once the trial's driver ends.
+            ``<storage>/_train/<sweep>`` and are removed when the trial ends.
         sweep: The sweep's name.
 
     Returns:
-        The driver, with its resources attached (``tune.with_resources``).
+        The ``Trainable`` class, holding only a little memory itself (its workers hold the rest).
     """
     from ray import tune
     from ray.tune import PlacementGroupFactory
@@ -79,46 +96,87 @@ def multi_worker_trainable(loop: Any, *, workers: int, cpu: float, gpu: float, s
     per_worker = {k: v for k, v in (("CPU", float(cpu)), ("GPU", float(gpu))) if v > 0}
     train_root = f"{storage.rstrip('/')}/_train/{sweep}"
 
-    def drive_workers(config: dict[str, Any]) -> None:
-        import ray.train
-        from ray.train.torch import TorchConfig, TorchTrainer
-        from ray.util.queue import Queue
+    class DataParallelTrial(tune.Trainable):
+        def setup(self, config: dict[str, Any]) -> None:
+            self._config = dict(config)
+            self._resume: Any = None
+            self._latest: Any = None
+            self._queue: Any = None
+            self._pg: Any = None
+            self._outcome: dict[str, Any] = {}
+            self._last: dict[str, Any] = {}
+            self._scratch = Path(tempfile.mkdtemp(prefix="hpo-ddp-"))
+            self._run_name = f"{self.trial_id}-{uuid.uuid4().hex[:8]}"
 
-        queue = Queue(actor_options={"num_cpus": 0})
-        run_name = f"{tune.get_context().get_trial_id()}-{uuid.uuid4().hex[:8]}"
-        trainer = TorchTrainer(
-            loop,
-            train_loop_config=dict(config),
-            torch_config=TorchConfig(backend="nccl" if gpu > 0 else "gloo"),
-            scaling_config=ray.train.ScalingConfig(num_workers=workers, use_gpu=gpu > 0,
-                                                   resources_per_worker=per_worker),
-            run_config=ray.train.RunConfig(
-                name=run_name,
-                storage_path=train_root,
-                callbacks=[_to_tune_callback(queue)],
-                # Tune retries a failed trial (failures.max_retries) from its own checkpoint.
-                failure_config=ray.train.FailureConfig(max_failures=0),
-                checkpoint_config=ray.train.CheckpointConfig(num_to_keep=1),
-            ),
-            resume_from_checkpoint=tune.get_checkpoint(),
-        )
-        outcome: dict[str, Any] = {}
-        fitting = threading.Thread(target=_fit, args=(trainer, queue, outcome), name="hpo-train-fit", daemon=True)
-        fitting.start()
-        try:
-            while (item := queue.get()) != _DONE:
-                metrics, checkpoint = item
-                tune.report(metrics, checkpoint=checkpoint)
-            fitting.join()
-        finally:
-            local = Path(train_root) / run_name
+        def _start(self) -> None:
+            import ray.train
+            from ray.train.torch import TorchConfig, TorchTrainer
+            from ray.util.queue import Queue
+
+            self._queue = Queue(actor_options={"num_cpus": 0})
+            trainer = TorchTrainer(
+                functools.partial(_run_rank, loop, self._queue),
+                train_loop_config=self._config,
+                torch_config=TorchConfig(backend="nccl" if gpu > 0 else "gloo"),
+                scaling_config=ray.train.ScalingConfig(num_workers=workers, use_gpu=gpu > 0,
+                                                       resources_per_worker=per_worker),
+                run_config=ray.train.RunConfig(
+                    name=self._run_name,
+                    storage_path=train_root,
+                    callbacks=[_to_tune_callback(self._queue)],
+                    # Tune retries a failed trial (failures.max_retries) from its own checkpoint.
+                    failure_config=ray.train.FailureConfig(max_failures=0),
+                    checkpoint_config=ray.train.CheckpointConfig(num_to_keep=1),
+                ),
+                resume_from_checkpoint=self._resume,
+            )
+            threading.Thread(target=_fit, args=(trainer, self._queue, self._outcome), name="hpo-train-fit",
+                             daemon=True).start()
+
+        def step(self) -> dict[str, Any]:
+            if self._queue is None:
+                self._start()
+            while True:
+                kind, payload, checkpoint = self._queue.get()
+                if kind == "placement_group":
+                    self._pg = payload
+                elif kind == "result":
+                    self._latest, self._last = checkpoint, payload
+                    return payload
+                else:
+                    if "error" in self._outcome:
+                        raise self._outcome["error"]
+                    # The loop ended before Tune's stop criteria did (fewer epochs than max_t).
+                    return {**self._last, "done": True}
+
+        def save_checkpoint(self, checkpoint_dir: str) -> None:
+            if self._latest is not None:
+                self._latest.to_directory(checkpoint_dir)
+
+        def load_checkpoint(self, checkpoint: str | dict[str, Any] | None) -> None:
+            if isinstance(checkpoint, str) and any(Path(checkpoint).iterdir()):
+                kept = self._scratch / "resume"
+                shutil.rmtree(kept, ignore_errors=True)
+                shutil.copytree(checkpoint, kept)
+                self._resume = tune.Checkpoint.from_directory(str(kept))
+
+        def cleanup(self) -> None:
+            if self._pg is not None:
+                from ray.util import remove_placement_group
+
+                try:
+                    remove_placement_group(self._pg)  # ends the workers with it
+                except Exception:  # already removed by Ray Train at the end of its run
+                    logger.debug("placement group of %s already removed", self._run_name, exc_info=True)
+            shutil.rmtree(self._scratch, ignore_errors=True)
+            local = Path(train_root) / self._run_name
             if "://" not in train_root and local.is_dir():
                 shutil.rmtree(local, ignore_errors=True)  # Tune holds its own copy of each checkpoint
-        if "error" in outcome:
-            raise outcome["error"]
 
-    drive_workers.__name__ = getattr(loop, "__name__", "trainable")
-    drive_workers.__qualname__ = drive_workers.__name__
-    drive_workers.__hpo_multi_worker__ = True  # type: ignore[attr-defined]
-    # A Tune actor reused for the next trial would keep this one's Train run alive in its thread.
-    return tune.with_resources(drive_workers, PlacementGroupFactory([{"memory": DRIVER_MEMORY}]))
+        @classmethod
+        def default_resource_request(cls, config: dict[str, Any]) -> Any:
+            return PlacementGroupFactory([{"memory": DRIVER_MEMORY}])
+
+    name = getattr(loop, "__name__", "trainable")
+    DataParallelTrial.__name__ = DataParallelTrial.__qualname__ = name
+    return DataParallelTrial

@@ -38,8 +38,6 @@ def reuse_actors_for(trainable: Any) -> bool:
     """
     from ray.tune import Trainable
 
-    if getattr(trainable, "__hpo_multi_worker__", False):
-        return False  # its Train run lives in the trial's thread: a reused actor would keep it running
     if not inspect.isclass(trainable):
         return callable(trainable)
     if not issubclass(trainable, Trainable):
