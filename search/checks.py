@@ -3,7 +3,8 @@
 ``hpo validate``, ``hpo sweep --dry-run`` and ``run_sweep`` all call :func:`check_spec`: the
 metric is one the trainable reports, every ``fixed`` and ``params`` key (nested groups and
 conditional branches included) is one it accepts, values and sampled ranges fit the declared
-types, and a single-process trainable is not given more than one GPU. Problems are reported
+types, a single-process trainable is given one worker and at most one GPU, and a multi-worker
+one at most one GPU per worker. Problems are reported
 together, by dotted path, as one ``SpecError``.
 """
 
@@ -124,11 +125,17 @@ def contract_problems(spec: SweepSpec, contract: Contract) -> list[tuple[str, st
         checker.section("fixed", spec.fixed, contract.config, where)
         checker.section("params", spec.params, contract.config, where)
         problems += checker.problems
-    gpu = float(spec.resources.gpu)
-    if contract.declared and not contract.multi_worker and gpu > 1:
-        problems.append(("resources.gpu", f"{where} trains each trial in one process on one GPU, got gpu={gpu:g}; "
-                                          "use gpu: 1 or less (a fraction packs trials onto one GPU), or a "
-                                          "multi-worker trainable for more GPUs per trial"))
+    gpu, workers = float(spec.resources.gpu), spec.resources.workers
+    if workers > 1 and not contract.multi_worker:
+        problems.append(("resources.workers", f"{where} trains each trial in one process, got workers={workers}; "
+                                              "use workers: 1, or a trainable declared with multi_worker=True"))
+    if gpu > 1 and (contract.declared or contract.multi_worker):
+        one = "each worker of " if contract.multi_worker else ""
+        problems.append(("resources.gpu", f"{one}{where} trains on one GPU, got gpu={gpu:g}; use gpu: 1 or less "
+                                          f"(a fraction packs trials onto one GPU), and resources.workers: "
+                                          f"{round(gpu) * workers} with gpu: 1 for {round(gpu) * workers} GPUs "
+                                          "per trial" + ("" if contract.multi_worker else
+                                                         " (a trainable declared with multi_worker=True)")))
     return problems
 
 

@@ -137,29 +137,56 @@ def _fmt(x: float) -> str:
     return f"{x:g}"
 
 
+def _per_node(cpu: float, gpu: float, node: tuple[float, float]) -> int:
+    """How many (cpu, gpu) bundles one node holds at once."""
+    c, g = node
+    counts = []
+    if cpu > 0:
+        counts.append(math.floor(c / cpu + _EPS))
+    if gpu > 0:
+        counts.append(math.floor(g / gpu + _EPS))
+    return min(counts) if counts else 1
+
+
+def _workers(spec: Any) -> int:
+    return int(getattr(spec.resources, "workers", 1))
+
+
 def check_resources(spec: Any, capacity: Capacity) -> None:
-    """Refuse a per-trial request that no node could ever satisfy.
+    """Refuse a per-trial request that no placement could ever satisfy.
+
+    A trial of ``workers`` > 1 is one placement group of that many (cpu, gpu) bundles, which
+    Ray may spread over nodes: it fits when each bundle fits some node and the nodes together
+    hold ``workers`` bundles at once.
 
     Raises:
         ResourceError: One line naming the field, the request and what the largest node has.
     """
-    cpu, gpu = float(spec.resources.cpu), float(spec.resources.gpu)
+    cpu, gpu, workers = float(spec.resources.cpu), float(spec.resources.gpu), _workers(spec)
+    per = " per worker" if workers > 1 else ""
     if gpu > 1 and not math.isclose(gpu, round(gpu)):
         raise ResourceError(
             f"resources.gpu: a trial can use a fraction of one GPU or whole GPUs, got {_fmt(gpu)}"
         )
     fits = [(c, g) for c, g in capacity.nodes if c + _EPS >= cpu and g + _EPS >= gpu]
     if fits:
-        return
+        held = sum(_per_node(cpu, gpu, node) for node in capacity.nodes)
+        if held >= workers:
+            return
+        raise ResourceError(
+            f"resources.workers: each trial needs {workers} workers of {_fmt(cpu)} CPU(s) and {_fmt(gpu)} GPU(s) "
+            f"({_fmt(cpu * workers)} CPU(s), {_fmt(gpu * workers)} GPU(s) in all) but {capacity.where} holds "
+            f"{held} such worker(s) at once; lower resources.workers, resources.cpu or resources.gpu"
+        )
     if gpu > capacity.max_gpus + _EPS:
         hint = "set cluster.num_gpus" if capacity.where == "this machine" else "add a GPU node"
         raise ResourceError(
-            f"resources.gpu: each trial asks for {_fmt(gpu)} GPU(s) but {capacity.where} has "
+            f"resources.gpu: each trial asks for {_fmt(gpu)} GPU(s){per} but {capacity.where} has "
             f"{_fmt(capacity.max_gpus)} on its largest node; lower resources.gpu or {hint}"
         )
     if cpu > capacity.max_cpus + _EPS:
         raise ResourceError(
-            f"resources.cpu: each trial asks for {_fmt(cpu)} CPU(s) but {capacity.where} has "
+            f"resources.cpu: each trial asks for {_fmt(cpu)} CPU(s){per} but {capacity.where} has "
             f"{_fmt(capacity.max_cpus)} on its largest node; lower resources.cpu"
         )
     raise ResourceError(
@@ -168,17 +195,14 @@ def check_resources(spec: Any, capacity: Capacity) -> None:
 
 
 def concurrency_slots(spec: Any, capacity: Capacity) -> int:
-    """How many trials of the spec's size fit at once, summed over nodes (at least 1)."""
+    """How many trials of the spec's size fit at once, summed over nodes (at least 1).
+
+    A multi-worker trial's bundles may sit on different nodes, so its workers are counted
+    over the whole capacity: ``workers`` bundles per trial.
+    """
     cpu, gpu = float(spec.resources.cpu), float(spec.resources.gpu)
-    total = 0
-    for c, g in capacity.nodes:
-        per_node = []
-        if cpu > 0:
-            per_node.append(math.floor(c / cpu + _EPS))
-        if gpu > 0:
-            per_node.append(math.floor(g / gpu + _EPS))
-        total += min(per_node) if per_node else 1
-    return max(1, total)
+    bundles = sum(_per_node(cpu, gpu, node) for node in capacity.nodes)
+    return max(1, bundles // _workers(spec))
 
 
 def ray_address_file() -> Path:

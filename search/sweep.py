@@ -240,7 +240,7 @@ def _execute(run: _Run, *, progress: Any, verbose: bool) -> SweepOutcome:
         capacity = cluster.joined_capacity()
         cluster.check_resources(run.spec, capacity)
         plan = run.plan.with_concurrency(run.plan.concurrency or cluster.concurrency_slots(run.spec, capacity))
-        runnable = prepare_trainable(run.spec, run.trainable, from_spec=run.from_spec)
+        runnable = prepare_trainable(run.spec, run.trainable, from_spec=run.from_spec, storage=str(run.storage))
         live = _live_callbacks(plan, run.store, progress, tracker)
         live += tracking.tracker_callbacks(run.spec, plan)  # after the store's: it has each result first
         if stall_timeout is not None:  # last: the others see each step before it may end the sweep

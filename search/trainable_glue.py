@@ -14,6 +14,7 @@ import inspect
 import logging
 import sys
 import sysconfig
+import tempfile
 import types
 from pathlib import Path
 from types import ModuleType
@@ -117,7 +118,7 @@ def _own_copy(fn: Any) -> Any:
     return new
 
 
-def prepare_trainable(spec: Any, trainable: Any, *, from_spec: bool) -> Any:
+def prepare_trainable(spec: Any, trainable: Any, *, from_spec: bool, storage: str | None = None) -> Any:
     """Build the trainable the Tuner gets; Ray must be initialised.
 
     Args:
@@ -125,6 +126,11 @@ def prepare_trainable(spec: Any, trainable: Any, *, from_spec: bool) -> Any:
         trainable: The resolved trainable (the spec's, or the caller's own).
         from_spec: True when ``trainable`` came from the spec's name; the registry's prepare
             hook then runs (e.g. loading the CIFAR data once into the object store).
+        storage: Ray's storage path of the sweep (multi-worker trials keep Ray Train's run
+            folders under it while they run).
+
+    With ``resources.workers`` > 1 each trial drives a Ray Train ``TorchTrainer`` running
+    ``trainable`` on that many workers (see ``search.data_parallel``).
     """
     from ray import tune
 
@@ -141,4 +147,11 @@ def prepare_trainable(spec: Any, trainable: Any, *, from_spec: bool) -> Any:
         built = trainables.build_trainable(spec.trainable, ctx)
     else:
         built = trainable
+    workers = int(getattr(spec.resources, "workers", 1))
+    if workers > 1:
+        from search.data_parallel import multi_worker_trainable
+
+        return multi_worker_trainable(built, workers=workers, cpu=float(spec.resources.cpu),
+                                      gpu=float(spec.resources.gpu), storage=storage or tempfile.gettempdir(),
+                                      sweep=spec.name)
     return tune.with_resources(_own_copy(built), {"cpu": float(spec.resources.cpu), "gpu": float(spec.resources.gpu)})

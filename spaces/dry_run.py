@@ -61,7 +61,9 @@ def dry_run_report(spec: SweepSpec, *, samples: int = 5, plan: SweepPlan | None 
         + (f", {len(s.points_to_evaluate)} warm-start points" if s.points_to_evaluate else ""),
         f"  scheduler   {sched.type}: max_t {sched.max_t}, grace {sched.grace_period}, "
         f"rf {_num(sched.reduction_factor)} ({sched.time_attr})",
-        f"  resources   {_num(res.cpu)} CPU, {_num(res.gpu)} GPU per trial",
+        f"  resources   {_num(res.cpu)} CPU, {_num(res.gpu)} GPU per trial" if res.workers == 1 else
+        f"  resources   {res.workers} workers x ({_num(res.cpu)} CPU, {_num(res.gpu)} GPU) per trial: "
+        f"{_num(res.cpu * res.workers)} CPU, {_num(res.gpu * res.workers)} GPU, data-parallel",
         f"  failures    max_retries {spec.failures.max_retries}, on_oom {spec.failures.on_oom}",
     ]
     if spec.stop:

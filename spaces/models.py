@@ -66,8 +66,11 @@ class SchedulerSpec(_Section):
 class ResourcesSpec(_Section):
     """What each trial gets; fractional GPUs pack several trials on one device."""
 
-    cpu: float = Field(1, gt=0, description="CPUs per trial.")
-    gpu: float = Field(0, ge=0, description="GPUs per trial; 0.5 puts two trials on one GPU.")
+    cpu: float = Field(1, gt=0, description="CPUs per trial (per worker when workers > 1).")
+    gpu: float = Field(0, ge=0, description="GPUs per trial (per worker); 0.5 puts two trials on one GPU.")
+    workers: int = Field(
+        1, ge=1, description="Processes per trial: > 1 trains each trial data-parallel (Ray Train, DDP)."
+    )
 
 
 class FailuresSpec(_Section):
@@ -174,6 +177,8 @@ class SweepSpec(_Section):
             del data["search"]["sampler"]
         if data["tracking"] == TrackingSpec().model_dump(mode="json"):
             del data["tracking"]  # no tracker: the resolved spec (and its hash) stays what it was before trackers
+        if data["resources"].get("workers") == 1:
+            del data["resources"]["workers"]  # the same for single-process trials, the default
         order = list(type(self).model_fields)
         return {key: data[key] for key in order if key in data}
 

@@ -217,6 +217,10 @@ def build_plan(spec: SweepSpec, *, slots: int | None = None) -> SweepPlan:
                     for j in range(len(bounds) - 1))
         expected = min(full, round(spend))
     concurrency = spec.search.max_concurrent or slots
+    if spec.resources.workers > 1 and slots is not None and concurrency is not None:
+        # Tune does not hold a multi-worker trial's workers (Ray Train does): more trials than
+        # the workers' slots would start drivers whose workers wait for resources.
+        concurrency = min(concurrency, slots)
     return SweepPlan(
         name=spec.name,
         trainable=spec.trainable,
@@ -231,7 +235,8 @@ def build_plan(spec: SweepSpec, *, slots: int | None = None) -> SweepPlan:
         budget_full=full,
         budget_expected=expected,
         axes=tuple(_axes(spec.params)),
-        resources=PlanResources(cpu=float(spec.resources.cpu), gpu=float(spec.resources.gpu)),
+        resources=PlanResources(cpu=float(spec.resources.cpu), gpu=float(spec.resources.gpu),
+                                workers=spec.resources.workers),
         concurrency=concurrency,
         stop={**{k: float(v) for k, v in spec.stop.items()}, sched.time_attr: float(cap)},
         objectives=spec.objectives,

@@ -34,6 +34,10 @@ def train_cifar(
 ) -> None:
     """Ray Tune function trainable: train a CIFAR classifier, report and checkpoint per epoch.
 
+    Run as one rank of a multi-worker trial (a Ray Train worker with torch.distributed up), it
+    trains its shard data-parallel and reports through Ray Train; ``batch_size`` stays the
+    global batch, so a trial's results do not depend on how many workers train it.
+
     Args:
         config: The trial config (keys in `trainables.config.DEFAULTS`).
         data: The data set, shipped by ``tune.with_parameters``; loaded here when None or
@@ -42,27 +46,44 @@ def train_cifar(
         on_oom: ``"fail"`` or ``"halve_batch"``.
         seed: Seed when the config has no ``seed``.
     """
-    from ray import tune
-
     from trainables.device import select_device, set_cpu_threads, trial_cpus
+    from trainables.distributed import Ranks
     from trainables.training import Trainer
 
     cfg = parse_config(config, max_epochs=max_epochs, seed=seed)
-    device = select_device()
-    if device.type == "cpu":
-        set_cpu_threads(trial_cpus())
+    ranks = Ranks.current()
+    if ranks.distributed:  # one rank of a multi-worker trial: Ray Train's session
+        import ray
+        import ray.train as session
+        import ray.train.torch
+
+        device = ray.train.torch.get_device()
+        cpus = ray.get_runtime_context().get_assigned_resources().get("CPU")
+        if device.type == "cpu":
+            set_cpu_threads(max(1, int(cpus)) if cpus else None)
+    else:
+        from ray import tune as session  # type: ignore[no-redef]
+
+        device = select_device()
+        if device.type == "cpu":
+            set_cpu_threads(trial_cpus())
     if data is None or data.name != cfg.dataset:
         data = load_dataset(cfg.dataset, data_dir=cfg.data_dir, download=cfg.download)
-    trainer = Trainer(cfg, data, device=device, on_oom=on_oom)
-    checkpoint = tune.get_checkpoint()
+    trainer = Trainer(cfg, data, device=device, on_oom=on_oom, ranks=ranks)
+    checkpoint = session.get_checkpoint()
     if checkpoint is not None:
         with checkpoint.as_directory() as directory:
             trainer.restore(directory)
         logger.info("resumed from epoch %d", trainer.epoch)
     for metrics in trainer.epochs():
+        # Every rank reports (Ray Train waits for all); the metrics are already sums over ranks,
+        # and rank 0 alone writes the checkpoint, the weights being the same on every rank.
+        if ranks.rank != 0:
+            session.report(metrics)
+            continue
         with tempfile.TemporaryDirectory() as directory:
             trainer.save(directory)
-            tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(directory))
+            session.report(metrics, checkpoint=session.Checkpoint.from_directory(directory))
 
 
 def prepare_cifar(fn: Callable[..., Any], ctx: RunContext) -> Any:

@@ -38,7 +38,7 @@ DEFAULTS: dict[str, Any] = {
     "weight_decay": 5e-4,  # decoupled for adamw, L2 for sgd
     "schedule": "constant",  # constant | cosine | onecycle, over `epochs` epochs
     "label_smoothing": 0.0,  # cross-entropy label smoothing
-    "batch_size": 128,  # effective batch (OOM halving keeps it via accumulation)
+    "batch_size": 128,  # global batch: split over a trial's workers; OOM halving keeps it via accumulation
     "epochs": None,  # None -> the sweep's max epochs (scheduler.max_t), else 10
     "precision": "fp32",  # fp32 | bf16 | fp16 (autocast on GPU only; CPU runs fp32)
     "channels_last": True,  # memory format on GPU only
@@ -94,7 +94,7 @@ _OPTIMIZER_GROUP_KEYS = {name: set(group) for name, group in (KEYS["optimizer"].
 METRICS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "epoch_time_s", "images_per_s", "lr",
            "batch_size", "micro_batch_size", "oom_halvings", "gpu_mem_peak_mb")
 
-CIFAR_CONTRACT = Contract(config=KEYS, metrics=METRICS, checkpoints=True)
+CIFAR_CONTRACT = Contract(config=KEYS, metrics=METRICS, multi_worker=True, checkpoints=True)
 
 
 class ConfigError(InputError):

@@ -24,6 +24,7 @@ from trainables.batches import Normalizer, augment_batch, iter_batches
 from trainables.config import ON_OOM, TrainConfig, parse_config
 from trainables.data import DataSet, load_dataset, split_train_val
 from trainables.device import describe_device, select_device
+from trainables.distributed import Ranks, epoch_generator, reduce_sums, shard_batches
 from trainables.models import build_model
 
 __all__ = ["OOM_FLOOR", "CheckpointError", "Trainer", "TrialOutOfMemoryError", "train_epochs"]
@@ -74,6 +75,10 @@ class Trainer:
         max_epochs: Epochs when the config sets no ``epochs`` (the sweep's max_t).
         seed: Seed when the config sets no ``seed`` (the sweep's seed).
         model: A ready model to use instead of building one from the config (tests).
+        ranks: This process's place in a data-parallel trial (default: a single process).
+            With ``world`` > 1 the model is wrapped in ``DistributedDataParallel`` (the
+            process group must be up), each rank trains on its shard of every global batch
+            of ``batch_size``, and the metrics are sums over ranks.
     """
 
     def __init__(
@@ -86,12 +91,14 @@ class Trainer:
         max_epochs: int | None = None,
         seed: int | None = None,
         model: nn.Module | None = None,
+        ranks: Ranks | None = None,
     ) -> None:
         cfg = config if isinstance(config, TrainConfig) else parse_config(config, max_epochs=max_epochs, seed=seed)
         if on_oom not in ON_OOM:
             raise ValueError(f"on_oom must be one of {', '.join(ON_OOM)}, got {on_oom!r}")
         self.cfg = cfg
         self.on_oom = on_oom
+        self.ranks = ranks or Ranks()
         self.device = torch.device(device) if device is not None else select_device()
         cuda = self.device.type == "cuda"
         if data is None:
@@ -126,10 +133,16 @@ class Trainer:
         self.model = net.to(
             self.device, memory_format=torch.channels_last if self.channels_last else torch.preserve_format
         )
+        self.ddp: nn.Module | None = None
+        if self.ranks.distributed:
+            from torch.nn.parallel import DistributedDataParallel
+
+            # Broadcasts rank 0's initial weights; self.model stays the bare module (checkpoints).
+            self.ddp = DistributedDataParallel(self.model, device_ids=[self.device.index] if cuda else None)
         self.normalize = Normalizer(self.mean, self.std, device=self.device, channels_last=self.channels_last)
         self.criterion = nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
         self.optimizer = self._make_optimizer()
-        self.steps_per_epoch = math.ceil(self.train_x.shape[0] / cfg.batch_size)
+        self.steps_per_epoch = len(self._steps(0))
         total = cfg.epochs * self.steps_per_epoch
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
             self.optimizer, lambda step: _lr_factor(cfg.schedule, step, total)
@@ -159,34 +172,53 @@ class Trainer:
 
     # -- one epoch ---------------------------------------------------------------------------
 
+    def _steps(self, epoch: int) -> list[tuple[torch.Tensor, int]]:
+        """This process's (indices, global batch size) per step of ``epoch``."""
+        n = self.train_x.shape[0]
+        if not self.ranks.distributed:  # one generator for order and augmentation, as it always was
+            return [(idx, len(idx)) for idx in iter_batches(n, self.cfg.batch_size, generator=self.generator)]
+        order = epoch_generator(self.cfg.seed, epoch)
+        return shard_batches(n, self.cfg.batch_size, ranks=self.ranks, generator=order)
+
     def _train_pass(self) -> tuple[float, float, int]:
         self.model.train()
+        net = self.ddp if self.ddp is not None else self.model
+        world = self.ranks.world
+        augment_gen = (epoch_generator(self.cfg.seed, self.epoch, stream=1 + self.ranks.rank)
+                       if self.ranks.distributed else self.generator)
         loss_sum = torch.zeros((), device=self.device)
         correct = torch.zeros((), device=self.device, dtype=torch.int64)
-        n = self.train_x.shape[0]
-        for idx in iter_batches(n, self.cfg.batch_size, generator=self.generator):
+        seen = 0
+        for idx, global_size in self._steps(self.epoch):
             idx = idx.to(self.device)
+            seen += len(idx)
             xb, yb = self.train_x[idx], self.train_y[idx]
             if self.cfg.augment:
-                xb = augment_batch(xb, generator=self.generator)
+                xb = augment_batch(xb, generator=augment_gen)
             xb = self.normalize(xb)
             self.optimizer.zero_grad(set_to_none=True)
-            for start in range(0, len(idx), self.micro_batch):
+            starts = range(0, len(idx), self.micro_batch)
+            for j, start in enumerate(starts):
                 xs, ys = xb[start : start + self.micro_batch], yb[start : start + self.micro_batch]
-                with self._autocast():
-                    out = self.model(xs)
-                    loss = self.criterion(out, ys)
-                # Scale each micro-batch's mean loss by its share so the gradient equals the full batch's.
-                self.scaler.scale(loss * (len(ys) / len(idx))).backward()
+                # DDP all-reduces gradients on the last micro-batch's backward only.
+                sync = self.ddp is None or j == len(starts) - 1
+                with contextlib.nullcontext() if sync else self.ddp.no_sync():  # type: ignore[union-attr]
+                    with self._autocast():
+                        out = net(xs)
+                        loss = self.criterion(out, ys)
+                    # Each micro-batch's mean loss weighted by its share of the global batch; DDP
+                    # averages over ranks (hence * world): the gradient is the global batch's.
+                    self.scaler.scale(loss * (len(ys) * world / global_size)).backward()
                 loss_sum += loss.detach().float() * len(ys)
                 correct += (out.detach().argmax(1) == ys).sum()
             self.scaler.step(self.optimizer)
             self.scaler.update()
             self.scheduler.step()
-        return float(loss_sum) / n, float(correct) / n, n
+        total_loss, total_correct, n = reduce_sums([float(loss_sum), float(correct), float(seen)],
+                                                   ranks=self.ranks, device=self.device)
+        return total_loss / n, total_correct / n, int(n)
 
-    def evaluate(self, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
-        """Mean loss and accuracy on uint8 images ``x`` and labels ``y`` (no augmentation)."""
+    def _eval_sums(self, x: torch.Tensor, y: torch.Tensor) -> tuple[float, int]:
         self.model.eval()
         loss_sum, correct = 0.0, 0
         batch = max(self.micro_batch, 256)
@@ -198,6 +230,25 @@ class Trainer:
                     out = self.model(xs)
                 loss_sum += float(nn.functional.cross_entropy(out.float(), ys, reduction="sum"))
                 correct += int((out.argmax(1) == ys).sum())
+        return loss_sum, correct
+
+    def _evaluate_val(self) -> tuple[float, float]:
+        """Val loss and accuracy; data-parallel: each rank scores its slice, the sums all-reduced."""
+        if not self.ranks.distributed:
+            return self.evaluate(self.val_x, self.val_y)
+        import torch.distributed as dist
+
+        for buffer in self.model.buffers():  # e.g. BatchNorm statistics: every rank scores rank 0's model
+            dist.broadcast(buffer, src=0)
+        part = torch.arange(self.val_x.shape[0]).tensor_split(self.ranks.world)[self.ranks.rank]
+        loss_sum, correct = self._eval_sums(self.val_x[part], self.val_y[part])
+        total_loss, total_correct = reduce_sums([loss_sum, float(correct)], ranks=self.ranks, device=self.device)
+        n = self.val_x.shape[0]
+        return total_loss / n, total_correct / n
+
+    def evaluate(self, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
+        """Mean loss and accuracy on uint8 images ``x`` and labels ``y`` (no augmentation), in this process."""
+        loss_sum, correct = self._eval_sums(x, y)
         return loss_sum / x.shape[0], correct / x.shape[0]
 
     def _oom_message(self) -> str:
@@ -214,7 +265,10 @@ class Trainer:
         and runs the epoch again, down to `OOM_FLOOR`.
         """
         cuda = self.device.type == "cuda"
-        snapshot = _to_cpu(self.state_dict()) if self.on_oom == "halve_batch" else None
+        # Data-parallel: the other ranks wait in a collective the failing rank left, so an OOM
+        # ends the attempt (the trial fails, and is retried per failures.max_retries).
+        halve = self.on_oom == "halve_batch" and not self.ranks.distributed
+        snapshot = _to_cpu(self.state_dict()) if halve else None
         while True:
             if cuda:
                 torch.cuda.reset_peak_memory_stats(self.device)
@@ -224,7 +278,7 @@ class Trainer:
                 if cuda:
                     torch.cuda.synchronize(self.device)
                 train_time = time.perf_counter() - start
-                val_loss, val_acc = self.evaluate(self.val_x, self.val_y)
+                val_loss, val_acc = self._evaluate_val()
                 break
             except torch.cuda.OutOfMemoryError:
                 message = self._oom_message()
