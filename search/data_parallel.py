@@ -12,8 +12,10 @@ on the Train controller passes every round of reports (rank 0's metrics: the cif
 are sums over ranks) and the persisted checkpoint to the driver through a queue; the driver (a
 ``tune.Trainable``) returns the metrics from ``step`` and hands Tune the checkpoint in
 ``save_checkpoint``, so Tune counts iterations, stops trials, and keeps the checkpoints itself.
-A restored or retried trial starts its ``TorchTrainer`` from that checkpoint
-(``resume_from_checkpoint``), which its workers read with ``ray.train.get_checkpoint()``.
+A restored or retried trial starts a new ``TorchTrainer`` whose ranks get that checkpoint (its
+files travel with their function, so a rank on any node has them) from
+``trainables.distributed.resume_dir()``: Train V2 refuses ``resume_from_checkpoint``, and its
+``get_checkpoint()`` only knows the checkpoints of the current run.
 """
 
 from __future__ import annotations
@@ -50,14 +52,31 @@ def _to_tune_callback(queue: Any) -> Any:
     return ToTune()
 
 
-def _run_rank(loop: Any, queue: Any, config: dict[str, Any]) -> None:
-    """One Train worker: rank 0 first tells the driver the workers' placement group."""
+def _pack(directory: Path) -> dict[str, bytes]:
+    """A checkpoint directory's files, to travel with the ranks' function to any node."""
+    return {str(p.relative_to(directory)): p.read_bytes() for p in directory.rglob("*") if p.is_file()}
+
+
+def _run_rank(loop: Any, queue: Any, resume: dict[str, bytes] | None, config: dict[str, Any]) -> None:
+    """One Train worker: rank 0 first tells the driver the workers' placement group; a restored
+    trial's ranks unpack its checkpoint and find the directory in ``trainables.distributed.resume_dir()``."""
     import ray.train
     from ray.util import get_current_placement_group
 
     if ray.train.get_context().get_world_rank() == 0:
         queue.put(("placement_group", get_current_placement_group(), None))
-    loop(config)
+    if resume is None:
+        loop(config)
+        return
+    from trainables.distributed import resuming_from
+
+    with tempfile.TemporaryDirectory(prefix="hpo-resume-") as directory:
+        for name, payload in resume.items():
+            target = Path(directory, name)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(payload)
+        with resuming_from(directory):
+            loop(config)
 
 
 def _fit(trainer: Any, queue: Any, outcome: dict[str, Any]) -> None:
@@ -79,7 +98,8 @@ def multi_worker_trainable(loop: Any, *, workers: int, cpu: float, gpu: float, s
 
     Args:
         loop: The per-worker training function ``loop(config)``; it reports with
-            ``ray.train.report`` on every rank (rank 0 with the checkpoint).
+            ``ray.train.report`` on every rank (rank 0 with the checkpoint). In a restored trial,
+            ``trainables.distributed.resume_dir()`` holds the checkpoint rank 0 last reported.
         workers: Workers per trial.
         cpu: CPUs per worker.
         gpu: GPUs per worker (> 0: NCCL and one device per worker; 0: gloo on CPUs).
@@ -105,7 +125,6 @@ def multi_worker_trainable(loop: Any, *, workers: int, cpu: float, gpu: float, s
             self._pg: Any = None
             self._outcome: dict[str, Any] = {}
             self._last: dict[str, Any] = {}
-            self._scratch = Path(tempfile.mkdtemp(prefix="hpo-ddp-"))
             self._run_name = f"{self.trial_id}-{uuid.uuid4().hex[:8]}"
 
         def _start(self) -> None:
@@ -115,7 +134,7 @@ def multi_worker_trainable(loop: Any, *, workers: int, cpu: float, gpu: float, s
 
             self._queue = Queue(actor_options={"num_cpus": 0})
             trainer = TorchTrainer(
-                functools.partial(_run_rank, loop, self._queue),
+                functools.partial(_run_rank, loop, self._queue, self._resume),
                 train_loop_config=self._config,
                 torch_config=TorchConfig(backend="nccl" if gpu > 0 else "gloo"),
                 scaling_config=ray.train.ScalingConfig(num_workers=workers, use_gpu=gpu > 0,
@@ -128,7 +147,6 @@ def multi_worker_trainable(loop: Any, *, workers: int, cpu: float, gpu: float, s
                     failure_config=ray.train.FailureConfig(max_failures=0),
                     checkpoint_config=ray.train.CheckpointConfig(num_to_keep=1),
                 ),
-                resume_from_checkpoint=self._resume,
             )
             threading.Thread(target=_fit, args=(trainer, self._queue, self._outcome), name="hpo-train-fit",
                              daemon=True).start()
@@ -155,10 +173,7 @@ def multi_worker_trainable(loop: Any, *, workers: int, cpu: float, gpu: float, s
 
         def load_checkpoint(self, checkpoint: str | dict[str, Any] | None) -> None:
             if isinstance(checkpoint, str) and any(Path(checkpoint).iterdir()):
-                kept = self._scratch / "resume"
-                shutil.rmtree(kept, ignore_errors=True)
-                shutil.copytree(checkpoint, kept)
-                self._resume = tune.Checkpoint.from_directory(str(kept))
+                self._resume = _pack(Path(checkpoint))  # ranks may run on other nodes: send the files
 
         def cleanup(self) -> None:
             if self._pg is not None:
@@ -168,7 +183,6 @@ def multi_worker_trainable(loop: Any, *, workers: int, cpu: float, gpu: float, s
                     remove_placement_group(self._pg)  # ends the workers with it
                 except Exception:  # already removed by Ray Train at the end of its run
                     logger.debug("placement group of %s already removed", self._run_name, exc_info=True)
-            shutil.rmtree(self._scratch, ignore_errors=True)
             local = Path(train_root) / self._run_name
             if "://" not in train_root and local.is_dir():
                 shutil.rmtree(local, ignore_errors=True)  # Tune holds its own copy of each checkpoint

@@ -47,7 +47,7 @@ def train_cifar(
         seed: Seed when the config has no ``seed``.
     """
     from trainables.device import select_device, set_cpu_threads, trial_cpus
-    from trainables.distributed import Ranks
+    from trainables.distributed import Ranks, resume_dir
     from trainables.training import Trainer
 
     cfg = parse_config(config, max_epochs=max_epochs, seed=seed)
@@ -74,6 +74,9 @@ def train_cifar(
     if checkpoint is not None:
         with checkpoint.as_directory() as directory:
             trainer.restore(directory)
+        logger.info("resumed from epoch %d", trainer.epoch)
+    elif ranks.distributed and (resume_from := resume_dir()) is not None:  # a restored multi-worker trial
+        trainer.restore(resume_from)
         logger.info("resumed from epoch %d", trainer.epoch)
     for metrics in trainer.epochs():
         # Every rank reports (Ray Train waits for all); the metrics are already sums over ranks,

@@ -11,11 +11,14 @@ steps, so the gradient all-reduce never waits on a rank that has run out of data
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
 
-__all__ = ["Ranks", "epoch_generator", "reduce_sums", "shard_batches"]
+__all__ = ["Ranks", "epoch_generator", "reduce_sums", "resume_dir", "resuming_from", "shard_batches"]
 
 
 @dataclass(frozen=True)
@@ -85,3 +88,26 @@ def reduce_sums(values: list[float], *, ranks: Ranks, device: torch.device) -> l
     buffer = torch.tensor(values, dtype=torch.float64, device=device)
     dist.all_reduce(buffer, op=dist.ReduceOp.SUM)
     return [float(v) for v in buffer.tolist()]
+
+
+_RESUME_FROM: contextvars.ContextVar[str | None] = contextvars.ContextVar("hpo_resume_from", default=None)
+
+
+@contextlib.contextmanager
+def resuming_from(directory: str) -> Iterator[None]:
+    """While a restored multi-worker trial's rank runs: the checkpoint directory it continues from."""
+    token = _RESUME_FROM.set(directory)
+    try:
+        yield
+    finally:
+        _RESUME_FROM.reset(token)
+
+
+def resume_dir() -> str | None:
+    """The checkpoint directory a restored multi-worker trial's rank continues from, else None.
+
+    Ray Train V2's ``get_checkpoint()`` only knows the checkpoints of the current run; a trial
+    that Tune restores (``hpo resume``, a retry) starts a new run, so its driver hands every
+    rank the checkpoint this way.
+    """
+    return _RESUME_FROM.get()
