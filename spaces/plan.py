@@ -12,7 +12,8 @@ import math
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from spaces.models import SweepSpec
+from spaces.models import EXPLOITING_SCHEDULERS, SweepSpec
+from spaces.mutations import mutable_paths
 from spaces.params import ChoiceParam, FloatParam, GridParam, IntParam, Pow2Param
 from spaces.sampling import grid_size
 
@@ -89,6 +90,10 @@ class SweepPlan:
         concurrency: Trials at once: ``search.max_concurrent``, else what the capacity holds;
             None while neither is known (a cluster not yet joined).
         stop: Every stop criterion, the cap included: a trial stops once ``result[k] >= v``.
+        exploits: PBT/PB2: a trial may continue from another trial's checkpoint with mutated params
+            (no trial is stopped early; checkpoints must outlive their trial's next report).
+        perturbation_interval: PBT/PB2: ``time_attr`` units between exploits; None for others.
+        mutations: PBT/PB2: the dotted params it mutates; () for others.
     """
 
     name: str
@@ -107,6 +112,9 @@ class SweepPlan:
     resources: PlanResources
     concurrency: int | None = None
     stop: dict[str, float] = field(default_factory=dict)
+    exploits: bool = False
+    perturbation_interval: int | None = None
+    mutations: tuple[str, ...] = ()
 
     def with_concurrency(self, concurrency: int) -> SweepPlan:
         """The same plan once the capacity is known."""
@@ -116,6 +124,7 @@ class SweepPlan:
         """Plain JSON-ready data (the store keeps it beside the spec)."""
         data = asdict(self)
         data["rungs"] = list(self.rungs)
+        data["mutations"] = list(self.mutations)
         data["axes"] = [{**asdict(a), "categories": None if a.categories is None else list(a.categories)}
                         for a in self.axes]
         return data
@@ -128,7 +137,8 @@ class SweepPlan:
         axes = tuple(ParamAxis(**{**a, "categories": None if a.get("categories") is None
                                   else tuple(a["categories"])}) for a in data.get("axes", ()))
         return cls(**{**data, "rungs": tuple(data.get("rungs", ())), "axes": axes,
-                      "resources": PlanResources(**data["resources"]), "stop": dict(data.get("stop", {}))})
+                      "resources": PlanResources(**data["resources"]), "stop": dict(data.get("stop", {})),
+                      "mutations": tuple(data.get("mutations", ()))})
 
 
 def _rungs(grace: int, rf: float, cap: int) -> tuple[int, ...]:
@@ -203,6 +213,11 @@ def build_plan(spec: SweepSpec, *, slots: int | None = None) -> SweepPlan:
                     for j in range(len(bounds) - 1))
         expected = min(full, round(spend))
     concurrency = spec.search.max_concurrent or slots
+    exploits = sched.type in EXPLOITING_SCHEDULERS
+    mutations: tuple[str, ...] = ()
+    if exploits:
+        can = mutable_paths(spec.params, scheduler=sched.type)
+        mutations = tuple(n for n in can if sched.mutate is None or n in sched.mutate)
     return SweepPlan(
         name=spec.name,
         trainable=spec.trainable,
@@ -220,4 +235,7 @@ def build_plan(spec: SweepSpec, *, slots: int | None = None) -> SweepPlan:
         resources=PlanResources(cpu=float(spec.resources.cpu), gpu=float(spec.resources.gpu)),
         concurrency=concurrency,
         stop={**{k: float(v) for k, v in spec.stop.items()}, sched.time_attr: float(cap)},
+        exploits=exploits,
+        perturbation_interval=(sched.perturbation_interval or max(1, cap // 4)) if exploits else None,
+        mutations=mutations,
     )

@@ -28,7 +28,7 @@ def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
         load_spec(path)
     assert str(info.value) == f"""{path}: 6 problems
   search.num_sample: unknown key (did you mean 'num_samples'?); allowed: algorithm, num_samples, max_concurrent, \
-seed, points_to_evaluate
+seed, points_to_evaluate, warm_start
   scheduler.reduction_factor: must be >= 2, got 1
   params.lr: log: true needs low > 0, got low=0.0
   search.algorithm: hyperopt cannot sample grid params (params.width); use type: choice, or algorithm: random
@@ -77,8 +77,8 @@ def test_top_level_must_be_a_mapping(top: Any) -> None:
         ({"resources": {"gpu": -1}}, ("resources.gpu", "must be >= 0, got -1")),
         ({"resources": {"cpu": 0}}, ("resources.cpu", "must be > 0, got 0")),
         ({"failures": {"on_oom": "retry"}}, ("failures.on_oom", "must be one of 'fail', 'halve_batch', got 'retry'")),
-        ({"scheduler": {"type": "pbt"}}, ("scheduler.type", "must be one of 'asha', 'hyperband', 'median', 'fifo', "
-                                                            "got 'pbt'")),
+        ({"scheduler": {"type": "bohb"}}, ("scheduler.type", "must be one of 'asha', 'hyperband', 'median', 'fifo', "
+                                                             "'pbt', 'pb2', got 'bohb'")),
         ({"stop": {"training_iteration": "ten"}}, ("stop.training_iteration", "must be a number, got 'ten'")),
         ({"stop": 10}, ("stop", "must be a mapping, got 10")),
         ({"cluster": {"address": "localhost"}},
