@@ -28,6 +28,8 @@ __all__ = ["SweepOutcome", "resume_sweep", "run_sweep"]
 logger = logging.getLogger(__name__)
 
 _CHECKPOINTS_KEPT = 2  # the latest is always kept by Ray; one more for the best-so-far
+# PBT/PB2: a top trial's checkpoint must outlive its next reports until a bottom trial copies it.
+_CHECKPOINTS_KEPT_EXPLOITING = 4
 
 
 @dataclass(frozen=True)
@@ -320,7 +322,7 @@ def _tuner(run: _Run, plan: SweepPlan, runnable: Any) -> Any:
             metric=plan.metric,
             mode=plan.mode,
             search_alg=make_searcher(run.spec, max_concurrent=plan.concurrency or 1),
-            scheduler=make_scheduler(run.spec),
+            scheduler=make_scheduler(run.spec, plan=plan, lineage_key=CALLBACK_KEY),
             num_samples=run.spec.search.num_samples,
             reuse_actors=reuse_actors_for(runnable),
             trial_dirname_creator=_trial_dirname,
@@ -331,7 +333,8 @@ def _tuner(run: _Run, plan: SweepPlan, runnable: Any) -> Any:
             callbacks=[*callbacks, TBXLoggerCallback()],
             failure_config=tune.FailureConfig(max_failures=run.spec.failures.max_retries),
             checkpoint_config=tune.CheckpointConfig(
-                num_to_keep=_CHECKPOINTS_KEPT, checkpoint_frequency=checkpoint_frequency_for(runnable)),
+                num_to_keep=_CHECKPOINTS_KEPT_EXPLOITING if plan.exploits else _CHECKPOINTS_KEPT,
+                checkpoint_frequency=checkpoint_frequency_for(runnable)),
             stop=PlanStopper(CALLBACK_KEY, metric=plan.metric, criteria=plan.stop),
             verbose=0,
         ),
