@@ -15,9 +15,10 @@ from typing import Any
 from ray.tune import Callback
 from ray.tune.stopper import Stopper
 
+from results import LINEAGE_KEY
 from search.errors import MetricNotReportedError
 
-__all__ = ["CALLBACK_KEY", "LINEAGE_KEY", "LiveCallbacks", "PlanStopper", "TrialTracker", "bind", "note_exploit",
+__all__ = ["CALLBACK_KEY", "LiveCallbacks", "PlanStopper", "TrialTracker", "bind", "note_exploit",
            "unbind"]
 
 logger = logging.getLogger(__name__)
@@ -26,11 +27,6 @@ CALLBACK_KEY = "hpo-sweep"  # one sweep runs in a driver process at a time
 
 _BOUND: dict[str, list[Any]] = {}
 _EXPLOITS: dict[str, dict[str, dict[str, Any]]] = {}  # key -> trial id -> its last exploit, not yet reported
-
-# Where a PBT exploit shows in the results: the exploiting trial's next result (the first one
-# trained from the other trial's checkpoint) carries {"from_trial", "from_step", "at_step"}
-# under this key; the store flattens it to pbt/from_trial, pbt/from_step, pbt/at_step.
-LINEAGE_KEY = "pbt"
 _PROBLEMS: dict[str, MetricNotReportedError] = {}
 
 # Keys Ray adds to every result: a result holding nothing else reported no metric at all (a
@@ -112,6 +108,8 @@ class LiveCallbacks(Callback):
 
     def on_trial_result(self, **info: Any) -> None:
         result = info.get("result")
+        # The exploiting trial's next result (its first from the other trial's checkpoint) carries
+        # the exploit under LINEAGE_KEY; the store keeps it flattened as pbt/from_trial...
         if isinstance(result, dict):
             event = _take_exploit(self.key, getattr(info.get("trial"), "trial_id", None), result)
             if event is not None:

@@ -26,7 +26,7 @@ __all__ = [
 
 # Scheduler knobs only PBT/PB2 read: left out of the resolved spec of other schedulers, so their
 # specs (and hashes) stay what they were before PBT.
-PBT_KNOBS = ("perturbation_interval", "quantile_fraction", "resample_probability", "mutate")
+PBT_KNOBS = ("perturbation_interval", "quantile_fraction", "resample_probability", "mutate", "synch")
 EXPLOITING_SCHEDULERS = ("pbt", "pb2")
 
 
@@ -77,6 +77,9 @@ class SchedulerSpec(_Section):
     )
     mutate: list[str] | None = Field(
         None, description="PBT/PB2: the params (dotted) it may change; null: every searched param it can."
+    )
+    synch: bool = Field(
+        False, description="PBT/PB2: trials wait for each other at each interval (fair when trials start late)."
     )
 
 
