@@ -47,7 +47,8 @@ def _exploiting(spec: Any, plan: Any, lineage_key: str | None) -> Any:
 
     sch = spec.scheduler
     common = {"time_attr": sch.time_attr, "perturbation_interval": plan.perturbation_interval,
-              "quantile_fraction": sch.quantile_fraction, "synch": sch.synch, "custom_explore_fn": spaces.ConfigClip(spec)}
+              "quantile_fraction": sch.quantile_fraction, "synch": sch.synch,
+              "custom_explore_fn": spaces.ConfigClip(spec)}
     scheduler: _NotesExploits
     if sch.type == "pb2":
         scheduler = LineagePB2(hyperparam_bounds=spaces.to_pb2_bounds(spec), **common)
