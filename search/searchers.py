@@ -28,13 +28,15 @@ def param_space(spec: Any) -> dict[str, Any]:
     return dict(spaces.to_tune_space(spec))
 
 
-def make_searcher(spec: Any, *, max_concurrent: int) -> Any:
+def make_searcher(spec: Any, *, max_concurrent: int, evaluated: Any = None) -> Any:
     """Build the spec's search algorithm.
 
     Args:
         spec: The sweep spec.
         max_concurrent: Trials that may run at once (``search.max_concurrent`` or the
             cluster's slots for the per-trial resources).
+        evaluated: ``search.warm_start.EvaluatedPoints`` already run (warm start, extend): HyperOpt
+            models them as finished trials; random search runs them first (``points_to_evaluate``).
 
     Returns:
         A ``ConcurrencyLimiter(HyperOptSearch)`` or a seeded ``BasicVariantGenerator``.
@@ -55,13 +57,16 @@ def make_searcher(spec: Any, *, max_concurrent: int) -> Any:
             points_to_evaluate=spaces.to_hyperopt_points(spec) or None,
             random_state_seed=spec.search.seed,
         )
+        if evaluated is not None:
+            searcher.add_evaluated([spaces.to_hyperopt_point(spec, p) for p in evaluated.points], evaluated.values)
         logger.debug("HyperOpt wrapped in ConcurrencyLimiter(max_concurrent=%d)", max_concurrent)
         return ConcurrencyLimiter(searcher, max_concurrent=max_concurrent)
     if algorithm in ("random", "grid"):
         from ray.tune.search import BasicVariantGenerator
 
+        warm = [dict(p) for p in evaluated.points] if evaluated is not None else []
         return BasicVariantGenerator(
-            points_to_evaluate=[dict(p) for p in spec.search.points_to_evaluate] or None,
+            points_to_evaluate=[dict(p) for p in spec.search.points_to_evaluate] + warm or None,
             max_concurrent=max_concurrent,
             random_state=spec.search.seed,
         )

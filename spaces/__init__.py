@@ -20,7 +20,7 @@ from spaces.mutations import ConfigClip, mutable_paths, to_pb2_bounds, to_pbt_mu
 from spaces.params import ChoiceParam, FloatParam, GridParam, IntParam, Param, Pow2Param, iter_params
 from spaces.plan import ParamAxis, PlanResources, SweepPlan, build_plan
 from spaces.sampling import grid_size, sample_configs
-from spaces.translate import constant_config, to_hyperopt_points, to_hyperopt_space, to_tune_space
+from spaces.translate import constant_config, to_hyperopt_point, to_hyperopt_points, to_hyperopt_space, to_tune_space
 from spaces.validate import load_spec, parse_spec
 from spaces.yaml_io import apply_overrides, builtin_names
 
@@ -57,6 +57,7 @@ __all__ = [
     "mutable_paths",
     "parse_spec",
     "sample_configs",
+    "to_hyperopt_point",
     "to_hyperopt_points",
     "to_hyperopt_space",
     "to_pb2_bounds",

@@ -14,7 +14,7 @@ from spaces.models import SweepSpec
 from spaces.params import ChoiceParam, FloatParam, GridParam, IntParam, Pow2Param
 from spaces.points import match_option
 
-__all__ = ["constant_config", "to_hyperopt_points", "to_hyperopt_space", "to_tune_space"]
+__all__ = ["constant_config", "to_hyperopt_point", "to_hyperopt_points", "to_hyperopt_space", "to_tune_space"]
 
 _PARAMS = (FloatParam, IntParam, Pow2Param, ChoiceParam, GridParam)
 
@@ -151,9 +151,11 @@ def to_hyperopt_points(spec: SweepSpec) -> list[dict[str, Any]]:
     Ray's ``HyperOptSearch`` converts points itself, but only for top-level choices of constants;
     for conditional groups the searcher must take these as they are (skip Ray's conversion).
     """
-    points = []
-    for point in spec.search.points_to_evaluate:
-        flat: dict[str, Any] = {}
-        _flatten_point(point, {k: v for k, v in spec.params.items() if _searched(v)}, "", flat)
-        points.append(flat)
-    return points
+    return [to_hyperopt_point(spec, point) for point in spec.search.points_to_evaluate]
+
+
+def to_hyperopt_point(spec: SweepSpec, point: dict[str, Any]) -> dict[str, Any]:
+    """One point (a config's searched values, checked against the space) in HyperOpt's own form."""
+    flat: dict[str, Any] = {}
+    _flatten_point(point, {k: v for k, v in spec.params.items() if _searched(v)}, "", flat)
+    return flat

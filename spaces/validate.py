@@ -100,6 +100,9 @@ def _cross_checks(head: dict[str, Any], sections: dict[str, Any], params: dict[s
                 problems.append(("search.algorithm", f"grid needs every param discrete, got continuous "
                                  f"{', '.join(continuous)} (float without step); give each a step, "
                                  "or use algorithm: random or hyperopt"))
+        if search.warm_start is not None and search.algorithm == "grid":
+            problems.append(("search.warm_start", "grid runs every combination whatever ran before; "
+                             "warm start needs algorithm: hyperopt or random"))
         for i, point in enumerate(search.points_to_evaluate):
             problems += point_problems(point, params, f"search.points_to_evaluate[{i}]",
                                        need_all=search.algorithm == "hyperopt")
