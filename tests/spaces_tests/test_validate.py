@@ -146,3 +146,22 @@ def test_defaults_fill_in(base: dict[str, Any]) -> None:
     spec = parse_spec(base)
     assert spec.search.algorithm == "hyperopt" and spec.scheduler.type == "asha"
     assert spec.resources.cpu == 1 and spec.resources.gpu == 0 and spec.cluster.address is None
+
+
+def test_warm_start_needs_a_searcher_that_can_use_it(base: dict[str, Any]) -> None:
+    base["search"] = {"algorithm": "grid", "warm_start": {"sweep": "earlier", "top_k": 5}}
+    base["params"] = {"bs": {"type": "choice", "values": [1, 2]}}
+    assert _problems(base) == [("search.warm_start", "grid runs every combination whatever ran before; "
+                                "warm start needs algorithm: hyperopt or random")]
+    base["search"] = {"algorithm": "random", "warm_start": {"sweep": "earlier", "top_k": 0}}
+    assert _problems(base) == [("search.warm_start.top_k", "must be >= 1, got 0")]
+
+
+def test_point_from_config_keeps_the_searched_values_only() -> None:
+    from spaces.points import point_from_config
+
+    spec = parse_spec({"name": "t", "trainable": "cifar", "metric": "val_loss", "mode": "min", "params": {
+        "lr": {"type": "float", "low": 0.001, "high": 0.1}, "block": {"width": {"type": "int", "low": 1, "high": 4},
+                                                                     "kind": "conv"}}, "fixed": {"epochs": 2}})
+    config = {"lr": 0.01, "block": {"width": 3, "kind": "conv"}, "epochs": 2}
+    assert point_from_config(spec.params, config) == {"lr": 0.01, "block": {"width": 3}}
