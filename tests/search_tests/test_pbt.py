@@ -66,3 +66,20 @@ def test_pbt_applies_the_mutated_lr_and_records_the_lineage(ray_session: None, t
     assert "## Lineage (PBT)" in text
     first = lineage[0]
     assert f"| {first.trial_id} | {first.from_trial} |".replace("_", "\\_") in text
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("kind", ["pbt", "pb2"])
+def test_exploits_of_a_declared_function_trainable(ray_session: None, tmp_home: Path, make_spec, kind: str) -> None:
+    from results import Store
+    from search import run_sweep
+
+    spec = make_spec(name=kind, trainable="toy:exploitable", search={"num_samples": 2},
+                     scheduler={"type": kind, "max_t": 4, "perturbation_interval": 1, "quantile_fraction": 0.5,
+                                "synch": True}, fixed={"max_iter": 4})
+    outcome = run_sweep(spec, progress="none")
+    assert outcome.status == "finished", outcome.first_error
+    lineage = Store.open().lineage(kind)
+    assert lineage and all(e.from_trial != e.trial_id for e in lineage)
+    configs = {t.trial_id: t.config["x"] for t in Store.open().trials(kind)}
+    assert all(-1.0 <= x <= 1.0 for x in configs.values())  # mutated values stay in the param's bounds

@@ -15,6 +15,8 @@ from typing import Any
 
 from ray import tune
 
+from trainables import declare
+
 OPTIMUM_X = 0.3
 
 
@@ -135,3 +137,9 @@ class HangingSetupClass(QuadraticClass):
     def setup(self, config: dict[str, Any]) -> None:
         time.sleep(float(config.get("hang_s", 600)))
         super().setup(config)
+
+
+@declare(checkpoints=True)
+def exploitable(config: dict[str, Any]) -> None:
+    """``checkpointed``, declaring that it checkpoints (what PBT and PB2 ask of a trainable)."""
+    checkpointed(config)
