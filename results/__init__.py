@@ -12,7 +12,7 @@ from ._cost import Cost, sweep_cost, trial_cost
 from ._env import ensure_home, resolve_home
 from ._errors import StoreError, SweepExistsError, SweepNotFoundError, TrialNotFoundError
 from ._pareto import objective_values, objectives_of, pareto_front
-from ._records import SweepRecord, TrialRecord
+from ._records import LINEAGE_KEY, ExploitRecord, SweepRecord, TrialRecord
 from ._report import export_report
 from ._sections import fmt_duration as format_duration
 from ._store import Store
@@ -23,7 +23,9 @@ if TYPE_CHECKING:
     from ._callback import StoreCallback, ended_early
 
 __all__ = [
+    "LINEAGE_KEY",
     "Cost",
+    "ExploitRecord",
     "Store",
     "StoreCallback",
     "StoreError",

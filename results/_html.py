@@ -11,12 +11,14 @@ from ._plots import PLOTS, inline_svg
 from ._report_data import ReportData, yaml_text
 from ._sections import (
     IMPORTANCE_NOTE,
+    LINEAGE_NOTE,
     all_trials_table,
     best_metrics,
     best_rows,
     error_rows,
     fmt,
     importance_table,
+    lineage_table,
     summary_rows,
     top_table,
 )
@@ -142,6 +144,14 @@ def importance_section(data: ReportData) -> str:
             f'<div id="importance">{_plain_table(headers, rows)}</div>')
 
 
+def _lineage_section(data: ReportData) -> str:
+    if not data.lineage:
+        return ""
+    headers, rows = lineage_table(data)
+    return (f"<h2>Lineage (PBT)</h2><p class=\"sub\">{esc(LINEAGE_NOTE)}</p>"
+            f'<div id="lineage">{_plain_table(headers, rows)}</div>')
+
+
 def _plain_table(headers: list[str], rows: list[list[str]]) -> str:
     head = "".join(f"<th>{esc(h)}</th>" for h in headers)
     body = "".join("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in row) + "</tr>" for row in rows)
@@ -167,6 +177,7 @@ def render_html(data: ReportData, plots: dict[str, str]) -> str:
         f"<h2>Top trials</h2>{_table(headers, rows, best_first=data.best is not None)}"
         f"{_plots_section(plots)}"
         f"{importance_section(data)}"
+        f"{_lineage_section(data)}"
         f"{_errors_section(data)}"
         f"<h2>All trials</h2><details><summary>{len(all_rows)} trials, best first</summary>"
         f"{_table(all_headers, all_rows, best_first=data.best is not None)}</details>"

@@ -13,12 +13,14 @@ from ._plots import PLOTS
 from ._report_data import ReportData, yaml_text
 from ._sections import (
     IMPORTANCE_NOTE,
+    LINEAGE_NOTE,
     all_trials_table,
     best_metrics,
     best_rows,
     error_rows,
     fmt,
     importance_table,
+    lineage_table,
     summary_rows,
     top_table,
 )
@@ -82,6 +84,9 @@ def render_markdown(data: ReportData, plot_files: dict[str, str]) -> str:
     out += ["## Importance", ""]
     out += ([IMPORTANCE_NOTE, "", _table(imp_headers, imp_rows), ""] if imp_rows else
             ["Too few trials with the metric to estimate importance.", ""])
+    if data.lineage:
+        lin_headers, lin_rows = lineage_table(data)
+        out += ["## Lineage (PBT)", "", LINEAGE_NOTE, "", _table(lin_headers, lin_rows), ""]
     errors = error_rows(data)
     out += [f"## Errored trials ({len(errors)})", ""]
     out += [f"- {md(trial_id)}: {md(summary)}" for trial_id, summary, _ in errors[:MAX_ERRORS]] or ["None."]

@@ -8,7 +8,14 @@ from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
 
-__all__ = ["TRIAL_FIELDS", "SweepRecord", "TrialRecord", "finite", "from_epoch", "iso", "trial_from_row", "trial_row"]
+__all__ = [
+    "LINEAGE_KEY", "TRIAL_FIELDS", "ExploitRecord", "SweepRecord", "TrialRecord", "finite", "from_epoch", "iso",
+    "trial_from_row", "trial_row",
+]
+
+# A result that carries this key (a dict: from_trial, from_step, at_step) is the first one its trial
+# trained from another trial's checkpoint (PBT's exploit); stored flattened as pbt/from_trial...
+LINEAGE_KEY = "pbt"
 
 
 def from_epoch(value: float | None) -> datetime | None:
@@ -213,3 +220,28 @@ class SweepRecord:
             "plan": self.plan,
             "spec_yaml": self.spec_yaml,
         }
+
+
+@dataclass(frozen=True)
+class ExploitRecord:
+    """One PBT exploit: ``trial_id`` took ``from_trial``'s checkpoint and went on with mutated params.
+
+    Attributes:
+        trial_id: The trial that copied the checkpoint (it was in the bottom quantile).
+        from_trial: The trial whose checkpoint it took (top quantile).
+        from_step: ``from_trial``'s progress (the scheduler's time_attr) when its checkpoint was taken.
+        at_step: ``trial_id``'s own progress when it gave up its weights.
+        iteration: The first result ``trial_id`` reported from the copied checkpoint.
+        recorded: When that result arrived.
+    """
+
+    trial_id: str
+    from_trial: str
+    from_step: float | None
+    at_step: float | None
+    iteration: int
+    recorded: datetime | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"trial_id": self.trial_id, "from_trial": self.from_trial, "from_step": self.from_step,
+                "at_step": self.at_step, "iteration": self.iteration, "recorded": iso(self.recorded)}

@@ -59,6 +59,7 @@ def report_json(data: ReportData) -> dict[str, Any]:
         "rungs": [{"iteration": m, "trials": sum(t.iterations >= m for t in data.trials)} for m in milestones],
         "cost": data.cost.to_dict(),
         "importance": [imp.to_dict() for imp in data.importance],
+        "lineage": [e.to_dict() for e in data.lineage],
         "trials": [{**t.to_dict(), **trial_cost(t, data.plan).to_dict()} for t in data.trials],
     }
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from ._plan import plan_of
-from ._records import SweepRecord, TrialRecord
+from ._records import ExploitRecord, SweepRecord, TrialRecord
 from ._store import Store
 from ._tabular import flatten
 
@@ -50,6 +50,7 @@ class ReportData:
     trials: list[TrialRecord]  # best first by the last value (Ray's default scope)
     results: pd.DataFrame  # trial_id, iteration, time_total_s, metric, recorded
     params: list[ParamAxis]
+    lineage: list[ExploitRecord] = field(default_factory=list)  # PBT's exploits, oldest first
     generated: datetime = field(default_factory=lambda: datetime.now(tz=UTC))
 
     @property
@@ -176,7 +177,7 @@ def gather(store: Store, name: str) -> ReportData:
     varying = set(_varying(trials))
     axes = [a for a in axes if a.key in varying]
     return ReportData(sweep=sweep, store_url=store.url_masked, spec=spec, trials=trials,
-                      results=store.results_frame(name), params=axes)
+                      results=store.results_frame(name), params=axes, lineage=store.lineage(name))
 
 
 def rungs(data: ReportData) -> list[int]:

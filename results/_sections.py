@@ -10,9 +10,13 @@ from ._tabular import error_summary, flatten
 
 __all__ = [
     "IMPORTANCE_NOTE",
+    "LINEAGE_NOTE",
     "all_trials_table", "best_metrics", "best_rows", "cost_text", "counts_text", "error_rows", "fmt",
-    "fmt_duration", "hours", "importance_table", "summary_rows", "top_table",
+    "fmt_duration", "hours", "importance_table", "lineage_table", "summary_rows", "top_table",
 ]
+
+LINEAGE_NOTE = ("PBT's exploits: a trial in the bottom quantile copied the checkpoint of one in the top "
+                "quantile and went on with mutated hyperparameters.")
 
 IMPORTANCE_NOTE = ("Share of the metric's variation each hyperparameter explains (Optuna's PED-ANOVA), at "
                    "each rung over every trial that reached it, so trials stopped early still count.")
@@ -154,3 +158,12 @@ def all_trials_table(data: ReportData) -> tuple[list[str], list[list[str]]]:
 def error_rows(data: ReportData) -> list[tuple[str, str, str]]:
     """(trial id, one-line error, full error text) for every errored trial."""
     return [(t.trial_id, error_summary(t.error) or "—", t.error or "") for t in data.errored]
+
+
+def lineage_table(data: ReportData) -> tuple[list[str], list[list[str]]]:
+    """One row per PBT exploit, oldest first: who took whose checkpoint, and when."""
+    headers = ["trial", "took the checkpoint of", "at that trial's step", "giving up its own step",
+               "first result from it", "when"]
+    rows = [[e.trial_id, e.from_trial, fmt(e.from_step), fmt(e.at_step), str(e.iteration), iso(e.recorded) or "-"]
+            for e in data.lineage]
+    return headers, rows

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from ._db import make_engine, mask, run_read, run_write, sqlite_file
 from ._env import default_url, git_commit, resolve_home, versions
 from ._errors import StoreError, SweepExistsError, SweepNotFoundError, TrialNotFoundError
-from ._records import SweepRecord, TrialRecord, from_epoch, trial_from_row
+from ._records import LINEAGE_KEY, ExploitRecord, SweepRecord, TrialRecord, from_epoch, trial_from_row
 from ._schema import (
     MIGRATIONS,
     SCHEMA_VERSION,
@@ -400,6 +400,36 @@ class Store:
             records.append(record)
         return pd.DataFrame.from_records(records, columns=None if records else
                                          ["iteration", "time_total_s", "recorded"])
+
+    def lineage(self, name: str) -> list[ExploitRecord]:
+        """Every PBT exploit of a sweep, oldest first ([] for other schedulers).
+
+        The engine marks the first result a trial trained from another trial's checkpoint; this
+        reads those marks back from the results (no table of their own).
+        """
+        self.get_sweep(name)
+        marker = f'%"{LINEAGE_KEY}/from_trial"%'
+
+        def read(conn: Connection) -> list[Any]:
+            query = (select(trials_table.c.trial_id, results_table.c.iteration, results_table.c.metrics,
+                            results_table.c.recorded)
+                     .join(trials_table, trials_table.c.id == results_table.c.trial_pk)
+                     .join(sweeps_table, sweeps_table.c.id == trials_table.c.sweep_id)
+                     .where(sweeps_table.c.name == name, results_table.c.metrics.like(marker))
+                     .order_by(results_table.c.recorded, results_table.c.iteration))
+            return conn.execute(query).all()
+
+        events = []
+        for row in run_read(self._engine, read, what=f"reading lineage of {name!r}"):
+            metrics = json.loads(row.metrics)
+            source = metrics.get(f"{LINEAGE_KEY}/from_trial")
+            if source is None:
+                continue
+            events.append(ExploitRecord(
+                trial_id=row.trial_id, from_trial=str(source), from_step=metrics.get(f"{LINEAGE_KEY}/from_step"),
+                at_step=metrics.get(f"{LINEAGE_KEY}/at_step"), iteration=row.iteration,
+                recorded=from_epoch(row.recorded)))
+        return events
 
     def results_frame(self, name: str) -> pd.DataFrame:
         """Every result of a sweep in one frame: ``trial_id``, ``iteration``, ``time_total_s``,

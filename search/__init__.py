@@ -11,20 +11,21 @@ from typing import TYPE_CHECKING, Any
 from search.errors import ResourceError, SweepExistsError, SweepInputError
 
 if TYPE_CHECKING:
-    from search.sweep import SweepOutcome, resume_sweep, run_sweep
+    from search.sweep import SweepOutcome, extend_sweep, resume_sweep, run_sweep
 
 __all__ = [
     "ResourceError",
     "SweepExistsError",
     "SweepInputError",
     "SweepOutcome",
+    "extend_sweep",
     "resume_sweep",
     "run_sweep",
 ]
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("SweepOutcome", "resume_sweep", "run_sweep"):
+    if name in ("SweepOutcome", "extend_sweep", "resume_sweep", "run_sweep"):
         from search import sweep
 
         return getattr(sweep, name)

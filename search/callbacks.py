@@ -15,15 +15,18 @@ from typing import Any
 from ray.tune import Callback
 from ray.tune.stopper import Stopper
 
+from results import LINEAGE_KEY
 from search.errors import MetricNotReportedError
 
-__all__ = ["CALLBACK_KEY", "LiveCallbacks", "PlanStopper", "TrialTracker", "bind", "unbind"]
+__all__ = ["CALLBACK_KEY", "LiveCallbacks", "PlanStopper", "TrialTracker", "bind", "note_exploit",
+           "unbind"]
 
 logger = logging.getLogger(__name__)
 
 CALLBACK_KEY = "hpo-sweep"  # one sweep runs in a driver process at a time
 
 _BOUND: dict[str, list[Any]] = {}
+_EXPLOITS: dict[str, dict[str, dict[str, Any]]] = {}  # key -> trial id -> its last exploit, not yet reported
 _PROBLEMS: dict[str, MetricNotReportedError] = {}
 
 # Keys Ray adds to every result: a result holding nothing else reported no metric at all (a
@@ -44,6 +47,29 @@ def bind(key: str, callbacks: list[Any]) -> None:
 def unbind(key: str) -> None:
     """Stop routing ``key`` (its proxies become no-ops)."""
     _BOUND.pop(key, None)
+    _EXPLOITS.pop(key, None)
+
+
+def _result_id(result: dict[str, Any]) -> tuple[Any, Any]:
+    return result.get("training_iteration"), result.get("time_total_s")
+
+
+def note_exploit(key: str, trial_id: str, event: dict[str, Any], *, during: dict[str, Any]) -> None:
+    """Remember that ``trial_id`` now continues from another trial's checkpoint (PBT's exploit).
+
+    ``during`` is the result being processed when it exploited: Tune hands that same result to
+    the callbacks after the scheduler, and the note belongs to the next one.
+    """
+    _EXPLOITS.setdefault(key, {})[trial_id] = {"event": dict(event), "during": _result_id(during)}
+
+
+def _take_exploit(key: str, trial_id: Any, result: dict[str, Any]) -> dict[str, Any] | None:
+    pending = _EXPLOITS.get(key, {})
+    note = pending.get(trial_id)
+    if note is None or note["during"] == _result_id(result):
+        return None
+    del pending[trial_id]
+    return note["event"]
 
 
 class LiveCallbacks(Callback):
@@ -81,6 +107,13 @@ class LiveCallbacks(Callback):
         self._fan("on_trial_save", **info)
 
     def on_trial_result(self, **info: Any) -> None:
+        result = info.get("result")
+        # The exploiting trial's next result (its first from the other trial's checkpoint) carries
+        # the exploit under LINEAGE_KEY; the store keeps it flattened as pbt/from_trial...
+        if isinstance(result, dict):
+            event = _take_exploit(self.key, getattr(info.get("trial"), "trial_id", None), result)
+            if event is not None:
+                info["result"] = {**result, LINEAGE_KEY: event}
         self._fan("on_trial_result", **info)
 
     def on_trial_complete(self, **info: Any) -> None:

@@ -22,7 +22,7 @@ from spaces import ChoiceParam, FloatParam, GridParam, IntParam, Pow2Param, Spec
 from spaces.params import did_you_mean
 from trainables import ConfigKey, Contract, key_problem
 
-__all__ = ["check_spec", "contract_problems", "import_paths"]
+__all__ = ["check_spec", "contract_problems", "exploit_problems", "import_paths"]
 
 _DISTRIBUTIONS = (FloatParam, IntParam, Pow2Param, ChoiceParam, GridParam)
 
@@ -139,6 +139,45 @@ def contract_problems(spec: SweepSpec, contract: Contract) -> list[tuple[str, st
     return problems
 
 
+def _checkpoints(contract: Contract, trainable: Any) -> bool:
+    if contract.checkpoints:
+        return True
+    from search.trainable_glue import checkpoint_frequency_for
+
+    # A Trainable class that overrides save_checkpoint checkpoints without declaring it.
+    return isinstance(trainable, type) and checkpoint_frequency_for(trainable) == 1
+
+
+def exploit_problems(spec: SweepSpec, contract: Contract, *, trainable: Any = None) -> list[tuple[str, str]]:
+    """PBT/PB2 against the trainable: it must checkpoint, and take new values of what is mutated."""
+    kind = spec.scheduler.type
+    if kind not in ("pbt", "pb2"):
+        return []
+    import spaces
+
+    problems: list[tuple[str, str]] = []
+    where = _name(spec)
+    if not _checkpoints(contract, trainable):
+        problems.append(("scheduler.type", f"{kind} continues trials from other trials' checkpoints, and {where} "
+                                           "declares none; checkpoint with tune.report(..., checkpoint=) and "
+                                           "declare it (register(..., checkpoints=True) or "
+                                           "trainables.declare(checkpoints=True)), or use another scheduler"))
+    mutations = spaces.build_plan(spec).mutations
+    for name in mutations:
+        key = (contract.config or {}).get(name.split(".")[0])
+        if key is not None and not key.mutable:
+            keep = [m for m in mutations if m != name]
+            fix = f"set scheduler.mutate: [{', '.join(keep)}]" if keep else "move it to fixed"
+            problems.append((f"params.{name}", f"{where} cannot change {name!r} in a running trial (the checkpoint "
+                                               f"fixes it), and {kind} would mutate it; {fix}"))
+    if kind == "pb2":
+        import importlib.util
+
+        if importlib.util.find_spec("sklearn") is None:
+            problems.append(("scheduler.type", "pb2 needs scikit-learn: pip install 'hpo-service[pb2]'"))
+    return problems
+
+
 def check_spec(spec: SweepSpec, *, trainable: Any = None) -> Contract:
     """Check ``spec`` against its trainable's contract (``trainable`` when given, else the spec's).
 
@@ -151,7 +190,7 @@ def check_spec(spec: SweepSpec, *, trainable: Any = None) -> Contract:
     """
     with import_paths(spec):
         contract = trainables.contract_of(trainable if trainable is not None else spec.trainable)
-    problems = contract_problems(spec, contract)
+    problems = contract_problems(spec, contract) + exploit_problems(spec, contract, trainable=trainable)
     if problems:
         raise SpecError(problems, source=spec.source)
     return contract

@@ -14,7 +14,7 @@ import click
 from results import flatten_config
 from search.cli_options import home_option, progress_options, store_option
 
-__all__ = ["COMMANDS", "resume", "sweep"]
+__all__ = ["COMMANDS", "extend", "resume", "sweep"]
 
 
 def _setup_logging(*, verbose: bool, quiet: bool) -> str:
@@ -134,4 +134,27 @@ def resume(
     _finish(outcome, metric=metric)
 
 
-COMMANDS: list[click.Command] = [sweep, resume]
+@click.command("extend")
+@click.argument("name")
+@click.option("--samples", type=int, required=True, metavar="N", help="Trials to add to the sweep.")
+@home_option
+@store_option
+@progress_options
+def extend(
+    name: str,
+    samples: int,
+    home: str | None,
+    store_url: str | None,
+    quiet: bool,
+    verbose: bool,
+) -> None:
+    """Add N trials to the finished sweep NAME, the searcher seeded with every earlier result."""
+    progress = _setup_logging(verbose=verbose, quiet=quiet)
+    from search.sweep import extend_sweep
+
+    outcome = extend_sweep(name, samples=samples, home=home, store=store_url, progress=progress, verbose=verbose)
+    metric = getattr(outcome.best, "metric", None) or (outcome.plan.metric if outcome.plan else None)
+    _finish(outcome, metric=metric)
+
+
+COMMANDS: list[click.Command] = [sweep, resume, extend]

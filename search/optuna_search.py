@@ -49,11 +49,50 @@ def make_sampler(name: str | None, *, seed: int | None) -> Any:
     raise ValueError(f"search.sampler: unknown sampler {name!r}; use tpe, cmaes, nsga2, gp or random")
 
 
+class _Recorder:
+    """Answers ``OptunaSpace``'s questions from a known point, noting each param's distribution."""
+
+    def __init__(self, params: dict[str, Any]) -> None:
+        from optuna import distributions
+
+        self.params, self.asked, self._d = params, {}, distributions
+
+    def suggest_float(self, name: str, low: float, high: float, *, log: bool = False, step: float | None = None) -> Any:
+        self.asked[name] = self._d.FloatDistribution(low, high, log=log, step=step)
+        return self.params[name]
+
+    def suggest_int(self, name: str, low: int, high: int, *, step: int = 1, log: bool = False) -> Any:
+        self.asked[name] = self._d.IntDistribution(low, high, log=log, step=step)
+        return self.params[name]
+
+    def suggest_categorical(self, name: str, choices: list[Any]) -> Any:
+        self.asked[name] = self._d.CategoricalDistribution(choices)
+        return self.params[name]
+
+
 class SpecOptunaSearch(OptunaSearch):
     """``OptunaSearch`` on a ``spaces.OptunaSpace``: the trial's config is what the space returns."""
 
     def _suggest_from_define_by_run_func(self, func: Any, ot_trial: Any) -> dict[str, Any]:
         return func(ot_trial)
+
+    def add_evaluated(self, points: list[dict[str, Any]], values: list[float]) -> None:
+        """Tell the study about trials already run (warm start, extend): finished Optuna trials.
+
+        ``points`` are in ``OptunaSpace``'s names (``spaces.to_optuna_point``). Ray's own
+        ``evaluated_rewards`` does not take a define-by-run space; ``optuna.create_trial`` does,
+        given each param's distribution, which running the space on the point records.
+        """
+        import optuna
+
+        if len(self._ot_study.directions) > 1:  # earlier results carry the first objective only
+            logger.warning("several objectives: the %d earlier trial(s) are not given to the sampler", len(points))
+            return
+        for point, value in zip(points, values, strict=True):
+            recorder = _Recorder(point)
+            self._space(recorder)
+            self._ot_study.add_trial(optuna.trial.create_trial(
+                params={k: point[k] for k in recorder.asked}, distributions=recorder.asked, value=value))
 
 
 def make_optuna_search(spec: Any) -> SpecOptunaSearch:

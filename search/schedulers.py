@@ -1,14 +1,72 @@
-"""Trial schedulers from a spec. metric/mode are NOT passed here: TuneConfig sets them once."""
+"""Trial schedulers from a spec. metric/mode are NOT passed here: TuneConfig sets them once.
+
+PBT and PB2 are subclassed only to note each exploit (which trial took whose checkpoint, and
+at which iterations) under a key; :class:`search.callbacks.LiveCallbacks` adds the note to the
+trial's next result, so the store keeps the lineage in the results it already has.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["make_scheduler"]
+from ray.tune.schedulers import PopulationBasedTraining
+from ray.tune.schedulers.pb2 import PB2
+
+from search.callbacks import note_exploit
+
+__all__ = ["LineagePB2", "LineagePBT", "make_scheduler"]
 
 
-def make_scheduler(spec: Any) -> Any:
-    """Build the spec's scheduler: ``asha``, ``hyperband``, ``median`` or ``fifo``."""
+class _NotesExploits:
+    """Mixed into PBT/PB2: each exploit noted under ``lineage_key`` (module level: Ray pickles schedulers)."""
+
+    lineage_key: str | None = None
+
+    def _exploit(self, tune_controller: Any, trial: Any, trial_to_clone: Any) -> None:
+        time_attr = self._time_attr  # type: ignore[attr-defined]
+        states = self._trial_state  # type: ignore[attr-defined]
+        at = states[trial].last_result or {}
+        source = states[trial_to_clone].last_result or {}
+        super()._exploit(tune_controller, trial, trial_to_clone)  # type: ignore[misc]
+        if self.lineage_key is not None:
+            note_exploit(self.lineage_key, trial.trial_id, {
+                "from_trial": trial_to_clone.trial_id, "from_step": source.get(time_attr),
+                "at_step": at.get(time_attr)}, during=at)
+
+
+class LineagePBT(_NotesExploits, PopulationBasedTraining):
+    """Ray's PBT, noting its exploits."""
+
+
+class LineagePB2(_NotesExploits, PB2):
+    """Ray's PB2, noting its exploits."""
+
+
+def _exploiting(spec: Any, plan: Any, lineage_key: str | None) -> Any:
+    import spaces
+
+    sch = spec.scheduler
+    common = {"time_attr": sch.time_attr, "perturbation_interval": plan.perturbation_interval,
+              "quantile_fraction": sch.quantile_fraction, "synch": sch.synch,
+              "custom_explore_fn": spaces.ConfigClip(spec)}
+    scheduler: _NotesExploits
+    if sch.type == "pb2":
+        scheduler = LineagePB2(hyperparam_bounds=spaces.to_pb2_bounds(spec), **common)
+    else:
+        scheduler = LineagePBT(hyperparam_mutations=spaces.to_pbt_mutations(spec),
+                         resample_probability=sch.resample_probability, **common)
+    scheduler.lineage_key = lineage_key
+    return scheduler
+
+
+def make_scheduler(spec: Any, *, plan: Any = None, lineage_key: str | None = None) -> Any:
+    """Build the spec's scheduler: ``asha``, ``hyperband``, ``median``, ``fifo``, ``pbt`` or ``pb2``.
+
+    Args:
+        spec: The sweep spec.
+        plan: Its ``SweepPlan`` (PBT/PB2 read the perturbation interval from it); built when None.
+        lineage_key: PBT/PB2: the key their exploits are noted under (see ``search.callbacks``).
+    """
     from ray.tune.schedulers import (
         ASHAScheduler,
         FIFOScheduler,
@@ -18,6 +76,10 @@ def make_scheduler(spec: Any) -> Any:
 
     sch = spec.scheduler
     kind = sch.type
+    if kind in ("pbt", "pb2"):
+        import spaces
+
+        return _exploiting(spec, plan if plan is not None else spaces.build_plan(spec), lineage_key)
     if kind == "asha":
         return ASHAScheduler(
             time_attr=sch.time_attr,
@@ -36,4 +98,4 @@ def make_scheduler(spec: Any) -> Any:
         )
     if kind == "fifo":
         return FIFOScheduler()
-    raise ValueError(f"scheduler.type: unknown scheduler {kind!r}; use asha, hyperband, median or fifo")
+    raise ValueError(f"scheduler.type: unknown scheduler {kind!r}; use asha, hyperband, median, fifo, pbt or pb2")

@@ -28,13 +28,15 @@ def param_space(spec: Any) -> dict[str, Any]:
     return dict(spaces.to_tune_space(spec))
 
 
-def make_searcher(spec: Any, *, max_concurrent: int) -> Any:
+def make_searcher(spec: Any, *, max_concurrent: int, evaluated: Any = None) -> Any:
     """Build the spec's search algorithm.
 
     Args:
         spec: The sweep spec.
         max_concurrent: Trials that may run at once (``search.max_concurrent`` or the
             cluster's slots for the per-trial resources).
+        evaluated: ``search.warm_start.EvaluatedPoints`` already run (warm start, extend): Optuna
+            and HyperOpt model them as finished trials; random search runs them first.
 
     Returns:
         A ``ConcurrencyLimiter`` around ``OptunaSearch`` or ``HyperOptSearch``, or a seeded
@@ -44,9 +46,13 @@ def make_searcher(spec: Any, *, max_concurrent: int) -> Any:
     if algorithm == "optuna":
         from ray.tune.search import ConcurrencyLimiter
 
+        import spaces
         from search.optuna_search import make_optuna_search
 
-        return ConcurrencyLimiter(make_optuna_search(spec), max_concurrent=max_concurrent)
+        searcher = make_optuna_search(spec)
+        if evaluated is not None:
+            searcher.add_evaluated([spaces.to_optuna_point(spec, p) for p in evaluated.points], evaluated.values)
+        return ConcurrencyLimiter(searcher, max_concurrent=max_concurrent)
     if algorithm == "hyperopt":
         from ray.tune.search import ConcurrencyLimiter
 
@@ -62,13 +68,16 @@ def make_searcher(spec: Any, *, max_concurrent: int) -> Any:
             points_to_evaluate=spaces.to_hyperopt_points(spec) or None,
             random_state_seed=spec.search.seed,
         )
+        if evaluated is not None:
+            searcher.add_evaluated([spaces.to_hyperopt_point(spec, p) for p in evaluated.points], evaluated.values)
         logger.debug("HyperOpt wrapped in ConcurrencyLimiter(max_concurrent=%d)", max_concurrent)
         return ConcurrencyLimiter(searcher, max_concurrent=max_concurrent)
     if algorithm in ("random", "grid"):
         from ray.tune.search import BasicVariantGenerator
 
+        warm = [dict(p) for p in evaluated.points] if evaluated is not None else []
         return BasicVariantGenerator(
-            points_to_evaluate=[dict(p) for p in spec.search.points_to_evaluate] or None,
+            points_to_evaluate=[dict(p) for p in spec.search.points_to_evaluate] + warm or None,
             max_concurrent=max_concurrent,
             random_state=spec.search.seed,
         )

@@ -12,7 +12,7 @@ import contextlib
 import logging
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -21,13 +21,16 @@ from search import cluster, tracking
 from search.callbacks import CALLBACK_KEY, LiveCallbacks, PlanStopper, TrialTracker, bind, unbind
 from search.checks import check_spec, import_paths
 from search.errors import MetricNotReportedError, SweepExistsError, SweepInputError
+from search.warm_start import evaluated_points, warm_start_points
 from spaces import SweepPlan, SweepSpec, build_plan
 
-__all__ = ["SweepOutcome", "resume_sweep", "run_sweep"]
+__all__ = ["SweepOutcome", "extend_sweep", "resume_sweep", "run_sweep"]
 
 logger = logging.getLogger(__name__)
 
 _CHECKPOINTS_KEPT = 2  # the latest is always kept by Ray; one more for the best-so-far
+# PBT/PB2: a top trial's checkpoint must outlive its next reports until a bottom trial copies it.
+_CHECKPOINTS_KEPT_EXPLOITING = 4
 
 
 @dataclass(frozen=True)
@@ -75,10 +78,13 @@ class _Run:
     trainable: Any
     from_spec: bool
     restore: dict[str, Any] | None = None  # Tuner.restore's options when resuming
+    evaluated: Any = None  # search.warm_start.EvaluatedPoints seeding the searcher, if any
+    experiment_name: str | None = None  # Ray's experiment directory name; default the sweep's name
+    extension: SweepPlan | None = None  # extend: the sweep's plan with the added trials (the store keeps it)
 
     @property
     def experiment_path(self) -> Path:
-        return self.storage / self.spec.name
+        return self.storage / (self.experiment_name or self.spec.name)
 
 
 # --------------------------------------------------------------------------- entry points
@@ -122,11 +128,12 @@ def run_sweep(
     plan = build_plan(spec, slots=cluster.planned_slots(spec))
     _check_name_free(store_obj, spec.name, storage / spec.name)
     check_spec(spec, trainable=trainable)
+    evaluated = warm_start_points(spec, store_obj)
     resolved = _resolve_trainable(spec, trainable)
     cluster.check_planned_resources(spec)
     tracking.check_trackers(spec)
     run = _Run(spec=spec, plan=plan, store=store_obj, storage=storage, home=home_path, trainable=resolved,
-               from_spec=trainable is None)
+               from_spec=trainable is None, evaluated=evaluated)
     return _execute(run, progress=progress, verbose=verbose)
 
 
@@ -167,8 +174,10 @@ def resume_sweep(
     if record.status == "finished":
         raise SweepInputError(f"sweep {name!r} already finished; nothing to resume")
     storage = _storage_of(record, home_path)
-    if not tune.Tuner.can_restore(str(storage / name)):
-        raise SweepInputError(f"sweep {name!r}: no Ray Tune state to resume in {storage / name}")
+    # An extended sweep's latest experiment is <name>-ext<k>: the row records which.
+    experiment = Path(record.experiment_path).name if record.experiment_path else name
+    if not tune.Tuner.can_restore(str(storage / experiment)):
+        raise SweepInputError(f"sweep {name!r}: no Ray Tune state to resume in {storage / experiment}")
     spec = _spec_from_record(record)
     plan = build_plan(spec, slots=cluster.planned_slots(spec))
     check_spec(spec, trainable=trainable)
@@ -177,7 +186,79 @@ def resume_sweep(
     tracking.check_trackers(spec)
     restore = {"resume_unfinished": True, "resume_errored": not restart_errored, "restart_errored": restart_errored}
     run = _Run(spec=spec, plan=plan, store=store_obj, storage=storage, home=home_path, trainable=resolved,
-               from_spec=trainable is None, restore=restore)
+               from_spec=trainable is None, restore=restore, experiment_name=experiment)
+    return _execute(run, progress=progress, verbose=verbose)
+
+
+def extend_sweep(
+    name: str,
+    *,
+    samples: int,
+    home: str | os.PathLike[str] | None = None,
+    store: Store | str | None = None,
+    trainable: Any = None,
+    progress: Any = None,
+    verbose: bool = False,
+) -> SweepOutcome:
+    """Add ``samples`` trials to a finished sweep, in the same store rows.
+
+    The spec is re-read from the store; a fresh Tuner (Ray experiment ``<name>-ext<k>`` beside the
+    first) runs the new trials, and the sweep's row goes running, then finished again. HyperOpt is
+    seeded with every earlier trial's config and result from the store (not Ray's pickled searcher
+    state, so a sweep stays extendable across Ray upgrades); random search draws new configs with
+    the seed moved on. The earlier rows are left as they are.
+
+    Args:
+        name: The sweep's name in the store.
+        samples: Trials to add (>= 1).
+        home: Run home, as for :func:`run_sweep`.
+        store: A ``results.Store`` or URL, as for :func:`run_sweep`.
+        trainable: The trainable, when the sweep ran with a ``trainable=`` object.
+        progress: As for :func:`run_sweep`.
+        verbose: As for :func:`run_sweep`.
+
+    Raises:
+        results.SweepNotFoundError: No sweep of that name in the store.
+        SweepInputError: ``samples`` < 1, the sweep is still running or was interrupted, or it is a
+            grid search.
+    """
+    if samples < 1:
+        raise SweepInputError(f"extend {name}: --samples must be >= 1, got {samples}")
+    home_path = cluster.prepare_home(home)
+    store_obj = _open_store(store, home_path)
+    record = store_obj.get_sweep(name)
+    if record.status == "running":
+        raise SweepInputError(f"sweep {name!r} is still running; extend it once it has finished")
+    if record.status == "interrupted":
+        raise SweepInputError(f"sweep {name!r} was interrupted; finish it with `hpo resume {name}` before extending it")
+    first = _spec_from_record(record)
+    if first.search.algorithm == "grid":
+        raise SweepInputError(f"sweep {name!r} is a grid search and ran every combination; "
+                              "extend needs algorithm: hyperopt or random")
+    earlier = store_obj.trials(name)
+    search = first.search.model_copy(update={"num_samples": samples, "seed": (first.search.seed or 0) + len(earlier),
+                                             "points_to_evaluate": [], "warm_start": None})
+    spec = first.model_copy(update={"search": search})
+    plan = build_plan(spec, slots=cluster.planned_slots(spec))
+    check_spec(spec, trainable=trainable)
+    evaluated = None
+    if spec.search.algorithm == "hyperopt":
+        evaluated = evaluated_points(spec, store_obj, sweep=name)
+        logger.warning("%s", evaluated.summary(what="extend"))
+    resolved = _resolve_trainable(spec, trainable)
+    cluster.check_planned_resources(spec)
+    tracking.check_trackers(spec)
+    storage = _storage_of(record, home_path)
+    k = 1
+    while (storage / f"{name}-ext{k}").exists():
+        k += 1
+    before = SweepPlan.from_dict(record.plan) if record.plan else None
+    extension = replace(plan, trials=plan.trials + (before.trials if before else len(earlier)),
+                        budget_full=plan.budget_full + (before.budget_full if before else 0),
+                        budget_expected=plan.budget_expected + (before.budget_expected if before else 0))
+    run = _Run(spec=spec, plan=plan, store=store_obj, storage=storage, home=home_path, trainable=resolved,
+               from_spec=trainable is None, evaluated=evaluated, experiment_name=f"{name}-ext{k}",
+               extension=extension)
     return _execute(run, progress=progress, verbose=verbose)
 
 
@@ -245,10 +326,15 @@ def _execute(run: _Run, *, progress: Any, verbose: bool) -> SweepOutcome:
         live += tracking.tracker_callbacks(run.spec, plan)  # after the store's: it has each result first
         if stall_timeout is not None:  # last: the others see each step before it may end the sweep
             live.append(stall.StallWatch(name=run.spec.name, timeout_s=stall_timeout))
+        extending = run.extension is not None  # the sweep's row keeps its spec; its plan counts every trial
         run.store.start_sweep(
-            name=run.spec.name, spec_yaml=run.spec.to_yaml(), spec_hash=run.spec.spec_hash(), metric=plan.metric,
+            name=run.spec.name, spec_yaml=None if extending else run.spec.to_yaml(),
+            spec_hash=None if extending else run.spec.spec_hash(), metric=plan.metric,
             mode=plan.mode, experiment_path=str(run.experiment_path), max_t=run.spec.scheduler.max_t,
-            resumed=run.restore is not None, plan=plan.to_dict(), storage_path=str(run.storage))
+            resumed=run.restore is not None or extending,
+            plan=(run.extension.with_concurrency(plan.concurrency) if run.extension and plan.concurrency
+                  else run.extension or plan).to_dict(),
+            storage_path=str(run.storage))
         registered = True
         bind(CALLBACK_KEY, live)
         try:
@@ -319,19 +405,20 @@ def _tuner(run: _Run, plan: SweepPlan, runnable: Any) -> Any:
         tune_config=tune.TuneConfig(
             metric=plan.metric,
             mode=plan.mode,
-            search_alg=make_searcher(run.spec, max_concurrent=plan.concurrency or 1),
-            scheduler=make_scheduler(run.spec),
+            search_alg=make_searcher(run.spec, max_concurrent=plan.concurrency or 1, evaluated=run.evaluated),
+            scheduler=make_scheduler(run.spec, plan=plan, lineage_key=CALLBACK_KEY),
             num_samples=run.spec.search.num_samples,
             reuse_actors=reuse_actors_for(runnable),
             trial_dirname_creator=_trial_dirname,
         ),
         run_config=tune.RunConfig(
-            name=run.spec.name,
+            name=run.experiment_path.name,
             storage_path=str(run.storage),
             callbacks=[*callbacks, TBXLoggerCallback()],
             failure_config=tune.FailureConfig(max_failures=run.spec.failures.max_retries),
             checkpoint_config=tune.CheckpointConfig(
-                num_to_keep=_CHECKPOINTS_KEPT, checkpoint_frequency=checkpoint_frequency_for(runnable)),
+                num_to_keep=_CHECKPOINTS_KEPT_EXPLOITING if plan.exploits else _CHECKPOINTS_KEPT,
+                checkpoint_frequency=checkpoint_frequency_for(runnable)),
             stop=PlanStopper(CALLBACK_KEY, metric=plan.metric, criteria=plan.stop),
             verbose=0,
         ),

@@ -15,15 +15,19 @@ from spaces.models import (
     SweepSpec,
     TrackingSpec,
     WandbSpec,
+    WarmStartSpec,
 )
+from spaces.mutations import ConfigClip, mutable_paths, to_pb2_bounds, to_pbt_mutations
 from spaces.params import ChoiceParam, FloatParam, GridParam, IntParam, Param, Pow2Param, iter_params
 from spaces.plan import ParamAxis, PlanResources, SweepPlan, build_plan
 from spaces.sampling import grid_size, sample_configs
 from spaces.translate import (
     OptunaSpace,
     constant_config,
+    to_hyperopt_point,
     to_hyperopt_points,
     to_hyperopt_space,
+    to_optuna_point,
     to_optuna_points,
     to_tune_space,
 )
@@ -33,6 +37,7 @@ from spaces.yaml_io import apply_overrides, builtin_names
 __all__ = [
     "ChoiceParam",
     "ClusterSpec",
+    "ConfigClip",
     "FailuresSpec",
     "FloatParam",
     "GridParam",
@@ -52,6 +57,7 @@ __all__ = [
     "SweepSpec",
     "TrackingSpec",
     "WandbSpec",
+    "WarmStartSpec",
     "apply_overrides",
     "build_plan",
     "builtin_names",
@@ -60,10 +66,15 @@ __all__ = [
     "grid_size",
     "iter_params",
     "load_spec",
+    "mutable_paths",
     "parse_spec",
     "sample_configs",
+    "to_hyperopt_point",
     "to_hyperopt_points",
     "to_hyperopt_space",
+    "to_optuna_point",
     "to_optuna_points",
+    "to_pb2_bounds",
+    "to_pbt_mutations",
     "to_tune_space",
 ]

@@ -78,6 +78,10 @@ def dry_run_report(spec: SweepSpec, *, samples: int = 5, plan: SweepPlan | None 
         lines.append(f"  at once     {budget.concurrency} trial(s)")
     if budget.rungs:
         lines.append(f"  rungs       {', '.join(map(str, budget.rungs))} (then max_t {budget.trial_cap})")
+    if budget.exploits:
+        lines.append(f"  exploits    every {budget.perturbation_interval} {sched.time_attr}: the bottom "
+                     f"{_num(sched.quantile_fraction)} copy the top's checkpoints, mutating "
+                     f"{', '.join(budget.mutations)}")
     lines.append(f"  {sched.time_attr}: at most {budget.budget_full} without early stopping "
                  f"({budget.trials} x {budget.trial_cap})")
     if budget.rungs:

@@ -22,11 +22,24 @@ __all__ = [
     "SweepSpec",
     "TrackingSpec",
     "WandbSpec",
+    "WarmStartSpec",
 ]
+
+# Scheduler knobs only PBT/PB2 read: left out of the resolved spec of other schedulers, so their
+# specs (and hashes) stay what they were before PBT.
+PBT_KNOBS = ("perturbation_interval", "quantile_fraction", "resample_probability", "mutate", "synch")
+EXPLOITING_SCHEDULERS = ("pbt", "pb2")
 
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class WarmStartSpec(_Section):
+    """Seed the searcher with an earlier sweep's trials (configs and results) from the store."""
+
+    sweep: str = Field(min_length=1, description="The earlier sweep's name in the same store.")
+    top_k: int | None = Field(None, ge=1, description="Its best k trials only; null: every trial with a result.")
 
 
 class SearchSpec(_Section):
@@ -44,6 +57,9 @@ class SearchSpec(_Section):
     points_to_evaluate: list[Any] = Field(
         default_factory=list, description="Configs to try first (warm start)."
     )
+    warm_start: WarmStartSpec | None = Field(
+        None, description="Seed the searcher with an earlier sweep's evaluated trials (same trainable, metric)."
+    )
 
 
 class ObjectiveSpec(_Section):
@@ -56,11 +72,26 @@ class ObjectiveSpec(_Section):
 class SchedulerSpec(_Section):
     """When trials are stopped early."""
 
-    type: Literal["asha", "hyperband", "median", "fifo"] = Field("asha", description="Trial scheduler.")
+    type: Literal["asha", "hyperband", "median", "fifo", "pbt", "pb2"] = Field("asha", description="Trial scheduler.")
     max_t: int = Field(10, ge=1, description="Most time_attr units a trial may run (epochs, for CIFAR).")
     grace_period: int = Field(1, ge=1, description="Units a trial always gets before it can be stopped.")
     reduction_factor: float = Field(2, ge=2, description="ASHA/Hyperband: keep the top 1/rf at each rung.")
     time_attr: str = Field("training_iteration", description="The result field that measures progress.")
+    perturbation_interval: int | None = Field(
+        None, ge=1, description="PBT/PB2: time_attr units between exploits; null: max_t // 4 (at least 1)."
+    )
+    quantile_fraction: float = Field(
+        0.25, ge=0, le=0.5, description="PBT/PB2: the bottom fraction copies the top fraction's checkpoints."
+    )
+    resample_probability: float = Field(
+        0.25, ge=0, le=1, description="PBT: chance a mutated param is resampled instead of perturbed."
+    )
+    mutate: list[str] | None = Field(
+        None, description="PBT/PB2: the params (dotted) it may change; null: every searched param it can."
+    )
+    synch: bool = Field(
+        False, description="PBT/PB2: trials wait for each other at each interval (fair when trials start late)."
+    )
 
 
 class ResourcesSpec(_Section):
@@ -168,6 +199,11 @@ class SweepSpec(_Section):
     def to_dict(self) -> dict[str, Any]:
         """The resolved spec (defaults filled in) as plain data; parsing it gives this spec back."""
         data = self.model_dump(mode="json", exclude={"params"})
+        if self.scheduler.type not in EXPLOITING_SCHEDULERS:
+            for knob in PBT_KNOBS:
+                del data["scheduler"][knob]
+        if data["search"]["warm_start"] is None:
+            del data["search"]["warm_start"]
         data["params"] = node_to_data(self.params)
         if data["metrics"] is None:
             del data["metrics"]  # single metric: the resolved spec (and its hash) stays what it was

@@ -12,7 +12,8 @@ import math
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from spaces.models import SweepSpec
+from spaces.models import EXPLOITING_SCHEDULERS, SweepSpec
+from spaces.mutations import mutable_paths
 from spaces.params import ChoiceParam, FloatParam, GridParam, IntParam, Pow2Param
 from spaces.sampling import grid_size
 
@@ -91,6 +92,10 @@ class SweepPlan:
         stop: Every stop criterion, the cap included: a trial stops once ``result[k] >= v``.
         objectives: Every objective as ``(metric, mode)``; ``metric``/``mode`` are the first. With
             more than one, the sweep's answer is the Pareto set of the trials' last results.
+        exploits: PBT/PB2: a trial may continue from another trial's checkpoint with mutated params
+            (no trial is stopped early; checkpoints must outlive their trial's next report).
+        perturbation_interval: PBT/PB2: ``time_attr`` units between exploits; None for others.
+        mutations: PBT/PB2: the dotted params it mutates; () for others.
     """
 
     name: str
@@ -110,6 +115,9 @@ class SweepPlan:
     concurrency: int | None = None
     stop: dict[str, float] = field(default_factory=dict)
     objectives: tuple[tuple[str, str], ...] = ()
+    exploits: bool = False
+    perturbation_interval: int | None = None
+    mutations: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.objectives:  # a plan stored before objectives existed: the one metric
@@ -129,6 +137,7 @@ class SweepPlan:
         data = asdict(self)
         data["rungs"] = list(self.rungs)
         data["objectives"] = [list(o) for o in self.objectives]
+        data["mutations"] = list(self.mutations)
         data["axes"] = [{**asdict(a), "categories": None if a.categories is None else list(a.categories)}
                         for a in self.axes]
         return data
@@ -142,7 +151,8 @@ class SweepPlan:
                                   else tuple(a["categories"])}) for a in data.get("axes", ()))
         return cls(**{**data, "rungs": tuple(data.get("rungs", ())), "axes": axes,
                       "resources": PlanResources(**data["resources"]), "stop": dict(data.get("stop", {})),
-                      "objectives": tuple((str(m), str(d)) for m, d in data.get("objectives") or ())})
+                      "objectives": tuple((str(m), str(d)) for m, d in data.get("objectives") or ()),
+                      "mutations": tuple(data.get("mutations", ()))})
 
 
 def _rungs(grace: int, rf: float, cap: int) -> tuple[int, ...]:
@@ -221,6 +231,11 @@ def build_plan(spec: SweepSpec, *, slots: int | None = None) -> SweepPlan:
         # Tune does not hold a multi-worker trial's workers (Ray Train does): more trials than
         # the workers' slots would start drivers whose workers wait for resources.
         concurrency = min(concurrency, slots)
+    exploits = sched.type in EXPLOITING_SCHEDULERS
+    mutations: tuple[str, ...] = ()
+    if exploits:
+        can = mutable_paths(spec.params, scheduler=sched.type)
+        mutations = tuple(n for n in can if sched.mutate is None or n in sched.mutate)
     return SweepPlan(
         name=spec.name,
         trainable=spec.trainable,
@@ -240,4 +255,7 @@ def build_plan(spec: SweepSpec, *, slots: int | None = None) -> SweepPlan:
         concurrency=concurrency,
         stop={**{k: float(v) for k, v in spec.stop.items()}, sched.time_attr: float(cap)},
         objectives=spec.objectives,
+        exploits=exploits,
+        perturbation_interval=(sched.perturbation_interval or max(1, cap // 4)) if exploits else None,
+        mutations=mutations,
     )

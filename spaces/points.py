@@ -7,7 +7,7 @@ from typing import Any
 
 from spaces.params import ChoiceParam, FloatParam, GridParam, IntParam, Pow2Param
 
-__all__ = ["match_option", "point_problems", "value_fits"]
+__all__ = ["match_option", "point_from_config", "point_problems", "value_fits"]
 
 
 def _number(value: Any) -> bool:
@@ -95,3 +95,20 @@ def point_problems(point: Any, space: dict[str, Any], path: str, *, need_all: bo
     if not isinstance(point, dict):
         return [(path, f"must be a mapping of param names to values, got {point!r}")]
     return _group_problems(point, space, path, need_all=need_all)
+
+
+def point_from_config(space: dict[str, Any], config: Any) -> dict[str, Any]:
+    """The searched part of a trial's config (e.g. one an earlier sweep ran): the values of ``space``'s
+    distributions and groups, without the constants and ``fixed`` keys a config also holds. Keys the
+    config lacks are left out; ``point_problems`` then says what is missing or does not fit."""
+    point: dict[str, Any] = {}
+    if not isinstance(config, dict):
+        return point
+    for key, node in space.items():
+        if key not in config or not _has_distribution(node):
+            continue
+        if isinstance(node, dict) and isinstance(config[key], dict):
+            point[key] = point_from_config(node, config[key])
+        else:
+            point[key] = config[key]
+    return point

@@ -19,8 +19,10 @@ from spaces.points import match_option
 __all__ = [
     "OptunaSpace",
     "constant_config",
+    "to_hyperopt_point",
     "to_hyperopt_points",
     "to_hyperopt_space",
+    "to_optuna_point",
     "to_optuna_points",
     "to_tune_space",
 ]
@@ -160,12 +162,14 @@ def to_hyperopt_points(spec: SweepSpec) -> list[dict[str, Any]]:
     Ray's ``HyperOptSearch`` converts points itself, but only for top-level choices of constants;
     for conditional groups the searcher must take these as they are (skip Ray's conversion).
     """
-    points = []
-    for point in spec.search.points_to_evaluate:
-        flat: dict[str, Any] = {}
-        _flatten_point(point, {k: v for k, v in spec.params.items() if _searched(v)}, "", flat)
-        points.append(flat)
-    return points
+    return [to_hyperopt_point(spec, point) for point in spec.search.points_to_evaluate]
+
+
+def to_hyperopt_point(spec: SweepSpec, point: dict[str, Any]) -> dict[str, Any]:
+    """One point (a config's searched values, checked against the space) in HyperOpt's own form."""
+    flat: dict[str, Any] = {}
+    _flatten_point(point, {k: v for k, v in spec.params.items() if _searched(v)}, "", flat)
+    return flat
 
 
 # ---------------------------------------------------------------- Optuna (define-by-run)
@@ -222,6 +226,13 @@ class OptunaSpace:
 
     def __call__(self, trial: Any) -> dict[str, Any]:
         return {k: _optuna_node(trial, v, k) for k, v in self.params.items()}
+
+
+def to_optuna_point(spec: SweepSpec, point: dict[str, Any]) -> dict[str, Any]:
+    """One point (a config's searched values) as the names and values ``OptunaSpace`` asks for."""
+    flat: dict[str, Any] = {}
+    _flatten_point(point, {k: v for k, v in spec.params.items() if _searched(v)}, "", flat, raw=True)
+    return flat
 
 
 def to_optuna_points(spec: SweepSpec) -> list[dict[str, Any]]:

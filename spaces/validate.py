@@ -10,6 +10,7 @@ from pydantic import BaseModel, ValidationError
 
 from spaces.errors import SpecError
 from spaces.models import (
+    EXPLOITING_SCHEDULERS,
     ClusterSpec,
     FailuresSpec,
     ResourcesSpec,
@@ -18,6 +19,7 @@ from spaces.models import (
     SweepSpec,
     TrackingSpec,
 )
+from spaces.mutations import mutable_paths
 from spaces.objectives import objective_problems
 from spaces.params import GridParam, describe_pydantic_error, did_you_mean, is_discrete, iter_params, parse_space
 from spaces.points import point_problems
@@ -100,12 +102,20 @@ def _cross_checks(head: dict[str, Any], sections: dict[str, Any], params: dict[s
                 problems.append(("search.algorithm", f"grid needs every param discrete, got continuous "
                                  f"{', '.join(continuous)} (float without step); give each a step, "
                                  "or use algorithm: random or hyperopt"))
+        if search.warm_start is not None and search.algorithm == "grid":
+            problems.append(("search.warm_start", "grid runs every combination whatever ran before; "
+                             "warm start needs algorithm: optuna, hyperopt or random"))
+        if search.warm_start is not None and isinstance(head.get("metrics"), list) and len(head["metrics"]) > 1:
+            problems.append(("search.warm_start", "warm start seeds one objective; with several objectives "
+                             "(metrics:) drop it, or extend the earlier sweep with `hpo extend`"))
         for i, point in enumerate(search.points_to_evaluate):
             problems += point_problems(point, params, f"search.points_to_evaluate[{i}]",
                                        need_all=search.algorithm == "hyperopt")
     if scheduler is not None and scheduler.type != "fifo" and scheduler.grace_period > scheduler.max_t:
         problems.append(("scheduler.grace_period", f"must be <= max_t, got grace_period={scheduler.grace_period}, "
                          f"max_t={scheduler.max_t}"))
+    if scheduler is not None:
+        problems += _exploit_checks(scheduler, search, params)
     for key in head.get("fixed") or {}:
         if key in params:
             problems.append((f"fixed.{key}", f"also a searched param (params.{key}); keep one of them"))
@@ -123,6 +133,41 @@ def _cross_checks(head: dict[str, Any], sections: dict[str, Any], params: dict[s
                 if have is not None and want > have:
                     problems.append((f"resources.{unit}", f"a trial asks for {want:g} but cluster.num_{unit}s is "
                                      f"{have:g}; no trial could ever start"))
+    return problems
+
+
+def _exploit_checks(scheduler: SchedulerSpec, search: SearchSpec | None, params: dict[str, Any]
+                    ) -> list[tuple[str, str]]:
+    """PBT/PB2: a random search to start from, something to mutate, an interval a trial reaches."""
+    kind = scheduler.type
+    if kind not in EXPLOITING_SCHEDULERS:
+        if scheduler.mutate is not None:
+            return [("scheduler.mutate", f"only pbt and pb2 mutate params, got scheduler.type: {kind}; "
+                                         "drop mutate, or use type: pbt")]
+        return []
+    problems: list[tuple[str, str]] = []
+    if search is not None and search.algorithm == "grid":
+        problems.append(("scheduler.type", f"{kind} cannot run a grid search: it changes configs while trials "
+                                           "run; use search.algorithm: random"))
+    elif search is not None and search.algorithm != "random":
+        problems.append(("scheduler.type", f"{kind} draws the first configs itself and cannot take "
+                                           f"search.algorithm: {search.algorithm}; use search.algorithm: random"))
+    can = mutable_paths(params, scheduler=kind)
+    what = "float param without step" if kind == "pb2" else "float, int, pow2 or choice-of-constants param"
+    if not can:
+        problems.append(("params", f"{kind} needs a searched {what} to mutate, got none"))
+    for i, name in enumerate(scheduler.mutate or ()):
+        if name not in can:
+            problems.append((f"scheduler.mutate[{i}]", f"{kind} cannot mutate {name!r} (it mutates a searched "
+                                                       f"{what}); it can mutate: {', '.join(can) or 'none'}"))
+    if scheduler.mutate == []:
+        problems.append(("scheduler.mutate", f"{kind} needs at least one param to mutate; list some, "
+                                             "or drop mutate to mutate every one it can"))
+    interval = scheduler.perturbation_interval
+    if interval is not None and interval >= scheduler.max_t:
+        problems.append(("scheduler.perturbation_interval", f"must be < max_t, got perturbation_interval={interval}, "
+                                                            f"max_t={scheduler.max_t}; no trial would ever be "
+                                                            "exploited"))
     return problems
 
 

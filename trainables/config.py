@@ -54,28 +54,30 @@ ON_OOM = ("fail", "halve_batch")
 
 # The type and range of every key: `parse_config` enforces them per trial, and the sweep checks a
 # spec's `fixed` and `params` against them before Ray starts (the cifar trainable's contract).
+# mutable=False: the checkpoint fixes it (model shape, data, optimiser type, precision), so PBT
+# may not change it; every other key is applied anew when a trial resumes from another's checkpoint.
 _LR = ConfigKey("float", low=0.0)
 _MOMENTUM = ConfigKey("float", low=0.0, high=1.0)
 _NESTEROV = ConfigKey("bool")
 _WEIGHT_DECAY = ConfigKey("float", low=0.0)
 KEYS: dict[str, ConfigKey] = {
-    "dataset": ConfigKey("choice", choices=DATASETS),
-    "data_dir": ConfigKey("str", nullable=True),
-    "download": ConfigKey("bool"),
-    "subset": ConfigKey("int", low=2, nullable=True),
-    "val_fraction": ConfigKey("float", low=0.01, high=0.9),
+    "dataset": ConfigKey("choice", choices=DATASETS, mutable=False),
+    "data_dir": ConfigKey("str", nullable=True, mutable=False),
+    "download": ConfigKey("bool", mutable=False),
+    "subset": ConfigKey("int", low=2, nullable=True, mutable=False),
+    "val_fraction": ConfigKey("float", low=0.01, high=0.9, mutable=False),
     "augment": ConfigKey("bool"),
-    "model": ConfigKey("str"),
-    "l1": ConfigKey("int", low=1),
-    "l2": ConfigKey("int", low=1),
-    "width": ConfigKey("int", low=1),
-    "depth": ConfigKey("int", low=0),
+    "model": ConfigKey("str", mutable=False),
+    "l1": ConfigKey("int", low=1, mutable=False),
+    "l2": ConfigKey("int", low=1, mutable=False),
+    "width": ConfigKey("int", low=1, mutable=False),
+    "depth": ConfigKey("int", low=0, mutable=False),
     "dropout": ConfigKey("float", low=0.0, high=0.95),
-    "weights": ConfigKey("str", nullable=True),
+    "weights": ConfigKey("str", nullable=True, mutable=False),
     "optimizer": ConfigKey("choice", choices=OPTIMIZERS, groups={
         "sgd": {"lr": _LR, "momentum": _MOMENTUM, "nesterov": _NESTEROV, "weight_decay": _WEIGHT_DECAY},
         "adamw": {"lr": _LR, "momentum": _MOMENTUM, "weight_decay": _WEIGHT_DECAY},
-    }),
+    }, mutable=False),
     "lr": _LR,
     "momentum": _MOMENTUM,
     "nesterov": _NESTEROV,
@@ -83,10 +85,10 @@ KEYS: dict[str, ConfigKey] = {
     "schedule": ConfigKey("choice", choices=SCHEDULES),
     "label_smoothing": ConfigKey("float", low=0.0, high=1.0),
     "batch_size": ConfigKey("int", low=1),
-    "epochs": ConfigKey("int", low=1, nullable=True),
-    "precision": ConfigKey("choice", choices=PRECISIONS),
-    "channels_last": ConfigKey("bool"),
-    "seed": ConfigKey("int", nullable=True),
+    "epochs": ConfigKey("int", low=1, nullable=True, mutable=False),
+    "precision": ConfigKey("choice", choices=PRECISIONS, mutable=False),
+    "channels_last": ConfigKey("bool", mutable=False),
+    "seed": ConfigKey("int", nullable=True, mutable=False),
 }
 _OPTIMIZER_GROUP_KEYS = {name: set(group) for name, group in (KEYS["optimizer"].groups or {}).items()}
 

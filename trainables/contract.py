@@ -35,6 +35,9 @@ class ConfigKey:
         groups: For a key that also takes a group ``{name: N, ...}`` (a choice of groups in a
             spec): the keys each ``name`` allows, besides ``name``.
         doc: What the key means (shown in error messages' hints and the README).
+        mutable: The trainable applies a new value when it continues from another trial's
+            checkpoint (PBT's exploit); False for keys fixed by the checkpoint (model shape,
+            data set, optimiser type), which PBT must not mutate.
     """
 
     type: str
@@ -44,6 +47,7 @@ class ConfigKey:
     nullable: bool = False
     groups: Mapping[str, Mapping[str, ConfigKey]] | None = None
     doc: str = ""
+    mutable: bool = True
 
     def __post_init__(self) -> None:
         if self.type not in _TYPES:

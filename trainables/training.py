@@ -144,6 +144,7 @@ class Trainer:
         self.optimizer = self._make_optimizer()
         self.steps_per_epoch = len(self._steps(0))
         total = cfg.epochs * self.steps_per_epoch
+        self.total_steps = total
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
             self.optimizer, lambda step: _lr_factor(cfg.schedule, step, total)
         )
@@ -358,6 +359,34 @@ class Trainer:
         torch.set_rng_state(rng["torch"])
         if "cuda" in rng and self.device.type == "cuda":
             torch.cuda.set_rng_state(rng["cuda"], self.device)
+        self._apply_config(state.get("config") or {})
+
+    def _apply_config(self, saved: Mapping[str, Any]) -> None:
+        """Put this trainer's config in effect over a loaded state.
+
+        The optimiser's state dict carries the lr, momentum and weight decay the checkpoint was
+        trained with, and the schedule its base lr. After PBT's exploit the trial resumes from
+        another trial's checkpoint with a mutated config: without this the mutation would be
+        silently dropped. Model shape, data and optimiser type are fixed by the checkpoint (the
+        contract marks them mutable=False, so PBT never changes them).
+        """
+        c = self.cfg
+        changed = {k: (saved[k], v) for k, v in c.to_dict().items() if k in saved and saved[k] != v}
+        if changed:
+            logger.info("config differs from the checkpoint's; applying %s",
+                        ", ".join(f"{k}: {old!r} -> {new!r}" for k, (old, new) in sorted(changed.items())))
+        factor = _lr_factor(c.schedule, self.scheduler.last_epoch, self.total_steps)
+        self.scheduler.base_lrs = [c.lr for _ in self.optimizer.param_groups]
+        for group in self.optimizer.param_groups:
+            group["initial_lr"] = c.lr
+            group["lr"] = c.lr * factor
+            group["weight_decay"] = c.weight_decay
+            if "betas" in group:  # adamw: momentum is beta1
+                group["betas"] = (c.momentum, group["betas"][1])
+            else:
+                group["momentum"] = c.momentum
+                group["nesterov"] = c.nesterov and c.momentum > 0
+        self.micro_batch = min(self.micro_batch, c.batch_size)
 
     def save(self, directory: str | Path) -> Path:
         """Write the state (and ``config.json``) into ``directory``; returns the state file."""

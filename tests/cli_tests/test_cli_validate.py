@@ -81,5 +81,5 @@ def test_set_overrides_apply_before_validation(tmp_path: Path) -> None:
 def test_help_lists_every_command() -> None:
     result = CliRunner().invoke(cli, ["--help"])
     assert result.exit_code == 0
-    for command in ("validate", "sweep", "resume", "ls", "trials", "best", "report"):
+    for command in ("validate", "sweep", "resume", "extend", "ls", "trials", "best", "report"):
         assert f"  {command}" in result.stdout

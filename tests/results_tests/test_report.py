@@ -153,7 +153,8 @@ def test_markdown_escaping_helpers() -> None:
 def test_json_has_stable_documented_keys(reports: tuple[Store, dict[str, Path]]) -> None:
     doc = json.loads(reports[1]["json"].read_text())
     assert list(doc) == ["format", "format_version", "generated", "scope", "sweep", "spec", "best", "reproduce",
-                         "rungs", "cost", "importance", "trials"]
+                         "rungs", "cost", "importance", "lineage", "trials"]
+    assert doc["lineage"] == []  # no PBT in this sweep
     assert (doc["format"], doc["format_version"], doc["scope"]) == ("hpo-report", 1, "last")
     assert set(doc["sweep"]) == {"name", "status", "metric", "mode", "max_t", "started", "finished", "duration_s",
                                  "storage_path", "reason", "plan",

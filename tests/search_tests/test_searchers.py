@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from ray.tune.schedulers import ASHAScheduler, FIFOScheduler, HyperBandScheduler, MedianStoppingRule
 from ray.tune.search import BasicVariantGenerator, ConcurrencyLimiter
@@ -83,3 +85,33 @@ def test_hyperopt_takes_nested_conditional_warm_start_points(make_spec) -> None:
     first, second = alg.suggest("t0"), alg.suggest("t1")
     assert (first["opt"], first["width"]) == ({"name": "adamw", "wd": 0.001}, 32)
     assert (second["opt"], second["width"]) == ({"name": "sgd", "momentum": 0.9, "nest": False}, 64)
+
+
+def _evaluated(points: list[dict[str, Any]], values: list[float]) -> Any:
+    from search.warm_start import EvaluatedPoints
+
+    return EvaluatedPoints(source="earlier", points=points, values=values, considered=len(points))
+
+
+def test_hyperopt_models_evaluated_points_as_finished_trials(make_spec) -> None:
+    spec = make_spec(search={"algorithm": "hyperopt", "num_samples": 5, "seed": 0}, params={
+        "x": {"type": "float", "low": -1.0, "high": 1.0},
+        "opt": {"type": "choice", "values": [{"name": "a", "m": {"type": "float", "low": 0.0, "high": 1.0}},
+                                             {"name": "b"}]}})
+    good, bad = {"x": 0.3, "opt": {"name": "a", "m": 0.5}}, {"x": -0.9, "opt": {"name": "b"}}
+    searcher = make_searcher(spec, max_concurrent=2, evaluated=_evaluated([good, bad] * 15, [0.0, 5.0] * 15)).searcher
+    # 30 finished trials (past TPE's 20 random start-up ones): every proposal takes the branch that did well.
+    assert [searcher.suggest(f"t{i}")["opt"]["name"] for i in range(5)] == ["a"] * 5
+
+
+def test_optuna_models_evaluated_points_as_finished_trials(make_spec) -> None:
+    spec = make_spec(search={"algorithm": "optuna", "num_samples": 6, "seed": 0}, params={
+        "x": {"type": "float", "low": -1.0, "high": 1.0},
+        "opt": {"type": "choice", "values": [{"name": "a", "m": {"type": "float", "low": 0.0, "high": 1.0}},
+                                             {"name": "b"}]},
+        "w": {"type": "pow2", "low": 4, "high": 64}})
+    good, bad = {"x": 0.3, "opt": {"name": "a", "m": 0.5}, "w": 16}, {"x": -0.9, "opt": {"name": "b"}, "w": 64}
+    searcher = make_searcher(spec, max_concurrent=2, evaluated=_evaluated([good, bad] * 15, [0.0, 5.0] * 15)).searcher
+    # TPE learnt from the 30 earlier trials: the branch that did well is proposed (nearly) every time.
+    names = [searcher.suggest(f"t{i}")["opt"]["name"] for i in range(6)]
+    assert names.count("a") >= 5, names

@@ -15,6 +15,8 @@ from typing import Any
 
 from ray import tune
 
+from trainables import declare
+
 OPTIMUM_X = 0.3
 
 
@@ -142,3 +144,9 @@ def two_objectives(config: dict[str, Any]) -> None:
     x = float(config["x"])
     for _ in range(int(config.get("max_iter", 1))):
         tune.report({"loss": (x - OPTIMUM_X) ** 2, "cost": abs(x)})
+
+
+@declare(checkpoints=True)
+def exploitable(config: dict[str, Any]) -> None:
+    """``checkpointed``, declaring that it checkpoints (what PBT and PB2 ask of a trainable)."""
+    checkpointed(config)

@@ -28,7 +28,7 @@ def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
         load_spec(path)
     assert str(info.value) == f"""{path}: 6 problems
   search.num_sample: unknown key (did you mean 'num_samples'?); allowed: algorithm, sampler, num_samples, \
-max_concurrent, seed, points_to_evaluate
+max_concurrent, seed, points_to_evaluate, warm_start
   scheduler.reduction_factor: must be >= 2, got 1
   params.lr: log: true needs low > 0, got low=0.0
   search.algorithm: hyperopt cannot sample grid params (params.width); use type: choice, or algorithm: random
@@ -79,8 +79,8 @@ def test_top_level_must_be_a_mapping(top: Any) -> None:
         ({"resources": {"gpu": -1}}, ("resources.gpu", "must be >= 0, got -1")),
         ({"resources": {"cpu": 0}}, ("resources.cpu", "must be > 0, got 0")),
         ({"failures": {"on_oom": "retry"}}, ("failures.on_oom", "must be one of 'fail', 'halve_batch', got 'retry'")),
-        ({"scheduler": {"type": "pbt"}}, ("scheduler.type", "must be one of 'asha', 'hyperband', 'median', 'fifo', "
-                                                            "got 'pbt'")),
+        ({"scheduler": {"type": "bohb"}}, ("scheduler.type", "must be one of 'asha', 'hyperband', 'median', 'fifo', "
+                                                             "'pbt', 'pb2', got 'bohb'")),
         ({"stop": {"training_iteration": "ten"}}, ("stop.training_iteration", "must be a number, got 'ten'")),
         ({"stop": 10}, ("stop", "must be a mapping, got 10")),
         ({"cluster": {"address": "localhost"}},
@@ -148,3 +148,22 @@ def test_defaults_fill_in(base: dict[str, Any]) -> None:
     spec = parse_spec(base)
     assert spec.search.algorithm == "hyperopt" and spec.scheduler.type == "asha"
     assert spec.resources.cpu == 1 and spec.resources.gpu == 0 and spec.cluster.address is None
+
+
+def test_warm_start_needs_a_searcher_that_can_use_it(base: dict[str, Any]) -> None:
+    base["search"] = {"algorithm": "grid", "warm_start": {"sweep": "earlier", "top_k": 5}}
+    base["params"] = {"bs": {"type": "choice", "values": [1, 2]}}
+    assert _problems(base) == [("search.warm_start", "grid runs every combination whatever ran before; "
+                                "warm start needs algorithm: optuna, hyperopt or random")]
+    base["search"] = {"algorithm": "random", "warm_start": {"sweep": "earlier", "top_k": 0}}
+    assert _problems(base) == [("search.warm_start.top_k", "must be >= 1, got 0")]
+
+
+def test_point_from_config_keeps_the_searched_values_only() -> None:
+    from spaces.points import point_from_config
+
+    spec = parse_spec({"name": "t", "trainable": "cifar", "metric": "val_loss", "mode": "min", "params": {
+        "lr": {"type": "float", "low": 0.001, "high": 0.1}, "block": {"width": {"type": "int", "low": 1, "high": 4},
+                                                                     "kind": "conv"}}, "fixed": {"epochs": 2}})
+    config = {"lr": 0.01, "block": {"width": 3, "kind": "conv"}, "epochs": 2}
+    assert point_from_config(spec.params, config) == {"lr": 0.01, "block": {"width": 3}}

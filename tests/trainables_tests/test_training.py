@@ -152,3 +152,26 @@ def test_select_device_without_cuda_is_cpu() -> None:
     else:
         assert select_device() == torch.device("cpu")
     assert describe_device(torch.device("cpu")) == "cpu"
+
+
+@pytest.mark.parametrize(("optimizer", "schedule"), [("sgd", "constant"), ("adamw", "cosine")])
+def test_restore_applies_the_config_over_the_checkpoint(small_data: DataSet, tmp_path: Path, optimizer: str,
+                                                        schedule: str) -> None:
+    # PBT's exploit: a trial resumes from another trial's checkpoint with mutated hyperparameters.
+    donor = Trainer({**BASE, "epochs": 3, "optimizer": optimizer, "schedule": schedule, "lr": 0.01,
+                     "momentum": 0.9, "weight_decay": 1e-4}, small_data, device="cpu")
+    donor.train_epoch()
+    donor.save(tmp_path)
+    mutated = Trainer({**BASE, "epochs": 3, "optimizer": optimizer, "schedule": schedule, "lr": 0.05,
+                       "momentum": 0.8, "weight_decay": 2e-4, "batch_size": 16}, small_data, device="cpu")
+    mutated.restore(tmp_path)
+    for a, b in zip(_params(donor), _params(mutated), strict=True):
+        assert torch.equal(a, b)  # the weights are the donor's
+    group = mutated.optimizer.param_groups[0]
+    factor = _lr_factor(schedule, mutated.scheduler.last_epoch, mutated.total_steps)
+    assert group["lr"] == pytest.approx(0.05 * factor) and group["weight_decay"] == 2e-4
+    assert (group["betas"][0] if optimizer == "adamw" else group["momentum"]) == 0.8
+    metrics = mutated.train_epoch()
+    factor = _lr_factor(schedule, mutated.scheduler.last_epoch, mutated.total_steps)
+    assert metrics["lr"] == pytest.approx(0.05 * factor)  # the lr in effect is the mutated one
+    assert metrics["micro_batch_size"] == 16
