@@ -69,8 +69,9 @@ def test_two_gpus_for_the_cifar_trainable_are_refused(tmp_path: Path) -> None:
     spec = _write(tmp_path, {**CIFAR, "resources": {"cpu": 1, "gpu": 2}})
     result = CliRunner().invoke(cli, ["sweep", spec, "--dry-run"])
     assert result.exit_code == 2
-    assert "  resources.gpu: the cifar trainable trains each trial in one process on one GPU, got gpu=2;" in (
-        result.output)
+    assert ("  resources.gpu: each worker of the cifar trainable trains on one GPU, got gpu=2; use gpu: 1 or less "
+            "(a fraction packs trials onto one GPU), and resources.workers: 2 with gpu: 1 for 2 GPUs per trial"
+            ) in result.output.splitlines()
 
 
 def test_the_dry_run_shows_only_the_rungs_a_smaller_stop_leaves(tmp_path: Path) -> None:

@@ -72,11 +72,11 @@ def test_conditional_branches_are_checked_key_by_key() -> None:
     ]
 
 
-def test_more_than_one_gpu_for_a_single_process_trainable_is_refused() -> None:
+def test_more_than_one_gpu_per_process_points_to_workers() -> None:
     problems = contract_problems(_cifar(resources={"gpu": 2}), contract_of("cifar"))
-    assert problems == [("resources.gpu", "the cifar trainable trains each trial in one process on one GPU, got "
-                                          "gpu=2; use gpu: 1 or less (a fraction packs trials onto one GPU), or a "
-                                          "multi-worker trainable for more GPUs per trial")]
+    assert problems == [("resources.gpu", "each worker of the cifar trainable trains on one GPU, got gpu=2; use "
+                                          "gpu: 1 or less (a fraction packs trials onto one GPU), and "
+                                          "resources.workers: 2 with gpu: 1 for 2 GPUs per trial")]
 
 
 def test_every_problem_is_reported_at_once_as_one_spec_error() -> None:
