@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ._checkpoints import local_checkpoint
 from ._cost import Cost, sweep_cost, trial_cost
 from ._env import ensure_home, resolve_home
 from ._errors import StoreError, SweepExistsError, SweepNotFoundError, TrialNotFoundError
-from ._records import SweepRecord, TrialRecord
+from ._records import HEARTBEAT_EVERY_S, HEARTBEAT_STALE_S, SweepRecord, TrialRecord
 from ._report import export_report
 from ._sections import fmt_duration as format_duration
 from ._store import Store
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
     from ._callback import StoreCallback, ended_early
 
 __all__ = [
+    "HEARTBEAT_EVERY_S",
+    "HEARTBEAT_STALE_S",
     "Cost",
     "Store",
     "StoreCallback",
@@ -36,6 +39,7 @@ __all__ = [
     "export_report",
     "flatten_config",
     "format_duration",
+    "local_checkpoint",
     "resolve_home",
     "sweep_cost",
     "trial_cost",

@@ -92,6 +92,8 @@ class TrialState:
     last_result: dict[str, Any] = field(default_factory=dict)
     started: float | None = None
     ended: float | None = None
+    node: str | None = None
+    placed: bool = False  # node looked up since the trial last (re)started
     pk: int | None = None
     recompute: bool = False  # a result was replayed: recompute best/last from the stored results
 
@@ -101,7 +103,7 @@ class TrialState:
             "error": self.error, "best_metric": self.best_metric, "best_iteration": self.best_iteration,
             "last_metric": self.last_metric, "iterations": self.iterations,
             "checkpoint_path": self.checkpoint_path, "last_result": _safe_dumps(self.last_result),
-            "started": self.started, "ended": self.ended,
+            "started": self.started, "ended": self.ended, "node": self.node,
         }
 
     def set_config(self, config: dict[str, Any]) -> None:
@@ -168,7 +170,7 @@ class BatchWriter:
                 best_metric=row.best_metric, best_iteration=row.best_iteration, last_metric=row.last_metric,
                 iterations=row.iterations or 0, checkpoint_path=row.checkpoint_path,
                 last_result=json.loads(row.last_result) if row.last_result else {}, started=row.started,
-                ended=row.ended, pk=row.id)
+                ended=row.ended, node=row.node, pk=row.id)
         return states
 
     def flush(self, dirty: list[TrialState], results: list[tuple[TrialState, dict[str, Any]]]) -> None:

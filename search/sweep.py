@@ -17,13 +17,14 @@ from pathlib import Path
 from typing import Any
 
 from results import Store, SweepRecord, TrialRecord
-from search import cluster, tracking
+from search import cluster, storage, tracking
 from search.callbacks import CALLBACK_KEY, LiveCallbacks, PlanStopper, TrialTracker, bind, unbind
 from search.checks import check_spec, import_paths
+from search.driver import Heartbeat, check_not_running
 from search.errors import MetricNotReportedError, SweepExistsError, SweepInputError
 from spaces import SweepPlan, SweepSpec, build_plan
 
-__all__ = ["SweepOutcome", "resume_sweep", "run_sweep"]
+__all__ = ["SweepOutcome", "check_name_free", "resume_sweep", "run_sweep", "spec_of"]
 
 logger = logging.getLogger(__name__)
 
@@ -70,15 +71,15 @@ class _Run:
     spec: SweepSpec
     plan: SweepPlan
     store: Store
-    storage: Path  # Ray's storage_path; the experiment is storage / name
+    storage: str  # Ray's storage_path (a path or a URI such as s3://bucket/prefix)
     home: Path  # the run home (the local Ray's process records live under it)
     trainable: Any
     from_spec: bool
     restore: dict[str, Any] | None = None  # Tuner.restore's options when resuming
 
     @property
-    def experiment_path(self) -> Path:
-        return self.storage / self.spec.name
+    def experiment_path(self) -> str:
+        return storage.experiment_uri(self.storage, self.spec.name)
 
 
 # --------------------------------------------------------------------------- entry points
@@ -118,14 +119,14 @@ def run_sweep(
     """
     home_path = cluster.prepare_home(home)
     store_obj = _open_store(store, home_path)
-    storage = home_path / "ray"
+    where = storage.resolve_storage(spec.storage, home_path)
     plan = build_plan(spec, slots=cluster.planned_slots(spec))
-    _check_name_free(store_obj, spec.name, storage / spec.name)
+    check_name_free(store_obj, spec.name, storage.experiment_uri(where, spec.name))
     check_spec(spec, trainable=trainable)
     resolved = _resolve_trainable(spec, trainable)
     cluster.check_planned_resources(spec)
     tracking.check_trackers(spec)
-    run = _Run(spec=spec, plan=plan, store=store_obj, storage=storage, home=home_path, trainable=resolved,
+    run = _Run(spec=spec, plan=plan, store=store_obj, storage=where, home=home_path, trainable=resolved,
                from_spec=trainable is None)
     return _execute(run, progress=progress, verbose=verbose)
 
@@ -166,17 +167,18 @@ def resume_sweep(
     record = store_obj.get_sweep(name)
     if record.status == "finished":
         raise SweepInputError(f"sweep {name!r} already finished; nothing to resume")
-    storage = _storage_of(record, home_path)
-    if not tune.Tuner.can_restore(str(storage / name)):
-        raise SweepInputError(f"sweep {name!r}: no Ray Tune state to resume in {storage / name}")
-    spec = _spec_from_record(record)
+    check_not_running(record)
+    where = _storage_of(record, home_path)
+    if not tune.Tuner.can_restore(storage.experiment_uri(where, name)):
+        raise SweepInputError(f"sweep {name!r}: no Ray Tune state to resume in {storage.experiment_uri(where, name)}")
+    spec = spec_of(record)
     plan = build_plan(spec, slots=cluster.planned_slots(spec))
     check_spec(spec, trainable=trainable)
     resolved = _resolve_trainable(spec, trainable)
     cluster.check_planned_resources(spec)
     tracking.check_trackers(spec)
     restore = {"resume_unfinished": True, "resume_errored": not restart_errored, "restart_errored": restart_errored}
-    run = _Run(spec=spec, plan=plan, store=store_obj, storage=storage, home=home_path, trainable=resolved,
+    run = _Run(spec=spec, plan=plan, store=store_obj, storage=where, home=home_path, trainable=resolved,
                from_spec=trainable is None, restore=restore)
     return _execute(run, progress=progress, verbose=verbose)
 
@@ -188,7 +190,8 @@ def _open_store(store: Store | str | None, home: Path) -> Store:
     return store
 
 
-def _check_name_free(store: Store, name: str, experiment_path: Path) -> None:
+def check_name_free(store: Store, name: str, experiment_path: str) -> None:
+    """Refuse a name the store or Ray's storage already holds (one line saying what to do)."""
     existing = store.find_sweep(name)
     if existing is not None and existing.status != "finished":
         raise SweepExistsError(
@@ -197,7 +200,7 @@ def _check_name_free(store: Store, name: str, experiment_path: Path) -> None:
     if existing is not None:
         raise SweepExistsError(
             f"sweep {name!r} already finished in the store; choose another name with --name NEW_NAME", name=name)
-    if experiment_path.exists():
+    if storage.exists(experiment_path):
         raise SweepExistsError(
             f"sweep {name!r}: experiment directory {experiment_path} already exists; "
             f"choose another name with --name NEW_NAME", name=name)
@@ -212,13 +215,12 @@ def _resolve_trainable(spec: SweepSpec, trainable: Any) -> Any:
         return trainables.resolve(spec.trainable)
 
 
-def _storage_of(record: SweepRecord, home: Path) -> Path:
-    if record.storage_path:
-        return Path(record.storage_path)
-    return home / "ray"
+def _storage_of(record: SweepRecord, home: Path) -> str:
+    return record.storage_path or str(home / "ray")
 
 
-def _spec_from_record(record: SweepRecord) -> SweepSpec:
+def spec_of(record: SweepRecord) -> SweepSpec:
+    """The spec a sweep was recorded with, parsed again (for a resume)."""
     import yaml
 
     import spaces
@@ -239,6 +241,9 @@ def _execute(run: _Run, *, progress: Any, verbose: bool) -> SweepOutcome:
     try:
         capacity = cluster.joined_capacity()
         cluster.check_resources(run.spec, capacity)
+        storage.check_store_reachable(run.store.url, sqlite_path=run.store.sqlite_path, client=_ray_client())
+        if len(capacity.nodes) > 1 or storage.is_uri(run.storage):
+            storage.probe_nodes(run.storage)
         plan = run.plan.with_concurrency(run.plan.concurrency or cluster.concurrency_slots(run.spec, capacity))
         runnable = prepare_trainable(run.spec, run.trainable, from_spec=run.from_spec)
         live = _live_callbacks(plan, run.store, progress, tracker)
@@ -248,13 +253,14 @@ def _execute(run: _Run, *, progress: Any, verbose: bool) -> SweepOutcome:
         run.store.start_sweep(
             name=run.spec.name, spec_yaml=run.spec.to_yaml(), spec_hash=run.spec.spec_hash(), metric=plan.metric,
             mode=plan.mode, experiment_path=str(run.experiment_path), max_t=run.spec.scheduler.max_t,
-            resumed=run.restore is not None, plan=plan.to_dict(), storage_path=str(run.storage))
+            resumed=run.restore is not None, plan=plan.to_dict(), storage_path=run.storage)
         registered = True
         bind(CALLBACK_KEY, live)
-        try:
-            status, grid = _fit(_tuner(run, plan, runnable), tracker)
-        except stall.SweepStalled as exc:
-            reason = str(exc)
+        with Heartbeat(run.store, run.spec.name):
+            try:
+                status, grid = _fit(_tuner(run, plan, runnable), tracker)
+            except stall.SweepStalled as exc:
+                reason = str(exc)
     except MetricNotReportedError as exc:
         reason = str(exc)
         raise
@@ -305,7 +311,7 @@ def _tuner(run: _Run, plan: SweepPlan, runnable: Any) -> Any:
 
     space = param_space(run.spec)
     if run.restore is not None:
-        return tune.Tuner.restore(str(run.experiment_path), trainable=runnable, param_space=space, **run.restore)
+        return tune.Tuner.restore(run.experiment_path, trainable=runnable, param_space=space, **run.restore)
     callbacks: list[Any] = [LiveCallbacks(CALLBACK_KEY)]
     if _ray_client():
         # Through Ray Client the callbacks run on the cluster, where nothing is bound to the
@@ -327,7 +333,7 @@ def _tuner(run: _Run, plan: SweepPlan, runnable: Any) -> Any:
         ),
         run_config=tune.RunConfig(
             name=run.spec.name,
-            storage_path=str(run.storage),
+            storage_path=run.storage,
             callbacks=[*callbacks, TBXLoggerCallback()],
             failure_config=tune.FailureConfig(max_failures=run.spec.failures.max_retries),
             checkpoint_config=tune.CheckpointConfig(

@@ -153,7 +153,8 @@ def parse_spec(data: Any, *, source: str | None = None) -> SweepSpec:
                 _collect(exc, key, model, problems)
                 partial[key] = _salvage(model, raw, exc)
     params = parse_space(data.get("params") or {}, "params", problems)
-    head = {k: data[k] for k in ("name", "trainable", "metric", "mode", "stop", "fixed") if data.get(k) is not None}
+    head = {k: data[k] for k in ("name", "trainable", "metric", "mode", "stop", "fixed", "storage")
+            if data.get(k) is not None}
     for key in ("stop", "fixed"):
         if key in head and not isinstance(head[key], dict):
             problems.append((key, f"must be a mapping, got {head.pop(key)!r}"))
