@@ -20,7 +20,6 @@ import os
 import shutil
 import signal
 import socket
-import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -99,9 +98,12 @@ def _user_module(spec: SweepSpec) -> Path | None:
     return source if any(source.resolve().parent == root for root in roots) else None
 
 
-def _working_dir(spec: SweepSpec, where: str) -> str:
-    """A fresh directory holding this job's spec (storage resolved) and the user's module: jobs never share one."""
-    folder = Path(tempfile.mkdtemp(prefix=f"hpo-job-{spec.name}-"))
+def _working_dir(spec: SweepSpec, where: str, folder: Path) -> str:
+    """This job's own directory: its spec (storage resolved) and the user's module; jobs never share one.
+
+    Kept under the home as the record of what was submitted (Ray may read it after the submit returns).
+    """
+    folder.mkdir(parents=True, exist_ok=False)
     (folder / "spec.yaml").write_text(spec.model_copy(update={"storage": where}).to_yaml())
     module = _user_module(spec)
     if module is not None and module.is_dir():
@@ -153,7 +155,7 @@ def submit_sweep(
     client = _client(address)
     job_id = f"hpo-{spec.name}-{uuid.uuid4().hex[:8]}"
     command = f"resume {spec.name}" if resume else "sweep spec.yaml"
-    folder = _working_dir(spec, where)
+    folder = _working_dir(spec, where, home / "jobs" / job_id)
     try:
         client.submit_job(
             entrypoint=f"{_DRIVER} {command} -q", submission_id=job_id,
@@ -164,8 +166,6 @@ def submit_sweep(
     except (RuntimeError, OSError, ValueError) as exc:
         raise SweepInputError(f"--address: the Ray job server at {address} refused the job: {_first_line(exc)}") \
             from exc
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)  # Ray uploaded it: the job has its own copy
     _await_driver(client, job_id, spec.name, store, wait_s=wait_s)
     return job_id
 

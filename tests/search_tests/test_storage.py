@@ -105,7 +105,7 @@ def test_sweep_checkpoints_to_s3_and_the_store_points_there(s3: str, tmp_path: P
     assert best is not None and best.checkpoint_path.startswith(f"s3://{BUCKET}/runs/on-s3/")
     with local_checkpoint(best.checkpoint_path) as local:
         assert (local / "t").read_text() == "2"  # the toy's last iteration, read back from the bucket
-    assert not (tmp_path / "home" / "ray").exists()
+    assert not (tmp_path / "home" / "ray" / "on-s3").exists()  # no trial dir on local disk
 
 
 def _hpo(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
