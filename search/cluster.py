@@ -295,7 +295,6 @@ def ensure_ray(spec: Any, *, verbose: bool = False, home: str | os.PathLike[str]
             field = "RAY_ADDRESS" if source == "RAY_ADDRESS" else "cluster.address"
             hint = "; unset RAY_ADDRESS to run on a local Ray instance" if source == "RAY_ADDRESS" else ""
             raise SweepInputError(f"{field}: cannot connect to Ray at {address!r}: {first}{hint}") from exc
-        _reenter_cwd()
         if source == "RAY_ADDRESS" and spec.cluster.address is None:
             logger.warning("cluster.address is null but RAY_ADDRESS is set: joined the Ray cluster at %s", address)
         return True
@@ -314,23 +313,6 @@ def ensure_ray(spec: Any, *, verbose: bool = False, home: str | os.PathLike[str]
     if home is not None:
         record_local_ray(home)
     return True
-
-
-def _reenter_cwd() -> None:
-    """Step back into the working directory if joining Ray replaced it under us.
-
-    A Ray Job's driver runs in its runtime_env working_dir; when the driver's own ``ray.init`` sets
-    that runtime env up again, Ray re-extracts the directory at the same path, and the process is
-    left in the deleted one (``os.getcwd()`` raises). The shell that started the driver left the
-    path in ``$PWD``.
-    """
-    try:
-        os.getcwd()
-    except FileNotFoundError:
-        path = os.environ.get("PWD")
-        if path and os.path.isdir(path):
-            os.chdir(path)
-            logger.debug("working directory re-entered after joining Ray: %s", path)
 
 
 def joined_capacity() -> Capacity:

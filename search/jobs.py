@@ -154,11 +154,15 @@ def submit_sweep(
         check_name_free(store, spec.name, storage.experiment_uri(where, spec.name))
     client = _client(address)
     job_id = f"hpo-{spec.name}-{uuid.uuid4().hex[:8]}"
-    command = f"resume {spec.name}" if resume else "sweep spec.yaml"
+    command = f"resume {spec.name}" if resume else 'sweep "$HPO_JOB_SPEC"'
     folder = _working_dir(spec, where, home / "jobs" / job_id)
     try:
         client.submit_job(
-            entrypoint=f"{_DRIVER} {command} -q", submission_id=job_id,
+            # The driver leaves the working_dir: Ray re-extracts it (same path) once the driver's own
+            # tasks set up the job's runtime env, which would strand a driver whose cwd it is. The
+            # directory stays on PYTHONPATH, so the user's module still imports.
+            entrypoint=f'HPO_JOB_SPEC="$PWD/spec.yaml"; cd "$(mktemp -d)" && {_DRIVER} {command} -q',
+            submission_id=job_id,
             runtime_env={"working_dir": folder, "env_vars": {
                 JOB_ID_ENV: job_id, JOB_ADDRESS_ENV: address, "HPO_STORE": store.url,
                 # Ray stops a job with SIGTERM then SIGKILL 3 s later; Tune needs SIGINT and time to save.

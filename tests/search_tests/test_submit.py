@@ -79,7 +79,7 @@ def _spec(tmp_path: Path, name: str, **over: Any) -> str:
     data = {"name": name, "trainable": "toy:checkpointed", "metric": "loss", "mode": "min",
             "search": {"algorithm": "random", "num_samples": 3, "seed": 0}, "scheduler": {"type": "fifo", "max_t": 3},
             "resources": {"cpu": 1}, "params": {"x": {"type": "float", "low": -1.0, "high": 1.0}},
-            "fixed": {"max_iter": 3, "sleep": 1.0}, **over}
+            "fixed": {"max_iter": 3, "sleep": 2.0}, **over}
     path = tmp_path / f"{name}.yaml"
     path.write_text(yaml.safe_dump(data))
     return str(path)
