@@ -6,6 +6,8 @@ a store the cluster cannot reach, a name taken) is one line on stderr and exit 2
 
 from __future__ import annotations
 
+import logging
+
 import click
 
 from results import Store
@@ -16,6 +18,8 @@ __all__ = ["COMMANDS"]
 
 
 def _open(home: str | None, store_url: str | None, *, create: bool = False) -> Store:
+    # Ray's job SDK logs each upload at INFO on stderr; our own lines are the output.
+    logging.getLogger("ray").setLevel(logging.WARNING)
     return Store.open(store_url, home=home, create=create)
 
 

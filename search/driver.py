@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
 import threading
 from types import TracebackType
@@ -84,6 +85,10 @@ class Heartbeat:
 
     def __enter__(self) -> Heartbeat:
         job_id = os.environ.get(JOB_ID_ENV) or None
+        if job_id and threading.current_thread() is threading.main_thread():
+            # Ray blocks SIGINT in the processes it starts, a job's driver included; `hpo stop` stops a
+            # job with SIGINT, which Tune turns into a graceful end (state saved, sweep interrupted).
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
         address = os.environ.get(JOB_ADDRESS_ENV) or None if job_id else None
         self._store.set_driver(self._name, host=this_host(), pid=os.getpid(), job_id=job_id, job_address=address)
         self._thread = threading.Thread(target=self._beat, name=f"hpo-heartbeat-{self._name}", daemon=True)

@@ -180,7 +180,7 @@ def test_unreachable_job_server_is_one_line(world: dict[str, Any], tmp_path: Pat
     assert Store.open(world["pg"], home=tmp_path / "home").find_sweep("nowhere") is None
 
 
-def test_a_storage_a_node_cannot_write_is_one_line_and_leaves_no_sweep(world: dict[str, Any],
+def test_z_storage_a_node_cannot_write_is_one_line_and_leaves_no_sweep(world: dict[str, Any],
                                                                        tmp_path: Path) -> None:
     done = _hpo(["submit", _spec(tmp_path, "badstore"), "--address", world["cluster"].jobs,
                  "--storage", "s3://no-such-bucket/x"], _env(world, tmp_path / "home"))
