@@ -19,7 +19,8 @@ __all__ = ["COMMANDS"]
 
 def _open(home: str | None, store_url: str | None, *, create: bool = False) -> Store:
     # Ray's job SDK logs each upload at INFO on stderr; our own lines are the output.
-    logging.getLogger("ray").setLevel(logging.WARNING)
+    for name in ("ray", "ray.dashboard.modules.dashboard_sdk", "ray.dashboard.modules.job.sdk"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     return Store.open(store_url, home=home, create=create)
 
 

@@ -59,7 +59,8 @@ def _evaluate_from_s3(best: Any, expected: dict[str, Any]) -> None:
     os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1",
                       AWS_ENDPOINT_URL_S3=f"http://127.0.0.1:{port}", AWS_EC2_METADATA_DISABLED="true")
     try:
-        s3 = pyarrow.fs.S3FileSystem(endpoint_override=f"127.0.0.1:{port}", scheme="http", region="us-east-1")
+        s3 = pyarrow.fs.S3FileSystem(endpoint_override=f"127.0.0.1:{port}", scheme="http", region="us-east-1",
+                                     allow_bucket_creation=True)
         s3.create_dir("ckpts")
         pyarrow.fs.copy_files(best.checkpoint_path, "ckpts/ev/best", source_filesystem=pyarrow.fs.LocalFileSystem(),
                               destination_filesystem=s3)

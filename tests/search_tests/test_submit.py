@@ -150,7 +150,7 @@ def test_stop_then_resume_finishes_a_submitted_sweep(world: dict[str, Any], tmp_
     env = _env(world, tmp_path / "home")
     name = f"stop-{uuid.uuid4().hex[:6]}"
     spec = _spec(tmp_path, name, search={"algorithm": "random", "num_samples": 2, "seed": 0},
-                 scheduler={"type": "fifo", "max_t": 8}, fixed={"max_iter": 8, "sleep": 2.0})
+                 scheduler={"type": "fifo", "max_t": 8}, fixed={"max_iter": 8, "sleep": 6.0})
     assert _hpo(["submit", spec, "--address", world["cluster"].jobs, "--storage", f"s3://{BUCKET}/stop"],
                 env).returncode == 0
     store = Store.open(world["pg"], home=tmp_path / "home")
