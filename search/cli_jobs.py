@@ -18,7 +18,10 @@ __all__ = ["COMMANDS"]
 
 
 def _open(home: str | None, store_url: str | None, *, create: bool = False) -> Store:
-    # Ray's job SDK logs each upload at INFO on stderr; our own lines are the output.
+    # Ray's job SDK logs each upload at INFO on stderr (its modules set that level on import, so
+    # import them first); our own lines are the output.
+    import ray.job_submission  # noqa: F401
+
     for name in ("ray", "ray.dashboard.modules.dashboard_sdk", "ray.dashboard.modules.job.sdk"):
         logging.getLogger(name).setLevel(logging.WARNING)
     return Store.open(store_url, home=home, create=create)
