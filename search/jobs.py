@@ -40,6 +40,7 @@ __all__ = ["JobView", "job_logs", "job_status", "stop_sweep", "submit_sweep"]
 logger = logging.getLogger(__name__)
 
 _CONNECT_TIMEOUT_S = 5.0
+_AGENT_WAIT_S = 60.0  # a freshly started head needs a moment before its job agent takes jobs
 _STOP_GRACE_S = 120  # Ray sends SIGINT, then SIGKILL after this long: time for Tune to save its state
 _DRIVER = "python -c 'from search.cli import main; main()'"
 _TERMINAL = ("SUCCEEDED", "FAILED", "STOPPED")
@@ -156,20 +157,28 @@ def submit_sweep(
     job_id = f"hpo-{spec.name}-{uuid.uuid4().hex[:8]}"
     command = f"resume {spec.name}" if resume else 'sweep "$HPO_JOB_SPEC"'
     folder = _working_dir(spec, where, home / "jobs" / job_id)
-    try:
-        client.submit_job(
-            # The driver leaves the working_dir: Ray re-extracts it (same path) once the driver's own
-            # tasks set up the job's runtime env, which would strand a driver whose cwd it is. The
-            # directory stays on PYTHONPATH, so the user's module still imports.
-            entrypoint=f'HPO_JOB_SPEC="$PWD/spec.yaml"; cd "$(mktemp -d)" && {_DRIVER} {command} -q',
-            submission_id=job_id,
-            runtime_env={"working_dir": folder, "env_vars": {
-                JOB_ID_ENV: job_id, JOB_ADDRESS_ENV: address, "HPO_STORE": store.url,
-                # Ray stops a job with SIGTERM then SIGKILL 3 s later; Tune needs SIGINT and time to save.
-                "RAY_JOB_STOP_SIGNAL": "SIGINT", "RAY_JOB_STOP_WAIT_TIME_S": str(_STOP_GRACE_S)}})
-    except (RuntimeError, OSError, ValueError) as exc:
-        raise SweepInputError(f"--address: the Ray job server at {address} refused the job: {_first_line(exc)}") \
-            from exc
+    options = dict(
+        # The driver leaves the working_dir: Ray re-extracts it (same path) once the driver's own
+        # tasks set up the job's runtime env, which would strand a driver whose cwd it is. The
+        # directory stays on PYTHONPATH, so the user's module still imports.
+        entrypoint=f'HPO_JOB_SPEC="$PWD/spec.yaml"; cd "$(mktemp -d)" && {_DRIVER} {command} -q',
+        submission_id=job_id,
+        runtime_env={"working_dir": folder, "env_vars": {
+            JOB_ID_ENV: job_id, JOB_ADDRESS_ENV: address, "HPO_STORE": store.url,
+            # Ray stops a job with SIGTERM then SIGKILL 3 s later; Tune needs SIGINT and time to save.
+            "RAY_JOB_STOP_SIGNAL": "SIGINT", "RAY_JOB_STOP_WAIT_TIME_S": str(_STOP_GRACE_S)}})
+    deadline = time.monotonic() + _AGENT_WAIT_S
+    while True:
+        try:
+            client.submit_job(**options)
+            break
+        except (RuntimeError, OSError, ValueError) as exc:
+            # A cluster that just started has no job agent yet; Ray says to try again.
+            if "try again later" in str(exc) and time.monotonic() < deadline:
+                time.sleep(2.0)
+                continue
+            raise SweepInputError(
+                f"--address: the Ray job server at {address} refused the job: {_first_line(exc)}") from exc
     _await_driver(client, job_id, spec.name, store, wait_s=wait_s)
     return job_id
 
