@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ._checkpoints import local_checkpoint
 from ._cost import Cost, sweep_cost, trial_cost
 from ._env import ensure_home, resolve_home
 from ._errors import StoreError, SweepExistsError, SweepNotFoundError, TrialNotFoundError
 from ._pareto import objective_values, objectives_of, pareto_front
-from ._records import LINEAGE_KEY, ExploitRecord, SweepRecord, TrialRecord
+from ._records import HEARTBEAT_EVERY_S, HEARTBEAT_STALE_S, LINEAGE_KEY, ExploitRecord, SweepRecord, TrialRecord
 from ._report import export_report
 from ._sections import fmt_duration as format_duration
 from ._store import Store
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
     from ._callback import StoreCallback, ended_early
 
 __all__ = [
+    "HEARTBEAT_EVERY_S",
+    "HEARTBEAT_STALE_S",
     "LINEAGE_KEY",
     "Cost",
     "ExploitRecord",
@@ -39,6 +42,7 @@ __all__ = [
     "export_report",
     "flatten_config",
     "format_duration",
+    "local_checkpoint",
     "objective_values",
     "objectives_of",
     "pareto_front",

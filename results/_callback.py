@@ -24,7 +24,7 @@ from ._writer import BatchWriter, TrialState, clean_result, dumps
 if TYPE_CHECKING:
     from ray.tune.experiment import Trial
 
-__all__ = ["StoreCallback", "ended_early", "read_trial_error"]
+__all__ = ["StoreCallback", "checkpoint_uri", "ended_early", "read_trial_error", "trial_node"]
 
 logger = logging.getLogger(__name__)
 
@@ -51,12 +51,49 @@ def read_trial_error(trial: Trial) -> str:
     return str(text).strip()[-_MAX_ERROR_CHARS:]
 
 
+def checkpoint_uri(checkpoint: Any) -> str | None:
+    """Where a Ray checkpoint lives, readable from anywhere: a local path, or ``s3://...`` and the like.
+
+    Ray's ``Checkpoint.path`` drops the scheme of a remote filesystem (``bucket/prefix/...``); the
+    store keeps it, so ``hpo best --evaluate`` and reports know where to read from.
+    """
+    path = getattr(checkpoint, "path", None) if checkpoint is not None else None
+    if not path:
+        return None
+    scheme = getattr(getattr(checkpoint, "filesystem", None), "type_name", "local")
+    if scheme in ("local", "mock", None) or "://" in str(path):
+        return str(path)
+    return f"{'gs' if scheme == 'gcs' else scheme}://{str(path).lstrip('/')}"
+
+
 def _checkpoint_path(trial: Trial) -> str | None:
     try:
         checkpoint = trial.checkpoint
     except AttributeError:
         return None
-    return getattr(checkpoint, "path", None) if checkpoint is not None else None
+    return checkpoint_uri(checkpoint)
+
+
+def trial_node(trial: Any, result: Mapping[str, Any]) -> str | None:
+    """Where a trial's result came from: ``"IP NODE_ID"``, or ``"IP"`` when the node id is unknown.
+
+    The IP is in every result; two Ray nodes on one machine share it, so the node id is read from
+    the GCS's record of the trial's actor (driver side, about a millisecond, once per placement).
+    """
+    ip = result.get("node_ip")
+    if not isinstance(ip, str) or not ip:
+        return None
+    try:
+        import ray
+
+        actor = trial.temporary_state.ray_actor
+        # No public API maps an actor to its node without the dashboard; the GCS table does.
+        info = ray._private.state.actors(actor_id=actor._actor_id.hex())
+        node_id = (info.get("Address") or {}).get("NodeID")
+    except Exception:  # any Ray that moved this keeps the IP at least
+        logger.debug("no node id for trial %s", getattr(trial, "trial_id", "?"), exc_info=True)
+        node_id = None
+    return f"{ip} {node_id}" if node_id else ip
 
 
 def ended_early(trial: Any, reached: float | None, *, max_t: float | None,
@@ -199,6 +236,7 @@ class StoreCallback(Callback):
     def on_trial_start(self, iteration: int, trials: list[Trial], trial: Trial, **info: Any) -> None:
         state = self._state(trial)
         state.update(status="running", ended=None, config=dict(trial.config or {}))
+        state.placed = False  # a restarted or restored trial may land on another node
         self._maybe_flush()
 
     def on_trial_restore(self, iteration: int, trials: list[Trial], trial: Trial, **info: Any) -> None:
@@ -208,6 +246,9 @@ class StoreCallback(Callback):
         self, iteration: int, trials: list[Trial], trial: Trial, result: dict[str, Any], **info: Any
     ) -> None:
         state = self._state(trial)
+        if not state.placed:
+            state.update(node=trial_node(trial, result) or state.trial.node)
+            state.placed = True
         metrics = clean_result(result)
         step = result.get("training_iteration")
         step = int(step) if isinstance(step, int | float) else state.trial.iterations + 1
@@ -220,7 +261,7 @@ class StoreCallback(Callback):
 
     def on_checkpoint(self, iteration: int, trials: list[Trial], trial: Trial, checkpoint: Any,
                       **info: Any) -> None:
-        path = getattr(checkpoint, "path", None)
+        path = checkpoint_uri(checkpoint)
         if path:
             self._state(trial).update(checkpoint_path=str(path))
 

@@ -9,9 +9,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 __all__ = [
-    "LINEAGE_KEY", "TRIAL_FIELDS", "ExploitRecord", "SweepRecord", "TrialRecord", "finite", "from_epoch", "iso",
-    "trial_from_row", "trial_row",
+    "HEARTBEAT_EVERY_S", "HEARTBEAT_STALE_S", "LINEAGE_KEY", "TRIAL_FIELDS", "ExploitRecord", "SweepRecord",
+    "TrialRecord", "finite", "from_epoch", "iso", "trial_from_row", "trial_row",
 ]
+
+HEARTBEAT_EVERY_S = 10.0  # a running driver stamps the sweep's heartbeat this often
+# No stamp for this long: the driver is gone (killed, machine lost). Six beats of slack so a driver
+# busy in a long store write or a slow network is not called lost.
+HEARTBEAT_STALE_S = 60.0
 
 # A result that carries this key (a dict: from_trial, from_step, at_step) is the first one its trial
 # trained from another trial's checkpoint (PBT's exploit); stored flattened as pbt/from_trial...
@@ -64,6 +69,7 @@ class TrialRecord:
         last_result: Every scalar of the last reported result.
         started: When the trial started (UTC).
         ended: When it completed, stopped or errored (UTC); None while running.
+        node: The Ray node it last ran on: ``"IP"``, or ``"IP NODE_ID"`` when Ray's node id is known.
     """
 
     sweep: str
@@ -79,6 +85,7 @@ class TrialRecord:
     last_result: dict[str, Any] = field(default_factory=dict)
     started: datetime | None = None
     ended: datetime | None = None
+    node: str | None = None
 
     @property
     def duration_s(self) -> float | None:
@@ -93,7 +100,16 @@ class TrialRecord:
         """JSON-ready dict: every field (times as ISO-8601 text), then ``duration_s``; keys are
         documented in the README."""
         data = {f.name: getattr(self, f.name) for f in fields(self)}
-        return {**data, "started": iso(self.started), "ended": iso(self.ended), "duration_s": self.duration_s}
+        return {**data, "started": iso(self.started), "ended": iso(self.ended), "duration_s": self.duration_s,
+                "node": self.node_info}
+
+    @property
+    def node_info(self) -> dict[str, str | None] | None:
+        """The node as ``{"ip": ..., "id": ...}`` (``id`` None when Ray's node id was not known)."""
+        if not self.node:
+            return None
+        ip, _, node_id = self.node.partition(" ")
+        return {"ip": ip, "id": node_id or None}
 
 
 # A trial row is spelled once: TrialRecord's fields are the trials table's columns (less the keys
@@ -170,6 +186,11 @@ class SweepRecord:
             None for a sweep recorded without one (a bare callback, a store from hpo 0.1).
         storage_path: Ray's storage (trial directories, checkpoints), when known.
         reason: Why the sweep failed or was ended (one line), when it did.
+        driver_host: Host name of the process running the sweep (its driver).
+        driver_pid: That process's id on ``driver_host``.
+        job_id: The Ray Job running the driver, for a sweep started with ``hpo submit``.
+        job_address: That job's server (``http://HEAD:8265``), where status, logs and stop go.
+        heartbeat: The driver's last sign of life (UTC), stamped every ``HEARTBEAT_EVERY_S``.
     """
 
     name: str
@@ -188,11 +209,34 @@ class SweepRecord:
     plan: dict[str, Any] | None = None
     storage_path: str | None = None
     reason: str | None = None
+    driver_host: str | None = None
+    driver_pid: int | None = None
+    job_id: str | None = None
+    job_address: str | None = None
+    heartbeat: datetime | None = None
 
     @property
     def duration_s(self) -> float | None:
         """Seconds from start to finish (to now while running)."""
         return _duration(self.started, self.finished)
+
+    @property
+    def heartbeat_age_s(self) -> float | None:
+        """Seconds since the driver's last heartbeat; None when it never stamped one."""
+        if self.heartbeat is None:
+            return None
+        return max(0.0, (datetime.now(tz=UTC) - self.heartbeat).total_seconds())
+
+    @property
+    def lost(self) -> bool:
+        """Recorded ``running`` but its driver stopped stamping the heartbeat: it died unannounced."""
+        age = self.heartbeat_age_s
+        return self.status == "running" and age is not None and age > HEARTBEAT_STALE_S
+
+    @property
+    def shown_status(self) -> str:
+        """The status to show a person: ``lost`` for a running sweep whose driver went silent."""
+        return "lost" if self.lost else self.status
 
     @property
     def num_trials(self) -> int:
@@ -217,6 +261,8 @@ class SweepRecord:
             "experiment_path": self.experiment_path,
             "storage_path": self.storage_path,
             "reason": self.reason,
+            "driver": {"host": self.driver_host, "pid": self.driver_pid, "job_id": self.job_id,
+                       "job_address": self.job_address, "heartbeat": iso(self.heartbeat), "lost": self.lost},
             "plan": self.plan,
             "spec_yaml": self.spec_yaml,
         }

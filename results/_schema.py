@@ -33,7 +33,7 @@ __all__ = [
 
 # Bump when a table changes; Store.open refuses stores written by a newer version and migrates older
 # ones (MIGRATIONS: the columns each version added, so an old store opens and reads unchanged).
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 SWEEP_STATUSES = ("running", "finished", "failed", "interrupted")
 TRIAL_STATUSES = ("running", "completed", "stopped_early", "error")
@@ -68,10 +68,21 @@ sweeps_table = Table(
     Column("plan", Text, nullable=True),  # JSON of the sweep's plan (spaces.SweepPlan.to_dict)
     Column("storage_path", Text, nullable=True),  # Ray's storage_path (the experiment is <storage>/<name>)
     Column("reason", Text, nullable=True),  # why the sweep failed or was ended, one line
+    # version 3: the driver process that runs the sweep (a live one blocks `hpo resume`)
+    Column("driver_host", String(255), nullable=True),
+    Column("driver_pid", Integer, nullable=True),
+    Column("job_id", String(128), nullable=True),  # the Ray Job that runs the driver (`hpo submit`)
+    Column("job_address", Text, nullable=True),  # that job's server, http://HEAD:8265
+    Column("heartbeat", Float, nullable=True),  # epoch seconds of the driver's last sign of life
 )
 
-# version -> the sweeps columns it added (added as nullable TEXT to a store of an older version).
-MIGRATIONS: dict[int, tuple[str, ...]] = {2: ("plan", "storage_path", "reason")}
+# version -> the (table, column, SQL type) it added, all nullable, added to a store of an older version.
+MIGRATIONS: dict[int, tuple[tuple[str, str, str], ...]] = {
+    2: (("sweeps", "plan", "TEXT"), ("sweeps", "storage_path", "TEXT"), ("sweeps", "reason", "TEXT")),
+    3: (("sweeps", "driver_host", "VARCHAR(255)"), ("sweeps", "driver_pid", "INTEGER"),
+        ("sweeps", "job_id", "VARCHAR(128)"), ("sweeps", "job_address", "TEXT"), ("sweeps", "heartbeat", "FLOAT"),
+        ("trials", "node", "TEXT")),
+}
 
 trials_table = Table(
     "trials",
@@ -90,6 +101,7 @@ trials_table = Table(
     Column("last_result", Text, nullable=True),  # JSON of the last reported metrics
     Column("started", Float, nullable=True),
     Column("ended", Float, nullable=True),
+    Column("node", Text, nullable=True),  # version 3: where it ran, "IP" or "IP node-id" (Ray's node id)
     UniqueConstraint("sweep_id", "trial_id", name="uq_trials_sweep_trial"),
     Index("ix_trials_sweep_status", "sweep_id", "status"),
     Index("ix_trials_sweep_last", "sweep_id", "last_metric"),

@@ -91,6 +91,11 @@ class Store:
         return mask(self._engine.url)
 
     @property
+    def sqlite_path(self) -> Path | None:
+        """The SQLite file this store lives in, or None for a server database (PostgreSQL...)."""
+        return sqlite_file(self._url)
+
+    @property
     def engine(self) -> Engine:
         """The SQLAlchemy engine (for the callback's writer and for ad-hoc queries)."""
         return self._engine
@@ -151,11 +156,11 @@ class Store:
         """Bring a store written by an older hpo up to ``SCHEMA_VERSION``, in one transaction."""
         def write(conn: Connection) -> None:
             version = conn.execute(select(schema_version_table.c.version)).scalar() or found
-            have = {c["name"] for c in inspect(conn).get_columns("sweeps")}
+            have = {table: {c["name"] for c in inspect(conn).get_columns(table)} for table in ("sweeps", "trials")}
             for step in range(version + 1, SCHEMA_VERSION + 1):
-                for column in MIGRATIONS.get(step, ()):
-                    if column not in have:
-                        conn.execute(text(f"ALTER TABLE sweeps ADD COLUMN {column} TEXT"))
+                for table, column, sql_type in MIGRATIONS.get(step, ()):
+                    if column not in have[table]:
+                        conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}"))
             if version < 2:  # v1 kept Ray's experiment directory only; its storage is the folder above it
                 for sweep_id, path in conn.execute(select(sweeps_table.c.id, sweeps_table.c.experiment_path)):
                     if path:
@@ -251,6 +256,26 @@ class Store:
         if not run_write(self._engine, write, what=f"finishing sweep {name!r}"):
             raise self._not_found(name)
         return self.get_sweep(name)
+
+    def set_driver(self, name: str, *, host: str, pid: int, job_id: str | None = None,
+                   job_address: str | None = None) -> None:
+        """Record the process that runs the sweep now (and the Ray Job holding it, and its server), heartbeat stamped.
+
+        Raises:
+            SweepNotFoundError: no sweep of that name.
+        """
+        def write(conn: Connection) -> int:
+            return conn.execute(sweeps_table.update().where(sweeps_table.c.name == name).values(
+                driver_host=host, driver_pid=pid, job_id=job_id, job_address=job_address,
+                heartbeat=time.time())).rowcount
+
+        if not run_write(self._engine, write, what=f"recording the driver of sweep {name!r}"):
+            raise self._not_found(name)
+
+    def heartbeat(self, name: str) -> None:
+        """Stamp the sweep's heartbeat: its driver is alive now."""
+        run_write(self._engine, lambda conn: conn.execute(sweeps_table.update().where(
+            sweeps_table.c.name == name).values(heartbeat=time.time())), what=f"heartbeat of sweep {name!r}")
 
     def find_sweep(self, name: str) -> SweepRecord | None:
         """The sweep called ``name``, or None."""
@@ -485,4 +510,6 @@ def _sweep_record(row: Any, counts: dict[str, int]) -> SweepRecord:
         mode=row.mode, started=from_epoch(row.started), finished=from_epoch(row.finished),
         versions=_loads(row.versions, {}), git_commit=row.git_commit, experiment_path=row.experiment_path,
         counts=counts, max_t=row.max_t, plan=_loads(row.plan, None), storage_path=row.storage_path,
-        reason=row.reason)
+        reason=row.reason, driver_host=row.driver_host, driver_pid=row.driver_pid, job_id=row.job_id,
+        job_address=row.job_address,
+        heartbeat=from_epoch(row.heartbeat))

@@ -15,7 +15,7 @@ __all__ = ["CSV_COLUMNS", "error_summary", "flatten", "trials_to_csv", "trials_t
 # Fixed leading CSV columns; then config.<dotted key> and result.<metric>, each sorted.
 CSV_COLUMNS = (
     "rank", "trial_id", "status", "last_metric", "best_metric", "best_iteration", "iterations",
-    "started", "ended", "duration_s", "checkpoint_path", "error",
+    "started", "ended", "duration_s", "checkpoint_path", "error", "node",
 )
 
 
@@ -54,6 +54,7 @@ def trial_row(rank: int, trial: TrialRecord) -> dict[str, Any]:
     data = trial.to_dict()
     row: dict[str, Any] = {"rank": rank, **{k: data[k] for k in CSV_COLUMNS if k in data}}
     row["error"] = error_summary(trial.error)
+    row["node"] = trial.node
     row.update({f"config.{k}": v for k, v in flatten(trial.config).items()})
     row.update({f"result.{k}": v for k, v in trial.last_result.items()})
     return row

@@ -78,11 +78,13 @@ class TrialState:
         trial: The trial's record (the same ``TrialRecord`` the store hands out).
         pk: The row's primary key, once written.
         recompute: A result was replayed: recompute best/last from the stored results.
+        placed: The trial's node was looked up since it last (re)started.
     """
 
     trial: TrialRecord
     pk: int | None = None
     recompute: bool = False
+    placed: bool = False
 
     @classmethod
     def new(cls, sweep: str, trial_id: str) -> TrialState:

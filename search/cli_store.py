@@ -33,7 +33,7 @@ from .cli_options import home_option, store_option
 
 __all__ = ["COMMANDS", "best_command", "ls_command", "report_command", "trials_command"]
 
-_STATUS_STYLE = {"running": "blue", "finished": "green", "failed": "red", "interrupted": "yellow",
+_STATUS_STYLE = {"running": "blue", "finished": "green", "failed": "red", "interrupted": "yellow", "lost": "magenta",
                  "completed": "green", "stopped_early": "dim", "error": "red"}
 _STATUS_SHORT = {"running": "run", "completed": "done", "stopped_early": "early", "error": "err"}
 _CONFIG_COLUMNS = 4
@@ -98,7 +98,7 @@ def ls_command(home: str | None, store_url: str | None) -> None:
             trials = f"{sweep.num_trials}" + (f": {', '.join(parts)}" if parts else "")
             best_text = "—" if best is None else f"{sweep.metric} {_num(best.last_metric)} ({sweep.mode})"
             cost = sweep_cost(sweep, store.trials(sweep.name), yaml.safe_load(sweep.spec_yaml or "") or {})
-            table.add_row(sweep.name, _status(sweep.status), trials, best_text, _when(sweep.started),
+            table.add_row(sweep.name, _status(sweep.shown_status), trials, best_text, _when(sweep.started),
                           format_duration(sweep.duration_s), _hours(cost.cpu_hours), _hours(cost.gpu_hours))
         _console().print(table)
 
@@ -112,6 +112,10 @@ def _trials_table(title: str, metric: str, trials: list[TrialRecord], width: int
              f"{_num(t.best_metric)}@{t.best_iteration}" if t.best_metric is not None else "—", str(t.iterations)]
             for rank, t in enumerate(trials, start=1)]
     headers = ["#", "trial", "status", metric, "best@iter", "iters"]
+    if any(t.node for t in trials):
+        headers.append("node")
+        for row, t in zip(rows, trials, strict=True):
+            row.append(_cell(_node_short(t)))
     plain = [[str(t.status) if i == 2 else cell for i, cell in enumerate(row)] for row, t in zip(rows, trials,
                                                                                               strict=True)]
     used = sum(max(len(h), *(len(r[i]) for r in plain)) + 3 for i, h in enumerate(headers)) + 1
@@ -132,6 +136,14 @@ def _trials_table(title: str, metric: str, trials: list[TrialRecord], width: int
     for row in rows:
         table.add_row(*row)
     return table
+
+
+def _node_short(trial: TrialRecord) -> str | None:
+    """``IP/abcd1234``: the IP and enough of Ray's node id to tell two nodes on one machine apart."""
+    info = trial.node_info
+    if info is None:
+        return None
+    return f"{info['ip']}/{info['id'][:8]}" if info["id"] else info["ip"]
 
 
 def _cell(value: Any) -> str:
@@ -258,7 +270,10 @@ def _evaluate(name: str, best: TrialRecord) -> dict[str, Any]:
 
     if not best.checkpoint_path:
         raise StoreError(f"trial {best.trial_id} of sweep {name} has no checkpoint to evaluate")
-    return evaluate_checkpoint(best.checkpoint_path, split="test")
+    from results import local_checkpoint
+
+    with local_checkpoint(best.checkpoint_path) as path:  # a checkpoint in s3://... is copied here first
+        return evaluate_checkpoint(path, split="test")
 
 
 @click.command("report")

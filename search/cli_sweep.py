@@ -71,6 +71,9 @@ def _finish(outcome: Any, *, metric: str | None) -> NoReturn:
 @click.option("--samples", type=click.IntRange(min=1), default=5, show_default=True,
               help="With --dry-run: how many sample configs to print.")
 @click.option("--dry-run", is_flag=True, help="Print the trial budget and sample configs; start nothing.")
+@click.option("--storage", default=None, metavar="URI",
+              help="Ray's storage for trial dirs and checkpoints (s3://bucket/prefix, a shared path). "
+                   "Default: the spec's storage, $HPO_STORAGE, else <home>/ray.")
 @home_option
 @store_option
 @progress_options
@@ -80,6 +83,7 @@ def sweep(
     name: str | None,
     samples: int,
     dry_run: bool,
+    storage: str | None,
     home: str | None,
     store_url: str | None,
     quiet: bool,
@@ -91,6 +95,8 @@ def sweep(
     extra = list(overrides)
     if name is not None:
         extra.append(f"name={name}")
+    if storage is not None:
+        extra.append(f"storage={storage}")
     # Bad input (SpecError, unknown trainable, impossible resources, name clash) propagates to the
     # `hpo` group, which prints its one line (a traceback with --debug) and exits 2.
     spec = spaces.load_spec(spec_ref, overrides=extra)

@@ -17,14 +17,15 @@ from pathlib import Path
 from typing import Any
 
 from results import Store, SweepRecord, TrialRecord
-from search import cluster, tracking
+from search import cluster, storage, tracking
 from search.callbacks import CALLBACK_KEY, LiveCallbacks, PlanStopper, TrialTracker, bind, unbind
 from search.checks import check_spec, import_paths
+from search.driver import Heartbeat, check_not_running
 from search.errors import MetricNotReportedError, SweepExistsError, SweepInputError
 from search.warm_start import evaluated_points, warm_start_points
 from spaces import SweepPlan, SweepSpec, build_plan
 
-__all__ = ["SweepOutcome", "extend_sweep", "resume_sweep", "run_sweep"]
+__all__ = ["SweepOutcome", "check_name_free", "extend_sweep", "resume_sweep", "run_sweep", "spec_of"]
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +74,7 @@ class _Run:
     spec: SweepSpec
     plan: SweepPlan
     store: Store
-    storage: Path  # Ray's storage_path; the experiment is storage / name
+    storage: str  # Ray's storage_path (a path or a URI such as s3://bucket/prefix)
     home: Path  # the run home (the local Ray's process records live under it)
     trainable: Any
     from_spec: bool
@@ -83,8 +84,8 @@ class _Run:
     extension: SweepPlan | None = None  # extend: the sweep's plan with the added trials (the store keeps it)
 
     @property
-    def experiment_path(self) -> Path:
-        return self.storage / (self.experiment_name or self.spec.name)
+    def experiment_path(self) -> str:
+        return storage.experiment_uri(self.storage, self.experiment_name or self.spec.name)
 
 
 # --------------------------------------------------------------------------- entry points
@@ -124,15 +125,15 @@ def run_sweep(
     """
     home_path = cluster.prepare_home(home)
     store_obj = _open_store(store, home_path)
-    storage = home_path / "ray"
+    where = storage.resolve_storage(spec.storage, home_path)
     plan = build_plan(spec, slots=cluster.planned_slots(spec))
-    _check_name_free(store_obj, spec.name, storage / spec.name)
+    check_name_free(store_obj, spec.name, storage.experiment_uri(where, spec.name))
     check_spec(spec, trainable=trainable)
     evaluated = warm_start_points(spec, store_obj)
     resolved = _resolve_trainable(spec, trainable)
     cluster.check_planned_resources(spec)
     tracking.check_trackers(spec)
-    run = _Run(spec=spec, plan=plan, store=store_obj, storage=storage, home=home_path, trainable=resolved,
+    run = _Run(spec=spec, plan=plan, store=store_obj, storage=where, home=home_path, trainable=resolved,
                from_spec=trainable is None, evaluated=evaluated)
     return _execute(run, progress=progress, verbose=verbose)
 
@@ -173,19 +174,21 @@ def resume_sweep(
     record = store_obj.get_sweep(name)
     if record.status == "finished":
         raise SweepInputError(f"sweep {name!r} already finished; nothing to resume")
-    storage = _storage_of(record, home_path)
+    check_not_running(record)
+    where = _storage_of(record, home_path)
     # An extended sweep's latest experiment is <name>-ext<k>: the row records which.
-    experiment = Path(record.experiment_path).name if record.experiment_path else name
-    if not tune.Tuner.can_restore(str(storage / experiment)):
-        raise SweepInputError(f"sweep {name!r}: no Ray Tune state to resume in {storage / experiment}")
-    spec = _spec_from_record(record)
+    experiment = record.experiment_path.rstrip("/").rsplit("/", 1)[-1] if record.experiment_path else name
+    if not tune.Tuner.can_restore(storage.experiment_uri(where, experiment)):
+        raise SweepInputError(f"sweep {name!r}: no Ray Tune state to resume in "
+                              f"{storage.experiment_uri(where, experiment)}")
+    spec = spec_of(record)
     plan = build_plan(spec, slots=cluster.planned_slots(spec))
     check_spec(spec, trainable=trainable)
     resolved = _resolve_trainable(spec, trainable)
     cluster.check_planned_resources(spec)
     tracking.check_trackers(spec)
     restore = {"resume_unfinished": True, "resume_errored": not restart_errored, "restart_errored": restart_errored}
-    run = _Run(spec=spec, plan=plan, store=store_obj, storage=storage, home=home_path, trainable=resolved,
+    run = _Run(spec=spec, plan=plan, store=store_obj, storage=where, home=home_path, trainable=resolved,
                from_spec=trainable is None, restore=restore, experiment_name=experiment)
     return _execute(run, progress=progress, verbose=verbose)
 
@@ -227,11 +230,12 @@ def extend_sweep(
     home_path = cluster.prepare_home(home)
     store_obj = _open_store(store, home_path)
     record = store_obj.get_sweep(name)
+    check_not_running(record)
     if record.status == "running":
         raise SweepInputError(f"sweep {name!r} is still running; extend it once it has finished")
     if record.status == "interrupted":
         raise SweepInputError(f"sweep {name!r} was interrupted; finish it with `hpo resume {name}` before extending it")
-    first = _spec_from_record(record)
+    first = spec_of(record)
     if first.search.algorithm == "grid":
         raise SweepInputError(f"sweep {name!r} is a grid search and ran every combination; "
                               "extend needs algorithm: hyperopt or random")
@@ -248,15 +252,15 @@ def extend_sweep(
     resolved = _resolve_trainable(spec, trainable)
     cluster.check_planned_resources(spec)
     tracking.check_trackers(spec)
-    storage = _storage_of(record, home_path)
+    where = _storage_of(record, home_path)
     k = 1
-    while (storage / f"{name}-ext{k}").exists():
+    while storage.exists(storage.experiment_uri(where, f"{name}-ext{k}")):
         k += 1
     before = SweepPlan.from_dict(record.plan) if record.plan else None
     extension = replace(plan, trials=plan.trials + (before.trials if before else len(earlier)),
                         budget_full=plan.budget_full + (before.budget_full if before else 0),
                         budget_expected=plan.budget_expected + (before.budget_expected if before else 0))
-    run = _Run(spec=spec, plan=plan, store=store_obj, storage=storage, home=home_path, trainable=resolved,
+    run = _Run(spec=spec, plan=plan, store=store_obj, storage=where, home=home_path, trainable=resolved,
                from_spec=trainable is None, evaluated=evaluated, experiment_name=f"{name}-ext{k}",
                extension=extension)
     return _execute(run, progress=progress, verbose=verbose)
@@ -269,7 +273,8 @@ def _open_store(store: Store | str | None, home: Path) -> Store:
     return store
 
 
-def _check_name_free(store: Store, name: str, experiment_path: Path) -> None:
+def check_name_free(store: Store, name: str, experiment_path: str) -> None:
+    """Refuse a name the store or Ray's storage already holds (one line saying what to do)."""
     existing = store.find_sweep(name)
     if existing is not None and existing.status != "finished":
         raise SweepExistsError(
@@ -278,7 +283,7 @@ def _check_name_free(store: Store, name: str, experiment_path: Path) -> None:
     if existing is not None:
         raise SweepExistsError(
             f"sweep {name!r} already finished in the store; choose another name with --name NEW_NAME", name=name)
-    if experiment_path.exists():
+    if storage.exists(experiment_path):
         raise SweepExistsError(
             f"sweep {name!r}: experiment directory {experiment_path} already exists; "
             f"choose another name with --name NEW_NAME", name=name)
@@ -293,13 +298,12 @@ def _resolve_trainable(spec: SweepSpec, trainable: Any) -> Any:
         return trainables.resolve(spec.trainable)
 
 
-def _storage_of(record: SweepRecord, home: Path) -> Path:
-    if record.storage_path:
-        return Path(record.storage_path)
-    return home / "ray"
+def _storage_of(record: SweepRecord, home: Path) -> str:
+    return record.storage_path or str(home / "ray")
 
 
-def _spec_from_record(record: SweepRecord) -> SweepSpec:
+def spec_of(record: SweepRecord) -> SweepSpec:
+    """The spec a sweep was recorded with, parsed again (for a resume)."""
     import yaml
 
     import spaces
@@ -320,6 +324,9 @@ def _execute(run: _Run, *, progress: Any, verbose: bool) -> SweepOutcome:
     try:
         capacity = cluster.joined_capacity()
         cluster.check_resources(run.spec, capacity)
+        storage.check_store_reachable(run.store.url, sqlite_path=run.store.sqlite_path, client=_ray_client())
+        if len(capacity.nodes) > 1 or storage.is_uri(run.storage):
+            storage.probe_nodes(run.storage)
         plan = run.plan.with_concurrency(run.plan.concurrency or cluster.concurrency_slots(run.spec, capacity))
         runnable = prepare_trainable(run.spec, run.trainable, from_spec=run.from_spec, storage=str(run.storage))
         live = _live_callbacks(plan, run.store, progress, tracker)
@@ -334,13 +341,14 @@ def _execute(run: _Run, *, progress: Any, verbose: bool) -> SweepOutcome:
             resumed=run.restore is not None or extending,
             plan=(run.extension.with_concurrency(plan.concurrency) if run.extension and plan.concurrency
                   else run.extension or plan).to_dict(),
-            storage_path=str(run.storage))
+            storage_path=run.storage)
         registered = True
         bind(CALLBACK_KEY, live)
-        try:
-            status, grid = _fit(_tuner(run, plan, runnable), tracker)
-        except stall.SweepStalled as exc:
-            reason = str(exc)
+        with Heartbeat(run.store, run.spec.name):
+            try:
+                status, grid = _fit(_tuner(run, plan, runnable), tracker)
+            except stall.SweepStalled as exc:
+                reason = str(exc)
     except MetricNotReportedError as exc:
         reason = str(exc)
         raise
@@ -391,7 +399,7 @@ def _tuner(run: _Run, plan: SweepPlan, runnable: Any) -> Any:
 
     space = param_space(run.spec)
     if run.restore is not None:
-        return tune.Tuner.restore(str(run.experiment_path), trainable=runnable, param_space=space, **run.restore)
+        return tune.Tuner.restore(run.experiment_path, trainable=runnable, param_space=space, **run.restore)
     callbacks: list[Any] = [LiveCallbacks(CALLBACK_KEY)]
     if _ray_client():
         # Through Ray Client the callbacks run on the cluster, where nothing is bound to the
@@ -412,8 +420,8 @@ def _tuner(run: _Run, plan: SweepPlan, runnable: Any) -> Any:
             trial_dirname_creator=_trial_dirname,
         ),
         run_config=tune.RunConfig(
-            name=run.experiment_path.name,
-            storage_path=str(run.storage),
+            name=run.experiment_name or run.spec.name,
+            storage_path=run.storage,
             callbacks=[*callbacks, TBXLoggerCallback()],
             failure_config=tune.FailureConfig(max_failures=run.spec.failures.max_retries),
             checkpoint_config=tune.CheckpointConfig(

@@ -167,6 +167,10 @@ class SweepSpec(_Section):
     fixed: dict[str, Any] = Field(default_factory=dict, description="Constants merged into every config.")
     cluster: ClusterSpec = Field(default_factory=ClusterSpec)
     tracking: TrackingSpec = Field(default_factory=TrackingSpec)
+    storage: str | None = Field(
+        None, min_length=1,
+        description="Ray's storage for trial dirs and checkpoints: s3://bucket/prefix or a shared path; "
+                    "null: $HPO_STORAGE, else <home>/ray.")
 
     _source: str | None = PrivateAttr(default=None)
 
@@ -215,6 +219,8 @@ class SweepSpec(_Section):
             del data["tracking"]  # no tracker: the resolved spec (and its hash) stays what it was before trackers
         if data["resources"].get("workers") == 1:
             del data["resources"]["workers"]  # the same for single-process trials, the default
+        if data.get("storage") is None:
+            data.pop("storage", None)  # likewise for a spec that names no storage
         order = list(type(self).model_fields)
         return {key: data[key] for key in order if key in data}
 

@@ -200,7 +200,7 @@ def parse_spec(data: Any, *, source: str | None = None) -> SweepSpec:
                 _collect(exc, key, model, problems)
                 partial[key] = _salvage(model, raw, exc)
     params = parse_space(data.get("params") or {}, "params", problems)
-    head = {k: data[k] for k in ("name", "trainable", "metric", "mode", "metrics", "stop", "fixed")
+    head = {k: data[k] for k in ("name", "trainable", "metric", "mode", "metrics", "stop", "fixed", "storage")
             if data.get(k) is not None}
     for key in ("stop", "fixed"):
         if key in head and not isinstance(head[key], dict):

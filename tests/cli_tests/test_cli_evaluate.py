@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -31,6 +32,53 @@ def test_best_evaluate_scores_the_checkpoint_on_the_test_split(ray_session: None
     assert test == evaluate_checkpoint(best.checkpoint_path, split="test")
     table = CliRunner().invoke(cli, ["best", "ev", "--evaluate"])
     assert table.exit_code == 0 and "test (held out)" in table.stdout and "n 2000, epoch 1" in table.stdout
+    _evaluate_from_s3(best, test)
+
+
+def _evaluate_from_s3(best: Any, expected: dict[str, Any]) -> None:
+    """The same checkpoint in a bucket (moto's S3 server on loopback): `--evaluate` copies it down and scores it."""
+    import os
+    import socket
+
+    from sqlalchemy import text
+
+    from results import Store
+
+    try:
+        import pyarrow.fs
+        from moto.server import ThreadedMotoServer
+    except ImportError:
+        return  # the S3 half needs moto[server] (dev extra); the local half above already ran
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    saved = {k: os.environ.get(k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION",
+                                            "AWS_ENDPOINT_URL_S3", "AWS_EC2_METADATA_DISABLED")}
+    os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1",
+                      AWS_ENDPOINT_URL_S3=f"http://127.0.0.1:{port}", AWS_EC2_METADATA_DISABLED="true")
+    try:
+        s3 = pyarrow.fs.S3FileSystem(endpoint_override=f"127.0.0.1:{port}", scheme="http", region="us-east-1",
+                                     allow_bucket_creation=True)
+        s3.create_dir("ckpts")
+        pyarrow.fs.copy_files(best.checkpoint_path, "ckpts/ev/best", source_filesystem=pyarrow.fs.LocalFileSystem(),
+                              destination_filesystem=s3)
+        store = Store.open()
+        with store.engine.begin() as conn:
+            conn.execute(text("UPDATE trials SET checkpoint_path = :p WHERE trial_id = :t"),
+                         {"p": "s3://ckpts/ev/best", "t": best.trial_id})
+        result = CliRunner().invoke(cli, ["best", "ev", "--evaluate", "--format", "json"])
+        assert result.exit_code == 0, result.output
+        data = json.loads(result.stdout)
+        assert data["checkpoint_path"] == "s3://ckpts/ev/best" and data["test"] == expected
+    finally:
+        server.stop()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def _foreign(config: dict) -> None:

@@ -88,6 +88,11 @@ def test_real_run_lands_every_trial_with_its_status(ray_store: Store) -> None:
         if trial.status == "stopped_early":
             assert 1 <= trial.iterations < MAX_T
     assert trials[0.9].status == "completed"
+    import ray
+
+    # Every trial that reported is placed: the IP from its result, the node id from Ray's actor table.
+    here = {"ip": ray.util.get_node_ip_address(), "id": ray.get_runtime_context().get_node_id()}
+    assert all(t.node_info == here for x, t in trials.items() if x > 0)
 
 
 @pytest.mark.integration

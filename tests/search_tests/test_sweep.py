@@ -49,6 +49,13 @@ def test_grid_runs_exactly_the_product(ray_session: None, tmp_home: Path, make_s
     assert len(trials) == 6
     assert sorted((t.config["x"], t.config["y"]) for t in trials) == [(x, y) for x in (-0.5, 0.3, 0.9) for y in (1, 2)]
     assert outcome.best.config["x"] == 0.3
+    import os
+
+    import ray
+
+    record = Store.open().get_sweep(spec.name)  # the driver recorded itself; every trial its node
+    assert (record.driver_pid, record.status, record.shown_status) == (os.getpid(), "finished", "finished")
+    assert {t.node_info["id"] for t in trials if t.node_info} == {ray.get_runtime_context().get_node_id()}
 
 
 def plain_tune_trainable(config: dict[str, Any]) -> None:

@@ -1,0 +1,88 @@
+"""A real 2-node Ray cluster on loopback for the cluster tests: ``ray start --head`` + ``ray start --address``.
+
+The nodes take distinct loopback IPs (127.0.0.2, 127.0.0.3: Ray turns 127.0.0.1 into the machine's
+address), a private temp dir, and are stopped by the process groups this module started.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+RAY = Path(sys.executable).parent / "ray"
+HEAD_IP, WORKER_IP = "127.0.0.2", "127.0.0.3"
+
+
+@dataclass(frozen=True)
+class Cluster:
+    gcs: str  # 127.0.0.2:PORT
+    jobs: str  # http://127.0.0.1:PORT, the job server
+    env: dict[str, str]  # what a client process needs (token auth, temp dir)
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+
+
+def _alive_nodes(jobs: str, token: str) -> int:
+    request = urllib.request.Request(f"{jobs}/nodes?view=summary", headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(request, timeout=5) as response:
+        data = json.load(response)
+    return sum(1 for n in data["data"]["summary"] if n["raylet"]["state"] == "ALIVE")
+
+
+@contextlib.contextmanager
+def two_nodes(tmp: Path, env: dict[str, str], *, gcs_port: int, jobs_port: int) -> Iterator[Cluster]:
+    """Head (1 CPU, the job server) and a worker (2 CPUs); skip, saying why, if they do not come up."""
+    env = {**env, "RAY_TMPDIR": str(tmp), "RAY_AUTH_MODE": "token",
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"}
+    common = ["--block", "--num-gpus=0", "--disable-usage-stats"]
+    head = subprocess.Popen(
+        [str(RAY), "start", "--head", *common, f"--node-ip-address={HEAD_IP}", f"--port={gcs_port}", "--num-cpus=1",
+         "--include-dashboard=true", "--dashboard-host=127.0.0.1", f"--dashboard-port={jobs_port}",
+         f"--temp-dir={tmp / 'ray'}"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    procs = [head]
+    jobs = f"http://127.0.0.1:{jobs_port}"
+    try:
+        token_file = Path.home() / ".ray" / "auth_token"
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if token_file.is_file() and _alive_nodes(jobs, token_file.read_text().strip()) >= 1:
+                    break
+            except OSError:
+                pass
+            if head.poll() is not None or time.monotonic() > deadline:
+                pytest.skip(f"ray start --head with its job server did not come up (exit {head.poll()})")
+            time.sleep(1)
+        worker = subprocess.Popen(
+            [str(RAY), "start", *common, f"--address={HEAD_IP}:{gcs_port}", f"--node-ip-address={WORKER_IP}",
+             "--num-cpus=2"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        procs.append(worker)
+        while _alive_nodes(jobs, token_file.read_text().strip()) < 2:
+            if worker.poll() is not None or time.monotonic() > deadline:
+                pytest.skip(f"the second node did not join (exit {worker.poll()})")
+            time.sleep(1)
+        yield Cluster(gcs=f"{HEAD_IP}:{gcs_port}", jobs=jobs, env=env)
+    finally:
+        for proc in reversed(procs):
+            _stop(proc)

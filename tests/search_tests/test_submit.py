@@ -1,0 +1,190 @@
+"""Sweeps as Ray Jobs on a real 2-node Ray cluster on loopback, results in PostgreSQL, checkpoints in S3.
+
+Components: ``ray start --head`` (1 CPU, job server) + ``ray start --address`` (2 CPUs) on 127.0.0.2/.3,
+moto's S3 server on 127.0.0.1, and the PostgreSQL that CI starts (``HPO_TEST_PG_URL``). Each test skips,
+saying why, when one of them cannot start. Everything is stopped by the pids this module started.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from ray_cluster import Cluster, two_nodes
+from s3_server import BUCKET, free_port, moto_s3, s3_env
+
+from results import Store, local_checkpoint
+
+HERE = Path(__file__).parent
+ROOT = HERE.parents[1]
+PG_ENV = "HPO_TEST_PG_URL"
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def pg_url() -> Iterator[str]:
+    url = os.environ.get(PG_ENV)
+    if not url:
+        pytest.skip(f"{PG_ENV} unset: the cluster tests need a PostgreSQL store every node reaches "
+                    f"(.ci/run starts one on 127.0.0.1)")
+    from sqlalchemy import create_engine
+
+    from results._schema import metadata
+
+    engine = create_engine(url)
+    metadata.drop_all(engine)
+    engine.dispose()
+    yield url
+    engine = create_engine(url)
+    metadata.drop_all(engine)
+    engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def world(pg_url: str) -> Iterator[dict[str, Any]]:
+    """The S3 server, then the cluster (its nodes inherit the S3 variables, as real nodes carry credentials)."""
+    tmp = Path(tempfile.mkdtemp(prefix="hpo-rc-", dir="/tmp"))  # short: Ray's socket paths must stay short
+    with moto_s3() as endpoint:
+        base = {k: v for k, v in os.environ.items() if k not in ("RAY_ADDRESS", "HPO_STORE", "HPO_HOME", "HPO_STORAGE")}
+        base.update(s3_env(endpoint), PYTHONPATH=os.pathsep.join([str(ROOT), str(HERE)]), HPO_OFFLINE="1")
+        try:
+            with two_nodes(tmp, base, gcs_port=free_port(), jobs_port=free_port()) as cluster:
+                yield {"cluster": cluster, "endpoint": endpoint, "pg": pg_url, "tmp": tmp}
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _env(world: dict[str, Any], home: Path) -> dict[str, str]:
+    cluster: Cluster = world["cluster"]
+    return {**cluster.env, "HPO_STORE": world["pg"], "HPO_HOME": str(home)}
+
+
+def _hpo(args: list[str], env: dict[str, str], timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", "from search.cli import main; main()", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def _spec(tmp_path: Path, name: str, **over: Any) -> str:
+    data = {"name": name, "trainable": "toy:checkpointed", "metric": "loss", "mode": "min",
+            "search": {"algorithm": "random", "num_samples": 3, "seed": 0}, "scheduler": {"type": "fifo", "max_t": 3},
+            "resources": {"cpu": 1}, "params": {"x": {"type": "float", "low": -1.0, "high": 1.0}},
+            "fixed": {"max_iter": 3, "sleep": 2.0}, **over}
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return str(path)
+
+
+def _wait(store: Store, name: str, *, until: tuple[str, ...], timeout: float = 300) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        record = store.find_sweep(name)
+        if record is not None and record.status in until:
+            return record
+        time.sleep(1)
+    pytest.fail(f"sweep {name} did not reach {until} in {timeout:.0f} s (last: {store.find_sweep(name)})")
+
+
+def test_submitted_sweep_uses_both_nodes_postgres_and_s3(world: dict[str, Any], tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    env = _env(world, tmp_path / "home")
+    name = f"sub-{uuid.uuid4().hex[:6]}"
+    storage = f"s3://{BUCKET}/cluster"
+    done = _hpo(["submit", _spec(tmp_path, name), "--address", world["cluster"].jobs, "--storage", storage], env)
+    assert done.returncode == 0, done.stderr
+    job_id = done.stdout.strip()
+    assert job_id.startswith(f"hpo-{name}-")
+    store = Store.open(world["pg"], home=tmp_path / "home")
+    record = _wait(store, name, until=("finished", "failed", "interrupted"))
+    assert (record.status, record.job_id, record.storage_path) == ("finished", job_id, storage)
+    trials = store.trials(name)
+    assert len(trials) == 3 and all(t.status == "completed" for t in trials)
+    assert {t.node_info["ip"] for t in trials} == {"127.0.0.2", "127.0.0.3"}  # type: ignore[index]
+    status = _hpo(["status", name], env)
+    assert status.returncode == 0 and status.stdout.splitlines() == [
+        f"sweep {name}: finished; job {job_id}: SUCCEEDED", "trials: 3 (completed 3)"]
+    logs = _hpo(["logs", name], env)
+    assert f"sweep {name} finished: 3 trial(s)" in logs.stdout
+    best = store.best(name)
+    assert best is not None and best.checkpoint_path.startswith(f"{storage}/{name}/")
+    for key, value in s3_env(world["endpoint"]).items():
+        monkeypatch.setenv(key, value)
+    with local_checkpoint(best.checkpoint_path) as local:  # restored from the bucket
+        assert (local / "t").read_text() == "3"
+    again = _hpo(["submit", _spec(tmp_path, name), "--address", world["cluster"].jobs, "--storage", storage], env)
+    assert (again.returncode, again.stderr) == (
+        2, f"hpo submit: sweep {name!r} already finished in the store; choose another name with --name NEW_NAME\n")
+
+
+def test_two_sweeps_at_once_both_finish_each_trial_once(world: dict[str, Any], tmp_path: Path) -> None:
+    env = _env(world, tmp_path / "home")
+    names = [f"pair-{i}-{uuid.uuid4().hex[:6]}" for i in range(2)]
+    procs = [subprocess.Popen(
+        [sys.executable, "-c", "from search.cli import main; main()", "submit", _spec(tmp_path, n, fixed={
+            "max_iter": 2, "sleep": 0.5}), "--address", world["cluster"].jobs, "--storage", f"s3://{BUCKET}/pair"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for n in names]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [o[1] for o in outs]
+    store = Store.open(world["pg"], home=tmp_path / "home")
+    for name in names:
+        assert _wait(store, name, until=("finished", "failed", "interrupted")).status == "finished"
+        trials = store.trials(name)
+        assert len(trials) == 3 and len({t.trial_id for t in trials}) == 3
+        assert all(t.iterations == 2 and t.config["max_iter"] == 2 for t in trials)
+        for trial in trials:  # each trial's results recorded once, in its own sweep's experiment
+            assert list(store.history(trial.trial_id, sweep=name)["iteration"]) == [1, 2]
+            assert trial.checkpoint_path.startswith(f"s3://{BUCKET}/pair/{name}/")
+
+
+def test_stop_then_resume_finishes_a_submitted_sweep(world: dict[str, Any], tmp_path: Path) -> None:
+    env = _env(world, tmp_path / "home")
+    name = f"stop-{uuid.uuid4().hex[:6]}"
+    spec = _spec(tmp_path, name, search={"algorithm": "random", "num_samples": 2, "seed": 0},
+                 scheduler={"type": "fifo", "max_t": 8}, fixed={"max_iter": 8, "sleep": 6.0})
+    assert _hpo(["submit", spec, "--address", world["cluster"].jobs, "--storage", f"s3://{BUCKET}/stop"],
+                env).returncode == 0
+    store = Store.open(world["pg"], home=tmp_path / "home")
+    deadline = time.monotonic() + 120
+    while not any(t.iterations >= 1 for t in store.trials(name)) and time.monotonic() < deadline:
+        time.sleep(1)
+    busy = _hpo(["resume", name], env)
+    assert busy.returncode == 2 and busy.stderr.startswith(f"hpo resume: sweep {name!r} is still running (pid ")
+    stopped = _hpo(["stop", name], env)
+    assert stopped.returncode == 0, stopped.stderr
+    assert stopped.stdout == f"sweep {name}: interrupted\n"
+    before = {t.trial_id: t.iterations for t in store.trials(name)}
+    assert all(i < 8 for i in before.values())
+    resumed = _hpo(["submit", name, "--resume", "--address", world["cluster"].jobs], env)
+    assert resumed.returncode == 0, resumed.stderr
+    assert _wait(store, name, until=("finished", "failed")).status == "finished"
+    after = store.trials(name)
+    assert {t.trial_id for t in after} == set(before) and all(t.iterations == 8 for t in after)
+
+
+def test_unreachable_job_server_is_one_line(world: dict[str, Any], tmp_path: Path) -> None:
+    dead = f"http://127.0.0.1:{free_port()}"
+    done = _hpo(["submit", _spec(tmp_path, "nowhere"), "--address", dead], _env(world, tmp_path / "home"))
+    assert (done.returncode, done.stderr) == (
+        2, f"hpo submit: --address: cannot reach the Ray job server at {dead}: Connection refused; is the cluster "
+           "up (`ray start --head --dashboard-host=0.0.0.0`) and is that its dashboard port (default 8265)?\n")
+    assert Store.open(world["pg"], home=tmp_path / "home").find_sweep("nowhere") is None
+
+
+def test_z_storage_a_node_cannot_write_is_one_line_and_leaves_no_sweep(world: dict[str, Any],
+                                                                       tmp_path: Path) -> None:
+    done = _hpo(["submit", _spec(tmp_path, "badstore"), "--address", world["cluster"].jobs,
+                 "--storage", "s3://no-such-bucket/x"], _env(world, tmp_path / "home"))
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("hpo submit: ") and "s3://no-such-bucket/x" in lines[0], lines
+    assert Store.open(world["pg"], home=tmp_path / "home").find_sweep("badstore") is None
