@@ -50,8 +50,9 @@ def test_trial_node_written_and_shown_in_json_and_csv(store: Store) -> None:
     _start(store)
     writer = BatchWriter(store.engine, sweep="s1", metric="val_loss", mode="min")
     writer.ensure_sweep(max_t=4)
-    a = TrialState(trial_id="a", started=time.time(), node="127.0.0.1 " + "ab" * 28)
-    b = TrialState(trial_id="b", started=time.time(), node="10.0.0.7")
+    a, b = TrialState.new("s1", "a"), TrialState.new("s1", "b")
+    a.update(node="127.0.0.1 " + "ab" * 28)
+    b.update(node="10.0.0.7")
     a.add_result(1, 0.5, {"val_loss": 0.5}, "min")
     writer.flush([a, b], [])
     trials = {t.trial_id: t for t in store.trials("s1")}
@@ -61,7 +62,7 @@ def test_trial_node_written_and_shown_in_json_and_csv(store: Store) -> None:
     assert doc["a"]["node"] == {"ip": "127.0.0.1", "id": "ab" * 28}
     header, *rows = trials_to_csv(list(trials.values())).splitlines()
     assert header.split(",")[12] == "node" and any(row.split(",")[12] == "10.0.0.7" for row in rows)
-    assert {s.trial_id: s.node for s in writer.load_states().values()}["b"] == "10.0.0.7"
+    assert {s.trial.trial_id: s.trial.node for s in writer.load_states().values()}["b"] == "10.0.0.7"
 
 
 def _v2_store(path: Path) -> str:

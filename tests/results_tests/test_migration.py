@@ -8,6 +8,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from results import Store
+from results._schema import SCHEMA_VERSION
 from search.cli import cli
 
 # The tables as hpo 0.1.0 created them (SQLite DDL of schema version 1).
@@ -54,7 +55,7 @@ def test_a_v1_store_opens_migrated_and_reads_unchanged(tmp_path: Path) -> None:
         assert best is not None and (best.trial_id, best.last_metric, best.config) == ("t1", 0.25, {"x": 0.5})
         assert list(store.history("t1")["loss"]) == [0.5, 0.25]
     with sqlite3.connect(tmp_path / "old.sqlite") as conn:
-        assert conn.execute("SELECT version FROM schema_version").fetchone() == (2,)
+        assert conn.execute("SELECT version FROM schema_version").fetchone() == (SCHEMA_VERSION,)
     with Store.open(url, home=tmp_path) as again:  # a second open finds nothing left to migrate
         assert again.get_sweep("old").storage_path == "/data/runs/ray"
 
