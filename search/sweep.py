@@ -206,8 +206,8 @@ def extend_sweep(
     """Add ``samples`` trials to a finished sweep, in the same store rows.
 
     The spec is re-read from the store; a fresh Tuner (Ray experiment ``<name>-ext<k>`` beside the
-    first) runs the new trials, and the sweep's row goes running, then finished again. HyperOpt is
-    seeded with every earlier trial's config and result from the store (not Ray's pickled searcher
+    first) runs the new trials, and the sweep's row goes running, then finished again. Optuna and
+    HyperOpt are seeded with every earlier trial's config and result from the store (not Ray's pickled searcher
     state, so a sweep stays extendable across Ray upgrades); random search draws new configs with
     the seed moved on. The earlier rows are left as they are.
 
@@ -238,7 +238,7 @@ def extend_sweep(
     first = spec_of(record)
     if first.search.algorithm == "grid":
         raise SweepInputError(f"sweep {name!r} is a grid search and ran every combination; "
-                              "extend needs algorithm: hyperopt or random")
+                              "extend needs algorithm: optuna, hyperopt or random")
     earlier = store_obj.trials(name)
     search = first.search.model_copy(update={"num_samples": samples, "seed": (first.search.seed or 0) + len(earlier),
                                              "points_to_evaluate": [], "warm_start": None})
@@ -246,7 +246,7 @@ def extend_sweep(
     plan = build_plan(spec, slots=cluster.planned_slots(spec))
     check_spec(spec, trainable=trainable)
     evaluated = None
-    if spec.search.algorithm == "hyperopt":
+    if spec.search.algorithm in ("optuna", "hyperopt"):  # model-based: they learn from every earlier result
         evaluated = evaluated_points(spec, store_obj, sweep=name)
         logger.warning("%s", evaluated.summary(what="extend"))
     resolved = _resolve_trainable(spec, trainable)

@@ -88,3 +88,18 @@ def test_warm_start_and_extend_bad_input(ray_session: None, tmp_home: Path, make
     result = CliRunner().invoke(cli, ["extend", "busy", "--samples", "1"])
     assert result.exit_code == 2
     assert result.stderr == "hpo extend: sweep 'busy' is still running; extend it once it has finished\n"
+
+
+@pytest.mark.integration
+def test_optuna_extend_seeds_the_sampler_with_every_earlier_result(ray_session: None, tmp_home: Path,
+                                                                     make_spec) -> None:
+    from results import Store
+    from search import extend_sweep, run_sweep
+
+    spec = make_spec(name="opt-ext", search={"algorithm": "optuna", "num_samples": 3, "seed": 0},
+                     scheduler={"type": "fifo", "max_t": 2}, fixed={"max_iter": 2})
+    assert run_sweep(spec, home=tmp_home, progress="none").status == "finished"
+    outcome = extend_sweep("opt-ext", samples=2, home=tmp_home, progress="none")
+    assert outcome.status == "finished"
+    trials = Store.open(home=tmp_home).trials("opt-ext")
+    assert len(trials) == 5 and all(t.status == "completed" for t in trials)
