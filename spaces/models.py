@@ -46,7 +46,8 @@ class SearchSpec(_Section):
     """How configs are proposed."""
 
     algorithm: Literal["optuna", "hyperopt", "random", "grid"] = Field(
-        "hyperopt", description="optuna (its sampler below), hyperopt (TPE), random, or grid (every combination)."
+        "optuna", description="optuna (its sampler below; the default: bench/search_quality.py), hyperopt (TPE), "
+                              "random, or grid (every combination)."
     )
     sampler: Literal["tpe", "cmaes", "nsga2", "gp", "random"] | None = Field(
         None, description="optuna only: tpe (default), cmaes, nsga2, gp or random."

@@ -146,7 +146,7 @@ def test_spec_is_frozen(base: dict[str, Any]) -> None:
 def test_defaults_fill_in(base: dict[str, Any]) -> None:
     del base["search"]
     spec = parse_spec(base)
-    assert spec.search.algorithm == "hyperopt" and spec.scheduler.type == "asha"
+    assert spec.search.algorithm == "optuna" and spec.search.sampler is None and spec.scheduler.type == "asha"
     assert spec.resources.cpu == 1 and spec.resources.gpu == 0 and spec.cluster.address is None
 
 
