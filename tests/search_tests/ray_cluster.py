@@ -31,7 +31,8 @@ class Cluster:
     env: dict[str, str]  # what a client process needs (token auth, temp dir)
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
+def stop_group(proc: subprocess.Popen[bytes]) -> None:
+    """Stop a process started in its own group (SIGTERM, then SIGKILL), by its pid."""
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGTERM)
     try:
@@ -85,4 +86,4 @@ def two_nodes(tmp: Path, env: dict[str, str], *, gcs_port: int, jobs_port: int) 
         yield Cluster(gcs=f"{HEAD_IP}:{gcs_port}", jobs=jobs, env=env)
     finally:
         for proc in reversed(procs):
-            _stop(proc)
+            stop_group(proc)

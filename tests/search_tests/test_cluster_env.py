@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 import yaml
+from ray_cluster import stop_group
 
 from search.orphans import records_dir
 
@@ -94,14 +95,7 @@ def _ray_head(ray_tmp: Path) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
             time.sleep(0.5)
         yield proc, port
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=30)
+        stop_group(proc)
 
 
 def _driver_logs(session: Path, pid: int) -> list[Path]:
