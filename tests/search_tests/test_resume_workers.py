@@ -19,10 +19,20 @@ pytestmark = pytest.mark.integration
 
 def test_a_killed_two_worker_trial_resumes_from_its_last_epoch(ray_session: None, tmp_home: Path,
                                                               tmp_path: Path) -> None:
+    import time
+
     import ray
 
     from results import Store
     from spaces import parse_spec
+
+    # Both CPUs of the session's Ray go to the two workers: wait until an earlier test's killed
+    # driver has had its placement groups released, instead of waiting on them forever.
+    deadline = time.monotonic() + 120
+    while ray.available_resources().get("CPU", 0) < 2:
+        if time.monotonic() > deadline:
+            pytest.skip(f"the session's Ray still holds CPUs from an earlier test: {ray.available_resources()}")
+        time.sleep(1)
 
     spec = parse_spec({
         "name": "ddp-killed", "trainable": "cifar", "metric": "val_loss", "mode": "min",
