@@ -1,21 +1,23 @@
-"""A sweep of 2-worker (data-parallel, gloo) cifar trials through the CLI, on the real local Ray."""
+"""A sweep of 2-worker (data-parallel, gloo) cifar trials through the CLI, on its own local Ray.
+
+The sweep runs in a subprocess with a private Ray instance, not the test session's: Ray Train's
+worker groups live in placement groups, and a leftover one must not starve later tests.
+"""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import yaml
-from click.testing import CliRunner
-
-from search.cli import cli
 
 pytestmark = pytest.mark.integration
 
 
-def test_two_worker_sweep_finishes_and_reports_all_reduced_metrics(
-    ray_session: None, tmp_home: Path, tmp_path: Path
-) -> None:
+def test_two_worker_sweep_finishes_and_reports_all_reduced_metrics(tmp_home: Path, tmp_path: Path) -> None:
     from results import Store
     from trainables import evaluate_checkpoint
 
@@ -29,8 +31,10 @@ def test_two_worker_sweep_finishes_and_reports_all_reduced_metrics(
     }
     path = tmp_path / "ddp.yaml"
     path.write_text(yaml.safe_dump(spec))
-    result = CliRunner().invoke(cli, ["sweep", str(path), "-q"])
-    assert result.exit_code == 0, result.output
+    env = {**os.environ, "HPO_HOME": str(tmp_home)}
+    done = subprocess.run([sys.executable, "-c", "from search.cli import main; main()", "sweep", str(path), "-q"],
+                          env=env, capture_output=True, text=True, timeout=540)
+    assert done.returncode == 0, done.stdout + done.stderr
     store = Store.open(home=tmp_home)
     trials = store.trials("ddp")
     assert len(trials) == 2 and all(t.status == "completed" and t.iterations == 2 for t in trials)
