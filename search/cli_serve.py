@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
 from results import Store, StoreError
@@ -14,25 +12,10 @@ __all__ = ["COMMANDS", "serve_command"]
 
 
 def _open_existing(home: str | None, store_url: str | None) -> Store:
-    """The store, refusing to create an empty SQLite file for a dashboard to show."""
-    from sqlalchemy import make_url
-    from sqlalchemy.exc import ArgumentError
-
-    from results import resolve_home
-    from results.dashboard import ServeError
-
-    if store_url:
-        try:
-            url = make_url(store_url)
-        except ArgumentError as exc:
-            raise ServeError(f"--store {store_url!r} is not a database URL ({exc})") from exc
-        path = url.database if url.get_backend_name() == "sqlite" else None
-    else:
-        path = str(resolve_home(home) / "store.sqlite")
-    if path and path != ":memory:" and not Path(path).exists():
-        raise ServeError(f"no store at {path}; run a sweep first, or pass --home DIR / --store URL")
-    store = Store.open(store_url, home=home)
-    store.names()  # reach the database now: an unreachable store is reported before the server starts
+    """The store, read-only (as every reading command opens it: a missing one is an error, never
+    created), reached now so an unreachable store is reported before the server starts."""
+    store = Store.open(store_url, home=home, create=False)
+    store.names()
     return store
 
 

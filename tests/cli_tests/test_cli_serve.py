@@ -47,6 +47,6 @@ def test_an_unreachable_store_is_one_line_without_the_password(tmp_home: Path) -
 def test_no_store_yet_is_one_line(tmp_home: Path) -> None:
     result = _serve([])
     assert result.exit_code == 2
-    assert result.output == (f"hpo serve: no store at {tmp_home / 'store.sqlite'}; run a sweep first, or pass "
-                             "--home DIR / --store URL\n")
+    assert result.output == (f"hpo serve: no store at {tmp_home / 'store.sqlite'} (run home {tmp_home}); "
+                             "`hpo sweep` creates one\n")
     assert not (tmp_home / "store.sqlite").exists()
