@@ -128,11 +128,8 @@ def run_sweep(
     where = storage.resolve_storage(spec.storage, home_path)
     plan = build_plan(spec, slots=cluster.planned_slots(spec))
     check_name_free(store_obj, spec.name, storage.experiment_uri(where, spec.name))
-    check_spec(spec, trainable=trainable)
+    resolved = _checked_trainable(spec, trainable)
     evaluated = warm_start_points(spec, store_obj)
-    resolved = _resolve_trainable(spec, trainable)
-    cluster.check_planned_resources(spec)
-    tracking.check_trackers(spec)
     run = _Run(spec=spec, plan=plan, store=store_obj, storage=where, home=home_path, trainable=resolved,
                from_spec=trainable is None, evaluated=evaluated)
     return _execute(run, progress=progress, verbose=verbose)
@@ -183,10 +180,7 @@ def resume_sweep(
                               f"{storage.experiment_uri(where, experiment)}")
     spec = spec_of(record)
     plan = build_plan(spec, slots=cluster.planned_slots(spec))
-    check_spec(spec, trainable=trainable)
-    resolved = _resolve_trainable(spec, trainable)
-    cluster.check_planned_resources(spec)
-    tracking.check_trackers(spec)
+    resolved = _checked_trainable(spec, trainable)
     restore = {"resume_unfinished": True, "resume_errored": not restart_errored, "restart_errored": restart_errored}
     run = _Run(spec=spec, plan=plan, store=store_obj, storage=where, home=home_path, trainable=resolved,
                from_spec=trainable is None, restore=restore, experiment_name=experiment)
@@ -244,14 +238,11 @@ def extend_sweep(
                                              "points_to_evaluate": [], "warm_start": None})
     spec = first.model_copy(update={"search": search})
     plan = build_plan(spec, slots=cluster.planned_slots(spec))
-    check_spec(spec, trainable=trainable)
+    resolved = _checked_trainable(spec, trainable)
     evaluated = None
     if spec.search.algorithm in ("optuna", "hyperopt"):  # model-based: they learn from every earlier result
         evaluated = evaluated_points(spec, store_obj, sweep=name)
         logger.warning("%s", evaluated.summary(what="extend"))
-    resolved = _resolve_trainable(spec, trainable)
-    cluster.check_planned_resources(spec)
-    tracking.check_trackers(spec)
     where = _storage_of(record, home_path)
     k = 1
     while storage.exists(storage.experiment_uri(where, f"{name}-ext{k}")):
@@ -287,6 +278,17 @@ def check_name_free(store: Store, name: str, experiment_path: str) -> None:
         raise SweepExistsError(
             f"sweep {name!r}: experiment directory {experiment_path} already exists; "
             f"choose another name with --name NEW_NAME", name=name)
+
+
+def _checked_trainable(spec: SweepSpec, trainable: Any) -> Any:
+    """The checks every entry point makes before Ray starts, then the trainable to run: the spec
+    against the trainable's contract, the resources against what is known of the capacity, and the
+    trackers' packages and credentials."""
+    check_spec(spec, trainable=trainable)
+    resolved = _resolve_trainable(spec, trainable)
+    cluster.check_planned_resources(spec)
+    tracking.check_trackers(spec)
+    return resolved
 
 
 def _resolve_trainable(spec: SweepSpec, trainable: Any) -> Any:
