@@ -22,6 +22,7 @@ from search.callbacks import CALLBACK_KEY, LiveCallbacks, PlanStopper, TrialTrac
 from search.checks import check_spec, import_paths
 from search.driver import Heartbeat, check_not_running
 from search.errors import MetricNotReportedError, SweepExistsError, SweepInputError
+from search.retention import CheckpointRetention
 from search.warm_start import evaluated_points, warm_start_points
 from spaces import SweepPlan, SweepSpec, build_plan
 
@@ -29,7 +30,7 @@ __all__ = ["SweepOutcome", "check_name_free", "extend_sweep", "resume_sweep", "r
 
 logger = logging.getLogger(__name__)
 
-_CHECKPOINTS_KEPT = 2  # the latest is always kept by Ray; one more for the best-so-far
+_CHECKPOINTS_KEPT = 2  # the latest, and one more for the best-so-far
 # PBT/PB2: a top trial's checkpoint must outlive its next reports until a bottom trial copies it.
 _CHECKPOINTS_KEPT_EXPLOITING = 4
 
@@ -409,6 +410,8 @@ def _tuner(run: _Run, plan: SweepPlan, runnable: Any) -> Any:
         logger.warning("connected through Ray Client: no live progress view; results reach the store only if "
                        "%s is reachable from the cluster", run.store.url_masked)
         callbacks = [_live_callbacks(plan, run.store, "none", TrialTracker())[0]]
+    # Ray deletes old checkpoints itself only before its experiment state is saved: see search.retention.
+    callbacks.append(CheckpointRetention(keep=_CHECKPOINTS_KEPT_EXPLOITING if plan.exploits else _CHECKPOINTS_KEPT))
     return tune.Tuner(
         runnable,
         param_space=space,
@@ -427,8 +430,7 @@ def _tuner(run: _Run, plan: SweepPlan, runnable: Any) -> Any:
             callbacks=[*callbacks, TBXLoggerCallback()],
             failure_config=tune.FailureConfig(max_failures=run.spec.failures.max_retries),
             checkpoint_config=tune.CheckpointConfig(
-                num_to_keep=_CHECKPOINTS_KEPT_EXPLOITING if plan.exploits else _CHECKPOINTS_KEPT,
-                checkpoint_frequency=checkpoint_frequency_for(runnable)),
+                num_to_keep=None, checkpoint_frequency=checkpoint_frequency_for(runnable)),
             stop=PlanStopper(CALLBACK_KEY, metric=plan.metric, criteria=plan.stop),
             verbose=0,
         ),
