@@ -13,7 +13,7 @@ with warnings.catch_warnings():  # Starlette nudges towards httpx2; httpx is wha
     from starlette.testclient import TestClient
 
 from results import Store, StoreCallback
-from results.dashboard import ServeError, check_bind, create_app
+from results.dashboard import ServeError, _snapshot, check_bind, create_app
 
 from .conftest import XSS, FakeTrial, fill_demo
 
@@ -47,7 +47,11 @@ def test_sweep_page_numbers_match_the_store(client: TestClient, demo: Store) -> 
 
 
 def test_api_matches_the_page_and_answers_304_until_the_store_changes(client: TestClient, demo: Store,
-                                                                       tmp_path: Path) -> None:
+                                                                       tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    # The demo sweep is running, so its ETag also moves with the cost clock every COST_TICK_S of
+    # wall time; that tick must not fall between the two requests below.
+    monkeypatch.setattr(_snapshot, "COST_TICK_S", 10**9)
     first = client.get("/api/sweeps/demo")
     assert first.status_code == 200
     doc = first.json()
@@ -120,3 +124,17 @@ def test_bind_rules() -> None:
         check_bind(host="0.0.0.0", port=8080, token=None)
     with pytest.raises(ServeError, match=r"^--port must be in 0\.\.65535, got 70000$"):
         check_bind(host="127.0.0.1", port=70000, token=None)
+
+
+def test_a_running_sweeps_etag_moves_with_the_cost_clock_and_a_finished_ones_does_not(
+    demo: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = [1000.0 * _snapshot.COST_TICK_S]
+    monkeypatch.setattr(_snapshot.time, "time", lambda: now[0])
+    before = _snapshot.fingerprint(demo, "demo")
+    now[0] += _snapshot.COST_TICK_S
+    assert _snapshot.fingerprint(demo, "demo") != before  # its running trials cost more now
+    demo.finish_sweep("demo", "finished")
+    ended = _snapshot.fingerprint(demo, "demo")
+    now[0] += _snapshot.COST_TICK_S
+    assert _snapshot.fingerprint(demo, "demo") == ended
