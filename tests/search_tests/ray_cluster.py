@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from s3_server import free_port
 
 RAY = Path(sys.executable).parent / "ray"
 HEAD_IP, WORKER_IP = "127.0.0.2", "127.0.0.3"
@@ -56,8 +57,11 @@ def two_nodes(tmp: Path, env: dict[str, str], *, gcs_port: int, jobs_port: int) 
     env = {**env, "RAY_TMPDIR": str(tmp), "RAY_AUTH_MODE": "token",
            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"}
     common = ["--block", "--num-gpus=0", "--disable-usage-stats"]
+    # Each node's job agent also listens on 127.0.0.1 at its HTTP port (default 52365): on one
+    # machine, beside the session's Ray and each other, every node needs a port of its own.
     head = subprocess.Popen(
-        [str(RAY), "start", "--head", *common, f"--node-ip-address={HEAD_IP}", f"--port={gcs_port}", "--num-cpus=1",
+        [str(RAY), "start", "--head", *common, f"--dashboard-agent-listen-port={free_port()}",
+         f"--node-ip-address={HEAD_IP}", f"--port={gcs_port}", "--num-cpus=1",
          "--include-dashboard=true", "--dashboard-host=127.0.0.1", f"--dashboard-port={jobs_port}",
          f"--temp-dir={tmp / 'ray'}"],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
@@ -76,7 +80,8 @@ def two_nodes(tmp: Path, env: dict[str, str], *, gcs_port: int, jobs_port: int) 
                 pytest.skip(f"ray start --head with its job server did not come up (exit {head.poll()})")
             time.sleep(1)
         worker = subprocess.Popen(
-            [str(RAY), "start", *common, f"--address={HEAD_IP}:{gcs_port}", f"--node-ip-address={WORKER_IP}",
+            [str(RAY), "start", *common, f"--dashboard-agent-listen-port={free_port()}",
+             f"--address={HEAD_IP}:{gcs_port}", f"--node-ip-address={WORKER_IP}",
              "--num-cpus=2"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         procs.append(worker)
         while _alive_nodes(jobs, token_file.read_text().strip()) < 2:
