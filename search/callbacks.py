@@ -144,28 +144,50 @@ class LiveCallbacks(Callback):
 
 
 class TrialTracker(Callback):
-    """Remembers the trials and the expected total, to tell "done" from "interrupted"."""
+    """Remembers the trials and the expected total, to tell "done" from "interrupted".
+
+    A trial's status alone cannot tell: when Tune ends early (Ctrl-C, ``hpo stop``) it marks every
+    running trial ``TERMINATED`` as it cleans up. A trial has ended only when Tune completed it or
+    it errored in this run, or when it was already over as this run first saw it (a resumed sweep's
+    finished trials).
+    """
 
     def __init__(self) -> None:
         self.trials: list[Any] = []
         self.total: int | None = None
         self.ended = False
+        self._over: set[str] = set()  # ids of the trials that ended
+        self._seen: set[str] = set()
 
     def setup(
         self, stop: Any = None, num_samples: Any = None, total_num_samples: Any = None, **info: Any
     ) -> None:
         self.total = total_num_samples
 
-    def on_step_end(self, iteration: int, trials: list[Any], **info: Any) -> None:
+    def _see(self, trials: list[Any]) -> None:
         self.trials = trials
+        for trial in trials:
+            if trial.trial_id not in self._seen:
+                self._seen.add(trial.trial_id)
+                if trial.status in ("TERMINATED", "ERROR"):
+                    self._over.add(trial.trial_id)
+
+    def on_step_end(self, iteration: int, trials: list[Any], **info: Any) -> None:
+        self._see(trials)
+
+    def on_trial_complete(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
+        self._over.add(trial.trial_id)
+
+    def on_trial_error(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
+        self._over.add(trial.trial_id)
 
     def on_experiment_end(self, trials: list[Any], **info: Any) -> None:
-        self.trials = trials
+        self._see(trials)
         self.ended = True
 
     def unfinished(self) -> bool:
-        """True when a trial is still pending/running/paused or not all samples were created."""
-        if any(t.status not in ("TERMINATED", "ERROR") for t in self.trials):
+        """True when a trial did not end or not all samples were created."""
+        if any(t.trial_id not in self._over for t in self.trials):
             return True
         return self.total is not None and self.total > 0 and len(self.trials) < self.total
 
