@@ -47,7 +47,7 @@ def train_cifar(
         seed: Seed when the config has no ``seed``.
     """
     from trainables.device import select_device, set_cpu_threads, trial_cpus
-    from trainables.distributed import Ranks, resume_dir
+    from trainables.distributed import Ranks, oom_halvings, resume_dir
     from trainables.training import Trainer
 
     cfg = parse_config(config, max_epochs=max_epochs, seed=seed)
@@ -78,6 +78,8 @@ def train_cifar(
     elif ranks.distributed and (resume_from := resume_dir()) is not None:  # a restored multi-worker trial
         trainer.restore(resume_from)
         logger.info("resumed from epoch %d", trainer.epoch)
+    if ranks.distributed:  # restarted after running out of memory (on_oom: halve_batch)
+        trainer.halve_for_oom(oom_halvings())
     for metrics in trainer.epochs():
         # Every rank reports (Ray Train waits for all); the metrics are already sums over ranks,
         # and rank 0 alone writes the checkpoint, the weights being the same on every rank.

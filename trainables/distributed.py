@@ -18,7 +18,8 @@ from dataclasses import dataclass
 
 import torch
 
-__all__ = ["Ranks", "epoch_generator", "reduce_sums", "resume_dir", "resuming_from", "shard_batches"]
+__all__ = ["Ranks", "epoch_generator", "halved_micro_batch", "oom_halved", "oom_halvings", "reduce_sums", "resume_dir",
+           "resuming_from", "shard_batches"]
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,34 @@ def resuming_from(directory: str) -> Iterator[None]:
         yield
     finally:
         _RESUME_FROM.reset(token)
+
+
+_OOM_HALVINGS: contextvars.ContextVar[int] = contextvars.ContextVar("hpo_oom_halvings", default=0)
+
+
+@contextlib.contextmanager
+def oom_halved(times: int) -> Iterator[None]:
+    """While a multi-worker trial's rank runs: how often its driver halved the micro-batch after OOM."""
+    token = _OOM_HALVINGS.set(times)
+    try:
+        yield
+    finally:
+        _OOM_HALVINGS.reset(token)
+
+
+def oom_halvings() -> int:
+    """How often this multi-worker trial's micro-batch was halved after running out of memory.
+
+    With ``failures.on_oom: halve_batch`` the trial's driver restarts the workers from the last
+    checkpoint after an OOM, one halving more each time; each rank then trains on micro-batches
+    of `halved_micro_batch` (gradient accumulation keeps the global batch).
+    """
+    return _OOM_HALVINGS.get()
+
+
+def halved_micro_batch(batch_size: int, world: int, halvings: int) -> int:
+    """One rank's micro-batch: its share of the global batch, halved ``halvings`` times (at least 1)."""
+    return max(1, (-(-batch_size // world)) >> halvings)
 
 
 def resume_dir() -> str | None:

@@ -401,6 +401,15 @@ class Trainer:
         """Load the state `save` wrote into ``directory``."""
         self.load_state_dict(load_state(directory, map_location=self.device))
 
+    def halve_for_oom(self, times: int) -> None:
+        """A multi-worker trial restarted after running out of memory: train this rank's share of
+        each global batch in micro-batches halved ``times`` (a restored count, if larger, stands)."""
+        from trainables.distributed import halved_micro_batch
+
+        if times > self.oom_halvings:
+            self.micro_batch = halved_micro_batch(self.cfg.batch_size, self.ranks.world, times)
+            self.oom_halvings = times
+
 
 def load_state(directory: str | Path, *, map_location: torch.device | str = "cpu") -> dict[str, Any]:
     """Read a checkpoint directory's saved trainer state."""
