@@ -57,20 +57,22 @@ def _pack(directory: Path) -> dict[str, bytes]:
     return {str(p.relative_to(directory)): p.read_bytes() for p in directory.rglob("*") if p.is_file()}
 
 
-def _run_rank(loop: Any, queue: Any, resume: dict[str, bytes] | None, config: dict[str, Any]) -> None:
+def _run_rank(loop: Any, queue: Any, resume: dict[str, bytes] | None, halvings: int, config: dict[str, Any]) -> None:
     """One Train worker: rank 0 first tells the driver the workers' placement group; a restored
-    trial's ranks unpack its checkpoint and find the directory in ``trainables.distributed.resume_dir()``."""
+    trial's ranks unpack its checkpoint and find the directory in ``trainables.distributed.resume_dir()``;
+    after an OOM, ``trainables.distributed.oom_halvings()`` says how often to halve the micro-batch."""
     import ray.train
     from ray.util import get_current_placement_group
+
+    from trainables.distributed import oom_halved, resuming_from
 
     if ray.train.get_context().get_world_rank() == 0:
         queue.put(("placement_group", get_current_placement_group(), None))
     if resume is None:
-        loop(config)
+        with oom_halved(halvings):
+            loop(config)
         return
-    from trainables.distributed import resuming_from
-
-    with tempfile.TemporaryDirectory(prefix="hpo-resume-") as directory:
+    with tempfile.TemporaryDirectory(prefix="hpo-resume-") as directory, oom_halved(halvings):
         for name, payload in resume.items():
             target = Path(directory, name)
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -88,7 +90,20 @@ def _fit(trainer: Any, queue: Any, outcome: dict[str, Any]) -> None:
         queue.put((_DONE, None, None))
 
 
-def multi_worker_trainable(loop: Any, *, workers: int, cpu: float, gpu: float, storage: str, sweep: str) -> Any:
+def _out_of_memory(exc: BaseException) -> bool:
+    """Whether a rank ran out of memory: Ray Train wraps the rank's error, whose text it keeps."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if type(current).__name__ in ("TrialOutOfMemoryError", "OutOfMemoryError") or "out of memory" in str(current):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def multi_worker_trainable(loop: Any, *, workers: int, cpu: float, gpu: float, storage: str, sweep: str,
+                           on_oom: str = "fail") -> Any:
     """A Tune ``Trainable`` whose every trial runs ``loop`` on ``workers`` Ray Train workers.
 
     A class, not a function trainable, for its ``cleanup``: when Tune stops a trial (a scheduler,
@@ -106,6 +121,9 @@ def multi_worker_trainable(loop: Any, *, workers: int, cpu: float, gpu: float, s
         storage: Ray's storage path of the sweep; Train's own run folders go under
             ``<storage>/_train/<sweep>`` and are removed when the trial ends.
         sweep: The sweep's name.
+        on_oom: ``"halve_batch"``: when a rank runs out of memory, the driver restarts the
+            workers from the last checkpoint with the micro-batch halved (`trainables.distributed.oom_halvings`),
+            down to ``OOM_FLOOR`` per rank; ``"fail"``: the attempt fails.
 
     Returns:
         The ``Trainable`` class, holding only a little memory itself (its workers hold the rest).
@@ -125,7 +143,8 @@ def multi_worker_trainable(loop: Any, *, workers: int, cpu: float, gpu: float, s
             self._pg: Any = None
             self._outcome: dict[str, Any] = {}
             self._last: dict[str, Any] = {}
-            self._run_name = f"{self.trial_id}-{uuid.uuid4().hex[:8]}"
+            self._halvings = 0
+            self._runs: list[str] = []
 
         def _start(self) -> None:
             import ray.train
@@ -133,14 +152,15 @@ def multi_worker_trainable(loop: Any, *, workers: int, cpu: float, gpu: float, s
             from ray.util.queue import Queue
 
             self._queue = Queue(actor_options={"num_cpus": 0})
+            self._runs.append(f"{self.trial_id}-{uuid.uuid4().hex[:8]}")
             trainer = TorchTrainer(
-                functools.partial(_run_rank, loop, self._queue, self._resume),
+                functools.partial(_run_rank, loop, self._queue, self._resume, self._halvings),
                 train_loop_config=self._config,
                 torch_config=TorchConfig(backend="nccl" if gpu > 0 else "gloo"),
                 scaling_config=ray.train.ScalingConfig(num_workers=workers, use_gpu=gpu > 0,
                                                        resources_per_worker=per_worker),
                 run_config=ray.train.RunConfig(
-                    name=self._run_name,
+                    name=self._runs[-1],
                     storage_path=train_root,
                     callbacks=[_to_tune_callback(self._queue)],
                     # Tune retries a failed trial (failures.max_retries) from its own checkpoint.
@@ -162,10 +182,42 @@ def multi_worker_trainable(loop: Any, *, workers: int, cpu: float, gpu: float, s
                     self._latest, self._last = checkpoint, payload
                     return payload
                 else:
-                    if "error" in self._outcome:
-                        raise self._outcome["error"]
+                    error = self._outcome.pop("error", None)
+                    if error is not None and self._may_halve(error):
+                        self._restart_halved()
+                        continue
+                    if error is not None:
+                        raise error
                     # The loop ended before Tune's stop criteria did (fewer epochs than max_t).
                     return {**self._last, "done": True}
+
+        def _may_halve(self, error: BaseException) -> bool:
+            from trainables.distributed import halved_micro_batch
+            from trainables.training import OOM_FLOOR
+
+            batch = self._config.get("batch_size")
+            if on_oom != "halve_batch" or not isinstance(batch, int) or not _out_of_memory(error):
+                return False
+            if halved_micro_batch(batch, workers, self._halvings + 1) < OOM_FLOOR:
+                logger.warning("trial %s ran out of memory; halve_batch is at its floor of %d per worker",
+                               self.trial_id, OOM_FLOOR)
+                return False
+            return True
+
+        def _restart_halved(self) -> None:
+            """New workers, from the last checkpoint (the failed epoch again), one halving more."""
+            from trainables.distributed import halved_micro_batch
+
+            self._halvings += 1
+            self._remove_placement_group()
+            if self._latest is not None:
+                with tempfile.TemporaryDirectory(prefix="hpo-oom-") as directory:
+                    self._latest.to_directory(directory)
+                    self._resume = _pack(Path(directory))
+            micro = halved_micro_batch(int(self._config["batch_size"]), workers, self._halvings)
+            logger.warning("trial %s ran out of memory: restarting its %d workers from the last checkpoint "
+                           "with micro-batch %d per worker", self.trial_id, workers, micro)
+            self._start()
 
         def save_checkpoint(self, checkpoint_dir: str) -> None:
             if self._latest is not None:
@@ -175,17 +227,22 @@ def multi_worker_trainable(loop: Any, *, workers: int, cpu: float, gpu: float, s
             if isinstance(checkpoint, str) and any(Path(checkpoint).iterdir()):
                 self._resume = _pack(Path(checkpoint))  # ranks may run on other nodes: send the files
 
-        def cleanup(self) -> None:
+        def _remove_placement_group(self) -> None:
             if self._pg is not None:
                 from ray.util import remove_placement_group
 
                 try:
                     remove_placement_group(self._pg)  # ends the workers with it
                 except Exception:  # already removed by Ray Train at the end of its run
-                    logger.debug("placement group of %s already removed", self._run_name, exc_info=True)
-            local = Path(train_root) / self._run_name
-            if "://" not in train_root and local.is_dir():
-                shutil.rmtree(local, ignore_errors=True)  # Tune holds its own copy of each checkpoint
+                    logger.debug("placement group of %s already removed", self.trial_id, exc_info=True)
+                self._pg = None
+
+        def cleanup(self) -> None:
+            self._remove_placement_group()
+            for run in self._runs:
+                local = Path(train_root) / run
+                if "://" not in train_root and local.is_dir():
+                    shutil.rmtree(local, ignore_errors=True)  # Tune holds its own copy of each checkpoint
 
         @classmethod
         def default_resource_request(cls, config: dict[str, Any]) -> Any:

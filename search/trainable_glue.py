@@ -153,5 +153,5 @@ def prepare_trainable(spec: Any, trainable: Any, *, from_spec: bool, storage: st
 
         return multi_worker_trainable(built, workers=workers, cpu=float(spec.resources.cpu),
                                       gpu=float(spec.resources.gpu), storage=storage or tempfile.gettempdir(),
-                                      sweep=spec.name)
+                                      sweep=spec.name, on_oom=spec.failures.on_oom)
     return tune.with_resources(_own_copy(built), {"cpu": float(spec.resources.cpu), "gpu": float(spec.resources.gpu)})
