@@ -150,3 +150,33 @@ def two_objectives(config: dict[str, Any]) -> None:
 def exploitable(config: dict[str, Any]) -> None:
     """``checkpointed``, declaring that it checkpoints (what PBT and PB2 ask of a trainable)."""
     checkpointed(config)
+
+
+@declare(multi_worker=True, checkpoints=True)
+def oom_above(config: dict[str, Any]) -> None:
+    """A data-parallel loop whose model does not fit micro-batches above ``fits`` (default: a quarter
+    of ``batch_size``) from its 2nd epoch on (as on a GPU that other work fills up): it raises the
+    trainer's OOM error there, as `Trainer` does.
+
+    Each rank trains ``batch_size / world`` examples per step in micro-batches of
+    `halved_micro_batch` after ``oom_halvings()`` restarts; rank 0 checkpoints every epoch.
+    """
+    import ray.train
+
+    from trainables.distributed import Ranks, halved_micro_batch, oom_halvings, resume_dir
+    from trainables.training import TrialOutOfMemoryError
+
+    ranks = Ranks.current()
+    resumed = resume_dir()
+    start = int(Path(resumed, "t").read_text()) if resumed else 0
+    micro = halved_micro_batch(int(config["batch_size"]), ranks.world, oom_halvings())
+    for t in range(start + 1, int(config.get("max_iter", 3)) + 1):
+        if t >= 2 and micro > int(config.get("fits", int(config["batch_size"]) // 4)):
+            raise TrialOutOfMemoryError(f"CUDA out of memory at batch_size={micro} on cpu (peak 0.0 GB)")
+        metrics = {"loss": _loss(config, t), "micro_batch_size": micro, "oom_halvings": oom_halvings(), "epoch": t}
+        if ranks.rank != 0:
+            ray.train.report(metrics)
+            continue
+        with tempfile.TemporaryDirectory() as d:
+            Path(d, "t").write_text(str(t))
+            ray.train.report(metrics, checkpoint=ray.train.Checkpoint.from_directory(d))

@@ -175,3 +175,19 @@ def test_restore_applies_the_config_over_the_checkpoint(small_data: DataSet, tmp
     factor = _lr_factor(schedule, mutated.scheduler.last_epoch, mutated.total_steps)
     assert metrics["lr"] == pytest.approx(0.05 * factor)  # the lr in effect is the mutated one
     assert metrics["micro_batch_size"] == 16
+
+
+def test_halve_for_oom_sets_the_share_halved_and_a_restored_larger_count_stands(small_data: DataSet) -> None:
+    from trainables.distributed import halved_micro_batch
+
+    trainer = Trainer({**BASE, "batch_size": 64}, small_data, device="cpu")
+    trainer.halve_for_oom(0)
+    assert (trainer.micro_batch, trainer.oom_halvings) == (64, 0)
+    trainer.halve_for_oom(2)
+    assert (trainer.micro_batch, trainer.oom_halvings) == (16, 2)
+    trainer.halve_for_oom(1)  # restored from a checkpoint already halved twice: that stands
+    assert (trainer.micro_batch, trainer.oom_halvings) == (16, 2)
+    metrics = trainer.train_epoch()
+    assert metrics["micro_batch_size"] == 16 and metrics["batch_size"] == 64
+    assert [halved_micro_batch(64, 2, n) for n in range(7)] == [32, 16, 8, 4, 2, 1, 1]
+    assert halved_micro_batch(65, 2, 0) == 33  # a rank's share rounds up
