@@ -54,7 +54,17 @@ def _wandb_logged_in() -> bool:
         return True
     import wandb
 
-    return bool(wandb.login(prompt=False, verify=False))
+    # Silent: otherwise W&B looks up the account to greet it, which starts its wandb-core service
+    # (network, seconds, and at times a process that will not exit on a machine without internet).
+    saved = os.environ.get("WANDB_SILENT")
+    os.environ["WANDB_SILENT"] = "true"
+    try:
+        return bool(wandb.login(prompt=False, verify=False))
+    finally:
+        if saved is None:
+            os.environ.pop("WANDB_SILENT", None)
+        else:
+            os.environ["WANDB_SILENT"] = saved
 
 
 def check_trackers(spec: Any) -> None:
