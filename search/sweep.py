@@ -8,10 +8,8 @@ progress view and the reports read.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
-from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -21,6 +19,7 @@ from search import cluster, storage, tracking
 from search.callbacks import CALLBACK_KEY, LiveCallbacks, PlanStopper, TrialTracker, bind, unbind
 from search.checks import check_spec, import_paths
 from search.driver import Heartbeat, check_not_running
+from search.environ import set_env
 from search.errors import MetricNotReportedError, SweepExistsError, SweepInputError
 from search.retention import CheckpointRetention
 from search.warm_start import evaluated_points, warm_start_points
@@ -449,21 +448,6 @@ def _ray_client() -> bool:
     return bool(client_ray.is_connected())
 
 
-@contextlib.contextmanager
-def _env(**values: str) -> Iterator[None]:
-    """Set environment variables for the duration of ``fit`` (Tune reads them there)."""
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-
-
 def _fit(tuner: Any, tracker: TrialTracker) -> tuple[str, Any]:
     """Fit; return ("finished"|"failed"|"interrupted", result grid or None).
 
@@ -478,7 +462,7 @@ def _fit(tuner: Any, tracker: TrialTracker) -> tuple[str, Any]:
         # reporter at verbose=0 prints nothing, and our ProgressView takes its place. Per-epoch
         # checkpoints make Tune snapshot often, which it would warn about on every burst. Ray's
         # own missing-metric check is off: PlanStopper makes it, with one line instead of a traceback.
-        with _env(RAY_AIR_NEW_OUTPUT="0", TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S="0",
+        with set_env(RAY_AIR_NEW_OUTPUT="0", TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S="0",
                   TUNE_DISABLE_STRICT_METRIC_CHECKING="1"):
             grid = tuner.fit()
     except KeyboardInterrupt:

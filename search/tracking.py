@@ -22,6 +22,7 @@ import logging
 import os
 from typing import Any
 
+from search.environ import set_env
 from search.errors import SweepInputError
 
 __all__ = [
@@ -56,15 +57,8 @@ def _wandb_logged_in() -> bool:
 
     # Silent: otherwise W&B looks up the account to greet it, which starts its wandb-core service
     # (network, seconds, and at times a process that will not exit on a machine without internet).
-    saved = os.environ.get("WANDB_SILENT")
-    os.environ["WANDB_SILENT"] = "true"
-    try:
+    with set_env(WANDB_SILENT="true"):
         return bool(wandb.login(prompt=False, verify=False))
-    finally:
-        if saved is None:
-            os.environ.pop("WANDB_SILENT", None)
-        else:
-            os.environ["WANDB_SILENT"] = saved
 
 
 def check_trackers(spec: Any) -> None:
