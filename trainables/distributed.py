@@ -15,6 +15,7 @@ import contextlib
 import contextvars
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TypeVar
 
 import torch
 
@@ -92,29 +93,27 @@ def reduce_sums(values: list[float], *, ranks: Ranks, device: torch.device) -> l
 
 
 _RESUME_FROM: contextvars.ContextVar[str | None] = contextvars.ContextVar("hpo_resume_from", default=None)
-
-
-@contextlib.contextmanager
-def resuming_from(directory: str) -> Iterator[None]:
-    """While a restored multi-worker trial's rank runs: the checkpoint directory it continues from."""
-    token = _RESUME_FROM.set(directory)
-    try:
-        yield
-    finally:
-        _RESUME_FROM.reset(token)
-
-
 _OOM_HALVINGS: contextvars.ContextVar[int] = contextvars.ContextVar("hpo_oom_halvings", default=0)
+T = TypeVar("T")
 
 
 @contextlib.contextmanager
-def oom_halved(times: int) -> Iterator[None]:
-    """While a multi-worker trial's rank runs: how often its driver halved the micro-batch after OOM."""
-    token = _OOM_HALVINGS.set(times)
+def _bound(var: contextvars.ContextVar[T], value: T) -> Iterator[None]:
+    token = var.set(value)
     try:
         yield
     finally:
-        _OOM_HALVINGS.reset(token)
+        var.reset(token)
+
+
+def resuming_from(directory: str) -> contextlib.AbstractContextManager[None]:
+    """While a restored multi-worker trial's rank runs: the checkpoint directory it continues from."""
+    return _bound(_RESUME_FROM, directory)
+
+
+def oom_halved(times: int) -> contextlib.AbstractContextManager[None]:
+    """While a multi-worker trial's rank runs: how often its driver halved the micro-batch after OOM."""
+    return _bound(_OOM_HALVINGS, times)
 
 
 def oom_halvings() -> int:
