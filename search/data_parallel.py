@@ -20,6 +20,7 @@ files travel with their function, so a rank on any node has them) from
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import shutil
@@ -68,17 +69,16 @@ def _run_rank(loop: Any, queue: Any, resume: dict[str, bytes] | None, halvings: 
 
     if ray.train.get_context().get_world_rank() == 0:
         queue.put(("placement_group", get_current_placement_group(), None))
-    if resume is None:
-        with oom_halved(halvings):
-            loop(config)
-        return
-    with tempfile.TemporaryDirectory(prefix="hpo-resume-") as directory, oom_halved(halvings):
-        for name, payload in resume.items():
-            target = Path(directory, name)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(payload)
-        with resuming_from(directory):
-            loop(config)
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(oom_halved(halvings))
+        if resume is not None:
+            directory = stack.enter_context(tempfile.TemporaryDirectory(prefix="hpo-resume-"))
+            for name, payload in resume.items():
+                target = Path(directory, name)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(payload)
+            stack.enter_context(resuming_from(directory))
+        loop(config)
 
 
 def _fit(trainer: Any, queue: Any, outcome: dict[str, Any]) -> None:
@@ -183,38 +183,37 @@ def multi_worker_trainable(loop: Any, *, workers: int, cpu: float, gpu: float, s
                     return payload
                 else:
                     error = self._outcome.pop("error", None)
-                    if error is not None and self._may_halve(error):
-                        self._restart_halved()
+                    if error is not None and (micro := self._halved_after(error)) is not None:
+                        self._restart_halved(micro)
                         continue
                     if error is not None:
                         raise error
                     # The loop ended before Tune's stop criteria did (fewer epochs than max_t).
                     return {**self._last, "done": True}
 
-        def _may_halve(self, error: BaseException) -> bool:
+        def _halved_after(self, error: BaseException) -> int | None:
+            """The micro-batch per worker to go on with after ``error``; None: the error stands."""
             from trainables.distributed import halved_micro_batch
             from trainables.training import OOM_FLOOR
 
             batch = self._config.get("batch_size")
             if on_oom != "halve_batch" or not isinstance(batch, int) or not _out_of_memory(error):
-                return False
-            if halved_micro_batch(batch, workers, self._halvings + 1) < OOM_FLOOR:
+                return None
+            micro = halved_micro_batch(batch, workers, self._halvings + 1)
+            if micro < OOM_FLOOR:
                 logger.warning("trial %s ran out of memory; halve_batch is at its floor of %d per worker",
                                self.trial_id, OOM_FLOOR)
-                return False
-            return True
+                return None
+            return micro
 
-        def _restart_halved(self) -> None:
+        def _restart_halved(self, micro: int) -> None:
             """New workers, from the last checkpoint (the failed epoch again), one halving more."""
-            from trainables.distributed import halved_micro_batch
-
             self._halvings += 1
             self._remove_placement_group()
             if self._latest is not None:
                 with tempfile.TemporaryDirectory(prefix="hpo-oom-") as directory:
                     self._latest.to_directory(directory)
                     self._resume = _pack(Path(directory))
-            micro = halved_micro_batch(int(self._config["batch_size"]), workers, self._halvings)
             logger.warning("trial %s ran out of memory: restarting its %d workers from the last checkpoint "
                            "with micro-batch %d per worker", self.trial_id, workers, micro)
             self._start()

@@ -55,9 +55,9 @@ class CheckpointRetention(Callback):
         self._trials = {}
 
     def on_checkpoint(self, iteration: int, trials: list[Any], trial: Any, checkpoint: Any, **info: Any) -> None:
-        kept = self._trials.setdefault(trial.trial_id, _Kept(trial))
-        kept.trial = trial
-        kept.checkpoints.append(checkpoint)
+        if trial.trial_id not in self._trials:
+            self._trials[trial.trial_id] = _Kept(trial)
+        self._trials[trial.trial_id].checkpoints.append(checkpoint)
 
     def get_state(self) -> dict[str, Any] | None:
         """Called as Tune writes a snapshot of the experiment (after the trials' part of it)."""
