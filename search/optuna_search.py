@@ -13,40 +13,16 @@ parallel TPE degrades towards random). ``bench/search_quality.py`` measures it.
 from __future__ import annotations
 
 import logging
-import warnings
+import pickle
 from typing import Any
 
 from ray.tune.search.optuna import OptunaSearch
 
-__all__ = ["SpecOptunaSearch", "make_optuna_search", "make_sampler"]
+from search.optuna_state import SamplerSettings, StudyRecord
+
+__all__ = ["SamplerSettings", "SpecOptunaSearch", "make_optuna_search"]
 
 logger = logging.getLogger(__name__)
-
-
-def make_sampler(name: str | None, *, seed: int | None) -> Any:
-    """Optuna's sampler by the spec's name (``None`` is ``tpe``), seeded.
-
-    Raises:
-        ValueError: an unknown name (the spec's validation refuses it first).
-    """
-    import optuna
-
-    with warnings.catch_warnings():
-        # multivariate/group TPE and GPSampler are flagged experimental by Optuna.
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        if name in (None, "tpe"):
-            # multivariate + group: params are modelled jointly, per group of a conditional space.
-            return optuna.samplers.TPESampler(seed=seed, constant_liar=True, multivariate=True, group=True)
-        if name == "cmaes":
-            # CMA-ES models floats and ints; choices and conditional params fall back to random.
-            return optuna.samplers.CmaEsSampler(seed=seed, warn_independent_sampling=False)
-        if name == "nsga2":
-            return optuna.samplers.NSGAIISampler(seed=seed)
-        if name == "gp":
-            return optuna.samplers.GPSampler(seed=seed)
-        if name == "random":
-            return optuna.samplers.RandomSampler(seed=seed)
-    raise ValueError(f"search.sampler: unknown sampler {name!r}; use tpe, cmaes, nsga2, gp or random")
 
 
 class _Recorder:
@@ -71,7 +47,41 @@ class _Recorder:
 
 
 class SpecOptunaSearch(OptunaSearch):
-    """``OptunaSearch`` on a ``spaces.OptunaSpace``: the trial's config is what the space returns."""
+    """``OptunaSearch`` on a ``spaces.OptunaSpace``: the trial's config is what the space returns.
+
+    It pickles as plain data (``search.optuna_state``): Ray pickles it into ``tuner.pkl`` and into
+    each searcher checkpoint, and Optuna's live sampler and study need not pickle (5.1's
+    ``NSGAIISampler`` holds a lock). Unpickled, it builds its study and sampler again.
+    """
+
+    def __init__(self, *, space: Any, metric: Any, mode: Any, points_to_evaluate: list[dict[str, Any]] | None,
+                 sampler: SamplerSettings) -> None:
+        import optuna
+
+        self._sampler_settings = sampler
+        super().__init__(space=space, metric=metric, mode=mode, points_to_evaluate=points_to_evaluate,
+                         sampler=sampler.build(), storage=optuna.storages.InMemoryStorage())
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = {k: v for k, v in self.__dict__.items() if k not in _LIVE}
+        state["_study_record"] = StudyRecord.capture(self._ot_study, self._ot_trials)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        state = dict(state)
+        record: StudyRecord = state.pop("_study_record")
+        self.__dict__.update(state)
+        self._ot_study, self._storage, self._ot_trials = record.rebuild(self._sampler_settings)
+        self._sampler = self._ot_study.sampler
+
+    # Ray's own save/restore pickle ``self.__dict__`` as it is, live objects included.
+    def save(self, checkpoint_path: str) -> None:
+        with open(checkpoint_path, "wb") as f:
+            pickle.dump(self.__getstate__(), f)
+
+    def restore(self, checkpoint_path: str) -> None:
+        with open(checkpoint_path, "rb") as f:
+            self.__setstate__(pickle.load(f))
 
     def _suggest_from_define_by_run_func(self, func: Any, ot_trial: Any) -> dict[str, Any]:
         return func(ot_trial)
@@ -110,5 +120,9 @@ def make_optuna_search(spec: Any) -> SpecOptunaSearch:
         metric=metric,
         mode=mode,
         points_to_evaluate=spaces.to_optuna_points(spec) or None,
-        sampler=make_sampler(spec.search.sampler, seed=spec.search.seed),
+        sampler=SamplerSettings(spec.search.sampler, spec.search.seed),
     )
+
+
+# What ``__getstate__`` leaves out: Optuna's live objects, rebuilt from a ``StudyRecord``.
+_LIVE = frozenset({"_sampler", "_ot_study", "_storage", "_ot_trials"})

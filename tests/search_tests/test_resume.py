@@ -45,22 +45,39 @@ def _wait_for(predicate, timeout: float, proc: subprocess.Popen) -> None:
     pytest.fail("timed out waiting for the sweep to make progress")
 
 
+# Random search (Ray's BasicVariantGenerator), and Optuna's NSGA-II on two objectives: Optuna's
+# study and sampler must come back from the experiment state a killed driver left.
+_SEARCHES = {
+    "random": {"search": {"algorithm": "random", "num_samples": 4, "seed": 0}},
+    "optuna-nsga2-two-objectives": {
+        "search": {"algorithm": "optuna", "sampler": "nsga2", "num_samples": 4, "seed": 0},
+        "metrics": [{"name": "loss", "mode": "min"}, {"name": "cost", "mode": "min"}],
+    },
+}
+
+
+@pytest.mark.parametrize("search", list(_SEARCHES))
 def test_sigkilled_sweep_resumes_and_finishes_each_trial_once(
-    ray_session: None, tmp_home: Path, tmp_path: Path, make_spec
+    ray_session: None, tmp_home: Path, tmp_path: Path, search: str
 ) -> None:
     import ray
 
     from results import Store
+    from spaces import parse_spec
 
-    spec = make_spec(
-        name="killed",
-        trainable="toy:checkpointed",
-        scheduler={"type": "fifo", "max_t": 6},
-        search={"algorithm": "random", "num_samples": 4, "seed": 0},
-        fixed={"max_iter": 6, "sleep": 0.5, "out_dir": str(tmp_path)},
+    objectives = {} if "metrics" in _SEARCHES[search] else {"metric": "loss", "mode": "min"}
+    spec = parse_spec({
+        **objectives,
+        **_SEARCHES[search],
+        "name": "killed",
+        "trainable": "toy:checkpointed",
+        "scheduler": {"type": "fifo", "max_t": 6},
+        "resources": {"cpu": 1, "gpu": 0},
+        "params": {"x": {"type": "float", "low": -1.0, "high": 1.0}},
+        "fixed": {"max_iter": 6, "sleep": 0.5, "out_dir": str(tmp_path), "report_cost": True},
         # The driver joins this session's Ray instead of starting a second one.
-        cluster={"address": ray.get_runtime_context().gcs_address},
-    )
+        "cluster": {"address": ray.get_runtime_context().gcs_address},
+    }, source="test")
     script = tmp_path / "driver.py"
     script.write_text(DRIVER.format(toy_dir=str(HERE)))
     env = {**os.environ, "TUNE_GLOBAL_CHECKPOINT_S": "1"}

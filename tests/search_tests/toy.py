@@ -47,7 +47,7 @@ def _report_with_checkpoint(metrics: dict[str, Any], t: int) -> None:
 def checkpointed(config: dict[str, Any]) -> None:
     """Checkpoints every iteration, sleeps ``sleep`` s per iteration, resumes from its checkpoint.
 
-    Appends ``<trial_id> <t>`` to ``<out_dir>/iterations.txt`` per iteration when ``out_dir`` is set;
+    Reports ``loss`` (and ``cost`` when ``report_cost`` is set). Appends ``<trial_id> <t>`` to ``<out_dir>/iterations.txt`` per iteration when ``out_dir`` is set;
     raises at iteration ``fail_at`` of a first attempt when ``fail_at`` is set (and always when
     ``always_fail``).
     """
@@ -61,7 +61,10 @@ def checkpointed(config: dict[str, Any]) -> None:
         if out:
             with open(Path(out, "iterations.txt"), "a") as f:
                 f.write(f"{trial_id} {t}\n")
-        _report_with_checkpoint({"loss": _loss(config, t)}, t)
+        metrics = {"loss": _loss(config, t)}
+        if config.get("report_cost"):  # a second objective, for sweeps with several
+            metrics["cost"] = abs(float(config["x"]))
+        _report_with_checkpoint(metrics, t)
         if config.get("fail_at") == t and start == 0:
             raise RuntimeError(f"planned failure at iteration {t}")
 
