@@ -18,8 +18,8 @@ import pytest
 from ray import cloudpickle
 from ray.tune.search import SearchGenerator
 
-from spaces import parse_spec
 from search.searchers import make_searcher
+from spaces import parse_spec
 
 # Every sampler with one objective and every one that takes several (CMA-ES takes one).
 CASES = [pytest.param(s, False, id=f"{s}-one-objective") for s in ("tpe", "cmaes", "nsga2", "gp", "random")] + [

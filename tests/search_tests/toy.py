@@ -47,7 +47,8 @@ def _report_with_checkpoint(metrics: dict[str, Any], t: int) -> None:
 def checkpointed(config: dict[str, Any]) -> None:
     """Checkpoints every iteration, sleeps ``sleep`` s per iteration, resumes from its checkpoint.
 
-    Reports ``loss`` (and ``cost`` when ``report_cost`` is set). Appends ``<trial_id> <t>`` to ``<out_dir>/iterations.txt`` per iteration when ``out_dir`` is set;
+    Reports ``loss`` (and ``cost`` when ``report_cost`` is set). Appends ``<trial_id> <t>`` to
+    ``<out_dir>/iterations.txt`` per iteration when ``out_dir`` is set;
     raises at iteration ``fail_at`` of a first attempt when ``fail_at`` is set (and always when
     ``always_fail``).
     """
