@@ -10,6 +10,10 @@ STAMP_RUN := $(VENV)/.installed-run
 STAMP  := $(VENV)/.installed-dev
 # Every extra, so the lock pins whichever of them a user installs with it.
 ALL_EXTRAS := dev,postgres,wandb,mlflow,pb2,cluster
+# The suite is CPU-bound on 2 cores; 3 pytest-xdist workers (each with its own Ray, PostgreSQL
+# database and S3 server) keep both cores busy while one worker waits on a process or a server.
+PYTEST_PAR := -n 3
+# The edit loop: no Ray, no PostgreSQL, no browser (the spec language, plan, store, report, CLI).
 PYTEST_QUICK := -m "not integration" --ignore=tests/results_tests/test_report_browser.py
 
 .PHONY: install quickstart test test-quick test-latest lock lint bench clean
@@ -35,10 +39,10 @@ quickstart: $(STAMP_RUN)  ## run the quickstart sweep (synthetic data, offline, 
 
 test: $(STAMP)  ## lint, then every test (unit + integration on a real local Ray), the 15 slowest listed
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest --durations=15
+	$(BIN)/python -m pytest $(PYTEST_PAR) --durations=15
 
 test-quick: $(STAMP)  ## the edit loop: no Ray, no servers (spec language, plan, store, report, CLI parsing)
-	$(BIN)/python -m pytest $(PYTEST_QUICK)
+	HPO_TEST_PG_URL= $(BIN)/python -m pytest -n 2 $(PYTEST_QUICK)
 
 # Upstream drift, before users meet it: the newest releases pyproject.toml's ranges allow, in
 # their own venv, then the whole suite. What differs from the lock is printed first.
@@ -47,7 +51,7 @@ test-latest: | $(BIN)/python
 	.venv-latest/bin/python -m pip install --upgrade --upgrade-strategy eager -e '.[$(ALL_EXTRAS)]'
 	.venv-latest/bin/python -m pip freeze --exclude-editable | diff $(LOCK) - | grep '^[<>] [A-Za-z]' || true
 	.venv-latest/bin/ruff check .
-	.venv-latest/bin/python -m pytest --durations=15
+	.venv-latest/bin/python -m pytest $(PYTEST_PAR) --durations=15
 
 # The lock: a fresh resolve of the ranges (every extra) in a throw-away venv, frozen.
 lock:

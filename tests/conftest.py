@@ -9,6 +9,28 @@ from pathlib import Path
 import pytest
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Under pytest-xdist, each worker gets a PostgreSQL database of its own (``<db>_gw0``, ...).
+
+    The store tests drop every table before and after each test: two workers on one database
+    would drop each other's tables mid-test.
+    """
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    url = os.environ.get("HPO_TEST_PG_URL")
+    if not worker or not url:
+        return
+    from sqlalchemy import create_engine, make_url, text
+
+    base = make_url(url)
+    mine = base.set(database=f"{base.database}_{worker}")
+    engine = create_engine(base, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        if conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :d"), {"d": mine.database}).scalar() is None:
+            conn.execute(text(f'CREATE DATABASE "{mine.database}"'))
+    engine.dispose()
+    os.environ["HPO_TEST_PG_URL"] = mine.render_as_string(hide_password=False)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Skip ``@pytest.mark.gpu`` tests where CUDA is absent, with the reason shown."""
     if not any("gpu" in item.keywords for item in items):

@@ -103,8 +103,11 @@ def _driver_logs(session: Path, pid: int) -> list[Path]:
 
 
 @pytest.mark.integration
-def test_local_sweep_leaves_a_running_ray_start_cluster_alone(tmp_path: Path, ray_tmp: Path) -> None:
-    with _ray_head(ray_tmp) as (head, _port):
+def test_local_sweep_leaves_a_running_ray_start_cluster_alone_and_ray_address_joins_it(
+    tmp_path: Path, ray_tmp: Path
+) -> None:
+    # One `ray start` head for both halves: a local sweep beside it, then a sweep told to join it.
+    with _ray_head(ray_tmp) as (head, port):
         session = (ray_tmp / "ray" / "session_latest").resolve()
         record = (ray_tmp / "ray" / "ray_current_cluster").read_text()
         sweep = subprocess.Popen(
@@ -117,16 +120,12 @@ def test_local_sweep_leaves_a_running_ray_start_cluster_alone(tmp_path: Path, ra
         # It ran on an instance of its own: no driver of it ever connected to the cluster,
         # which is still up and still the one recorded.
         assert _driver_logs(session, sweep.pid) == []
-        assert (ray_tmp / "ray" / "session_latest").resolve() != session
+        local_session = (ray_tmp / "ray" / "session_latest").resolve()
+        assert local_session != session
         assert head.poll() is None
         assert (ray_tmp / "ray" / "ray_current_cluster").read_text() == record
 
-
-@pytest.mark.integration
-def test_ray_address_joins_that_cluster_and_says_so(tmp_path: Path, ray_tmp: Path) -> None:
-    with _ray_head(ray_tmp) as (_head, port):
-        session = (ray_tmp / "ray" / "session_latest").resolve()
-        spec = _spec(tmp_path, cluster={"address": None})
+        spec = _spec(tmp_path, name="envjoin", cluster={"address": None})
         done = _hpo(["sweep", spec, "--home", str(tmp_path / "home"), "-q"],
                     # `ray start` enables token auth; a driver joining it opts in the same way
                     _env(ray_tmp, RAY_ADDRESS=f"127.0.0.1:{port}", RAY_AUTH_MODE="token"))

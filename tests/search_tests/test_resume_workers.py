@@ -1,4 +1,5 @@
-"""A 2-worker (data-parallel) trial whose driver is SIGKILLed resumes from its checkpoint.
+"""A 2-worker (data-parallel, gloo) trial through the CLI: SIGKILLed, resumed from its checkpoint,
+finished, with all-reduced metrics.
 
 Driver and resume run in subprocesses, each on its own local Ray (the resume's reaps what the
 killed driver left, by recorded pid): Ray Train's worker groups live in placement groups, and a
@@ -33,7 +34,11 @@ SPEC = {
 HPO = [sys.executable, "-c", "from search.cli import main; main()"]
 
 
-def test_a_killed_two_worker_trial_resumes_from_its_last_epoch(tmp_home: Path, tmp_path: Path) -> None:
+def test_a_killed_two_worker_trial_resumes_from_its_last_epoch_and_reports_all_reduced_metrics(
+    tmp_home: Path, tmp_path: Path
+) -> None:
+    from trainables import evaluate_checkpoint
+
     path = tmp_path / "ddp.yaml"
     path.write_text(yaml.safe_dump(SPEC))
     env = {**os.environ, "HPO_HOME": str(tmp_home), "TUNE_GLOBAL_CHECKPOINT_S": "1"}
@@ -62,3 +67,13 @@ def test_a_killed_two_worker_trial_resumes_from_its_last_epoch(tmp_home: Path, t
     # The epochs after the kill continued from the checkpoint: the trainer's own epoch counter
     # went on from where the checkpoint left it instead of starting over at 1.
     assert list(history["epoch"]) == [1, 2, 3]
+    # Each rank scored half of the val split; the sums were all-reduced. Scoring rank 0's
+    # checkpoint on the whole split in one process must give the reported figures.
+    best = store.best("ddp-killed")
+    assert best is not None and best.checkpoint_path
+    scored = evaluate_checkpoint(best.checkpoint_path, split="val")
+    reported = best.last_result
+    assert scored["epoch"] == 3
+    assert scored["loss"] == pytest.approx(reported["val_loss"], rel=1e-5)
+    assert scored["acc"] == pytest.approx(reported["val_acc"], abs=1e-9)
+    assert reported["images_per_s"] > 0

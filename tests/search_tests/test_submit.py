@@ -169,8 +169,10 @@ def test_two_sweeps_at_once_both_finish_each_trial_once(world: dict[str, Any], t
 def test_stop_then_resume_finishes_a_submitted_sweep(world: dict[str, Any], tmp_path: Path) -> None:
     env = _env(world, tmp_path / "home")
     name = f"stop-{uuid.uuid4().hex[:6]}"
+    gate = tmp_path / "gate"  # holds both trials at iteration 2 until the sweep was stopped
     spec = _spec(tmp_path, name, search={"algorithm": "random", "num_samples": 2, "seed": 0},
-                 scheduler={"type": "fifo", "max_t": 8}, fixed={"max_iter": 8, "sleep": 6.0})
+                 scheduler={"type": "fifo", "max_t": 4},
+                 fixed={"max_iter": 4, "sleep": 0.2, "gate": str(gate), "hold_at": 2})
     assert _hpo(["submit", spec, "--address", world["cluster"].jobs, "--storage", f"s3://{BUCKET}/stop"],
                 env).returncode == 0
     store = Store.open(world["pg"], home=tmp_path / "home")
@@ -183,12 +185,13 @@ def test_stop_then_resume_finishes_a_submitted_sweep(world: dict[str, Any], tmp_
     assert stopped.returncode == 0, stopped.stderr
     assert stopped.stdout == f"sweep {name}: interrupted\n"
     before = {t.trial_id: t.iterations for t in store.trials(name)}
-    assert all(i < 8 for i in before.values())
+    assert all(i < 4 for i in before.values())
+    gate.touch()
     resumed = _hpo(["submit", name, "--resume", "--address", world["cluster"].jobs], env)
     assert resumed.returncode == 0, resumed.stderr
     assert _wait(store, name, until=("finished", "failed")).status == "finished"
     after = store.trials(name)
-    assert {t.trial_id for t in after} == set(before) and all(t.iterations == 8 for t in after)
+    assert {t.trial_id for t in after} == set(before) and all(t.iterations == 4 for t in after)
 
 
 def test_unreachable_job_server_is_one_line(world: dict[str, Any], tmp_path: Path) -> None:

@@ -212,36 +212,68 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture
-def mlflow_server(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """A real ``mlflow server`` on loopback, in its own process group, stopped by that group's id."""
-    port = _free_port()
-    log = (tmp_path / "mlflow-server.log").open("wb")
-    proc = subprocess.Popen(
-        [str(Path(sys.executable).parent / "mlflow"), "server", "--host", "127.0.0.1", "--port", str(port),
-         "--backend-store-uri", f"sqlite:///{tmp_path / 'server.db'}",
-         "--default-artifact-root", str(tmp_path / "artifacts"), "--workers", "1"],
-        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
+class _MlflowServers:
+    """Real ``mlflow server`` processes on loopback, one at a time, shared by a module's tests.
+
+    Starting one costs some 10 s; the tests share it, and the one that stops a server mid-sweep
+    leaves the next test a fresh one. Each runs in its own process group, stopped by its id.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root, self.count = root, 0
+        self.current: tuple[str, subprocess.Popen[bytes]] | None = None
+
+    def live(self) -> tuple[str, subprocess.Popen[bytes]]:
+        if self.current is not None and self.current[1].poll() is None:
+            return self.current
+        self.count += 1
+        folder = self.root / f"server-{self.count}"
+        folder.mkdir()
+        port = _free_port()
+        log = folder / "mlflow-server.log"
+        with log.open("wb") as out:
+            proc = subprocess.Popen(
+                [str(Path(sys.executable).parent / "mlflow"), "server", "--host", "127.0.0.1", "--port", str(port),
+                 "--backend-store-uri", f"sqlite:///{folder / 'server.db'}",
+                 "--default-artifact-root", str(folder / "artifacts"), "--workers", "1"],
+                stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            )
+        url = f"http://127.0.0.1:{port}"
+        self.current = (url, proc)
         deadline = time.time() + 120
         import urllib.request
 
         while True:
             try:
                 with urllib.request.urlopen(f"{url}/health", timeout=2):
-                    break
+                    return self.current
             except OSError:
                 if proc.poll() is not None or time.time() > deadline:
-                    raise RuntimeError((tmp_path / "mlflow-server.log").read_text()[-2000:]) from None
+                    self.stop()
+                    raise RuntimeError(log.read_text()[-2000:]) from None
                 time.sleep(0.5)
-        yield url, proc
-    finally:
+
+    def stop(self) -> None:
+        if self.current is None:
+            return
+        proc = self.current[1]
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=60)
-        log.close()
+        self.current = None
+
+
+@pytest.fixture(scope="module")
+def mlflow_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_MlflowServers]:
+    servers = _MlflowServers(tmp_path_factory.mktemp("mlflow"))
+    yield servers
+    servers.stop()
+
+
+@pytest.fixture
+def mlflow_server(mlflow_servers: _MlflowServers) -> tuple[str, subprocess.Popen[bytes]]:
+    """A running ``mlflow server``: ``(url, process)``."""
+    return mlflow_servers.live()
 
 
 @pytest.mark.integration

@@ -32,7 +32,7 @@ def test_an_out_of_memory_two_worker_trial_goes_on_with_half_the_micro_batch_dow
         # which fits once halved to 16. 16: a share of 8, already the floor, so the
         # out-of-memory error ends that trial.
         "params": {"batch_size": {"type": "grid", "values": [64, 16]}},
-        "fixed": {"max_iter": 3, "x": 0.3},
+        "fixed": {"max_iter": 3, "x": 0.3, "await_sweep": "oom"},
     }
     path = tmp_path / "oom.yaml"
     path.write_text(yaml.safe_dump(spec))

@@ -44,11 +44,21 @@ def _report_with_checkpoint(metrics: dict[str, Any], t: int) -> None:
         tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(d))
 
 
+def _await_file(path: Path, timeout_s: float = 300) -> None:
+    """Wait for a test to create ``path``: a gate that holds a trial at a known iteration."""
+    deadline = time.monotonic() + timeout_s
+    while not path.exists():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"no one opened the gate {path}")
+        time.sleep(0.1)
+
+
 def checkpointed(config: dict[str, Any]) -> None:
     """Checkpoints every iteration, sleeps ``sleep`` s per iteration, resumes from its checkpoint.
 
     Reports ``loss`` (and ``cost`` when ``report_cost`` is set). Appends ``<trial_id> <t>`` to
-    ``<out_dir>/iterations.txt`` per iteration when ``out_dir`` is set;
+    ``<out_dir>/iterations.txt`` per iteration when ``out_dir`` is set; from iteration ``hold_at``
+    (default 2) on, waits for the file ``gate`` to exist when ``gate`` is set;
     raises at iteration ``fail_at`` of a first attempt when ``fail_at`` is set (and always when
     ``always_fail``).
     """
@@ -56,6 +66,8 @@ def checkpointed(config: dict[str, Any]) -> None:
     trial_id = tune.get_context().get_trial_id()
     out = config.get("out_dir")
     for t in range(start + 1, int(config.get("max_iter", 4)) + 1):
+        if config.get("gate") and t >= int(config.get("hold_at", 2)):
+            _await_file(Path(config["gate"]))
         time.sleep(float(config.get("sleep", 0.0)))
         if config.get("always_fail"):
             raise RuntimeError(f"boom in trial {trial_id}")
@@ -156,6 +168,30 @@ def exploitable(config: dict[str, Any]) -> None:
     checkpointed(config)
 
 
+def _await_recorded(config: dict[str, Any], *, epoch: int) -> None:
+    """Block until the store holds ``epoch`` of this config's trial (``await_sweep`` in the config).
+
+    A real out-of-memory error comes part-way through an epoch, long after the epoch before was
+    reported. A toy that raises at once can beat that report to the trial's driver, and the
+    trial then restarts from no checkpoint at all: wait until the driver has it.
+    """
+    sweep = config.get("await_sweep")
+    if not sweep:
+        return
+    from results import Store
+
+    store = Store.open(home=os.environ["HPO_HOME"], create=False)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        for trial in store.trials(sweep):
+            if trial.config.get("batch_size") == config["batch_size"]:
+                epochs = store.history(trial.trial_id).get("epoch")
+                if epochs is not None and epoch in set(epochs):
+                    return
+        time.sleep(0.2)
+    raise TimeoutError(f"the store never recorded epoch {epoch} of batch_size={config['batch_size']}")
+
+
 @declare(multi_worker=True, checkpoints=True)
 def oom_above(config: dict[str, Any]) -> None:
     """A data-parallel loop whose model does not fit micro-batches above ``fits`` (default: a quarter
@@ -176,6 +212,7 @@ def oom_above(config: dict[str, Any]) -> None:
     micro = halved_micro_batch(int(config["batch_size"]), ranks.world, oom_halvings())
     for t in range(start + 1, int(config.get("max_iter", 3)) + 1):
         if t >= 2 and micro > int(config.get("fits", int(config["batch_size"]) // 4)):
+            _await_recorded(config, epoch=t - 1)
             raise TrialOutOfMemoryError(f"CUDA out of memory at batch_size={micro} on cpu (peak 0.0 GB)")
         metrics = {"loss": _loss(config, t), "micro_batch_size": micro, "oom_halvings": oom_halvings(), "epoch": t}
         if ranks.rank != 0:
