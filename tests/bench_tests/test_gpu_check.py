@@ -212,7 +212,9 @@ def test_a_pytest_step_counts_its_tests_from_the_junit_file(tmp_path: Path) -> N
     tests.write_text("import pytest\n\ndef test_a():\n    pass\n\n@pytest.mark.parametrize('p', ['bf16'])\n"
                      "def test_b(p):\n    assert p == 'fp16'\n\n@pytest.mark.skip(reason='needs CUDA')\n"
                      "def test_c():\n    pass\n")
+    # --rootdir: the junit names are relative to it (from the repo's rootdir, a temp path's folders show).
     step = plan.Step("pytest-demo", "a demo", 1, 5, (sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                                                     f"--rootdir={tmp_path}",
                                                      f"--junitxml={tmp_path / 'pytest-demo.xml'}", str(tests)),
                      "pytest", "pytest-demo.log")
     result = run.run_step(step, out=tmp_path, cap_s=60, env=run.step_env(tmp_path))

@@ -94,6 +94,25 @@ def test_a_trainable_class_with_more_trials_than_slots_finishes(
         assert all(not (a & b) for a in pids_by_trial.values() for b in pids_by_trial.values() if a is not b)
 
 
+def _await_snapshots(experiment: Path, *, count: int, proc: subprocess.Popen[str]) -> None:
+    """Wait until Tune has written its experiment state ``count`` more times (every 1 s here).
+
+    The state a resume reads must name the interrupted trial's checkpoints; on a loaded machine
+    a fixed wait can end before the next snapshot is on disk.
+    """
+    def stamp() -> tuple[int, ...]:
+        return tuple(sorted(p.stat().st_mtime_ns for p in experiment.glob("experiment_state*.json")))
+
+    seen, changes = stamp(), 0
+    deadline = time.monotonic() + 60
+    while changes < count:
+        assert proc.poll() is None and time.monotonic() < deadline, "Tune stopped writing its experiment state"
+        time.sleep(0.1)
+        now = stamp()
+        if now != seen:
+            seen, changes = now, changes + 1
+
+
 DRIVER = textwrap.dedent(
     """
     import json, sys
@@ -149,7 +168,7 @@ def test_a_checkpointing_class_resumes_from_its_checkpoints_after_a_kill(
             proc.kill()
             pytest.fail("timed out waiting for the sweep to make progress")
         time.sleep(0.2)
-    time.sleep(1.2)  # one more experiment snapshot (every 1 s here) records the latest checkpoints
+    _await_snapshots(tmp_home / "ray" / "cls-killed", count=2, proc=proc)
     proc.send_signal(signal.SIGKILL)
     proc.wait(30)
 
