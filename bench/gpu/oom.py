@@ -17,14 +17,13 @@ the card is made small instead, for real: this process
 
 from __future__ import annotations
 
-import argparse
 import gc
 import json
 import logging
 import sys
-from pathlib import Path
 from typing import Any
 
+from bench.gpu.step_cli import log_to_stderr, step_parser
 from bench.gpu.sweeps import TrialRun, drop_checkpoints, hpo_sweep, last_error, read_trials
 
 __all__ = ["BATCH", "HEADROOM_SHARE", "headroom_bytes", "oom_checks", "oom_spec", "trial_figures"]
@@ -126,11 +125,9 @@ def hold_all_but(keep: int) -> list[Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--json", type=Path, required=True)
+    parser = step_parser(__doc__)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    log_to_stderr()
     import torch
 
     from trainables.data import load_dataset

@@ -16,7 +16,6 @@ The baseline is the 1 x ``gpu: 1`` sweep of the same run.
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import statistics
@@ -24,6 +23,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from bench.gpu.step_cli import log_to_stderr, step_parser
 from bench.gpu.sweeps import TrialRun, drop_checkpoints, hpo_sweep, last_error, read_trials, synthetic_train_images
 
 __all__ = ["LAYOUTS", "packing_figures", "packing_spec"]
@@ -84,11 +84,9 @@ def _write(path: Path, figures: dict[str, Any], errors: list[str], *, done: bool
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--json", type=Path, required=True)
+    parser = step_parser(__doc__)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    log_to_stderr()
     home = args.out / "hpo-home"
     images = synthetic_train_images()
     figures: dict[str, Any] = {"fixed": FIXED, "images_per_epoch": images, "runs": []}

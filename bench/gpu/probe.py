@@ -7,15 +7,15 @@ torch). Run as a step (``python -m bench.gpu.probe --out DIR --json PATH``) it s
 
 from __future__ import annotations
 
-import argparse
 import glob
 import json
 import shutil
 import subprocess
 import sys
 from importlib import metadata
-from pathlib import Path
 from typing import Any
+
+from bench.gpu.step_cli import step_parser
 
 __all__ = ["absent_line", "driver_absent", "gpu_query", "parse_gpu_query", "torch_view"]
 
@@ -83,9 +83,7 @@ def torch_view() -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     """The ``env`` step: ``nvidia-smi`` output saved, the machine described as JSON."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--json", type=Path, required=True)
+    parser = step_parser(__doc__)
     args = parser.parse_args(argv)
     try:
         smi = subprocess.run(["nvidia-smi"], capture_output=True, text=True, timeout=30)

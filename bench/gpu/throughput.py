@@ -14,7 +14,6 @@ An epoch is a whole number of batches (no short last batch: one shape for torch.
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import math
@@ -26,6 +25,7 @@ from typing import Any
 import yaml
 
 from bench.gpu.run import ROOT
+from bench.gpu.step_cli import log_to_stderr, step_parser
 
 __all__ = [
     "MODEL_KWARGS",
@@ -186,12 +186,10 @@ def run_compile(path: Path, data: Any) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--json", type=Path, required=True)
+    parser = step_parser(__doc__)
     parser.add_argument("--compile", action="store_true", help="torch.compile against eager instead")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    log_to_stderr()
     from trainables.data import load_dataset
 
     data = load_dataset("synthetic")
