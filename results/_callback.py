@@ -31,6 +31,10 @@ logger = logging.getLogger(__name__)
 _MAX_ERROR_CHARS = 20_000
 
 
+LOST_TRIAL_ERROR = ("lost: the driver was killed before Ray Tune's experiment state recorded this trial, "
+                    "so the resume could not continue it")
+
+
 def read_trial_error(trial: Trial) -> str:
     """The text Ray wrote for a failed trial (its ``error.txt``), or a stand-in when unreadable."""
     text: str | None = None
@@ -289,4 +293,12 @@ class StoreCallback(Callback):
         self._maybe_flush()
 
     def on_experiment_end(self, trials: list[Trial], **info: Any) -> None:
+        self._ensure()
+        known = {t.trial_id for t in trials}
+        for trial_id, state in self._states.items():
+            if state.trial.status == "running" and trial_id not in known:
+                # Started, then the driver was SIGKILLed before Tune's experiment state held it:
+                # the resumed Tune cannot run it again (its searcher suggests a replacement).
+                state.update(status="error", ended=time.time(), error=LOST_TRIAL_ERROR)
+                self._dirty[trial_id] = state
         self.flush()

@@ -14,6 +14,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from search.restored_state import ReconcilingVariantGenerator
+
 __all__ = ["make_searcher", "param_space"]
 
 logger = logging.getLogger(__name__)
@@ -39,8 +41,9 @@ def make_searcher(spec: Any, *, max_concurrent: int, evaluated: Any = None) -> A
             and HyperOpt model them as finished trials; random search runs them first.
 
     Returns:
-        A ``ConcurrencyLimiter`` around ``OptunaSearch`` or ``HyperOptSearch``, or a seeded
-        ``BasicVariantGenerator``.
+        A ``ConcurrencyLimiter`` around ``OptunaSearch`` or ``HyperOptSearch`` (give it to Tune
+        through ``search.restored_state.search_algorithm``), or a seeded ``BasicVariantGenerator``
+        that agrees with Tune's restored trials after a SIGKILL.
     """
     algorithm = spec.search.algorithm
     if algorithm == "optuna":
@@ -73,10 +76,9 @@ def make_searcher(spec: Any, *, max_concurrent: int, evaluated: Any = None) -> A
         logger.debug("HyperOpt wrapped in ConcurrencyLimiter(max_concurrent=%d)", max_concurrent)
         return ConcurrencyLimiter(searcher, max_concurrent=max_concurrent)
     if algorithm in ("random", "grid"):
-        from ray.tune.search import BasicVariantGenerator
 
         warm = [dict(p) for p in evaluated.points] if evaluated is not None else []
-        return BasicVariantGenerator(
+        return ReconcilingVariantGenerator(
             points_to_evaluate=[dict(p) for p in spec.search.points_to_evaluate] + warm or None,
             max_concurrent=max_concurrent,
             random_state=spec.search.seed,

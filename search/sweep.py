@@ -395,6 +395,7 @@ def _tuner(run: _Run, plan: SweepPlan, runnable: Any) -> Any:
     from ray import tune
     from ray.tune.logger import TBXLoggerCallback
 
+    from search.restored_state import search_algorithm
     from search.schedulers import make_scheduler
     from search.searchers import make_searcher, param_space
     from search.trainable_glue import checkpoint_frequency_for, reuse_actors_for
@@ -417,7 +418,8 @@ def _tuner(run: _Run, plan: SweepPlan, runnable: Any) -> Any:
         tune_config=tune.TuneConfig(
             metric=plan.metric,
             mode=plan.mode,
-            search_alg=make_searcher(run.spec, max_concurrent=plan.concurrency or 1, evaluated=run.evaluated),
+            search_alg=search_algorithm(make_searcher(run.spec, max_concurrent=plan.concurrency or 1,
+                                                      evaluated=run.evaluated)),
             scheduler=make_scheduler(run.spec, plan=plan, lineage_key=CALLBACK_KEY),
             num_samples=run.spec.search.num_samples,
             reuse_actors=reuse_actors_for(runnable),
