@@ -14,8 +14,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from search.restored_state import ReconcilingVariantGenerator
-
 __all__ = ["make_searcher", "param_space"]
 
 logger = logging.getLogger(__name__)
@@ -76,6 +74,7 @@ def make_searcher(spec: Any, *, max_concurrent: int, evaluated: Any = None) -> A
         logger.debug("HyperOpt wrapped in ConcurrencyLimiter(max_concurrent=%d)", max_concurrent)
         return ConcurrencyLimiter(searcher, max_concurrent=max_concurrent)
     if algorithm in ("random", "grid"):
+        from search.restored_state import ReconcilingVariantGenerator
 
         warm = [dict(p) for p in evaluated.points] if evaluated is not None else []
         return ReconcilingVariantGenerator(
