@@ -94,23 +94,26 @@ def test_a_trainable_class_with_more_trials_than_slots_finishes(
         assert all(not (a & b) for a in pids_by_trial.values() for b in pids_by_trial.values() if a is not b)
 
 
-def _await_snapshots(experiment: Path, *, count: int, proc: subprocess.Popen[str]) -> None:
-    """Wait until Tune has written its experiment state ``count`` more times (every 1 s here).
+def _snapshot_with_a_trial_mid_run(experiment: Path) -> bool:
+    """True when Tune's newest experiment state (the file a resume restores from) holds a finished
+    trial and a running one at iteration 2 to 6 of 10: that trial has checkpointed, and it
+    still has 2 s of steps to run, so a kill now finds it unfinished in every later snapshot too.
 
-    The state a resume reads must name the interrupted trial's checkpoints; on a loaded machine
-    a fixed wait can end before the next snapshot is on disk.
+    The store says nothing about Tune's snapshot: waiting on the store's rows (and then a fixed
+    number of snapshots) let the kill land where the running trials had no checkpoint yet.
     """
-    def stamp() -> tuple[int, ...]:
-        return tuple(sorted(p.stat().st_mtime_ns for p in experiment.glob("experiment_state*.json")))
-
-    seen, changes = stamp(), 0
-    deadline = time.monotonic() + 60
-    while changes < count:
-        assert proc.poll() is None and time.monotonic() < deadline, "Tune stopped writing its experiment state"
-        time.sleep(0.1)
-        now = stamp()
-        if now != seen:
-            seen, changes = now, changes + 1
+    files = sorted(experiment.glob("experiment_state-*.json"))
+    if not files:
+        return False
+    try:
+        trials = [(json.loads(t), json.loads(m)) for t, m in json.loads(files[-1].read_text())["trial_data"]]
+    except (OSError, ValueError, KeyError):
+        return False  # mid-write
+    statuses = [t["status"] for t, _ in trials]
+    mid_run = [
+        (m.get("last_result") or {}).get("training_iteration", 0) for t, m in trials if t["status"] == "RUNNING"
+    ]
+    return "TERMINATED" in statuses and any(2 <= i <= 6 for i in mid_run)
 
 
 DRIVER = textwrap.dedent(
@@ -152,23 +155,14 @@ def test_a_checkpointing_class_resumes_from_its_checkpoints_after_a_kill(
     )
     store = Store.open(home=tmp_home)
 
-    def one_done_and_one_well_under_way() -> bool:
-        if store.find_sweep("cls-killed") is None:
-            return False
-        trials = store.trials("cls-killed")
-        return any(t.status == "completed" for t in trials) and any(
-            t.status == "running" and t.iterations >= 2 for t in trials
-        )
-
     deadline = time.monotonic() + 120
-    while not one_done_and_one_well_under_way():
+    while not _snapshot_with_a_trial_mid_run(tmp_home / "ray" / "cls-killed"):
         if proc.poll() is not None:
             pytest.fail(f"driver exited early ({proc.returncode}):\n{proc.stdout.read() if proc.stdout else ''}")
         if time.monotonic() > deadline:
             proc.kill()
-            pytest.fail("timed out waiting for the sweep to make progress")
-        time.sleep(0.2)
-    _await_snapshots(tmp_home / "ray" / "cls-killed", count=2, proc=proc)
+            pytest.fail("timed out waiting for Tune to snapshot a trial mid-run")
+        time.sleep(0.1)
     proc.send_signal(signal.SIGKILL)
     proc.wait(30)
 
