@@ -17,6 +17,7 @@ from typing import Any
 
 from search.errors import ResourceError, SweepInputError
 from search.orphans import reap_orphans, record_local_ray
+from search.ray_token import ensure_local_token
 
 __all__ = [
     "Capacity",
@@ -326,6 +327,7 @@ def ensure_ray(spec: Any, *, verbose: bool = False, home: str | os.PathLike[str]
         reap_orphans(home)
     cap = planned_capacity(spec)
     cpus, gpus = cap.nodes[0] if cap else (None, None)
+    ensure_local_token()  # Ray's own first token write races with any other Ray starting now
     with _QuietAuthBanner(verbose=verbose):
         ray.init(
             address="local",
