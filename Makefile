@@ -12,7 +12,9 @@ STAMP  := $(VENV)/.installed-dev
 ALL_EXTRAS := dev,postgres,wandb,mlflow,pb2,cluster
 # The suite is CPU-bound on 2 cores; 3 pytest-xdist workers (each with its own Ray, PostgreSQL
 # database and S3 server) keep both cores busy while one worker waits on a process or a server.
-PYTEST_PAR := -n 3
+# Whole modules go to a worker (a module's cluster or server starts once), the modules with slow
+# tests first (tests/conftest.py orders them), so the run does not end waiting on one long test.
+PYTEST_PAR := -n 3 --dist loadfile --no-loadscope-reorder
 # The edit loop: no Ray, no PostgreSQL, no browser (the spec language, plan, store, report, CLI).
 PYTEST_QUICK := -m "not integration" --ignore=tests/results_tests/test_report_browser.py
 

@@ -10,12 +10,18 @@ import pytest
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Under pytest-xdist, each worker gets a PostgreSQL database of its own (``<db>_gw0``, ...).
+    """Ray's token made once, up front; under pytest-xdist, a PostgreSQL database per worker.
 
-    The store tests drop every table before and after each test: two workers on one database
-    would drop each other's tables mid-test.
+    Each worker's database is ``<db>_gw0``, ...: the store tests drop every table before and after
+    each test, and two workers on one database would drop each other's tables mid-test.
     """
     worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        # Before any Ray starts: on a new machine the workers' Ray instances and the tests' own
+        # `ray start`s would otherwise race to write Ray's first token (see search/ray_token.py).
+        from search.ray_token import ensure_local_token
+
+        ensure_local_token()
     url = os.environ.get("HPO_TEST_PG_URL")
     if not worker or not url:
         return
@@ -32,6 +38,37 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Order the run for 2 cores, and skip ``@pytest.mark.gpu`` tests where CUDA is absent."""
+    _slow_first(items)
+    _skip_gpu_without_cuda(items)
+
+
+def _slow_first(items: list[pytest.Item]) -> None:
+    """The modules in order of their estimated time, longest first (a stable sort that keeps each
+    module's tests together): a ``slow`` test counts its mark's ``seconds`` (20 unless given), another
+    integration test 5, any other test 0.5.
+
+    ``make test`` hands whole modules to the xdist workers (``--dist loadfile``: a module's fixtures,
+    such as a two-node ``ray start`` cluster or an MLflow server, start once per run) in this order
+    (``--no-loadscope-reorder``), so the workers start on the long modules and end on short ones
+    instead of waiting on one long test at the end.
+    """
+    def estimate(item: pytest.Item) -> float:
+        slow = item.get_closest_marker("slow")
+        if slow is not None:
+            return float(slow.kwargs.get("seconds", 20))
+        return 5.0 if "integration" in item.keywords else 0.5
+
+    def module(item: pytest.Item) -> str:
+        return item.nodeid.split("::", 1)[0]
+
+    total: dict[str, float] = {}
+    for item in items:
+        total[module(item)] = total.get(module(item), 0.0) + estimate(item)
+    items.sort(key=lambda item: -total[module(item)])
+
+
+def _skip_gpu_without_cuda(items: list[pytest.Item]) -> None:
     """Skip ``@pytest.mark.gpu`` tests where CUDA is absent, with the reason shown."""
     if not any("gpu" in item.keywords for item in items):
         return

@@ -124,6 +124,7 @@ def train(config):
 '''
 
 
+@pytest.mark.slow
 @pytest.mark.integration
 def test_the_cli_imports_a_trainable_beside_the_spec_from_a_foreign_working_directory(tmp_path: Path) -> None:
     lab, elsewhere = tmp_path / "lab", tmp_path / "elsewhere"

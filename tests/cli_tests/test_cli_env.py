@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
@@ -111,6 +113,7 @@ def test_sweep_with_a_home_it_may_not_create_or_write(shared_tmp: Path) -> None:
     assert _tree(locked) == []
 
 
+@pytest.mark.slow
 @pytest.mark.integration
 def test_run_sweep_from_python_is_quiet_without_verbose(tmp_path: Path) -> None:
     script = (
@@ -124,10 +127,16 @@ def test_run_sweep_from_python_is_quiet_without_verbose(tmp_path: Path) -> None:
         f"outcome = run_sweep(spec, home={str(tmp_path / 'runs')!r}, progress='none')\n"
         "assert outcome.status == 'finished', outcome\n"
     )
-    env = {k: v for k, v in os.environ.items() if k not in ("RAY_ADDRESS", "RAY_AUTH_MODE", "HPO_STORE")}
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("RAY_ADDRESS", "RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH", "HPO_STORE")}
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(ROOT / "tests" / "search_tests")])
+    env["HOME"] = str(tmp_path / "new-user")  # a machine that never ran Ray: no token yet
     done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=240, check=False)
     assert done.returncode == 0, done.stderr
     assert "Token authentication" not in done.stderr + done.stdout
     assert (done.stdout, done.stderr) == ("", "")
+    # hpo made Ray's token before Ray started (atomically: Ray's own write races), and Ray used it.
+    # Ours is private; a token Ray had written would carry the umask's 0644.
+    token = tmp_path / "new-user" / ".ray" / "auth_token"
+    assert re.fullmatch(r"[0-9a-f]{64}", token.read_text()) and stat.S_IMODE(token.stat().st_mode) == 0o600

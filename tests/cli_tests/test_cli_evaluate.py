@@ -15,6 +15,7 @@ TINY = ["--set", "search.num_samples=2", "--set", "scheduler.max_t=1", "--set", 
         "--set", "fixed.subset=400", "-q"]
 
 
+@pytest.mark.slow
 @pytest.mark.integration
 def test_best_evaluate_scores_the_checkpoint_on_the_test_split(ray_session: None, tmp_home: Path) -> None:
     from results import Store

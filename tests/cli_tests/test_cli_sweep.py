@@ -120,6 +120,7 @@ def test_sweep_prints_best_trial_checkpoint_logs_and_store(ray_session: None, tm
     assert lines[7] == f"store: sqlite:///{tmp_home / 'store.sqlite'}"
 
 
+@pytest.mark.slow
 @pytest.mark.integration
 def test_ctrl_c_exits_130_and_resume_finishes(ray_session: None, tmp_home: Path, tmp_path: Path) -> None:
     import ray

@@ -81,7 +81,10 @@ def _hpo(args: list[str], env: dict[str, str], timeout: float = 240) -> subproce
 def _ray_head(ray_tmp: Path) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
     """``ray start --head --block`` on 127.0.0.1 with a private temp dir; stopped by its process group."""
     port = _free_port()
+    # The node's agent on a port of its own: Ray's default (52365) is often the session Ray's already,
+    # and an agent that cannot bind it backs off and runs without its HTTP service.
     cmd = [str(RAY), "start", "--head", "--block", "--node-ip-address=127.0.0.1", f"--port={port}",
+           f"--dashboard-agent-listen-port={_free_port()}",
            "--num-cpus=1", "--num-gpus=0", "--include-dashboard=false", "--disable-usage-stats",
            f"--temp-dir={ray_tmp / 'ray'}"]
     proc = subprocess.Popen(cmd, env=_env(ray_tmp), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -102,6 +105,7 @@ def _driver_logs(session: Path, pid: int) -> list[Path]:
     return list((session / "logs").glob(f"*_{pid}.log"))
 
 
+@pytest.mark.slow(seconds=40)
 @pytest.mark.integration
 def test_local_sweep_leaves_a_running_ray_start_cluster_alone_and_ray_address_joins_it(
     tmp_path: Path, ray_tmp: Path
@@ -135,6 +139,7 @@ def test_local_sweep_leaves_a_running_ray_start_cluster_alone_and_ray_address_jo
         assert len(list((session / "logs").glob("python-core-driver-*.log"))) >= 1
 
 
+@pytest.mark.slow
 @pytest.mark.integration
 def test_stale_cluster_record_does_not_stop_a_local_sweep(tmp_path: Path, ray_tmp: Path) -> None:
     dead = f"127.0.0.1:{_free_port()}"
@@ -180,6 +185,7 @@ def _alive(pid: int, start: str) -> bool:
     return fields[0] != "Z" and fields[19] == start
 
 
+@pytest.mark.slow
 @pytest.mark.integration
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="process records need Linux /proc")
 def test_next_command_ends_what_a_killed_sweep_left_running(tmp_path: Path, ray_tmp: Path) -> None:

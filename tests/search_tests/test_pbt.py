@@ -37,6 +37,7 @@ def _clip(lr: float) -> float:
     return min(max(lr, low), high)
 
 
+@pytest.mark.slow
 @pytest.mark.integration
 def test_pbt_applies_the_mutated_lr_and_records_the_lineage(ray_session: None, tmp_home: Path) -> None:
     from results import Store, export_report

@@ -84,6 +84,7 @@ _SEARCHES = {
 _CASES = [("random", "stale-searcher"), ("nsga2", "stale-searcher"), ("nsga2", "stale-tune")]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("search", "stale"), _CASES, ids=[f"{s}-{k}" for s, k in _CASES])
 def test_sigkilled_sweep_resumes_and_finishes_each_trial_once(
     ray_session: None, tmp_home: Path, tmp_path: Path, search: str, stale: str

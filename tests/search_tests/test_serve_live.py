@@ -35,6 +35,7 @@ def _number(dom: str, element_id: str) -> str:
     return found.group(1)
 
 
+@pytest.mark.slow
 def test_the_dashboard_follows_a_running_sweep_in_chromium(ray_session: None, tmp_home: Path, tmp_path: Path,
                                                            make_spec) -> None:
     import uvicorn

@@ -85,6 +85,7 @@ def test_a_bad_stall_timeout_exits_2_with_one_line(
     )
 
 
+@pytest.mark.slow
 @pytest.mark.integration
 def test_a_sweep_whose_cpus_other_work_holds_fails_with_why_and_resumes_once_they_are_free(
     ray_session: None, tmp_home: Path, make_spec, monkeypatch: pytest.MonkeyPatch
@@ -134,6 +135,7 @@ def test_a_sweep_whose_cpus_other_work_holds_fails_with_why_and_resumes_once_the
     assert store.get_sweep("held").status == "finished"
 
 
+@pytest.mark.slow
 @pytest.mark.integration
 def test_a_trainable_whose_setup_never_returns_ends_the_sweep(
     ray_session: None, tmp_home: Path, make_spec, monkeypatch: pytest.MonkeyPatch

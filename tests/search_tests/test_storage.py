@@ -81,6 +81,7 @@ def test_single_node_sqlite_store_is_accepted(ray_session: None, tmp_path: Path)
         storage.check_store_reachable("sqlite:///x", sqlite_path=tmp_path / "x", client=True)
 
 
+@pytest.mark.slow
 @pytest.mark.integration
 def test_sweep_checkpoints_to_s3_and_the_store_points_there(s3: str, tmp_path: Path) -> None:
     # In its own process: the local Ray it starts (and so every trial) inherits the S3 variables.

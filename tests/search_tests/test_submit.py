@@ -29,7 +29,7 @@ HERE = Path(__file__).parent
 ROOT = HERE.parents[1]
 PG_ENV = "HPO_TEST_PG_URL"
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow(seconds=30)]
 
 
 @pytest.fixture(scope="module")

@@ -217,6 +217,8 @@ class _MlflowServers:
 
     Starting one costs some 10 s; the tests share it, and the one that stops a server mid-sweep
     leaves the next test a fresh one. Each runs in its own process group, stopped by its id.
+    MLflow's job runner (six huey consumer processes for its GenAI jobs, 17 of the 23 CPU-seconds
+    a start costs here) is off: tracking never uses it.
     """
 
     def __init__(self, root: Path) -> None:
@@ -237,6 +239,7 @@ class _MlflowServers:
                  "--backend-store-uri", f"sqlite:///{folder / 'server.db'}",
                  "--default-artifact-root", str(folder / "artifacts"), "--workers", "1"],
                 stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                env={**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"},
             )
         url = f"http://127.0.0.1:{port}"
         self.current = (url, proc)
@@ -302,6 +305,7 @@ def test_mlflow_gets_one_run_per_trial_with_params_metric_history_and_status(
 
 
 @pytest.mark.integration
+@pytest.mark.slow
 def test_a_tracker_whose_server_stops_mid_sweep_warns_once_and_the_store_gets_everything(
     ray_session: None, tmp_home: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
     mlflow_server: tuple[str, subprocess.Popen[bytes]],

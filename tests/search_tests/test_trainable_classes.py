@@ -128,6 +128,7 @@ DRIVER = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 @pytest.mark.integration
 def test_a_checkpointing_class_resumes_from_its_checkpoints_after_a_kill(
     ray_session: None, tmp_home: Path, tmp_path: Path, make_spec

@@ -169,7 +169,8 @@ def exploitable(config: dict[str, Any]) -> None:
 
 
 def _await_recorded(config: dict[str, Any], *, epoch: int) -> None:
-    """Block until the store holds ``epoch`` of this config's trial (``await_sweep`` in the config).
+    """Block until the store holds ``epoch`` of this config's trial (``await_sweep`` in the config,
+    in the run home ``await_home``, else ``$HPO_HOME``: a session Ray's workers keep the first test's).
 
     A real out-of-memory error comes part-way through an epoch, long after the epoch before was
     reported. A toy that raises at once can beat that report to the trial's driver, and the
@@ -180,7 +181,7 @@ def _await_recorded(config: dict[str, Any], *, epoch: int) -> None:
         return
     from results import Store
 
-    store = Store.open(home=os.environ["HPO_HOME"], create=False)
+    store = Store.open(home=config.get("await_home") or os.environ["HPO_HOME"], create=False)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         for trial in store.trials(sweep):

@@ -70,6 +70,7 @@ def test_cifar_trainable_under_ray_tune(ray_session: None, cifar_root: Path, tmp
     assert list(history["epoch"]) == [1, 2]
 
 
+@pytest.mark.slow
 @pytest.mark.integration
 def test_retried_trial_resumes_from_its_checkpoint(ray_session: None, tmp_path: Path) -> None:
     from ray import tune
