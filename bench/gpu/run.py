@@ -125,8 +125,11 @@ def run_group(argv: list[str] | tuple[str, ...], *, timeout_s: float, env: dict[
             (a sweep inside a step); Ray's processes die with their driver either way (Ray
             sets them to be killed when their parent dies).
     """
+    # A shell's background job starts with SIGINT ignored, and a signal ignored at start cannot be
+    # trapped (sh) or turned into KeyboardInterrupt (Python): give the child SIGINT's default back.
+    reset = (lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)) if first == signal.SIGINT else None
     proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=stdout, stderr=subprocess.STDOUT if stdout else None,
-                            start_new_session=own_session)
+                            start_new_session=own_session, preexec_fn=reset)
     try:
         rc = proc.wait(timeout=timeout_s)
     except subprocess.TimeoutExpired:
