@@ -20,6 +20,14 @@ class _StatusActor(_WandbLoggingActor):
         kwargs["config"] = {**(kwargs.get("config") or {}), SWEEP_KEY: sweep}
         super().__init__(*args, **kwargs)
 
+    def run(self) -> None:
+        super().run()
+        # wandb.finish() can return while the wandb-core service process is still writing the run
+        # (offline: the run-*.wandb file), and Ray kills this actor, with that process, as soon as
+        # run() returns: under load a finished run's file was left as its 7-byte header. teardown()
+        # waits for the service to flush and exit; this actor logs one run, so nothing else needs it.
+        self._wandb.teardown()
+
     def _handle_result(self, result: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
         status = result.pop(STATUS_KEY, None)
         log, config_update = super()._handle_result(result)
