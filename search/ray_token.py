@@ -3,10 +3,10 @@
 A local ``ray.init`` (and ``ray start``) turns token authentication on and, when no token exists
 yet, writes a fresh one to ``~/.ray/auth_token`` with a plain open-and-write. On a machine that has
 none (a new CI machine, a new user), two Ray instances starting at once (two sweeps, a sweep beside
-``ray start``) each write their own: the second overwrites the first, the first instance's GCS keeps
-the old token, and the workers it starts afterwards read the new one and are refused (their actors
-die "before they started running"). A reader can also catch the file empty between open and write.
-Making the token before Ray starts, in one atomic step, leaves nothing to race over.
+``ray start``) can each write their own: the second overwrites the first, while the first
+instance's GCS keeps the old token for the workers it starts afterwards. A reader can also catch
+the file empty between open and write. (Eight simultaneous starts here did not show it; the window
+is narrow.) Making the token before Ray starts, in one atomic step, leaves nothing to race over.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ def ensure_local_token() -> Path | None:
 
     Nothing is written when token authentication is off (``RAY_AUTH_MODE`` other than ``token``),
     when the token comes from elsewhere (``RAY_AUTH_TOKEN``, ``RAY_AUTH_TOKEN_PATH``), or when the
-    file already holds a token. A home that cannot be written is left to Ray, as before.
+    file already exists. A home that cannot be written is left to Ray, as before.
     """
     mode = os.environ.get("RAY_AUTH_MODE")
     if mode is not None and mode.strip().lower() != "token":

@@ -31,7 +31,8 @@ def test_an_out_of_memory_two_worker_trial_goes_on_with_half_the_micro_batch_dow
         "fixed": {"max_iter": 3, "x": 0.3, "await_sweep": "oom", "await_home": str(tmp_home)},
     }, source="test")
     outcome = run_sweep(spec, progress="none")
-    assert outcome.status == "finished" and outcome.counts == {**outcome.counts, "completed": 1, "error": 1}
+    assert outcome.status == "finished"
+    assert (outcome.counts["completed"], outcome.counts["error"]) == (1, 1)
     store = Store.open(home=tmp_home)
     by_batch = {t.config["batch_size"]: t for t in store.trials("oom")}
     halved, floored = by_batch[64], by_batch[16]
