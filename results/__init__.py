@@ -9,9 +9,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ._checkpoints import local_checkpoint
+from ._confirm import Confirmation, ConfirmedConfig, confirmation
 from ._cost import Cost, sweep_cost, trial_cost
 from ._env import ensure_home, resolve_home
 from ._errors import StoreError, SweepExistsError, SweepNotFoundError, TrialNotFoundError
+from ._importance import Importance, param_importance
 from ._pareto import objective_values, objectives_of, pareto_front
 from ._records import HEARTBEAT_EVERY_S, HEARTBEAT_STALE_S, LINEAGE_KEY, ExploitRecord, SweepRecord, TrialRecord
 from ._report import export_report
@@ -27,8 +29,11 @@ __all__ = [
     "HEARTBEAT_EVERY_S",
     "HEARTBEAT_STALE_S",
     "LINEAGE_KEY",
+    "Confirmation",
+    "ConfirmedConfig",
     "Cost",
     "ExploitRecord",
+    "Importance",
     "Store",
     "StoreCallback",
     "StoreError",
@@ -37,6 +42,7 @@ __all__ = [
     "SweepRecord",
     "TrialNotFoundError",
     "TrialRecord",
+    "confirmation",
     "ended_early",
     "ensure_home",
     "export_report",
@@ -45,6 +51,7 @@ __all__ = [
     "local_checkpoint",
     "objective_values",
     "objectives_of",
+    "param_importance",
     "pareto_front",
     "resolve_home",
     "sweep_cost",

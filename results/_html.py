@@ -15,6 +15,8 @@ from ._sections import (
     all_trials_table,
     best_metrics,
     best_rows,
+    confirmation_note,
+    confirmation_table,
     error_rows,
     fmt,
     importance_table,
@@ -113,6 +115,16 @@ def _best_section(data: ReportData) -> str:
     )
 
 
+def _confirmation_section(data: ReportData) -> str:
+    found = data.confirmation
+    if found is None:
+        return ""
+    headers, rows = confirmation_table(data)
+    verdict = "".join(f"<li>{esc(line)}</li>" for line in found.verdict())
+    return (f'<h2>Confirmation</h2><p class="sub">{esc(confirmation_note(data))}</p>'
+            f'<ul id="confirmation-verdict">{verdict}</ul><div id="confirmation">{_plain_table(headers, rows)}</div>')
+
+
 def _errors_section(data: ReportData) -> str:
     rows = error_rows(data)
     if not rows:
@@ -174,6 +186,7 @@ def render_html(data: ReportData, plots: dict[str, str]) -> str:
         f"generated {esc(data.generated.isoformat(timespec='seconds'))}</p>"
         f"<h2>The sweep</h2>{_kv_table(summary_rows(data))}"
         f"{_best_section(data)}"
+        f"{_confirmation_section(data)}"
         f"<h2>Top trials</h2>{_table(headers, rows, best_first=data.best is not None)}"
         f"{_plots_section(plots)}"
         f"{importance_section(data)}"

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._records import finite
-from ._report_data import ParamAxis, ReportData, rungs
+from ._report_data import ParamAxis, ReportData, gather, rungs
+from ._store import Store
 
-__all__ = ["EVALUATORS", "Importance", "importance"]
+__all__ = ["EVALUATORS", "Importance", "importance", "param_importance"]
 
 logger = logging.getLogger(__name__)
 
@@ -132,3 +133,12 @@ def importance(data: ReportData, *, evaluator: str = "ped_anova") -> list[Import
         last = max((t.iterations for t in data.trials), default=0)
         out.append(Importance(rung=rung if rung is not None else last, trials=count, values=values))
     return out
+
+
+def param_importance(store: Store, name: str, *, evaluator: str = "ped_anova") -> list[Importance]:
+    """Sweep ``name``'s param importance per rung, as its report shows it (``importance`` over the store's rows).
+
+    Raises:
+        SweepNotFoundError: no such sweep.
+    """
+    return importance(gather(store, name), evaluator=evaluator)

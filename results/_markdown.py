@@ -17,6 +17,8 @@ from ._sections import (
     all_trials_table,
     best_metrics,
     best_rows,
+    confirmation_note,
+    confirmation_table,
     error_rows,
     fmt,
     importance_table,
@@ -74,6 +76,10 @@ def render_markdown(data: ReportData, plot_files: dict[str, str]) -> str:
             out += ["Here `spec.yaml` is the resolved spec at the end of this report.", ""]
         out += ["<details><summary>Last reported metrics</summary>", "", _kv(best_metrics(best)), "",
                 "</details>", ""]
+    if data.confirmation is not None:
+        conf_headers, conf_rows = confirmation_table(data)
+        out += ["## Confirmation", "", md(confirmation_note(data)), "",
+                *[f"- {md(line)}" for line in data.confirmation.verdict()], "", _table(conf_headers, conf_rows), ""]
     headers, rows = top_table(data)
     out += ["## Top trials", "", _table(headers, rows), "", "## Plots", ""]
     if not plot_files:

@@ -191,6 +191,8 @@ class SweepRecord:
         job_id: The Ray Job running the driver, for a sweep started with ``hpo submit``.
         job_address: That job's server (``http://HEAD:8265``), where status, logs and stop go.
         heartbeat: The driver's last sign of life (UTC), stamped every ``HEARTBEAT_EVERY_S``.
+        parent: The sweep this one was derived from: a confirmation (``hpo confirm``) names the sweep
+            whose top configs it re-runs; None for a sweep of its own.
     """
 
     name: str
@@ -214,6 +216,7 @@ class SweepRecord:
     job_id: str | None = None
     job_address: str | None = None
     heartbeat: datetime | None = None
+    parent: str | None = None
 
     @property
     def duration_s(self) -> float | None:
@@ -261,6 +264,7 @@ class SweepRecord:
             "experiment_path": self.experiment_path,
             "storage_path": self.storage_path,
             "reason": self.reason,
+            "parent": self.parent,
             "driver": {"host": self.driver_host, "pid": self.driver_pid, "job_id": self.job_id,
                        "job_address": self.job_address, "heartbeat": iso(self.heartbeat), "lost": self.lost},
             "plan": self.plan,

@@ -10,6 +10,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from ._confirm import confirmed_columns
 from ._cost import trial_cost
 from ._records import iso
 from ._report_data import ReportData, gather, rungs
@@ -60,6 +61,7 @@ def report_json(data: ReportData) -> dict[str, Any]:
         "cost": data.cost.to_dict(),
         "importance": [imp.to_dict() for imp in data.importance],
         "lineage": [e.to_dict() for e in data.lineage],
+        "confirmation": data.confirmation.to_dict() if data.confirmation else None,
         "trials": [{**t.to_dict(), **trial_cost(t, data.plan).to_dict()} for t in data.trials],
     }
 
@@ -111,7 +113,7 @@ def export_report(
         if fmt == "json":
             write_atomic(target, json.dumps(report_json(data), indent=2, default=str) + "\n")
         elif fmt == "csv":
-            write_atomic(target, trials_to_csv(data.trials))
+            write_atomic(target, trials_to_csv(data.trials, extra=confirmed_columns(data.confirmation)))
         else:
             from ._plots import all_plots
 

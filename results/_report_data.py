@@ -20,6 +20,7 @@ from ._tabular import flatten
 if TYPE_CHECKING:
     import pandas as pd
 
+    from ._confirm import Confirmation
     from ._cost import Cost
     from ._importance import Importance
 
@@ -51,6 +52,7 @@ class ReportData:
     results: pd.DataFrame  # trial_id, iteration, time_total_s, metric, recorded
     params: list[ParamAxis]
     lineage: list[ExploitRecord] = field(default_factory=list)  # PBT's exploits, oldest first
+    confirmation: Confirmation | None = None  # this sweep's (or, for a parent, its latest) confirmation
     generated: datetime = field(default_factory=lambda: datetime.now(tz=UTC))
 
     @property
@@ -176,8 +178,11 @@ def gather(store: Store, name: str) -> ReportData:
     axes = _axes_from_plan(plan) if plan and plan.get("axes") is not None else _axes_from_configs(trials)
     varying = set(_varying(trials))
     axes = [a for a in axes if a.key in varying]
+    from ._confirm import confirmation
+
     return ReportData(sweep=sweep, store_url=store.url_masked, spec=spec, trials=trials,
-                      results=store.results_frame(name), params=axes, lineage=store.lineage(name))
+                      results=store.results_frame(name), params=axes, lineage=store.lineage(name),
+                      confirmation=confirmation(store, name))
 
 
 def rungs(data: ReportData) -> list[int]:

@@ -33,7 +33,7 @@ __all__ = [
 
 # Bump when a table changes; Store.open refuses stores written by a newer version and migrates older
 # ones (MIGRATIONS: the columns each version added, so an old store opens and reads unchanged).
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 SWEEP_STATUSES = ("running", "finished", "failed", "interrupted")
 TRIAL_STATUSES = ("running", "completed", "stopped_early", "error")
@@ -74,6 +74,8 @@ sweeps_table = Table(
     Column("job_id", String(128), nullable=True),  # the Ray Job that runs the driver (`hpo submit`)
     Column("job_address", Text, nullable=True),  # that job's server, http://HEAD:8265
     Column("heartbeat", Float, nullable=True),  # epoch seconds of the driver's last sign of life
+    # version 4: the sweep this one was derived from (`hpo confirm` re-runs its parent's top configs)
+    Column("parent", String(255), nullable=True),
 )
 
 # version -> the (table, column, SQL type) it added, all nullable, added to a store of an older version.
@@ -82,6 +84,7 @@ MIGRATIONS: dict[int, tuple[tuple[str, str, str], ...]] = {
     3: (("sweeps", "driver_host", "VARCHAR(255)"), ("sweeps", "driver_pid", "INTEGER"),
         ("sweeps", "job_id", "VARCHAR(128)"), ("sweeps", "job_address", "TEXT"), ("sweeps", "heartbeat", "FLOAT"),
         ("trials", "node", "TEXT")),
+    4: (("sweeps", "parent", "VARCHAR(255)"),),
 }
 
 trials_table = Table(

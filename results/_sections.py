@@ -11,8 +11,21 @@ from ._tabular import error_summary, flatten
 __all__ = [
     "IMPORTANCE_NOTE",
     "LINEAGE_NOTE",
-    "all_trials_table", "best_metrics", "best_rows", "cost_text", "counts_text", "error_rows", "fmt",
-    "fmt_duration", "hours", "importance_table", "lineage_table", "summary_rows", "top_table",
+    "all_trials_table",
+    "best_metrics",
+    "best_rows",
+    "confirmation_note",
+    "confirmation_table",
+    "cost_text",
+    "counts_text",
+    "error_rows",
+    "fmt",
+    "fmt_duration",
+    "hours",
+    "importance_table",
+    "lineage_table",
+    "summary_rows",
+    "top_table",
 ]
 
 LINEAGE_NOTE = ("PBT's exploits: a trial in the bottom quantile copied the checkpoint of one in the top "
@@ -166,4 +179,31 @@ def lineage_table(data: ReportData) -> tuple[list[str], list[list[str]]]:
                "first result from it", "when"]
     rows = [[e.trial_id, e.from_trial, fmt(e.from_step), fmt(e.at_step), str(e.iteration), iso(e.recorded) or "-"]
             for e in data.lineage]
+    return headers, rows
+
+
+def confirmation_note(data: ReportData) -> str:
+    """One sentence: what the confirmation re-ran, and how."""
+    found = data.confirmation
+    if found is None:
+        return ""
+    seeds = ", ".join(str(s) for s in found.seeds)
+    return (f"Sweep {found.sweep} re-ran the top {found.top} configs of {found.parent} with fresh seeds ({seeds}), "
+            f"each to the full budget (status {found.status}). Mean of {found.metric} over the seeds, with its "
+            "95% interval (Student's t), beside the score each config had in the sweep.")
+
+
+def confirmation_table(data: ReportData) -> tuple[list[str], list[list[str]]]:
+    """One row per re-run config, best confirmed mean first."""
+    found = data.confirmation
+    if found is None:
+        return [], []
+    metric = found.metric
+    headers = ["#", "trial", "original #", f"{metric} in {found.parent}", f"{metric} mean", "95% interval", "seeds"]
+    rows = []
+    for rank, item in enumerate(found.configs, start=1):
+        interval = item.interval
+        rows.append([str(rank) if item.n else "—", item.trial_id, str(item.original_rank), fmt(item.original),
+                     fmt(item.mean), f"[{fmt(interval[0])}, {fmt(interval[1])}]" if interval else "—",
+                     f"{item.n}" + (f" (+{item.unfinished} unfinished)" if item.unfinished else "")])
     return headers, rows

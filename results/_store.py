@@ -185,11 +185,13 @@ class Store:
         resumed: bool = False,
         plan: dict[str, Any] | None = None,
         storage_path: str | None = None,
+        parent: str | None = None,
     ) -> SweepRecord:
         """Create the sweep's row with status ``running``; on resume, set it running again.
 
         ``plan`` is the sweep's plan as plain data (what the dry run, the live view and the
-        reports read); ``storage_path`` is Ray's storage for its trial directories.
+        reports read); ``storage_path`` is Ray's storage for its trial directories; ``parent`` the
+        sweep this one derives from (a confirmation's).
 
         Records the versions of hpo/ray/torch/python and the git commit of the working directory.
 
@@ -216,12 +218,13 @@ class Store:
                 conn.execute(sweeps_table.insert().values(
                     name=name, status="running", spec_yaml=spec_yaml, spec_hash=spec_hash, metric=metric,
                     mode=mode, max_t=max_t, started=now, finished=None, versions=found_versions,
-                    git_commit=commit, experiment_path=experiment_path, plan=plan_json, storage_path=storage_path))
+                    git_commit=commit, experiment_path=experiment_path, plan=plan_json, storage_path=storage_path,
+                    parent=parent))
                 return
             values: dict[str, Any] = {"status": "running", "finished": None, "reason": None}
             for key, value in (("experiment_path", experiment_path), ("max_t", max_t),
                                ("spec_yaml", spec_yaml), ("spec_hash", spec_hash), ("plan", plan_json),
-                               ("storage_path", storage_path)):
+                               ("storage_path", storage_path), ("parent", parent)):
                 if value is not None:
                     values[key] = value
             conn.execute(sweeps_table.update().where(sweeps_table.c.id == row.id).values(values))
@@ -296,6 +299,10 @@ class Store:
     def sweeps(self) -> list[SweepRecord]:
         """Every sweep, most recently started first."""
         return self._sweeps(None)
+
+    def children(self, parent: str) -> list[SweepRecord]:
+        """The sweeps derived from ``parent`` (its confirmations), most recently started first."""
+        return [s for s in self.sweeps() if s.parent == parent]
 
     def names(self) -> list[str]:
         """Every sweep's name, sorted."""
@@ -512,4 +519,4 @@ def _sweep_record(row: Any, counts: dict[str, int]) -> SweepRecord:
         counts=counts, max_t=row.max_t, plan=_loads(row.plan, None), storage_path=row.storage_path,
         reason=row.reason, driver_host=row.driver_host, driver_pid=row.driver_pid, job_id=row.job_id,
         job_address=row.job_address,
-        heartbeat=from_epoch(row.heartbeat))
+        heartbeat=from_epoch(row.heartbeat), parent=row.parent)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ._records import TrialRecord
@@ -60,13 +60,21 @@ def trial_row(rank: int, trial: TrialRecord) -> dict[str, Any]:
     return row
 
 
-def trials_to_csv(trials: Sequence[TrialRecord]) -> str:
-    """CSV text, one row per trial in the given order (rank 1 first); quoting by the csv module."""
-    rows = [trial_row(rank, trial) for rank, trial in enumerate(trials, start=1)]
+def trials_to_csv(trials: Sequence[TrialRecord], *, extra: Mapping[str, Mapping[str, Any]] | None = None) -> str:
+    """CSV text, one row per trial in the given order (rank 1 first); quoting by the csv module.
+
+    ``extra`` adds columns to the trials it names (by trial id), e.g. a confirmation's ``confirmed.*``;
+    a column appears only when some trial has it.
+    """
+    extra = extra or {}
+    rows = [trial_row(rank, trial) | dict(extra.get(trial.trial_id, {})) for rank, trial in enumerate(trials, start=1)]
     config_cols = sorted({k for row in rows for k in row if k.startswith("config.")})
     result_cols = sorted({k for row in rows for k in row if k.startswith("result.")})
+    extra_cols = list(dict.fromkeys(k for values in extra.values() for k in values
+                                    if any(k in row for row in rows)))
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=[*CSV_COLUMNS, *config_cols, *result_cols], lineterminator="\n")
+    writer = csv.DictWriter(out, fieldnames=[*CSV_COLUMNS, *config_cols, *result_cols, *extra_cols],
+                            lineterminator="\n")
     writer.writeheader()
     for row in rows:
         writer.writerow({k: _cell(row.get(k)) for k in writer.fieldnames})

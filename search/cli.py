@@ -95,12 +95,13 @@ def validate(ctx: click.Context, specs: tuple[str, ...], overrides: tuple[str, .
 
 
 def _register_commands() -> None:
+    from search.cli_derive import COMMANDS as DERIVE_COMMANDS
     from search.cli_jobs import COMMANDS as JOB_COMMANDS
     from search.cli_serve import COMMANDS as SERVE_COMMANDS
     from search.cli_store import COMMANDS as STORE_COMMANDS
     from search.cli_sweep import COMMANDS as SWEEP_COMMANDS
 
-    for command in (*SWEEP_COMMANDS, *STORE_COMMANDS, *SERVE_COMMANDS, *JOB_COMMANDS):
+    for command in (*SWEEP_COMMANDS, *STORE_COMMANDS, *DERIVE_COMMANDS, *SERVE_COMMANDS, *JOB_COMMANDS):
         cli.add_command(command)
 
 

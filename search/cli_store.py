@@ -186,10 +186,16 @@ def trials_command(name: str, top: int | None, fmt: str, scope: str, home: str |
               help="Best by the last reported value or the best over all iterations.")
 @click.option("--evaluate", is_flag=True,
               help="Also score the best trial's checkpoint on the held-out test split (cifar trainable).")
+@click.option("--confirmed", is_flag=True,
+              help="The best after `hpo confirm`: the config with the best mean over fresh seeds, with its interval.")
 @home_option
 @store_option
-def best_command(name: str, fmt: str, scope: str, evaluate: bool, home: str | None, store_url: str | None) -> None:
+def best_command(name: str, fmt: str, scope: str, evaluate: bool, confirmed: bool, home: str | None,
+                 store_url: str | None) -> None:
     """Show a sweep's best trial: metric, iteration, config, checkpoint (the Pareto set for several objectives)."""
+    if confirmed:
+        _confirmed_out(name, fmt, home, store_url)
+        return
     with _open(home, store_url) as store:
         sweep = store.get_sweep(name)
         objectives = objectives_of(sweep)
@@ -228,6 +234,34 @@ def best_command(name: str, fmt: str, scope: str, evaluate: bool, home: str | No
     for key, value in rows:
         table.add_row(_cell(key) if key.startswith(("config.", "result.")) else key, value)
     _console().print(table)
+
+
+def _confirmed_out(name: str, fmt: str, home: str | None, store_url: str | None) -> None:
+    """The winner after confirmation: its config, mean and 95% interval over seeds, its original score."""
+    from results import confirmation
+
+    with _open(home, store_url) as store:
+        found = confirmation(store, name)
+    if found is None:
+        raise StoreError(f"sweep {name!r} has no confirmation; run `hpo confirm {name} --top K --seeds S` first")
+    winner = found.winner
+    data = {**found.to_dict(), "best": winner.to_dict() if winner else None}
+    if fmt == "json":
+        click.echo(json.dumps(data, indent=2, default=str))
+        return
+    if fmt == "yaml":
+        click.echo(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), nl=False)
+        return
+    from search.cli_derive import print_confirmation
+
+    if winner is not None:
+        interval = winner.interval
+        click.echo(f"confirmed best of {found.parent}: trial {winner.trial_id}, {found.metric} {_num(winner.mean)} "
+                   f"over {winner.n} seeds" + (f", 95% interval [{_num(interval[0])}, {_num(interval[1])}]"
+                                               if interval else "")
+                   + f" (original #{winner.original_rank}, {_num(winner.original)})")
+        click.echo("  config:  " + ", ".join(f"{k}={_cell(v)}" for k, v in flatten_config(winner.config).items()))
+    print_confirmation(found)
 
 
 def _pareto_out(name: str, objectives: list[tuple[str, str]], front: list[TrialRecord], fmt: str) -> None:

@@ -343,7 +343,7 @@ def _execute(run: _Run, *, progress: Any, verbose: bool) -> SweepOutcome:
             resumed=run.restore is not None or extending,
             plan=(run.extension.with_concurrency(plan.concurrency) if run.extension and plan.concurrency
                   else run.extension or plan).to_dict(),
-            storage_path=run.storage)
+            storage_path=run.storage, parent=run.spec.confirm.sweep if run.spec.confirm else None)
         registered = True
         bind(CALLBACK_KEY, live)
         with Heartbeat(run.store, run.spec.name):

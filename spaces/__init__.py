@@ -6,6 +6,7 @@ from spaces.dry_run import dry_run_report
 from spaces.errors import SpecError
 from spaces.models import (
     ClusterSpec,
+    ConfirmSpec,
     FailuresSpec,
     MlflowSpec,
     ObjectiveSpec,
@@ -38,6 +39,7 @@ __all__ = [
     "ChoiceParam",
     "ClusterSpec",
     "ConfigClip",
+    "ConfirmSpec",
     "FailuresSpec",
     "FloatParam",
     "GridParam",

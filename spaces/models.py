@@ -13,6 +13,7 @@ from spaces.params import node_to_data
 
 __all__ = [
     "ClusterSpec",
+    "ConfirmSpec",
     "FailuresSpec",
     "MlflowSpec",
     "ObjectiveSpec",
@@ -149,6 +150,15 @@ class TrackingSpec(_Section):
     mlflow: MlflowSpec | None = Field(None, description="MLflow (extra: hpo-service[mlflow]).")
 
 
+class ConfirmSpec(_Section):
+    """This sweep confirms an earlier one: it re-runs that sweep's top configs, each with fresh seeds,
+    to the full budget (``hpo confirm`` writes it; the configs are its ``search.points_to_evaluate``)."""
+
+    sweep: str = Field(min_length=1, description="The sweep whose top configs this one re-runs (its parent).")
+    top: int = Field(ge=1, description="How many of the parent's best configs are re-run.")
+    seeds: list[int] = Field(min_length=2, description="The training seeds each config is re-run with.")
+
+
 class SweepSpec(_Section):
     """A whole sweep: what to run, what to search, how to schedule it."""
 
@@ -172,6 +182,8 @@ class SweepSpec(_Section):
         None, min_length=1,
         description="Ray's storage for trial dirs and checkpoints: s3://bucket/prefix or a shared path; "
                     "null: $HPO_STORAGE, else <home>/ray.")
+    confirm: ConfirmSpec | None = Field(
+        None, description="Set by `hpo confirm`: the parent sweep, its top configs and the seeds they re-run with.")
 
     _source: str | None = PrivateAttr(default=None)
 
@@ -222,6 +234,8 @@ class SweepSpec(_Section):
             del data["resources"]["workers"]  # the same for single-process trials, the default
         if data.get("storage") is None:
             data.pop("storage", None)  # likewise for a spec that names no storage
+        if data.get("confirm") is None:
+            data.pop("confirm", None)  # and for every sweep that is not a confirmation
         order = list(type(self).model_fields)
         return {key: data[key] for key in order if key in data}
 

@@ -12,6 +12,7 @@ from spaces.errors import SpecError
 from spaces.models import (
     EXPLOITING_SCHEDULERS,
     ClusterSpec,
+    ConfirmSpec,
     FailuresSpec,
     ResourcesSpec,
     SchedulerSpec,
@@ -116,6 +117,9 @@ def _cross_checks(head: dict[str, Any], sections: dict[str, Any], params: dict[s
                          f"max_t={scheduler.max_t}"))
     if scheduler is not None:
         problems += _exploit_checks(scheduler, search, params)
+    if sections.get("confirm") is not None and scheduler is not None and scheduler.type != "fifo":
+        problems.append(("scheduler.type", f"a confirmation runs every seed to the full budget: it needs fifo, "
+                                           f"got {scheduler.type}"))
     for key in head.get("fixed") or {}:
         if key in params:
             problems.append((f"fixed.{key}", f"also a searched param (params.{key}); keep one of them"))
@@ -199,6 +203,14 @@ def parse_spec(data: Any, *, source: str | None = None) -> SweepSpec:
             except ValidationError as exc:
                 _collect(exc, key, model, problems)
                 partial[key] = _salvage(model, raw, exc)
+    raw_confirm = data.get("confirm")
+    if raw_confirm is not None and not isinstance(raw_confirm, dict):
+        problems.append(("confirm", f"must be a mapping (sweep, top, seeds), got {raw_confirm!r}"))
+    elif raw_confirm is not None:
+        try:
+            sections["confirm"] = ConfirmSpec.model_validate(raw_confirm)
+        except ValidationError as exc:
+            _collect(exc, "confirm", ConfirmSpec, problems)
     params = parse_space(data.get("params") or {}, "params", problems)
     head = {k: data[k] for k in ("name", "trainable", "metric", "mode", "metrics", "stop", "fixed", "storage")
             if data.get(k) is not None}
