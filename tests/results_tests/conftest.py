@@ -9,11 +9,12 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from store_rows import FakeTrial
 
 from results import Store
 
@@ -40,20 +41,6 @@ fixed: {epochs: 4}
 """
 
 XSS = "<script>alert(1)</script>"
-
-
-@dataclass
-class FakeTrial:
-    """What StoreCallback reads from a Ray Trial, without Ray."""
-
-    trial_id: str
-    config: dict[str, Any]
-    error_file: str | None = None
-    checkpoint: Any = None
-    last_result: dict[str, Any] = field(default_factory=dict)
-
-    def get_error(self) -> str | None:
-        return None
 
 
 @dataclass
@@ -172,3 +159,4 @@ def demo(store: Store, tmp_path: Path) -> Store:
 def demo_filler() -> Callable[..., dict[str, FakeTrial]]:
     """``fill_demo`` itself, for tests that fill several sweeps."""
     return fill_demo
+

@@ -96,16 +96,16 @@ def _v2_store(path: Path) -> str:
     return url
 
 
-def test_version_2_store_migrates_to_3_and_reads_unchanged(tmp_path: Path) -> None:
+def test_version_2_store_migrates_to_the_current_version_and_reads_unchanged(tmp_path: Path) -> None:
     url = _v2_store(tmp_path / "old.sqlite")
     with Store.open(url, home=tmp_path) as store:
         old = store.get_sweep("old")
-        assert (old.status, old.storage_path, old.driver_host, old.heartbeat, old.lost) == (
-            "finished", "/x/ray", None, None, False)
+        assert (old.status, old.storage_path, old.driver_host, old.heartbeat, old.lost, old.parent) == (
+            "finished", "/x/ray", None, None, False, None)
         assert [(t.trial_id, t.last_metric, t.node) for t in store.trials("old")] == [("t0", 0.25, None)]
         store.set_driver("old", host="h", pid=7)  # the new columns take writes
         with store.engine.connect() as conn:
-            assert conn.execute(text("SELECT version FROM schema_version")).scalar() == SCHEMA_VERSION == 3
+            assert conn.execute(text("SELECT version FROM schema_version")).scalar() == SCHEMA_VERSION == 4
     with Store.open(url, home=tmp_path) as again:  # a second open finds nothing left to migrate
         assert again.get_sweep("old").driver_pid == 7
 

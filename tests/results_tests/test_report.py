@@ -153,11 +153,12 @@ def test_markdown_escaping_helpers() -> None:
 def test_json_has_stable_documented_keys(reports: tuple[Store, dict[str, Path]]) -> None:
     doc = json.loads(reports[1]["json"].read_text())
     assert list(doc) == ["format", "format_version", "generated", "scope", "sweep", "spec", "best", "reproduce",
-                         "rungs", "cost", "importance", "lineage", "trials"]
+                         "rungs", "cost", "importance", "lineage", "confirmation", "trials"]
     assert doc["lineage"] == []  # no PBT in this sweep
+    assert doc["confirmation"] is None  # never confirmed
     assert (doc["format"], doc["format_version"], doc["scope"]) == ("hpo-report", 1, "last")
     assert set(doc["sweep"]) == {"name", "status", "metric", "mode", "max_t", "started", "finished", "duration_s",
-                                 "storage_path", "reason", "driver", "plan",
+                                 "storage_path", "reason", "parent", "driver", "plan",
                                  "counts", "spec_hash", "git_commit", "versions", "experiment_path", "spec_yaml",
                                  "store"}
     assert doc["sweep"]["counts"] == {"running": 1, "completed": 3, "stopped_early": 1, "error": 1}

@@ -222,3 +222,29 @@ def oom_above(config: dict[str, Any]) -> None:
         with tempfile.TemporaryDirectory() as d:
             Path(d, "t").write_text(str(t))
             ray.train.report(metrics, checkpoint=ray.train.Checkpoint.from_directory(d))
+
+
+def seed_noise(seed: int, x: float) -> float:
+    """The noise ``noisy`` adds: fixed by (seed, x), uniform in [-0.1, 0.1]."""
+    import random
+
+    return random.Random(f"{int(seed)}:{float(x)!r}").uniform(-0.1, 0.1)
+
+
+def noisy(config: dict[str, Any]) -> None:
+    """``loss = (x - 0.3)^2 + seed_noise(seed, x)`` at every iteration: a new seed, a new score."""
+    for _ in range(int(config.get("max_iter", 2))):
+        tune.report({"loss": (float(config["x"]) - OPTIMUM_X) ** 2 + seed_noise(int(config.get("seed") or 0),
+                                                                                  config["x"])})
+
+
+@declare(config={"x": float, "seed": int, "max_iter": int}, metrics=["loss"])
+def noisy_declared(config: dict[str, Any]) -> None:
+    """``noisy``, declaring its config keys (``seed`` among them) and its metric."""
+    noisy(config)
+
+
+@declare(config={"x": float, "max_iter": int}, metrics=["loss"])
+def unseeded(config: dict[str, Any]) -> None:
+    """Declares its config keys, and ``seed`` is not one of them."""
+    quadratic(config)

@@ -68,10 +68,10 @@ def test_top_level_must_be_a_mapping(top: Any) -> None:
         ({"trainable": "pkg.mod:"}, ("trainable", 'must be a registry name or "package.module:function", '
                                                   "got 'pkg.mod:'")),
         ({"budget": 9}, ("budget", "unknown key; allowed: name, trainable, metric, mode, metrics, search, scheduler, "
-                                       "resources, stop, failures, params, fixed, cluster, tracking, storage")),
+                                   "resources, stop, failures, params, fixed, cluster, tracking, storage, confirm")),
         ({"serach": {}}, ("serach", "unknown key (did you mean 'search'?); allowed: name, trainable, metric, mode, "
                                     "metrics, search, scheduler, resources, stop, failures, params, fixed, cluster, "
-                                    "tracking, storage")),
+                                    "tracking, storage, confirm")),
         ({"search": {"algorithm": "tpe"}},
          ("search.algorithm", "must be one of 'optuna', 'hyperopt', 'random', 'grid', got 'tpe'")),
         ({"search": {"num_samples": 0}}, ("search.num_samples", "must be >= 1, got 0")),
