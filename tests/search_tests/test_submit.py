@@ -7,6 +7,7 @@ saying why, when one of them cannot start. Everything is stopped by the pids thi
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -113,7 +114,9 @@ def test_submitted_sweep_uses_both_nodes_postgres_and_s3(world: dict[str, Any], 
     env = _env(world, tmp_path / "home")
     name = f"sub-{uuid.uuid4().hex[:6]}"
     storage = f"s3://{BUCKET}/cluster"
-    done = _hpo(["submit", _spec(tmp_path, name), "--address", world["cluster"].jobs, "--storage", storage], env)
+    # fixed.seed: `checkpointed` declares nothing, so the spec says it takes a seed (hpo confirm needs one).
+    spec = _spec(tmp_path, name, fixed={"max_iter": 3, "sleep": 2.0, "seed": 0})
+    done = _hpo(["submit", spec, "--address", world["cluster"].jobs, "--storage", storage], env)
     assert done.returncode == 0, done.stderr
     job_id = done.stdout.strip()
     assert job_id.startswith(f"hpo-{name}-")
@@ -139,9 +142,19 @@ def test_submitted_sweep_uses_both_nodes_postgres_and_s3(world: dict[str, Any], 
         monkeypatch.setenv(key, value)
     with local_checkpoint(best.checkpoint_path) as local:  # restored from the bucket
         assert (local / "t").read_text() == "3"
-    again = _hpo(["submit", _spec(tmp_path, name), "--address", world["cluster"].jobs, "--storage", storage], env)
+    again = _hpo(["submit", spec, "--address", world["cluster"].jobs, "--storage", storage], env)
     assert (again.returncode, again.stderr) == (
         2, f"hpo submit: sweep {name!r} already finished in the store; choose another name with --name NEW_NAME\n")
+
+    # Its confirmation runs on the cluster the same way: a child sweep submitted as a Ray Job.
+    confirmed = _hpo(["confirm", name, "--top", "1", "--seeds", "2", "--address", world["cluster"].jobs], env)
+    assert confirmed.returncode == 0, confirmed.stderr
+    assert confirmed.stdout.strip().startswith(f"hpo-{name}-confirm-")
+    child = _wait(store, f"{name}-confirm", until=("finished", "failed", "interrupted"))
+    assert (child.status, child.parent, child.storage_path) == ("finished", name, storage)
+    assert sorted(t.config["seed"] for t in store.trials(child.name)) == [1, 2]
+    shown = _hpo(["best", name, "--confirmed", "--format", "json"], env)
+    assert json.loads(shown.stdout)["best"]["trial_id"] == best.trial_id  # the only config re-run
 
 
 def test_two_sweeps_at_once_both_finish_each_trial_once(world: dict[str, Any], tmp_path: Path) -> None:
