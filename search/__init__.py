@@ -11,20 +11,34 @@ from typing import TYPE_CHECKING, Any
 from search.errors import ResourceError, SweepExistsError, SweepInputError
 
 if TYPE_CHECKING:
+    from search.confirm import ConfirmOutcome, confirm_sweep
+    from search.refine import Refinement, refine_spec
     from search.sweep import SweepOutcome, extend_sweep, resume_sweep, run_sweep
 
 __all__ = [
+    "ConfirmOutcome",
+    "Refinement",
     "ResourceError",
     "SweepExistsError",
     "SweepInputError",
     "SweepOutcome",
+    "confirm_sweep",
     "extend_sweep",
+    "refine_spec",
     "resume_sweep",
     "run_sweep",
 ]
 
 
+_LAZY = {"ConfirmOutcome": "search.confirm", "confirm_sweep": "search.confirm", "Refinement": "search.refine",
+         "refine_spec": "search.refine"}
+
+
 def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
     if name in ("SweepOutcome", "extend_sweep", "resume_sweep", "run_sweep"):
         from search import sweep
 

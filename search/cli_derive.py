@@ -30,8 +30,9 @@ def print_confirmation(found: Confirmation) -> None:
     from rich.table import Table
 
     seeds = ", ".join(str(s) for s in found.seeds)
-    table = Table(title=f"{found.sweep}: the top {found.top} of {found.parent} re-run with seeds {seeds} "
-                        f"({found.metric}, {found.mode}; 95% intervals)", title_justify="left")
+    click.echo(f"{found.sweep}: the top {found.top} of {found.parent} re-run with seeds {seeds} "
+               f"({found.metric}, {found.mode}; 95% intervals)")
+    table = Table()
     for header in ("#", "trial", "original #", f"in {found.parent}", "mean", "95% interval", "seeds"):
         table.add_column(escape(header), justify="right" if header in ("#", "original #", "seeds") else "left",
                          no_wrap=True)
@@ -83,7 +84,8 @@ def confirm(name: str, top: int, seeds: int, child: str | None, address: str | N
         click.get_current_context().exit(done.exit_code)
     if done.confirmation is not None:
         print_confirmation(done.confirmation)
-    _finish(done.outcome, metric=done.outcome.plan.metric if done.outcome.plan else None)
+    # The child's own best trial is one seed's score, the number confirm exists to distrust: not shown.
+    _finish(done.outcome, metric=None, show_best=False)
 
 
 def _submit(name: str, *, top: int, seeds: int, child: str | None, address: str, home: str | None,

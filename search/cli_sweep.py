@@ -30,11 +30,11 @@ def _fmt(v: Any) -> str:
     return f"{v:.6g}" if isinstance(v, float) else str(v)
 
 
-def _summary(outcome: Any, *, metric: str | None) -> None:
+def _summary(outcome: Any, *, metric: str | None, show_best: bool = True) -> None:
     counts = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in outcome.counts.items() if v)
     total = sum(outcome.counts.values())
     click.echo(f"sweep {outcome.name} {outcome.status}: {total} trial(s) ({counts or 'none'})")
-    best = outcome.best
+    best = outcome.best if show_best else None
     if best is not None:
         where = f" at iteration {best.best_iteration}" if best.best_iteration is not None else ""
         shown = f"{metric}={_fmt(best.best_metric)}" if metric else _fmt(best.best_metric)
@@ -48,8 +48,8 @@ def _summary(outcome: Any, *, metric: str | None) -> None:
     click.echo(f"store: {outcome.store_url}")
 
 
-def _finish(outcome: Any, *, metric: str | None) -> NoReturn:
-    _summary(outcome, metric=metric)
+def _finish(outcome: Any, *, metric: str | None, show_best: bool = True) -> NoReturn:
+    _summary(outcome, metric=metric, show_best=show_best)
     if outcome.status == "failed" and outcome.reason:
         click.echo(f"hpo: sweep {outcome.name} stalled: {outcome.reason}", err=True)
     elif outcome.status == "failed":
