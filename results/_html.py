@@ -25,7 +25,7 @@ from ._sections import (
     top_table,
 )
 
-__all__ = ["esc", "importance_section", "render_html"]
+__all__ = ["confirmation_section", "esc", "importance_section", "render_html"]
 
 MAX_ERRORS = 100  # errored trials listed in full; the rest are counted
 MAX_ERROR_CHARS = 4_000
@@ -115,7 +115,8 @@ def _best_section(data: ReportData) -> str:
     )
 
 
-def _confirmation_section(data: ReportData) -> str:
+def confirmation_section(data: ReportData) -> str:
+    """The confirmation's verdict and table (empty for a sweep never confirmed)."""
     found = data.confirmation
     if found is None:
         return ""
@@ -186,7 +187,7 @@ def render_html(data: ReportData, plots: dict[str, str]) -> str:
         f"generated {esc(data.generated.isoformat(timespec='seconds'))}</p>"
         f"<h2>The sweep</h2>{_kv_table(summary_rows(data))}"
         f"{_best_section(data)}"
-        f"{_confirmation_section(data)}"
+        f"{confirmation_section(data)}"
         f"<h2>Top trials</h2>{_table(headers, rows, best_first=data.best is not None)}"
         f"{_plots_section(plots)}"
         f"{importance_section(data)}"

@@ -44,6 +44,7 @@ def sweep_payload(data: ReportData) -> dict[str, Any]:
         "cost": data.cost.to_dict(),
         "best": data.best.to_dict() if data.best else None,
         "importance": [imp.to_dict() for imp in data.importance],
+        "confirmation": data.confirmation.to_dict() if data.confirmation else None,
         "trials": [_trial(t, data.plan) for t in data.trials],
     }
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from .._html import esc, importance_section
+from .._html import confirmation_section, esc, importance_section
 from .._plots import PLOTS, inline_svg
 from .._records import iso
 from .._report_data import ReportData
@@ -140,7 +140,7 @@ def sweep_main(data: ReportData, plots: dict[str, str], generated: str) -> str:
             f" · <span class=\"live\" id=\"live\">as of {esc(generated)}, live</span></p>"
             f"<div class=\"cards\">{_status_card(data)}{_best_card(data)}{_budget_card(data)}{_cost_card(data)}</div>"
             f"<h2>Plots</h2>{figures or '<p>No results to plot yet.</p>'}"
-            f"{importance_section(data)}{_trial_table(data)}")
+            f"{confirmation_section(data)}{importance_section(data)}{_trial_table(data)}")
 
 
 def sweep_page(data: ReportData, main: str, *, etag: str) -> str:

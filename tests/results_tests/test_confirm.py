@@ -213,3 +213,15 @@ def test_confirm_refuses_bad_input_in_one_line(store: Store) -> None:
         2, "hpo confirm: sweep 'par-confirm' is itself a confirmation of 'par'; confirm 'par' again (more --seeds, "
            "or a larger --top)\n")
     assert [s.name for s in store.sweeps()].count("par-confirm2") == 0  # nothing was started
+
+
+def test_the_dashboard_shows_the_confirmation(confirmed: Store) -> None:
+    from starlette.testclient import TestClient
+
+    from results.dashboard import create_app
+
+    client = TestClient(create_app(confirmed, min_rebuild_s=0.0))
+    page = client.get("/sweeps/par")
+    assert page.status_code == 200 and '<div id="confirmation">' in page.text
+    assert "confirmed best: trial b (original #2)" in page.text
+    assert client.get("/api/sweeps/par").json()["confirmation"]["winner"] == "b"
