@@ -110,6 +110,15 @@ def _fresh_seeds(count: int, used: set[int]) -> list[int]:
     return seeds
 
 
+def _sampled(node: Any) -> Any:
+    """A param as data, grid params (anywhere in a group) as choices: the child's trials are enqueued points."""
+    if isinstance(node, GridParam):
+        return {"type": "choice", "values": [node_to_data(v) for v in node.values]}
+    if isinstance(node, dict):
+        return {key: _sampled(value) for key, value in node.items()}
+    return node_to_data(node)
+
+
 def _child_name(store: Store, parent: str) -> str:
     name, k = f"{parent}-confirm", 1
     while store.find_sweep(name) is not None:
@@ -146,8 +155,7 @@ def confirm_spec(
             for t in chosen}
     fresh = _fresh_seeds(seeds, used)
     data = parent.to_dict()
-    params = {key: ({"type": "choice", "values": list(node.values)} if isinstance(node, GridParam)
-                    else node_to_data(node)) for key, node in parent.params.items() if key != SEED_KEY}
+    params = {key: _sampled(node) for key, node in parent.params.items() if key != SEED_KEY}
     params[SEED_KEY] = {"type": "int", "low": min(fresh), "high": max(fresh)}
     points = []
     for trial in chosen:

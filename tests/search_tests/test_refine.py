@@ -126,21 +126,21 @@ def test_refine_refuses_bad_input_in_one_line(store: Store) -> None:
 def test_a_refined_spec_runs(ray_session: None, tmp_home: Path, make_spec, tmp_path: Path) -> None:
     from search import run_sweep
 
-    parent = make_spec(name="first", search={"num_samples": 12}, scheduler={"type": "fifo", "max_t": 1},
+    parent = make_spec(name="first", search={"num_samples": 10}, scheduler={"type": "fifo", "max_t": 1},
                        params={"x": {"type": "float", "low": -1.0, "high": 1.0}, "y": {"type": "float", "low": 0.0,
                                                                                         "high": 1.0}},
                        fixed={"max_iter": 1})
     assert run_sweep(parent, progress="none").status == "finished"
     target = tmp_path / "next.yaml"
-    wrote = CliRunner().invoke(cli, ["refine", "first", "-o", str(target), "--samples", "4"])
+    wrote = CliRunner().invoke(cli, ["refine", "first", "-o", str(target), "--samples", "2"])
     assert wrote.exit_code == 0, wrote.output
-    assert wrote.stdout.startswith(f"wrote {target}: sweep first-refined from first's top 3 of 12 trials (params: ")
+    assert wrote.stdout.startswith(f"wrote {target}: sweep first-refined from first's top 3 of 10 trials (params: ")
     refined = yaml.safe_load(target.read_text())
     ran = CliRunner().invoke(cli, ["sweep", str(target), "-q"])
     assert ran.exit_code == 0, ran.output
     store = Store.open()
     trials = store.trials("first-refined")
-    assert len(trials) == 4 and all(t.status == "completed" for t in trials)
+    assert len(trials) == 2 and all(t.status == "completed" for t in trials)
     x = refined["params"].get("x")
     if isinstance(x, dict):  # narrowed (x decides the loss, so it is not frozen)
         assert all(x["low"] <= t.config["x"] <= x["high"] for t in trials)
