@@ -103,21 +103,22 @@ class ReportData:
                 keys.append(key)
         return keys[:TOP_CONFIG_COLUMNS]
 
-    def reproduce_command(self) -> str | None:
-        """``hpo sweep <spec> --set ...`` that reruns the best trial's config once, for max_t."""
-        best = self.best
-        if best is None:
+    def reproduce_command(self, trial: TrialRecord | None = None) -> str | None:
+        """``hpo sweep <spec> --set ...`` that reruns a trial's config once, for max_t (default the best's)."""
+        chosen = trial if trial is not None else self.best
+        if chosen is None:
             return None
+        suffix = "best" if trial is None else trial.trial_id
         spec_ref = str(self.spec.get("source") or "spec.yaml")
-        args = ["hpo", "sweep", spec_ref, "--name", f"{self.sweep.name}-best",
+        args = ["hpo", "sweep", spec_ref, "--name", f"{self.sweep.name}-{suffix}",
                 "--set", "search.algorithm=random", "--set", "search.num_samples=1",
                 "--set", "scheduler.type=fifo"]
         params = self.spec.get("params")
-        keys = list(params) if isinstance(params, dict) else [k for k in best.config if k not in
+        keys = list(params) if isinstance(params, dict) else [k for k in chosen.config if k not in
                                                                     self.section("fixed")]
         for key in keys:
-            if key in best.config:
-                args += ["--set", f"params.{key}={_flow(best.config[key])}"]
+            if key in chosen.config:
+                args += ["--set", f"params.{key}={_flow(chosen.config[key])}"]
         return " ".join(shlex.quote(arg) for arg in args)
 
 

@@ -21,8 +21,9 @@ from .._report_data import gather
 from .._store import Store
 from ._assets import SCRIPT
 from ._model import compare_series, sweep_list, sweep_payload
-from ._pages import compare_page, index_page, not_found_page, sweep_main, sweep_page
+from ._pages import compare_page, index_page, not_found_page, sweep_main, sweep_page, trial_page_html
 from ._snapshot import MIN_REBUILD_S, Cache, Fingerprints
+from ._trial import find_trial, trial_main, trial_payload, trial_plot
 
 __all__ = ["MAX_COMPARE", "create_app"]
 
@@ -177,6 +178,36 @@ def create_app(store: Store, *, token: str | None = None, min_rebuild_s: float =
         return Response(view["json"], media_type="application/json",
                         headers={"ETag": f'"{fp}"', "Cache-Control": "no-cache"})
 
+    def _trial(request: Request) -> tuple[dict[str, Any] | None, str]:
+        name, trial_id = request.path_params["name"], request.path_params["trial_id"]
+        data = _sweep_view(name)[1]["data"]
+        trial = find_trial(data, trial_id)
+        if trial is None:
+            return None, f"no trial {trial_id!r} in sweep {name!r}"
+        return _finite(trial_payload(store, data, trial)), ""
+
+    def trial_page(request: Request) -> Response:
+        try:
+            payload, missing = _trial(request)
+        except StoreError as exc:
+            return _error_page(exc)
+        if payload is None:
+            return HTMLResponse(not_found_page(missing, status=404), status_code=404)
+        with _PLOT_LOCK:
+            svg = trial_plot(payload)
+        return HTMLResponse(trial_page_html(payload, trial_main(payload, svg)))
+
+    def api_trial(request: Request) -> Response:
+        try:
+            payload, missing = _trial(request)
+        except SweepNotFoundError as exc:
+            return _json({"error": str(exc)}, status=404)
+        except StoreError as exc:
+            return _json({"error": str(exc)}, status=503)
+        if payload is None:
+            return _json({"error": missing}, status=404)
+        return _json(payload)
+
     def compare(request: Request) -> Response:
         names = [n.strip() for n in request.query_params.get("sweeps", "").split(",") if n.strip()]
         names += [n for n in request.query_params.getlist("pick") if n not in names]
@@ -202,9 +233,11 @@ def create_app(store: Store, *, token: str | None = None, min_rebuild_s: float =
     routes = [
         Route("/", index),
         Route("/sweeps/{name}", sweep),
+        Route("/sweeps/{name}/trials/{trial_id}", trial_page),
         Route("/compare", compare),
         Route("/api/sweeps", api_sweeps),
         Route("/api/sweeps/{name}", api_sweep),
+        Route("/api/sweeps/{name}/trials/{trial_id}", api_trial),
         Route("/static/dash.js", script),
     ]
     return Starlette(routes=routes, middleware=[Middleware(_Guard, token=token)])

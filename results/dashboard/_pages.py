@@ -13,8 +13,9 @@ from .._sections import STATUS_LABELS, counts_text, fmt, fmt_duration, hours
 from .._tabular import flatten
 from ._assets import CSS
 from ._model import budget
+from ._trial import trial_url
 
-__all__ = ["compare_page", "index_page", "not_found_page", "sweep_main", "sweep_page"]
+__all__ = ["compare_page", "index_page", "not_found_page", "sweep_main", "sweep_page", "trial_page_html"]
 
 _ORDER = ("completed", "stopped_early", "running", "error")
 
@@ -74,7 +75,8 @@ def _status_card(data: ReportData) -> str:
 def _best_card(data: ReportData) -> str:
     best = data.best
     value = fmt(best.last_metric) if best else "—"
-    who = f"trial <code>{esc(best.trial_id)}</code>, {best.iterations} iterations" if best else "no result yet"
+    who = (f"trial <a href=\"{esc(trial_url(data.sweep.name, best.trial_id))}\"><code>{esc(best.trial_id)}</code></a>,"
+           f" {best.iterations} iterations" if best else "no result yet")
     return (f"<div class=\"card\"><h3>Best so far · {esc(data.sweep.metric)} ({esc(data.sweep.mode)})</h3>"
             f"<div class=\"big\" id=\"best-value\">{esc(value)}</div><div class=\"sub\">{who}</div></div>")
 
@@ -120,7 +122,9 @@ def _trial_table(data: ReportData) -> str:
                  (trial.last_metric, fmt(trial.last_metric)), (trial.best_metric, fmt(trial.best_metric)),
                  (trial.iterations, str(trial.iterations)), (cost.gpu_hours, hours(cost.gpu_hours)),
                  *[(config.get(c), fmt(config.get(c))) for c in columns]]
-        tds = "".join(f"<td data-v=\"{esc('' if v is None else v)}\">{esc(text)}</td>" for v, text in cells)
+        link = f"<a href=\"{esc(trial_url(data.sweep.name, trial.trial_id))}\">{esc(trial.trial_id)}</a>"
+        tds = "".join(f"<td data-v=\"{esc('' if v is None else v)}\">{link if i == 1 else esc(text)}</td>"
+                      for i, (v, text) in enumerate(cells))
         rows.append(f"<tr data-trial=\"{esc(trial.trial_id)}\">{tds}</tr>")
     head = "".join(f"<th>{esc(h)}</th>" for h in headers)
     return ("<h2>Trials</h2><p><input class=\"filter\" type=\"search\" placeholder=\"filter trials (any text)\"> "
@@ -150,6 +154,11 @@ def sweep_page(data: ReportData, main: str, *, etag: str) -> str:
     return _page(f"hpo: {data.sweep.name}",
                  f"<main data-api=\"{esc(api)}\" data-fragment=\"{esc(url)}?fragment=1\" data-etag=\"{esc(etag)}\" "
                  f"data-live=\"1\">{main}</main>")
+
+
+def trial_page_html(payload: dict[str, Any], main: str) -> str:
+    """``/sweeps/NAME/trials/ID``: one trial (not live: reload for news)."""
+    return _page(f"hpo: {payload['sweep']} / {payload['trial']['trial_id']}", f"<main>{main}</main>")
 
 
 def compare_page(names: list[str], svg: str | None, rows: list[dict[str, Any]]) -> str:

@@ -1,0 +1,183 @@
+"""One trial: ``/sweeps/NAME/trials/ID`` and its JSON. Why it stopped, where it ran, what it cost, how to rerun it."""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+from urllib.parse import quote
+
+from .._cost import trial_cost
+from .._html import esc
+from .._records import TrialRecord, iso
+from .._report_data import ReportData, rungs, yaml_text
+from .._sections import STATUS_LABELS, fmt, fmt_duration, hours
+from .._store import Store
+
+__all__ = ["find_trial", "stop_reason", "trial_main", "trial_payload", "trial_plot", "trial_url"]
+
+MAX_METRIC_PLOTS = 12  # small multiples on a trial page; the table has every metric
+_FAILURE = re.compile(r"^Failure # \d+", re.MULTILINE)
+
+
+def trial_url(sweep: str, trial_id: str) -> str:
+    """``/sweeps/<sweep>/trials/<id>``, both percent-encoded."""
+    return f"/sweeps/{quote(sweep, safe='')}/trials/{quote(trial_id, safe='')}"
+
+
+def find_trial(data: ReportData, trial_id: str) -> TrialRecord | None:
+    """The sweep's trial of that id, or None."""
+    return next((t for t in data.trials if t.trial_id == trial_id), None)
+
+
+def stop_reason(data: ReportData, trial: TrialRecord) -> str:
+    """Why the trial is where it is, in a sentence."""
+    if trial.status == "stopped_early":
+        marks = rungs(data)
+        rung = f" (ASHA rung {marks.index(trial.iterations) + 1} of {len(marks) - 1})" if trial.iterations in \
+            marks[:-1] else ""
+        return f"stopped early by the scheduler at iteration {trial.iterations}{rung}"
+    if trial.status == "completed":
+        cap = (data.plan or {}).get("trial_cap")
+        return f"completed {trial.iterations} iterations" + (f" of {cap}" if cap else "")
+    if trial.status == "error":
+        return f"errored at iteration {trial.iterations}"
+    return f"running: {trial.iterations} iterations so far"
+
+
+def _failures(trial: TrialRecord) -> int:
+    return len(_FAILURE.findall(trial.error or "")) or (1 if trial.error else 0)
+
+
+def _retries(trial: TrialRecord) -> int:
+    failures = _failures(trial)
+    return max(0, failures - 1) if trial.status == "error" else failures
+
+
+def _lineage(data: ReportData, trial_id: str) -> dict[str, list[dict[str, Any]]]:
+    parents = [e.to_dict() for e in data.lineage if e.trial_id == trial_id]
+    children = [e.to_dict() for e in data.lineage if e.from_trial == trial_id]
+    return {"parents": parents, "children": children}
+
+
+def _history(store: Store, data: ReportData, trial_id: str) -> list[dict[str, Any]]:
+    frame = store.history(trial_id, sweep=data.sweep.name)
+    rows = []
+    for record in frame.to_dict(orient="records"):
+        row = {}
+        for key, value in record.items():
+            if hasattr(value, "isoformat"):
+                value = iso(value)
+            elif isinstance(value, float) and not math.isfinite(value):
+                value = None
+            row[str(key)] = value
+        rows.append(row)
+    return rows
+
+
+def trial_payload(store: Store, data: ReportData, trial: TrialRecord) -> dict[str, Any]:
+    """Everything the trial page shows, for ``/api/sweeps/NAME/trials/ID``."""
+    cost = trial_cost(trial, data.plan)
+    return {
+        "sweep": data.sweep.name,
+        "metric": data.sweep.metric,
+        "mode": data.sweep.mode,
+        "trial": trial.to_dict(),
+        "rank": data.trials.index(trial) + 1,
+        "stop_reason": stop_reason(data, trial),
+        "retries": _retries(trial),
+        "oom_halvings": trial.last_result.get("oom_halvings"),
+        "resources": (data.plan or {}).get("resources"),
+        "cost": cost.to_dict(),
+        "lineage": _lineage(data, trial.trial_id),
+        "reproduce": data.reproduce_command(trial),
+        "history": _history(store, data, trial.trial_id),
+    }
+
+
+def trial_plot(payload: dict[str, Any]) -> str | None:
+    """Every numeric metric the trial reported, one small plot each, against the iteration (SVG)."""
+    from .._plots import _figure, _style, _svg, _t
+
+    history = payload["history"]
+    skip = {"iteration", "time_total_s", "recorded", "training_iteration", "time_this_iter_s", "timestamp", "epoch",
+            "time_since_restore", "iterations_since_restore", "done"}
+    keys = [k for k in dict.fromkeys(k for row in history for k in row) if k not in skip and all(
+        isinstance(row.get(k), int | float) and not isinstance(row.get(k), bool) for row in history if k in row)]
+    metric = payload["metric"]
+    # Constants (batch size, a fixed lr...) say nothing over iterations: the table still has them.
+    keys = [k for k in keys if k == metric or len({row.get(k) for row in history if k in row}) > 1]
+    keys = sorted(keys, key=lambda k: (k != metric, k))[:MAX_METRIC_PLOTS]
+    if not history or not keys:
+        return None
+    cols = min(3, len(keys))
+    rows = math.ceil(len(keys) / cols)
+    with _style():
+        fig = _figure(3.3 * cols, 2.2 * rows)
+        axes = fig.subplots(rows, cols, squeeze=False)
+        for ax, key in zip(axes.flat, keys, strict=False):
+            points = [(row["iteration"], row[key]) for row in history if row.get(key) is not None]
+            ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", markersize=3,
+                    color="#ff7f0e" if key == metric else "#1f77b4")
+            ax.set_title(_t(key), fontsize=9)
+            ax.set_xlabel("iteration")
+            ax.xaxis.get_major_locator().set_params(integer=True)
+        for ax in list(axes.flat)[len(keys):]:
+            ax.set_visible(False)
+        return _svg(fig)
+
+
+def _kv(rows: list[tuple[str, str]]) -> str:
+    return "<table class=\"kv\">" + "".join(f"<tr><th>{esc(k)}</th><td>{v}</td></tr>" for k, v in rows) + "</table>"
+
+
+def _link(sweep: str, trial_id: str) -> str:
+    return f"<a href=\"{esc(trial_url(sweep, trial_id))}\"><code>{esc(trial_id)}</code></a>"
+
+
+def trial_main(payload: dict[str, Any], svg: str | None) -> str:
+    """The trial page's body."""
+    from .._plots import inline_svg
+
+    trial, sweep = payload["trial"], payload["sweep"]
+    metric = payload["metric"]
+    node = trial.get("node") or {}
+    resources = payload["resources"] or {}
+    facts = [
+        ("status", f"<span class=\"badge {esc(trial['status'])}\">{esc(STATUS_LABELS.get(trial['status'], ''))}"
+                   f"</span> {esc(payload['stop_reason'])}"),
+        (f"{metric} (last)", esc(fmt(trial["last_metric"]))),
+        (f"{metric} (best)", f"{esc(fmt(trial['best_metric']))} at iteration {esc(fmt(trial['best_iteration']))}"),
+        ("rank in the sweep", f"{payload['rank']} of the sweep's trials (last value, {esc(payload['mode'])})"),
+        ("retries", f"{payload['retries']}" + (f" · OOM halvings {payload['oom_halvings']}"
+                                               if payload["oom_halvings"] is not None else "")),
+        ("node", esc(" ".join(str(v) for v in (node.get("ip"), node.get("id")) if v) or "—")),
+        ("resources", esc(", ".join(f"{k} {fmt(v)}" for k, v in resources.items()) or "unknown")),
+        ("started · ended", f"{esc(trial['started'] or '—')} · {esc(trial['ended'] or '—')}"),
+        ("duration", esc(fmt_duration(trial["duration_s"]))),
+        ("cost", f"{esc(hours(payload['cost']['cpu_hours']))} CPU-h · {esc(hours(payload['cost']['gpu_hours']))} "
+                 "GPU-h"),
+        ("checkpoint", f"<code id=\"checkpoint\">{esc(trial['checkpoint_path'] or '—')}</code>"),
+    ]
+    lineage = payload["lineage"]
+    if lineage["parents"] or lineage["children"]:
+        took = [f"took {_link(sweep, e['from_trial'])}'s checkpoint (its step {esc(fmt(e['from_step']))}) at "
+                f"iteration {e['iteration']}" for e in lineage["parents"]]
+        gave = [f"{_link(sweep, e['trial_id'])} took its checkpoint at iteration {e['iteration']}"
+                for e in lineage["children"]]
+        facts.append(("PBT lineage", "<br>".join(took + gave)))
+    error = (f"<h2>Error</h2><pre id=\"error\">{esc(trial['error'])}</pre>" if trial.get("error") else "")
+    history = payload["history"]
+    columns = list(dict.fromkeys(k for row in history for k in row if k != "recorded"))
+    head = "".join(f"<th>{esc(c)}</th>" for c in columns)
+    body = "".join("<tr>" + "".join(f"<td>{esc(fmt(row.get(c)))}</td>" for c in columns) + "</tr>" for row in history)
+    plot = inline_svg(svg, "t1") if svg else "<p>No result reported yet.</p>"
+    return (f"<p><a href=\"{esc('/sweeps/' + quote(sweep, safe=''))}\">← sweep {esc(sweep)}</a></p>"
+            f"<h1>Trial <code id=\"trial-id\">{esc(trial['trial_id'])}</code></h1>"
+            f"{_kv(facts)}{error}"
+            f"<h2>Config</h2><pre><code id=\"config\">{esc(yaml_text(trial['config']))}</code></pre>"
+            f"<h2>Metrics over iterations</h2><figure id=\"plot-trial\">{plot}</figure>"
+            f"<details id=\"history\"><summary>{len(history)} results as a table</summary>"
+            f"<div class=\"scroll\"><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div></details>"
+            f"<h2>Reproduce</h2><p>Rerun this config once, for the full budget:</p>"
+            f"<pre><code id=\"reproduce\">{esc(payload['reproduce'] or '')}</code></pre>")
