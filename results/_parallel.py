@@ -48,7 +48,7 @@ def parallel_coordinates(data: ReportData, *, top_k: int = TOP_K) -> str | None:
     """SVG of the trials that reported the metric, best ``top_k`` in orange on top."""
     from matplotlib.collections import LineCollection
 
-    from ._plots import _BEST, _label, _svg, _t
+    from ._plots import _BEST, _label, _svg, _t, mark, mark_axes
 
     scored = [t for t in data.trials if t.last_metric is not None]  # best first already
     axes = data.params[:MAX_AXES]
@@ -77,6 +77,10 @@ def parallel_coordinates(data: ReportData, *, top_k: int = TOP_K) -> str | None:
     top = [np.column_stack([xs, row]) for row in matrix[:top_k]]
     ax.add_collection(LineCollection(rest, colors="#7f7f7f", linewidths=0.6, alpha=0.25))
     ax.add_collection(LineCollection(top, colors=_BEST, linewidths=1.6, alpha=0.9, label=f"top {len(top)}"))
+    n_axes = len(xs)
+    mark(ax, np.tile(xs, len(ids)), matrix.reshape(-1), [tid for tid in ids for _ in range(n_axes)],
+         axis=list(range(n_axes)) * len(ids))
+    mark_axes(ax, [n.replace("\\$", "$") for n in names], xs)
     for x, axis_ticks in zip(xs, ticks, strict=True):
         ax.axvline(x, color="#333333", lw=0.8)
         for y, text in axis_ticks:

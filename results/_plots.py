@@ -7,9 +7,11 @@ plus the top trials, with every early stop still marked at its rung.
 from __future__ import annotations
 
 import io
+import json
 import math
 import re
-from collections.abc import Iterator
+import threading
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -18,7 +20,7 @@ import numpy as np
 from ._report_data import ParamAxis, ReportData, rungs
 from ._ticks import log_axis
 
-__all__ = ["PLOTS", "all_plots", "inline_svg"]
+__all__ = ["PLOTS", "all_plots", "hit_maps", "inline_svg", "mark", "mark_axes"]
 
 MAX_LINES = 150  # trials drawn one line each; beyond, aggregate
 TOP_LINES = 10  # best trials still drawn as lines when aggregating
@@ -57,10 +59,86 @@ def _figure(width: float, height: float) -> Any:
     return Figure(figsize=(width, height), layout="constrained")
 
 
+_HITS = threading.local()  # the figure being drawn's trial marks, when hit maps are asked for
+
+
+@contextmanager
+def hit_maps() -> Iterator[None]:
+    """Plots drawn inside carry a hit map: where each trial's points lie, in the SVG's own units, as the
+    root ``<svg data-hits='{"t": [ids], "p": [[x, y, i, axis], ...], "a": [...]}'>`` the dashboard's
+    script reads to say which trial is under the pointer (the static report does without)."""
+    _HITS.marks = []
+    try:
+        yield
+    finally:
+        del _HITS.marks
+
+
+def mark(ax: Any, xs: Sequence[float], ys: Sequence[float], trial_ids: Sequence[str], *,
+         axis: Sequence[int] | None = None) -> None:
+    """Record that trial ``trial_ids[i]`` has a point at data ``(xs[i], ys[i])`` of ``ax`` (inside ``hit_maps``)."""
+    marks = getattr(_HITS, "marks", None)
+    if marks is not None:
+        marks.append((ax, np.asarray(xs, dtype=float), np.asarray(ys, dtype=float), list(trial_ids),
+                      None if axis is None else list(axis)))
+
+
+def mark_axes(ax: Any, names: Sequence[str], xs: Sequence[float]) -> None:
+    """Parallel coordinates: each vertical axis (its name, and where it runs from 0 to 1), for brushing."""
+    marks = getattr(_HITS, "marks", None)
+    if marks is not None:
+        marks.append((ax, np.asarray(xs, dtype=float), None, list(names), "axes"))
+
+
+def _hit_map(fig: Any, marks: list[Any]) -> dict[str, Any]:
+    width, height = fig.get_figwidth() * 72.0, fig.get_figheight() * 72.0
+    box = fig.bbox
+
+    def to_svg(ax: Any, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+        disp = ax.transData.transform(np.column_stack([xs, ys]))
+        return np.column_stack([disp[:, 0] / box.width * width, (1 - disp[:, 1] / box.height) * height])
+
+    ids: dict[str, int] = {}
+    points: list[list[float]] = []
+    axes: list[dict[str, Any]] = []
+    for ax, xs, ys, names, extra in marks:
+        if extra == "axes":
+            bottom, top = to_svg(ax, xs, np.zeros_like(xs)), to_svg(ax, xs, np.ones_like(xs))
+            axes += [{"name": n, "x": round(float(b[0]), 1), "y0": round(float(b[1]), 1), "y1": round(float(t[1]), 1)}
+                     for n, b, t in zip(names, bottom, top, strict=True)]
+            continue
+        keep = np.isfinite(xs) & np.isfinite(ys)
+        if not keep.any():
+            continue
+        where = to_svg(ax, xs[keep], ys[keep])
+        x0, y0, x1, y1 = ax.bbox.x0 / box.width * width, (1 - ax.bbox.y1 / box.height) * height, \
+            ax.bbox.x1 / box.width * width, (1 - ax.bbox.y0 / box.height) * height
+        kept_ids = [tid for tid, k in zip(names, keep, strict=True) if k]
+        kept_axis = [a for a, k in zip(extra, keep, strict=True) if k] if extra is not None else None
+        for j, (px, py) in enumerate(where):
+            if not (x0 - 1 <= px <= x1 + 1 and y0 - 1 <= py <= y1 + 1):
+                continue  # outside the drawn range (a robust y-limit cut it off)
+            index = ids.setdefault(kept_ids[j], len(ids))
+            point = [round(float(px), 1), round(float(py), 1), index]
+            if kept_axis is not None:
+                point.append(kept_axis[j])
+            points.append(point)
+    out: dict[str, Any] = {"t": list(ids), "p": points}
+    if axes:
+        out["a"] = axes
+    return out
+
+
 def _svg(fig: Any) -> str:
     buffer = io.StringIO()
     fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None, "Format": None, "Type": None})
-    return buffer.getvalue()
+    text = buffer.getvalue()
+    marks = getattr(_HITS, "marks", None)
+    if marks:
+        hits = json.dumps(_hit_map(fig, marks), separators=(",", ":")).replace("&", "&amp;").replace("'", "&#39;")
+        text = text.replace("<svg ", f"<svg data-hits='{hits}' ", 1)
+        marks.clear()
+    return text
 
 
 def _t(value: Any) -> str:
@@ -115,15 +193,19 @@ def learning_curves(data: ReportData) -> str | None:
         faint = kind == "stopped_early"
         ax.plot(g["iteration"], g["metric"], color=_COLORS.get(kind, "#2ca02c"), lw=0.8,
                 alpha=0.3 if faint else 0.75, ls="--" if kind == "error" else "-")
-    ends = [(g["iteration"].iloc[-1], g["metric"].iloc[-1]) for tid, g in groups.items()
+        mark(ax, g["iteration"], g["metric"], [tid] * len(g))
+    ends = [(g["iteration"].iloc[-1], g["metric"].iloc[-1], tid) for tid, g in groups.items()
             if status.get(tid) == "stopped_early"]
     if ends:
-        xs, ys = zip(*ends, strict=True)
+        xs, ys, end_ids = zip(*ends, strict=True)
+        if many:  # their lines are not drawn: the x at the rung still says which trial
+            mark(ax, xs, ys, end_ids)
         ax.scatter(xs, ys, marker="x", s=14, lw=0.8, color=_COLORS["stopped_early"], alpha=0.6,
                    label=f"stopped early ({len(ends)}), x = rung where stopped", zorder=3)
     if best in groups:
         g = groups[best]
         ax.plot(g["iteration"], g["metric"], color=_BEST, lw=2.2, label=f"best: {_label(best)}", zorder=4)
+        mark(ax, g["iteration"], g["metric"], [best] * len(g))
     from matplotlib.lines import Line2D
 
     handles, _ = ax.get_legend_handles_labels()
@@ -141,8 +223,8 @@ def learning_curves(data: ReportData) -> str | None:
     return _svg(fig)
 
 
-def _param_values(data: ReportData, axis: ParamAxis) -> tuple[list[Any], list[float], list[str]]:
-    xs, ys, kinds = [], [], []
+def _param_values(data: ReportData, axis: ParamAxis) -> tuple[list[Any], list[float], list[str], list[str]]:
+    xs, ys, kinds, ids = [], [], [], []
     for trial in data.trials:
         value = data.flat_configs[trial.trial_id].get(axis.key)
         if value is None or trial.last_metric is None:
@@ -150,7 +232,8 @@ def _param_values(data: ReportData, axis: ParamAxis) -> tuple[list[Any], list[fl
         xs.append(value)
         ys.append(trial.last_metric)
         kinds.append(trial.status)
-    return xs, ys, kinds
+        ids.append(trial.trial_id)
+    return xs, ys, kinds, ids
 
 
 def _categories(values: list[Any]) -> list[str]:
@@ -178,7 +261,7 @@ def params_plot(data: ReportData) -> str | None:
     rng = np.random.default_rng(0)
     best = data.best
     for ax, axis in zip(grid.flat, axes, strict=False):
-        xs, ys, kinds = _param_values(data, axis)
+        xs, ys, kinds, ids = _param_values(data, axis)
         numeric = not axis.categorical and all(isinstance(x, int | float) and not isinstance(x, bool) for x in xs)
         if numeric:
             positions = np.asarray(xs, dtype=float)
@@ -192,6 +275,7 @@ def params_plot(data: ReportData) -> str | None:
         colors = [_COLORS.get(k, "#2ca02c") for k in kinds]
         alphas = [0.3 if k == "stopped_early" else 0.8 for k in kinds]
         ax.scatter(positions, ys, c=colors, s=9, alpha=alphas, lw=0)
+        mark(ax, positions, ys, ids)
         if best is not None:
             value = data.flat_configs[best.trial_id].get(axis.key)
             if value is not None and best.last_metric is not None:
@@ -220,6 +304,7 @@ def best_so_far(data: ReportData) -> str | None:
     last = frame.groupby("trial_id").tail(1)  # one faint dot per trial (its final result)
     ax.scatter((last["recorded"] - start) / scale, last["metric"], s=6, color="#7f7f7f", alpha=0.35, lw=0,
                label="a trial's last result")
+    mark(ax, (last["recorded"] - start) / scale, last["metric"], list(last["trial_id"]))
     keep = np.r_[True, np.diff(running) != 0]  # only the steps, not 20,000 flat points
     keep[-1] = True
     ax.step(seconds[keep] / scale, running[keep], where="post", color=_BEST, lw=1.8, label="best so far")
@@ -267,6 +352,7 @@ def pareto_plot(data: ReportData) -> str | None:
     on = np.array([t.trial_id in front for t, _ in points])
     ax.scatter(xs[~on], ys[~on], s=14, color="#7f7f7f", alpha=0.45, lw=0, label="dominated trial")
     ax.scatter(xs[on], ys[on], s=30, color=_BEST, zorder=3, label="Pareto set")
+    mark(ax, xs, ys, [t.trial_id for t, _ in points])
     if len(objectives) == 2 and on.sum() > 1:
         order = np.argsort(xs[on])
         ax.step(xs[on][order], ys[on][order], where="post" if pairs[0][1] == pairs[1][1] else "pre",
@@ -286,6 +372,8 @@ def all_plots(data: ReportData) -> dict[str, str]:
     out: dict[str, str] = {}
     with _style():
         for key, make in makers.items():
+            if getattr(_HITS, "marks", None):
+                _HITS.marks.clear()  # a maker that marked, then drew nothing
             svg = make(data)
             if svg:
                 out[key] = svg

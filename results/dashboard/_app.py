@@ -121,10 +121,10 @@ def create_app(store: Store, *, token: str | None = None, min_rebuild_s: float =
 
     def _sweep_view(name: str) -> tuple[str, dict[str, Any]]:
         def build(fp: str) -> dict[str, Any]:
-            from .._plots import all_plots
+            from .._plots import all_plots, hit_maps
 
             data = gather(store, name)
-            with _PLOT_LOCK:
+            with _PLOT_LOCK, hit_maps():
                 plots = all_plots(data)
             generated = datetime.now(tz=UTC).isoformat(timespec="seconds")
             main = sweep_main(data, plots, generated)

@@ -27,6 +27,11 @@ th.sortable { cursor: pointer; user-select: none; } th.sortable::after { content
 th[aria-sort=ascending]::after { content: " ↑"; } th[aria-sort=descending]::after { content: " ↓"; }
 input.filter { padding: 4px 8px; border: 1px solid var(--line); border-radius: 6px; width: 320px; }
 .live { font-size: 12px; color: var(--muted); } .live.stale { color: #d62728; }
+svg[data-hits] { cursor: crosshair; }
+#tip { position: fixed; z-index: 10; pointer-events: none; background: #fff; border: 1px solid var(--line);
+       border-radius: 6px; padding: 6px 8px; font-size: 12px; max-width: 420px; box-shadow: 0 2px 8px #0002; }
+#tip b { font-family: ui-monospace, monospace; }
+#selection { font-size: 13px; margin: 6px 0; min-height: 1.4em; }
 """
 
 # Live refresh: poll the JSON with If-None-Match; only when it changed (200, new ETag) fetch the
@@ -37,6 +42,9 @@ SCRIPT = r"""
   "use strict";
   var root = document.querySelector("main[data-api]");
   var state = { col: null, dir: 1, filter: "" };
+  var brushes = [];  // {plot, axis, lo, hi} (fractions of a parallel axis) or {plot, rect: [x0, y0, x1, y1]}
+  var selected = null;  // trial ids every brush keeps, or null when nothing is brushed
+  var NS = "http://www.w3.org/2000/svg";
 
   function cellValue(row, col) {
     var cell = row.children[col];
@@ -64,7 +72,8 @@ SCRIPT = r"""
     var needle = state.filter.toLowerCase();
     var shown = 0;
     rows.forEach(function (r) {
-      var hit = !needle || r.textContent.toLowerCase().indexOf(needle) >= 0;
+      var hit = (!needle || r.textContent.toLowerCase().indexOf(needle) >= 0) &&
+                (selected === null || selected.has(r.getAttribute("data-trial")));
       r.hidden = !hit;
       if (hit) shown++;
     });
@@ -97,7 +106,190 @@ SCRIPT = r"""
     applyTable();
   }
 
+  // ---- plots: hover says which trial, a click opens it, a drag brushes (kept in the URL) ----
+  function hits(svg) {
+    if (!svg._hits) svg._hits = JSON.parse(svg.getAttribute("data-hits"));
+    return svg._hits;
+  }
+  function plotKey(svg) { var f = svg.closest("figure"); return f ? f.id.replace(/^plot-/, "") : ""; }
+  function at(svg, evt) {
+    var pt = svg.createSVGPoint();
+    pt.x = evt.clientX; pt.y = evt.clientY;
+    return pt.matrixTransform(svg.getScreenCTM().inverse());
+  }
+  function nearest(svg, p) {
+    var h = hits(svg), best = null, bestD = 100;  // within 10 SVG units
+    h.p.forEach(function (q) {
+      var d = (q[0] - p.x) * (q[0] - p.x) + (q[1] - p.y) * (q[1] - p.y);
+      if (d < bestD) { bestD = d; best = q; }
+    });
+    return best ? h.t[best[2]] : null;
+  }
+  function info() {
+    var node = document.getElementById("trial-info");
+    if (!node) return {};
+    if (!node._info) node._info = JSON.parse(node.textContent);
+    return node._info;
+  }
+  function tip() {
+    var t = document.getElementById("tip");
+    if (!t) { t = document.createElement("div"); t.id = "tip"; t.hidden = true; document.body.appendChild(t); }
+    return t;
+  }
+  function showTip(id, evt) {
+    var t = tip(), about = info()[id] || [null, ""];
+    t.textContent = "";
+    var b = document.createElement("b"); b.textContent = id; t.appendChild(b);
+    t.appendChild(document.createTextNode(" · " + (root ? root.getAttribute("data-metric") : "metric") + " " +
+      (about[0] === null ? "—" : about[0])));
+    var c = document.createElement("div"); c.textContent = about[1]; t.appendChild(c);
+    t.style.left = (evt.clientX + 14) + "px"; t.style.top = (evt.clientY + 14) + "px"; t.hidden = false;
+  }
+  function axisFrac(a, y) { return Math.max(0, Math.min(1, (a.y0 - y) / ((a.y0 - a.y1) || 1))); }
+  function keptBy(brush) {
+    var fig = document.getElementById("plot-" + brush.plot);
+    var svg = fig && fig.querySelector("svg[data-hits]");
+    if (!svg) return null;
+    var h = hits(svg), keep = new Set();
+    if (brush.axis !== undefined) {
+      var index = -1;
+      (h.a || []).forEach(function (a, i) { if (a.name === brush.axis) index = i; });
+      if (index < 0) return null;
+      var a = h.a[index];
+      h.p.forEach(function (q) {
+        var f = axisFrac(a, q[1]);
+        if (q[3] === index && f >= brush.lo && f <= brush.hi) keep.add(h.t[q[2]]);
+      });
+    } else {
+      var r = brush.rect;
+      h.p.forEach(function (q) {
+        if (q[0] >= r[0] && q[0] <= r[2] && q[1] >= r[1] && q[1] <= r[3]) keep.add(h.t[q[2]]);
+      });
+    }
+    return keep;
+  }
+  function draw() {
+    document.querySelectorAll("svg[data-hits]").forEach(function (svg) {
+      var old = svg.querySelector("g.hpo-sel");
+      if (old) old.remove();
+      if (selected === null) return;
+      var g = document.createElementNS(NS, "g"), h = hits(svg), key = plotKey(svg);
+      g.setAttribute("class", "hpo-sel");
+      brushes.forEach(function (b) {
+        if (b.plot !== key) return;
+        var box = document.createElementNS(NS, "rect"), x0, y0, x1, y1;
+        if (b.axis !== undefined) {
+          (h.a || []).forEach(function (a) {
+            if (a.name !== b.axis) return;
+            x0 = a.x - 6; x1 = a.x + 6;
+            y0 = a.y0 - b.hi * (a.y0 - a.y1); y1 = a.y0 - b.lo * (a.y0 - a.y1);
+          });
+        } else { x0 = b.rect[0]; y0 = b.rect[1]; x1 = b.rect[2]; y1 = b.rect[3]; }
+        if (x0 === undefined) return;
+        box.setAttribute("x", x0); box.setAttribute("y", y0);
+        box.setAttribute("width", x1 - x0); box.setAttribute("height", y1 - y0);
+        box.setAttribute("fill", "#ff7f0e22"); box.setAttribute("stroke", "#ff7f0e");
+        g.appendChild(box);
+      });
+      h.p.forEach(function (q) {
+        if (!selected.has(h.t[q[2]])) return;
+        var c = document.createElementNS(NS, "circle");
+        c.setAttribute("cx", q[0]); c.setAttribute("cy", q[1]); c.setAttribute("r", 3.5);
+        c.setAttribute("fill", "none"); c.setAttribute("stroke", "#d62728"); c.setAttribute("stroke-width", 1.2);
+        g.appendChild(c);
+      });
+      svg.appendChild(g);
+    });
+  }
+  function select() {
+    selected = null;
+    brushes.forEach(function (b) {
+      var keep = keptBy(b);
+      if (keep === null) return;
+      selected = selected === null ? keep
+        : new Set(Array.from(selected).filter(function (id) { return keep.has(id); }));
+    });
+    var note = document.getElementById("selection");
+    if (note) {
+      note.textContent = "";
+      if (selected !== null) {
+        note.appendChild(document.createTextNode(selected.size + " trial(s) selected by " + brushes.length +
+                                                 " brush(es) "));
+        var clear = document.createElement("button"); clear.type = "button"; clear.id = "clear-selection";
+        clear.textContent = "clear"; clear.addEventListener("click", function () { setBrushes([]); });
+        note.appendChild(clear);
+      }
+    }
+    draw();
+    applyTable();
+  }
+  function setBrushes(list) {
+    brushes = list;
+    var hash = brushes.length ? "#sel=" + encodeURIComponent(JSON.stringify(brushes)) : " ";
+    history.replaceState(null, "", hash === " " ? location.pathname + location.search : hash);
+    select();
+  }
+  function fromUrl() {
+    var m = /[#&]sel=([^&]*)/.exec(location.hash);
+    if (!m) return [];
+    try { var list = JSON.parse(decodeURIComponent(m[1])); return Array.isArray(list) ? list : []; }
+    catch (e) { return []; }
+  }
+  function wirePlots() {
+    document.querySelectorAll("svg[data-hits]").forEach(function (svg) {
+      var start = null, draft = null;
+      svg.addEventListener("mousemove", function (evt) {
+        var p = at(svg, evt);
+        if (start) {
+          if (!draft) { draft = document.createElementNS(NS, "rect"); draft.setAttribute("fill", "#1f77b422");
+                        draft.setAttribute("stroke", "#1f77b4"); svg.appendChild(draft); }
+          var ax = start.axis;
+          draft.setAttribute("x", ax ? ax.x - 6 : Math.min(start.x, p.x));
+          draft.setAttribute("width", ax ? 12 : Math.abs(p.x - start.x));
+          draft.setAttribute("y", Math.min(start.y, p.y)); draft.setAttribute("height", Math.abs(p.y - start.y));
+          return;
+        }
+        var id = nearest(svg, p);
+        if (id) showTip(id, evt); else tip().hidden = true;
+      });
+      svg.addEventListener("mouseleave", function () { tip().hidden = true; });
+      svg.addEventListener("mousedown", function (evt) {
+        if (evt.button !== 0) return;
+        evt.preventDefault();
+        var p = at(svg, evt), axis = null;
+        (hits(svg).a || []).forEach(function (a) { if (Math.abs(a.x - p.x) <= 8) axis = a; });
+        start = { x: p.x, y: p.y, axis: axis };
+      });
+      svg.addEventListener("mouseup", function (evt) {
+        if (!start) return;
+        var p = at(svg, evt), s = start;
+        start = null;
+        if (draft) { draft.remove(); draft = null; }
+        if (Math.abs(p.x - s.x) < 3 && Math.abs(p.y - s.y) < 3) {  // a click: open the trial under it
+          var id = nearest(svg, p), base = root && root.getAttribute("data-trials");
+          if (id && base) location.href = base + encodeURIComponent(id);
+          return;
+        }
+        var key = plotKey(svg), others = brushes.filter(function (b) {
+          return !(b.plot === key && (s.axis ? b.axis === s.axis.name : b.rect));
+        });
+        if (s.axis) {
+          var lo = axisFrac(s.axis, Math.max(s.y, p.y)), hi = axisFrac(s.axis, Math.min(s.y, p.y));
+          others.push({ plot: key, axis: s.axis.name, lo: Math.round(lo * 1000) / 1000,
+                        hi: Math.round(hi * 1000) / 1000 });
+        } else {
+          others.push({ plot: key, rect: [Math.min(s.x, p.x), Math.min(s.y, p.y), Math.max(s.x, p.x),
+                                          Math.max(s.y, p.y)].map(function (v) { return Math.round(v * 10) / 10; }) });
+        }
+        setBrushes(others);
+      });
+    });
+    brushes = fromUrl();
+    select();
+  }
+
   wire();
+  wirePlots();
   if (!root) return;
   var etag = root.getAttribute("data-etag");
   var delay = 3000, base = 3000, max = 60000;
@@ -124,6 +316,7 @@ SCRIPT = r"""
             root.setAttribute("data-etag", etag);
             live = document.getElementById("live");
             wire();
+            wirePlots();  // the selection (in the URL) applies to the new plots and table
             delay = base;
           });
       })

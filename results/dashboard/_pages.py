@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from urllib.parse import quote
 
@@ -133,6 +134,16 @@ def _trial_table(data: ReportData) -> str:
             f"<tbody>{''.join(rows)}</tbody></table></div>")
 
 
+def _trial_info(data: ReportData) -> str:
+    """Each trial's metric and config in one line, for the plots' hover (JSON the script reads, never runs)."""
+    info = {t.trial_id: [None if t.last_metric is None else float(f"{t.last_metric:.6g}"),
+                         ", ".join(f"{k}={fmt(v)}" for k, v in data.flat_configs[t.trial_id].items()
+                                   if k in {p.key for p in data.params} or not data.params)]
+            for t in data.trials}
+    text = json.dumps(info, separators=(",", ":"), default=str).replace("</", "<\\/")
+    return f"<script type=\"application/json\" id=\"trial-info\">{text}</script>"
+
+
 def sweep_main(data: ReportData, plots: dict[str, str], generated: str) -> str:
     """The live part of ``/sweeps/NAME`` (what the script swaps in when the store changed)."""
     sweep = data.sweep
@@ -143,7 +154,9 @@ def sweep_main(data: ReportData, plots: dict[str, str], generated: str) -> str:
             f"<p class=\"sub\">{esc(sweep.metric)} ({esc(sweep.mode)}) · started {esc(fmt(iso(sweep.started)))}"
             f" · <span class=\"live\" id=\"live\">as of {esc(generated)}, live</span></p>"
             f"<div class=\"cards\">{_status_card(data)}{_best_card(data)}{_budget_card(data)}{_cost_card(data)}</div>"
-            f"<h2>Plots</h2>{figures or '<p>No results to plot yet.</p>'}"
+            "<h2>Plots</h2><p class=\"sub\">Hover a point or line for its trial, click to open it; drag on a "
+            "parallel-coordinates axis or across a plot to select trials (kept in the URL).</p>"
+            f"<p id=\"selection\"></p>{figures or '<p>No results to plot yet.</p>'}{_trial_info(data)}"
             f"{confirmation_section(data)}{importance_section(data)}{_trial_table(data)}")
 
 
@@ -153,7 +166,8 @@ def sweep_page(data: ReportData, main: str, *, etag: str) -> str:
     api = f"/api{url}"
     return _page(f"hpo: {data.sweep.name}",
                  f"<main data-api=\"{esc(api)}\" data-fragment=\"{esc(url)}?fragment=1\" data-etag=\"{esc(etag)}\" "
-                 f"data-live=\"1\">{main}</main>")
+                 f"data-live=\"1\" data-trials=\"{esc(url)}/trials/\" data-metric=\"{esc(data.sweep.metric)}\">"
+                 f"{main}</main>")
 
 
 def trial_page_html(payload: dict[str, Any], main: str) -> str:

@@ -1,0 +1,140 @@
+"""A real headless Chromium driven over the DevTools protocol (aiohttp's websocket client, no extra package):
+navigate, evaluate, move and press the mouse, take screenshots. Started per test, stopped by its pid."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import itertools
+import json
+import re
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+CHROMIUM = Path("/usr/bin/chromium")
+_LISTENING = re.compile(r"DevTools listening on (ws://\S+)")
+
+
+class Chromium:
+    """One browser with one page. ``with Chromium(tmp) as page: page.go(url); page.js("1 + 1")``."""
+
+    def __init__(self, profile: Path, *, width: int = 1280, height: int = 900) -> None:
+        self._proc = subprocess.Popen(
+            [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-extensions",
+             "--disable-background-networking", "--disable-component-update", "--mute-audio",
+             "--remote-debugging-port=0", "--remote-debugging-address=127.0.0.1", f"--user-data-dir={profile}",
+             f"--window-size={width},{height}", "about:blank"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        url = None
+        deadline = time.monotonic() + 60
+        assert self._proc.stderr is not None
+        while url is None and time.monotonic() < deadline:
+            line = self._proc.stderr.readline()
+            if not line and self._proc.poll() is not None:
+                raise RuntimeError(f"chromium exited {self._proc.returncode} before its DevTools endpoint was up")
+            found = _LISTENING.search(line)
+            url = found.group(1) if found else None
+        if url is None:
+            self.close()
+            raise RuntimeError("chromium's DevTools endpoint did not come up in 60 s")
+        self._loop = asyncio.new_event_loop()
+        self._ids = itertools.count(1)
+        self._ws: Any = None
+        self._session: Any = None
+        self._run(self._connect(url, width, height))
+
+    def _run(self, coro: Any) -> Any:
+        return self._loop.run_until_complete(coro)
+
+    async def _connect(self, url: str, width: int, height: int) -> None:
+        import aiohttp
+
+        self._session = aiohttp.ClientSession()
+        self._ws = await self._session.ws_connect(url, max_msg_size=0)
+        target = await self._send("Target.createTarget", {"url": "about:blank"})
+        attached = await self._send("Target.attachToTarget", {"targetId": target["targetId"], "flatten": True})
+        self._page = attached["sessionId"]
+        await self._send("Emulation.setDeviceMetricsOverride",
+                         {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False}, page=True)
+
+    async def _send(self, method: str, params: dict[str, Any] | None = None, *, page: bool = False) -> Any:
+        ident = next(self._ids)
+        message: dict[str, Any] = {"id": ident, "method": method, "params": params or {}}
+        if page:
+            message["sessionId"] = self._page
+        await self._ws.send_str(json.dumps(message))
+        while True:
+            reply = json.loads((await self._ws.receive()).data)
+            if reply.get("id") == ident:
+                if "error" in reply:
+                    raise RuntimeError(f"{method}: {reply['error']}")
+                return reply.get("result", {})
+
+    def call(self, method: str, **params: Any) -> Any:
+        """One DevTools command on the page."""
+        return self._run(self._send(method, params, page=True))
+
+    def js(self, expression: str) -> Any:
+        """The value of a JavaScript expression in the page (promises awaited)."""
+        done = self.call("Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=True)
+        if "exceptionDetails" in done:
+            raise RuntimeError(f"{expression}: {done['exceptionDetails']}")
+        return done["result"].get("value")
+
+    def wait(self, expression: str, *, timeout: float = 30.0) -> Any:
+        """Poll until the expression is truthy; its value."""
+        deadline = time.monotonic() + timeout
+        while True:
+            value = self.js(expression)
+            if value:
+                return value
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"still false after {timeout:.0f} s: {expression}")
+            time.sleep(0.1)
+
+    def go(self, url: str) -> None:
+        """Navigate and wait until the page has loaded."""
+        self.call("Page.navigate", url=url)
+        self.wait(f"location.href === {json.dumps(url)} && document.readyState === 'complete'")
+
+    def mouse(self, kind: str, x: float, y: float) -> None:
+        """``moved``, ``pressed`` or ``released`` at viewport CSS pixels (left button)."""
+        self.call("Input.dispatchMouseEvent", type=f"mouse{kind.capitalize()}", x=x, y=y, button="left",
+                  buttons=1 if kind == "pressed" else 0, clickCount=1 if kind != "moved" else 0)
+
+    def screenshot(self, path: Path, *, full: bool = True) -> None:
+        """A PNG of the page (the whole page with ``full``)."""
+        params: dict[str, Any] = {"format": "png"}
+        if full:
+            size = self.js("[document.documentElement.scrollWidth, document.documentElement.scrollHeight]")
+            params.update(clip={"x": 0, "y": 0, "width": size[0], "height": size[1], "scale": 1},
+                          captureBeyondViewport=True)
+        path.write_bytes(base64.b64decode(self.call("Page.captureScreenshot", **params)["data"]))
+
+    def close(self) -> None:
+        """Stop the browser (its pid), and the connection."""
+        try:
+            if self._ws is not None:
+                self._run(self._ws.close())
+            if self._session is not None:
+                self._run(self._session.close())
+        except Exception:  # the browser may already be gone
+            pass
+        finally:
+            if self._proc.poll() is None:
+                self._proc.terminate()
+                try:
+                    self._proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    self._proc.kill()
+                    self._proc.wait()
+            if hasattr(self, "_loop"):
+                self._loop.close()
+
+    def __enter__(self) -> Chromium:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
