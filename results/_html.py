@@ -71,6 +71,10 @@ _CAPTIONS = {
     "rungs": "How many trials reached each ASHA rung; the last bar is max_t.",
     "parallel": "One line per trial across every searched hyperparameter (log axes for log-scaled params, "
                 "choices as levels) and the metric; the top 10 trials in orange.",
+    "timeline": "Each trial from its start to its end, coloured by status (x: stopped by the scheduler at a "
+                "rung); above, how many ran at once against the plan's slots: gaps are idle slots.",
+    "contour": "The last metric over the two most important numeric hyperparameters, interpolated between the "
+               "trials (the dots); the star is the best trial.",
 }
 
 

@@ -33,6 +33,8 @@ PLOTS = {
     "best_so_far": "Best so far against wall time",
     "rungs": "ASHA survivors per rung",
     "parallel": "Parallel coordinates",
+    "timeline": "Timeline: trials over wall-clock time",
+    "contour": "Metric over two hyperparameters",
 }
 _COLORS = {"completed": "#1f77b4", "stopped_early": "#7f7f7f", "error": "#d62728", "running": "#2ca02c"}
 _BEST = "#ff7f0e"
@@ -363,12 +365,105 @@ def pareto_plot(data: ReportData) -> str | None:
     return _svg(fig)
 
 
+def timeline(data: ReportData) -> str | None:
+    """One row per trial from its start to its end (to now while it runs), coloured by status, an ``x`` where
+    the scheduler stopped it; above, how many ran at once against the slots the plan had."""
+    rows = sorted((t for t in data.trials if t.started is not None), key=lambda t: t.started)  # type: ignore[arg-type,return-value]
+    if not rows:
+        return None
+    origin = data.sweep.started.timestamp() if data.sweep.started else rows[0].started.timestamp()  # type: ignore[union-attr]
+    now = max((t.ended or t.started).timestamp() for t in rows)  # type: ignore[union-attr]
+    spans = [(t.started.timestamp() - origin, ((t.ended.timestamp() if t.ended else now) - origin))  # type: ignore[union-attr]
+             for t in rows]
+    longest = max(end for _, end in spans) or 1.0
+    scale, unit = (60.0, "min") if longest > 300 else (1.0, "s")
+    fig = _figure(8, 1.6 + min(6.0, 0.09 * len(rows)))
+    top, ax = fig.subplots(2, 1, sharex=True, height_ratios=[1, 3])
+    edges = sorted({x for span in spans for x in span})
+    running = [sum(1 for s0, s1 in spans if s0 <= x < s1) for x in edges]
+    top.step(np.asarray(edges) / scale, running, where="post", color=_COLORS["completed"], lw=1.2)
+    slots = (data.plan or {}).get("concurrency")
+    if slots:
+        top.axhline(slots, color=_BEST, ls="--", lw=1, label=f"slots ({slots})")
+        top.legend(fontsize=7, frameon=False, loc="lower right")
+    top.set_ylabel("running", fontsize=8)
+    height = 0.8 if len(rows) <= 60 else 1.0
+    for row, (trial, (s0, s1)) in enumerate(zip(rows, spans, strict=True)):
+        ax.barh(row, (s1 - s0) / scale, left=s0 / scale, height=height, color=_COLORS.get(trial.status, "#2ca02c"),
+                alpha=0.45 if trial.status == "stopped_early" else 0.85, lw=0)
+    stopped = [(s1 / scale, row) for row, (t, (_, s1)) in enumerate(zip(rows, spans, strict=True))
+               if t.status == "stopped_early"]
+    if stopped:
+        xs, ys = zip(*stopped, strict=True)
+        ax.scatter(xs, ys, marker="x", s=12, lw=0.8, color="#333333", label="stopped at a rung", zorder=3)
+        ax.legend(fontsize=7, frameon=False, loc="lower right")
+    ids = [t.trial_id for t in rows]
+    for fraction in (0.0, 0.5, 1.0):
+        mark(ax, [(s0 + fraction * (s1 - s0)) / scale for s0, s1 in spans], range(len(rows)), ids)
+    ax.set_ylim(len(rows) - 0.5, -0.5)
+    ax.set_yticks([])
+    ax.set_ylabel(f"{len(rows)} trials, by start")
+    ax.set_xlabel(f"wall time since the sweep started ({unit})")
+    return _svg(fig)
+
+
+def contour_axes(data: ReportData) -> list[ParamAxis]:
+    """The numeric params a contour can use, the most important first (importance at the rung with the most
+    trials, as the report computes it)."""
+    numeric = [a for a in data.params if not a.categorical]
+    found = data.importance
+    if found:
+        chosen = max(found, key=lambda imp: (imp.trials, imp.rung))
+        numeric.sort(key=lambda a: -chosen.values.get(a.key, 0.0))
+    return numeric
+
+
+def contour_plot(data: ReportData, keys: tuple[str, str] | None = None) -> str | None:
+    """The final metric over two numeric params (default the two most important): a filled contour of the
+    trials' values (Delaunay-interpolated between them), the trials on top."""
+    axes = {a.key: a for a in contour_axes(data)}
+    pair = [axes[k] for k in keys if k in axes] if keys else list(axes.values())[:2]
+    if len(pair) < 2:
+        return None
+    points = []
+    for trial in data.trials:
+        config = data.flat_configs[trial.trial_id]
+        values = [config.get(a.key) for a in pair]
+        if trial.last_metric is None or not all(isinstance(v, int | float) and not isinstance(v, bool)
+                                                and (v > 0 or not a.log) for v, a in zip(values, pair, strict=True)):
+            continue
+        points.append((*(math.log10(v) if a.log else float(v) for v, a in zip(values, pair, strict=True)),
+                       float(trial.last_metric), trial.trial_id))
+    xs = np.array([p[0] for p in points])
+    ys = np.array([p[1] for p in points])
+    if len(points) < 4 or np.ptp(xs) == 0 or np.ptp(ys) == 0:
+        return None
+    zs = np.array([p[2] for p in points])
+    fig = _figure(6.5, 4.6)
+    ax = fig.add_subplot()
+    try:
+        filled = ax.tricontourf(xs, ys, zs, levels=12, cmap="viridis" if data.sweep.mode == "max" else "viridis_r")
+        fig.colorbar(filled, ax=ax, label=_t(f"{data.sweep.metric} ({data.sweep.mode}; yellow is better)"))
+    except (ValueError, RuntimeError):  # collinear points: no triangulation, the points alone
+        pass
+    ax.scatter(xs, ys, s=10, color="white", edgecolors="#333333", linewidths=0.5, zorder=3)
+    mark(ax, xs, ys, [p[3] for p in points])
+    best = data.best
+    if best is not None and best.trial_id in {p[3] for p in points}:
+        bx, by = next((p[0], p[1]) for p in points if p[3] == best.trial_id)
+        ax.scatter([bx], [by], marker="*", s=120, color=_BEST, zorder=4, label=f"best: {_label(best.trial_id)}")
+        ax.legend(fontsize=7, frameon=False, loc="upper left")
+    ax.set_xlabel(_label(pair[0].key) + (" (log10)" if pair[0].log else ""))
+    ax.set_ylabel(_label(pair[1].key) + (" (log10)" if pair[1].log else ""))
+    return _svg(fig)
+
+
 def all_plots(data: ReportData) -> dict[str, str]:
     """Every plot that has data to show, keyed as in ``PLOTS``."""
     from ._parallel import parallel_coordinates
 
     makers = {"pareto": pareto_plot, "curves": learning_curves, "params": params_plot, "parallel": parallel_coordinates,
-              "best_so_far": best_so_far, "rungs": rung_survivors}
+              "contour": contour_plot, "best_so_far": best_so_far, "timeline": timeline, "rungs": rung_survivors}
     out: dict[str, str] = {}
     with _style():
         for key, make in makers.items():

@@ -140,7 +140,8 @@ def _trial_info(data: ReportData) -> str:
                          ", ".join(f"{k}={fmt(v)}" for k, v in data.flat_configs[t.trial_id].items()
                                    if k in {p.key for p in data.params} or not data.params)]
             for t in data.trials}
-    text = json.dumps(info, separators=(",", ":"), default=str).replace("</", "<\\/")
+    # Every "<" escaped: text from the store can never open or close a tag inside the data block.
+    text = json.dumps(info, separators=(",", ":"), default=str).replace("<", "\\u003c")
     return f"<script type=\"application/json\" id=\"trial-info\">{text}</script>"
 
 

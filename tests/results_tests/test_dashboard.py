@@ -39,9 +39,12 @@ def test_sweep_page_numbers_match_the_store(client: TestClient, demo: Store) -> 
     assert _text(html, "count-stopped_early") == str(sweep.counts["stopped_early"])
     assert _text(html, "best-value") == f"{best.last_metric:.6g}"
     assert _text(html, "budget-used") == str(sum(t.iterations for t in demo.trials("demo")))
-    assert html.count("<svg") == 5  # curves, params, parallel coordinates, best so far, rungs
+    assert html.count("<svg") == 6  # curves, params, parallel coordinates, best so far, timeline, rungs
     assert XSS not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
-    assert re.findall(r"<script[^>]*>", html) == ['<script src="/static/dash.js">']
+    # Our one script, and the trials' hover data as JSON the browser never runs (every "<" in it escaped).
+    assert re.findall(r"<script[^>]*>", html) == ['<script type="application/json" id="trial-info">',
+                                                  '<script src="/static/dash.js">']
+    assert "\\u003cscript>alert(1)\\u003c/script>" in html
     assert "https://" not in html and "http://" not in html  # nothing from a CDN
     assert "Content-Security-Policy" in page.headers and "script-src 'self'" in page.headers["Content-Security-Policy"]
 

@@ -89,7 +89,7 @@ def test_html_is_self_contained_and_references_nothing_over_the_network(
     css = "".join(page.styles)
     assert "@import" not in css and "url(" not in css
     assert not re.search(r"https?://", text), "no URL at all in the page"
-    assert page.tags.count("svg") == 5  # curves, params, parallel coordinates, best so far, rungs
+    assert page.tags.count("svg") == 6  # curves, params, parallel coordinates, best so far, timeline, rungs
 
 
 def test_html_has_every_section_and_the_best_trial(reports: tuple[Store, dict[str, Path]]) -> None:

@@ -53,5 +53,5 @@ def test_chromium_renders_the_report_offline(tmp_path: Path) -> None:
     dom = _chromium(["--dump-dom", url], tmp_path / "profile-2")
     assert dom.returncode == 0, dom.stderr[-2000:]
     assert f"val_loss = {best.last_metric:.6g}" in dom.stdout
-    assert dom.stdout.count("<svg") == 5
+    assert dom.stdout.count("<svg") == 6  # no contour: the demo has one numeric param
     assert "<script" not in dom.stdout
