@@ -75,6 +75,7 @@ def parallel_coordinates(data: ReportData, *, top_k: int = TOP_K) -> str | None:
     ax = fig.add_subplot()
     rest = [np.column_stack([xs, row]) for row in matrix[top_k:]]
     top = [np.column_stack([xs, row]) for row in matrix[:top_k]]
+    # Vector even when dense: an image of a thousand thin lines weighs more than the lines.
     ax.add_collection(LineCollection(rest, colors="#7f7f7f", linewidths=0.6, alpha=0.25))
     ax.add_collection(LineCollection(top, colors=_BEST, linewidths=1.6, alpha=0.9, label=f"top {len(top)}"))
     n_axes = len(xs)

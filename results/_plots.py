@@ -20,11 +20,15 @@ import numpy as np
 from ._report_data import ParamAxis, ReportData, rungs
 from ._ticks import log_axis
 
-__all__ = ["PLOTS", "all_plots", "hit_maps", "inline_svg", "mark", "mark_axes"]
+__all__ = ["PLOTS", "all_plots", "dense", "hit_maps", "inline_svg", "mark", "mark_axes"]
 
 MAX_LINES = 150  # trials drawn one line each; beyond, aggregate
 TOP_LINES = 10  # best trials still drawn as lines when aggregating
 MAX_LABEL = 24  # characters of a category label on an axis
+# Past this many marks a layer is drawn as an image inside the SVG: 1,000 trials as vector markers weigh
+# a megabyte, and the hit map, not the markers, is what says which trial a point is.
+MAX_VECTOR_MARKS = 300
+RASTER_DPI = 100
 
 PLOTS = {
     "pareto": "Pareto front",
@@ -131,9 +135,15 @@ def _hit_map(fig: Any, marks: list[Any]) -> dict[str, Any]:
     return out
 
 
+def dense(count: int) -> bool:
+    """Whether a layer of ``count`` marks is drawn as an image (``rasterized=``)."""
+    return count > MAX_VECTOR_MARKS
+
+
 def _svg(fig: Any) -> str:
     buffer = io.StringIO()
-    fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None, "Format": None, "Type": None})
+    fig.savefig(buffer, format="svg", dpi=RASTER_DPI,
+                metadata={"Date": None, "Creator": None, "Format": None, "Type": None})
     text = buffer.getvalue()
     marks = getattr(_HITS, "marks", None)
     if marks:
@@ -203,6 +213,7 @@ def learning_curves(data: ReportData) -> str | None:
         if many:  # their lines are not drawn: the x at the rung still says which trial
             mark(ax, xs, ys, end_ids)
         ax.scatter(xs, ys, marker="x", s=14, lw=0.8, color=_COLORS["stopped_early"], alpha=0.6,
+                   rasterized=dense(len(xs)),
                    label=f"stopped early ({len(ends)}), x = rung where stopped", zorder=3)
     if best in groups:
         g = groups[best]
@@ -276,7 +287,7 @@ def params_plot(data: ReportData) -> str | None:
             ax.set_xticks(range(len(labels)), [_label(v) for v in labels], rotation=20 if len(labels) > 3 else 0)
         colors = [_COLORS.get(k, "#2ca02c") for k in kinds]
         alphas = [0.3 if k == "stopped_early" else 0.8 for k in kinds]
-        ax.scatter(positions, ys, c=colors, s=9, alpha=alphas, lw=0)
+        ax.scatter(positions, ys, c=colors, s=9, alpha=alphas, lw=0, rasterized=dense(len(ys)))
         mark(ax, positions, ys, ids)
         if best is not None:
             value = data.flat_configs[best.trial_id].get(axis.key)
@@ -305,6 +316,7 @@ def best_so_far(data: ReportData) -> str | None:
     ax = fig.add_subplot()
     last = frame.groupby("trial_id").tail(1)  # one faint dot per trial (its final result)
     ax.scatter((last["recorded"] - start) / scale, last["metric"], s=6, color="#7f7f7f", alpha=0.35, lw=0,
+               rasterized=dense(len(last)),
                label="a trial's last result")
     mark(ax, (last["recorded"] - start) / scale, last["metric"], list(last["trial_id"]))
     keep = np.r_[True, np.diff(running) != 0]  # only the steps, not 20,000 flat points
@@ -352,7 +364,8 @@ def pareto_plot(data: ReportData) -> str | None:
     xs = np.array([v[0] for _, v in points])
     ys = np.array([v[1] for _, v in points])
     on = np.array([t.trial_id in front for t, _ in points])
-    ax.scatter(xs[~on], ys[~on], s=14, color="#7f7f7f", alpha=0.45, lw=0, label="dominated trial")
+    ax.scatter(xs[~on], ys[~on], s=14, color="#7f7f7f", alpha=0.45, lw=0, label="dominated trial",
+               rasterized=dense(int((~on).sum())))
     ax.scatter(xs[on], ys[on], s=30, color=_BEST, zorder=3, label="Pareto set")
     mark(ax, xs, ys, [t.trial_id for t, _ in points])
     if len(objectives) == 2 and on.sum() > 1:
@@ -388,14 +401,15 @@ def timeline(data: ReportData) -> str | None:
         top.legend(fontsize=7, frameon=False, loc="lower right")
     top.set_ylabel("running", fontsize=8)
     height = 0.8 if len(rows) <= 60 else 1.0
-    for row, (trial, (s0, s1)) in enumerate(zip(rows, spans, strict=True)):
-        ax.barh(row, (s1 - s0) / scale, left=s0 / scale, height=height, color=_COLORS.get(trial.status, "#2ca02c"),
-                alpha=0.45 if trial.status == "stopped_early" else 0.85, lw=0)
+    ax.barh(range(len(rows)), [(s1 - s0) / scale for s0, s1 in spans], left=[s0 / scale for s0, _ in spans],
+            height=height, color=[_COLORS.get(t.status, "#2ca02c") for t in rows], lw=0,
+            alpha=0.8, rasterized=dense(len(rows)))
     stopped = [(s1 / scale, row) for row, (t, (_, s1)) in enumerate(zip(rows, spans, strict=True))
                if t.status == "stopped_early"]
     if stopped:
         xs, ys = zip(*stopped, strict=True)
-        ax.scatter(xs, ys, marker="x", s=12, lw=0.8, color="#333333", label="stopped at a rung", zorder=3)
+        ax.scatter(xs, ys, marker="x", s=12, lw=0.8, color="#333333", label="stopped at a rung", zorder=3,
+                   rasterized=dense(len(xs)))
         ax.legend(fontsize=7, frameon=False, loc="lower right")
     ids = [t.trial_id for t in rows]
     for fraction in (0.0, 0.5, 1.0):
@@ -443,10 +457,11 @@ def contour_plot(data: ReportData, keys: tuple[str, str] | None = None) -> str |
     ax = fig.add_subplot()
     try:
         filled = ax.tricontourf(xs, ys, zs, levels=12, cmap="viridis" if data.sweep.mode == "max" else "viridis_r")
+        filled.set_rasterized(dense(len(xs)))
         fig.colorbar(filled, ax=ax, label=_t(f"{data.sweep.metric} ({data.sweep.mode}; yellow is better)"))
     except (ValueError, RuntimeError):  # collinear points: no triangulation, the points alone
         pass
-    ax.scatter(xs, ys, s=10, color="white", edgecolors="#333333", linewidths=0.5, zorder=3)
+    ax.scatter(xs, ys, s=10, color="white", edgecolors="#333333", linewidths=0.5, zorder=3, rasterized=dense(len(xs)))
     mark(ax, xs, ys, [p[3] for p in points])
     best = data.best
     if best is not None and best.trial_id in {p[3] for p in points}:
