@@ -8,6 +8,7 @@ import logging
 import threading
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -130,7 +131,8 @@ def create_app(store: Store, *, token: str | None = None, min_rebuild_s: float =
             main = sweep_main(data, plots, generated)
             # Encoded once per change, not once per request: pages of 1,000 trials are megabytes.
             return {"json": _json_bytes(_finite(sweep_payload(data))), "main": main.encode(),
-                    "page": sweep_page(data, main, etag=f'"{fp}"').encode(), "data": data}
+                    "page": sweep_page(data, main, etag=f'"{fp}"').encode(), "data": data, "plots": plots,
+                    "generated": generated}
 
         return cache.get(f"sweep:{name}", fingerprint(name), build)
 
@@ -163,6 +165,20 @@ def create_app(store: Store, *, token: str | None = None, min_rebuild_s: float =
         except StoreError as exc:
             return _error_page(exc)
         headers = {"ETag": f'"{fp}"', "Cache-Control": "no-cache"}
+        pair = (request.query_params.get("cx"), request.query_params.get("cy"))
+        if pair[0] and pair[1] and pair[0] != pair[1]:  # the contour over two params the URL chose
+            from .._plots import contour_plot, hit_maps
+
+            data = view["data"]
+            with _PLOT_LOCK, hit_maps():
+                chosen = contour_plot(data, (pair[0], pair[1]))
+            if chosen is not None:
+                main = sweep_main(data, {**view["plots"], "contour": chosen}, view["generated"],
+                                  contour=(pair[0], pair[1]))
+                if request.query_params.get("fragment"):
+                    return HTMLResponse(main, headers=headers)
+                query = f"&cx={quote(pair[0])}&cy={quote(pair[1])}"
+                return HTMLResponse(sweep_page(data, main, etag=f'"{fp}"', query=query), headers=headers)
         return HTMLResponse(view["main"] if request.query_params.get("fragment") else view["page"], headers=headers)
 
     def api_sweep(request: Request) -> Response:

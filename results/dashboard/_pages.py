@@ -145,10 +145,28 @@ def _trial_info(data: ReportData) -> str:
     return f"<script type=\"application/json\" id=\"trial-info\">{text}</script>"
 
 
-def sweep_main(data: ReportData, plots: dict[str, str], generated: str) -> str:
-    """The live part of ``/sweeps/NAME`` (what the script swaps in when the store changed)."""
+def _contour_pick(data: ReportData, chosen: tuple[str, str] | None) -> str:
+    """Two selects (and a button) choosing the contour's params: a plain GET form, kept in the URL."""
+    from .._plots import contour_axes
+
+    keys = [a.key for a in contour_axes(data)]
+    pair = chosen or tuple(keys[:2])
+
+    def select(name: str, current: str) -> str:
+        options = "".join(f"<option{' selected' if k == current else ''}>{esc(k)}</option>" for k in keys)
+        return f"<select name=\"{name}\">{options}</select>"
+
+    return (f"<form class=\"contour-pick\" method=\"get\">x {select('cx', pair[0])} y {select('cy', pair[1])} "
+            "<button type=\"submit\">draw</button></form>")
+
+
+def sweep_main(data: ReportData, plots: dict[str, str], generated: str, *,
+               contour: tuple[str, str] | None = None) -> str:
+    """The live part of ``/sweeps/NAME`` (what the script swaps in when the store changed); ``contour``: the
+    params the contour was drawn over, when the URL chose them."""
     sweep = data.sweep
-    figures = "".join(f"<figure id=\"plot-{esc(key)}\"><h3>{esc(PLOTS[key])}</h3>{inline_svg(svg, f'd{i}')}</figure>"
+    figures = "".join(f"<figure id=\"plot-{esc(key)}\"><h3>{esc(PLOTS[key])}</h3>"
+                      f"{_contour_pick(data, contour) if key == 'contour' else ''}{inline_svg(svg, f'd{i}')}</figure>"
                       for i, (key, svg) in enumerate(plots.items(), start=1))
     return (f"<h1>Sweep {esc(sweep.name)} <span class=\"badge {esc(sweep.status)}\" id=\"sweep-status\">"
             f"{esc(sweep.status)}</span></h1>"
@@ -161,12 +179,14 @@ def sweep_main(data: ReportData, plots: dict[str, str], generated: str) -> str:
             f"{confirmation_section(data)}{importance_section(data)}{_trial_table(data)}")
 
 
-def sweep_page(data: ReportData, main: str, *, etag: str) -> str:
-    """``/sweeps/NAME``: the live part inside a ``<main>`` the script refreshes."""
+def sweep_page(data: ReportData, main: str, *, etag: str, query: str = "") -> str:
+    """``/sweeps/NAME``: the live part inside a ``<main>`` the script refreshes (``query``: the URL's own
+    choices, such as the contour's params, that each refresh keeps)."""
     url = sweep_url(data.sweep.name)
     api = f"/api{url}"
     return _page(f"hpo: {data.sweep.name}",
-                 f"<main data-api=\"{esc(api)}\" data-fragment=\"{esc(url)}?fragment=1\" data-etag=\"{esc(etag)}\" "
+                 f"<main data-api=\"{esc(api)}\" data-fragment=\"{esc(url)}?fragment=1{esc(query)}\" "
+                 f"data-etag=\"{esc(etag)}\" "
                  f"data-live=\"1\" data-trials=\"{esc(url)}/trials/\" data-metric=\"{esc(data.sweep.metric)}\">"
                  f"{main}</main>")
 

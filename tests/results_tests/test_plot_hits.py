@@ -81,3 +81,23 @@ def test_the_report_has_the_timeline_and_contour_without_hit_maps(sqlite_store: 
     _two(sqlite_store)
     html = export_report("two", fmt="html", store=sqlite_store, path=tmp_path / "r.html").read_text()
     assert 'id="plot-timeline"' in html and 'id="plot-contour"' in html and "data-hits" not in html
+
+
+def test_the_dashboard_draws_the_contour_over_the_params_the_url_chooses(sqlite_store: Store) -> None:
+    from starlette.testclient import TestClient
+
+    from results.dashboard import create_app
+
+    _two(sqlite_store)
+    client = TestClient(create_app(sqlite_store, min_rebuild_s=0.0))
+    default = client.get("/sweeps/two").text
+    picked = re.search(r'<form class="contour-pick".*?</form>', default)
+    assert picked is not None and sorted(re.findall(r"<option selected>(\w+)</option>", picked.group(0))) == ["lr", "x"]
+    chosen = client.get("/sweeps/two?cx=noise&cy=x").text
+    contour = chosen[chosen.index('<figure id="plot-contour">'):]
+    contour = contour[:contour.index("</figure>")]
+    drawn = contour[contour.index("</form>"):]
+    assert "<option selected>noise</option>" in contour and "noise" in drawn and "lr (log10)" not in drawn
+    assert 'data-fragment="/sweeps/two?fragment=1&amp;cx=noise&amp;cy=x"' in chosen  # live refreshes keep it
+    fragment = client.get("/sweeps/two?fragment=1&cx=noise&cy=x").text
+    assert "<option selected>noise</option>" in fragment
