@@ -5,6 +5,7 @@ Every string that came from the store (names, specs, configs, errors) goes throu
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from html import escape
 
 from ._plots import PLOTS, inline_svg
@@ -119,15 +120,21 @@ def _best_section(data: ReportData) -> str:
     )
 
 
-def confirmation_section(data: ReportData) -> str:
-    """The confirmation's verdict and table (empty for a sweep never confirmed)."""
+def confirmation_section(data: ReportData, *, link: Callable[[str, str], str] | None = None) -> str:
+    """The confirmation's verdict and table (empty for a sweep never confirmed); ``link(sweep, trial_id)``,
+    when given, makes each trial id a link (the dashboard's trial pages)."""
     found = data.confirmation
     if found is None:
         return ""
     headers, rows = confirmation_table(data)
     verdict = "".join(f"<li>{esc(line)}</li>" for line in found.verdict())
+    table = _plain_table(headers, rows)
+    if link is not None:
+        for row in rows:
+            trial, href = esc(row[1]), esc(link(found.parent, row[1]))
+            table = table.replace(f"<td>{trial}</td>", f'<td><a href="{href}">{trial}</a></td>', 1)
     return (f'<h2>Confirmation</h2><p class="sub">{esc(confirmation_note(data))}</p>'
-            f'<ul id="confirmation-verdict">{verdict}</ul><div id="confirmation">{_plain_table(headers, rows)}</div>')
+            f'<ul id="confirmation-verdict">{verdict}</ul><div id="confirmation">{table}</div>')
 
 
 def _errors_section(data: ReportData) -> str:

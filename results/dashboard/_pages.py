@@ -176,7 +176,7 @@ def sweep_main(data: ReportData, plots: dict[str, str], generated: str, *,
             "<h2>Plots</h2><p class=\"sub\">Hover a point or line for its trial, click to open it; drag on a "
             "parallel-coordinates axis or across a plot to select trials (kept in the URL).</p>"
             f"<p id=\"selection\"></p>{figures or '<p>No results to plot yet.</p>'}{_trial_info(data)}"
-            f"{confirmation_section(data)}{importance_section(data)}{_trial_table(data)}")
+            f"{confirmation_section(data, link=trial_url)}{importance_section(data)}{_trial_table(data)}")
 
 
 def sweep_page(data: ReportData, main: str, *, etag: str, query: str = "") -> str:

@@ -224,4 +224,5 @@ def test_the_dashboard_shows_the_confirmation(confirmed: Store) -> None:
     page = client.get("/sweeps/par")
     assert page.status_code == 200 and '<div id="confirmation">' in page.text
     assert "confirmed best: trial b (original #2)" in page.text
+    assert '<td><a href="/sweeps/par/trials/b">b</a></td>' in page.text  # the parent's trial page
     assert client.get("/api/sweeps/par").json()["confirmation"]["winner"] == "b"
