@@ -101,3 +101,30 @@ def test_the_dashboard_draws_the_contour_over_the_params_the_url_chooses(sqlite_
     assert 'data-fragment="/sweeps/two?fragment=1&amp;cx=noise&amp;cy=x"' in chosen  # live refreshes keep it
     fragment = client.get("/sweeps/two?fragment=1&cx=noise&cy=x").text
     assert "<option selected>noise</option>" in fragment
+
+
+def test_the_pareto_front_knows_its_trials(sqlite_store: Store) -> None:
+    from store_rows import FakeTrial
+
+    from results import StoreCallback
+
+    spec = ("name: two-goals\ntrainable: cifar\nmetrics: [{name: loss, mode: min}, {name: cost, mode: min}]\n"
+            "scheduler: {type: fifo, max_t: 1}\nparams:\n  x: {type: float, low: 0.0, high: 1.0}\n")
+    sqlite_store.start_sweep(name="two-goals", spec_yaml=spec, spec_hash=None, metric="loss", mode="min", max_t=1,
+                             plan={"objectives": [["loss", "min"], ["cost", "min"]]})
+    callback = StoreCallback(sqlite_store, sweep="two-goals", metric="loss", mode="min", max_t=1)
+    callback.setup()
+    trials = [FakeTrial(f"p{i}", {"x": i / 4}) for i in range(5)]
+    for trial in trials:
+        callback.on_trial_start(0, trials, trial)
+        x = trial.config["x"]
+        callback.on_trial_result(0, trials, trial, {"training_iteration": 1, "time_total_s": 1.0, "loss": x,
+                                                    "cost": 1 - x, "done": False})
+        callback.on_trial_complete(0, trials, trial)
+    callback.on_experiment_end(trials)
+    with hit_maps():
+        plots = all_plots(gather(sqlite_store, "two-goals"))
+    hits = _hits(plots["pareto"])
+    assert sorted(hits["t"]) == [f"p{i}" for i in range(5)] and len(hits["p"]) == 5
+    xs = {hits["t"][p[2]]: p[0] for p in hits["p"]}
+    assert xs["p0"] < xs["p2"] < xs["p4"]  # loss grows with x, left to right
