@@ -10,11 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 from ray.tune.schedulers import PopulationBasedTraining
-from ray.tune.schedulers.pb2 import PB2
 
 from search.callbacks import note_exploit
 
-__all__ = ["LineagePB2", "LineagePBT", "make_scheduler"]
+__all__ = ["LineagePBT", "make_scheduler"]  # LineagePB2: search.schedulers_pb2
 
 
 class _NotesExploits:
@@ -38,8 +37,14 @@ class LineagePBT(_NotesExploits, PopulationBasedTraining):
     """Ray's PBT, noting its exploits."""
 
 
-class LineagePB2(_NotesExploits, PB2):
-    """Ray's PB2, noting its exploits."""
+def __getattr__(name: str) -> Any:
+    # PB2 lives in its own module: importing Ray's PB2 imports scikit-learn and SciPy (about a second
+    # of every sweep's start), so only a pb2 sweep pays it. Kept reachable here for pickles that name it.
+    if name == "LineagePB2":
+        from search.schedulers_pb2 import LineagePB2
+
+        return LineagePB2
+    raise AttributeError(f"module 'search.schedulers' has no attribute {name!r}")
 
 
 def _exploiting(spec: Any, plan: Any, lineage_key: str | None) -> Any:
@@ -51,6 +56,8 @@ def _exploiting(spec: Any, plan: Any, lineage_key: str | None) -> Any:
               "custom_explore_fn": spaces.ConfigClip(spec)}
     scheduler: _NotesExploits
     if sch.type == "pb2":
+        from search.schedulers_pb2 import LineagePB2
+
         scheduler = LineagePB2(hyperparam_bounds=spaces.to_pb2_bounds(spec), **common)
     else:
         scheduler = LineagePBT(hyperparam_mutations=spaces.to_pbt_mutations(spec),

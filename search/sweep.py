@@ -398,8 +398,10 @@ def _tuner(run: _Run, plan: SweepPlan, runnable: Any) -> Any:
     from search.restored_state import search_algorithm
     from search.schedulers import make_scheduler
     from search.searchers import make_searcher, param_space
+    from search.tbx import import_tensorboardx
     from search.trainable_glue import checkpoint_frequency_for, reuse_actors_for
 
+    import_tensorboardx()  # before TBXLoggerCallback: the driver needs no torch for scalars
     space = param_space(run.spec)
     if run.restore is not None:
         return tune.Tuner.restore(run.experiment_path, trainable=runnable, param_space=space, **run.restore)

@@ -1,0 +1,166 @@
+"""No cost of our own: the same trivial trainable through ``hpo sweep`` and through Ray Tune at its fastest.
+
+Each run is its own Python process, timed from its start to its exit, as a user waits for it: imports,
+Ray's start, the store's set-up and the final summary included. Both sides run the same trivial
+trainable (one report per trial, 0.5 CPU each: 4 at once on 2 CPUs), random search, FIFO.
+
+- **raw Tune at its fastest**: a hand-written ``Tuner`` with ``reuse_actors=True``, Ray's automatic
+  logger callbacks off (``TUNE_DISABLE_AUTO_CALLBACK_LOGGERS=1``), ``verbose=0``;
+- **hpo**: ``hpo sweep spec.yaml -q`` (store callback, checkpoint retention, heartbeat, TensorBoard
+  events: all that a sweep does).
+
+For each trial count it prints the wall-time ratio, the driver's CPU time per trial, the driver's peak
+RSS (and the slope of RSS per trial between the smallest and largest counts), the store's result rows
+per second, and the time from a trial's report (its own clock) to its row in the store (p50, p95).
+Targets (issue 26): ratio <= 1.0x at 100 and 1,000 trials; driver RSS <= 1.1x raw Tune's at 1,000.
+
+    .venv/bin/python bench/scale.py [--trials 100 1000] [--big]   # --big adds 10,000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+CPU_PER_TRIAL = 0.5
+
+
+def trivial(config: dict[str, Any]) -> None:
+    """One report, stamped with the trial's own clock (the store latency is measured against it)."""
+    from ray import tune
+
+    tune.report({"loss": (config["x"] - 0.5) ** 2, "reported_at": time.time()})
+
+
+_RAW = r"""
+import json, os, resource, sys, time
+os.environ["TUNE_DISABLE_AUTO_CALLBACK_LOGGERS"] = "1"
+os.environ["RAY_AIR_NEW_OUTPUT"] = "0"
+import ray
+from ray import tune
+from bench.scale import trivial, CPU_PER_TRIAL
+trials, storage = int(sys.argv[1]), sys.argv[2]
+ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+tuner = tune.Tuner(
+    tune.with_resources(trivial, {"cpu": CPU_PER_TRIAL}),
+    param_space={"x": tune.uniform(0.0, 1.0)},
+    tune_config=tune.TuneConfig(metric="loss", mode="min", num_samples=trials, reuse_actors=True),
+    run_config=tune.RunConfig(name="raw", storage_path=storage, verbose=0),
+)
+grid = tuner.fit()
+best = grid.get_best_result()
+print("best", best.metrics["loss"])
+ray.shutdown()
+usage = resource.getrusage(resource.RUSAGE_SELF)
+print(json.dumps({"cpu_s": usage.ru_utime + usage.ru_stime, "rss_mb": usage.ru_maxrss / 1024}))
+"""
+
+_HPO = r"""
+import json, resource, sys
+from search.cli import main
+try:
+    main(sys.argv[1:])
+except SystemExit as exc:
+    code = exc.code
+else:
+    code = 0
+usage = resource.getrusage(resource.RUSAGE_SELF)
+print(json.dumps({"cpu_s": usage.ru_utime + usage.ru_stime, "rss_mb": usage.ru_maxrss / 1024, "code": code}))
+"""
+
+
+def _spec(path: Path, trials: int) -> None:
+    import yaml
+
+    path.write_text(yaml.safe_dump({
+        "name": "scale", "trainable": "bench.scale:trivial", "metric": "loss", "mode": "min",
+        "search": {"algorithm": "random", "num_samples": trials, "seed": 0},
+        "scheduler": {"type": "fifo", "max_t": 1},
+        "resources": {"cpu": CPU_PER_TRIAL},
+        "cluster": {"num_cpus": 2},
+        "params": {"x": {"type": "float", "low": 0.0, "high": 1.0}},
+    }))
+
+
+def _run(args: list[str], *, cwd: Path) -> tuple[float, dict[str, Any], str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", *args], cwd=cwd, env=env, capture_output=True, text=True,
+                          check=False)
+    wall = time.perf_counter() - start
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    if done.returncode != 0 or not lines:
+        raise SystemExit(f"{args[1:]} failed ({done.returncode}):\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}")
+    return wall, json.loads(lines[-1]), done.stdout
+
+
+def _store_figures(home: Path) -> dict[str, float]:
+    from results import Store
+
+    with Store.open(home=home) as store:
+        frame = store.results_frame("scale")
+        reported = {t.trial_id: t.last_result.get("reported_at") for t in store.trials("scale")}
+    recorded = frame.set_index("trial_id")["recorded"]
+    lags = [float(recorded[tid]) - float(at) for tid, at in reported.items() if at is not None and tid in recorded]
+    span = float(frame["recorded"].max() - frame["recorded"].min()) or 1.0
+    ordered = sorted(lags)
+    return {"rows": len(frame), "rows_per_s": len(frame) / span, "lag_p50_ms": 1000 * statistics.median(ordered),
+            "lag_p95_ms": 1000 * ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]}
+
+
+def measure(trials: int, tmp: Path) -> dict[str, Any]:
+    """Both sides at one trial count, raw Tune first."""
+    raw_wall, raw, _ = _run([_RAW, str(trials), str(tmp / f"raw-{trials}")], cwd=tmp)
+    home = tmp / f"hpo-{trials}"
+    spec = tmp / f"scale-{trials}.yaml"
+    _spec(spec, trials)
+    hpo_wall, ours, _ = _run([_HPO, "sweep", str(spec), "-q", "--home", str(home)], cwd=tmp)
+    return {"trials": trials, "raw_wall": raw_wall, "raw": raw, "hpo_wall": hpo_wall, "hpo": ours,
+            "store": _store_figures(home)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--trials", type=int, nargs="+", default=[100, 1000])
+    parser.add_argument("--big", action="store_true", help="also 10,000 trials")
+    args = parser.parse_args()
+    counts = sorted(set(args.trials + ([10_000] if args.big else [])))
+    import ray
+
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp_dir:
+        for trials in counts:
+            row = measure(trials, Path(tmp_dir))
+            rows.append(row)
+            print(f"{trials} trials: hpo {row['hpo_wall']:.1f} s, raw Tune {row['raw_wall']:.1f} s", flush=True)
+    print(f"\nmachine: {platform.machine()} {os.cpu_count()} CPU(s), Python {sys.version.split()[0]}, "
+          f"ray {ray.__version__}; trivial trials, 1 report each, {CPU_PER_TRIAL} CPU per trial, random, FIFO")
+    print(f"{'trials':>7} {'hpo s':>8} {'raw s':>8} {'ratio':>6} {'hpo ms/trial':>13} {'raw ms/trial':>13} "
+          f"{'hpo RSS':>8} {'raw RSS':>8} {'RSS ratio':>9} {'rows/s':>7} {'lag p50':>8} {'lag p95':>8}")
+    for row in rows:
+        n, hpo, raw, store = row["trials"], row["hpo"], row["raw"], row["store"]
+        print(f"{n:>7} {row['hpo_wall']:>8.1f} {row['raw_wall']:>8.1f} {row['hpo_wall'] / row['raw_wall']:>5.2f}x "
+              f"{1000 * hpo['cpu_s'] / n:>13.1f} {1000 * raw['cpu_s'] / n:>13.1f} {hpo['rss_mb']:>6.0f}MB "
+              f"{raw['rss_mb']:>6.0f}MB {hpo['rss_mb'] / raw['rss_mb']:>8.2f}x {store['rows_per_s']:>7.0f} "
+              f"{store['lag_p50_ms']:>6.0f}ms {store['lag_p95_ms']:>6.0f}ms")
+    if len(rows) >= 2:
+        first, last = rows[0], rows[-1]
+        span = last["trials"] - first["trials"]
+        for side in ("hpo", "raw"):
+            slope = (last[side]["rss_mb"] - first[side]["rss_mb"]) * 1024 / span
+            print(f"driver RSS slope {side}: {slope:.1f} KB per trial ({first['trials']} -> {last['trials']})")
+    print("targets: ratio <= 1.0x at 100 and 1,000 trials; driver RSS <= 1.1x raw Tune's at 1,000")
+
+
+if __name__ == "__main__":
+    main()
