@@ -14,7 +14,13 @@ RSS (and the slope of RSS per trial between the smallest and largest counts), th
 per second, and the time from a trial's report (its own clock) to its row in the store (p50, p95).
 Targets (issue 26): ratio <= 1.0x at 100 and 1,000 trials; driver RSS <= 1.1x raw Tune's at 1,000.
 
+``--queries N`` instead reads a store of N trials x 20 results (filled through the real StoreCallback, as
+bench/store.py does) the way a user does, each command its own process: ``hpo ls``, ``hpo trials``,
+``hpo best``, ``hpo report --format html`` (and its size), and the dashboard's sweep page (first render,
+then warm), on SQLite and, with ``--pg URL``, PostgreSQL. Target: each <= 2 s at 10,000; report <= 10 MB.
+
     .venv/bin/python bench/scale.py [--trials 100 1000] [--big]   # --big adds 10,000
+    .venv/bin/python bench/scale.py --queries 10000 [--pg postgresql+psycopg2://USER:PW@127.0.0.1/DB]
 """
 
 from __future__ import annotations
@@ -32,6 +38,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
 CPU_PER_TRIAL = 0.5
 
 
@@ -129,11 +137,85 @@ def measure(trials: int, tmp: Path) -> dict[str, Any]:
             "store": _store_figures(home)}
 
 
+def _timed(args: list[str], *, cwd: Path) -> tuple[float, str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", "from search.cli import main; main()", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"hpo {' '.join(args)} failed ({done.returncode}): {done.stderr[-2000:]}")
+    return time.perf_counter() - start, done.stdout
+
+
+def queries(url: str, tmp: Path, *, trials: int) -> dict[str, float]:
+    """Fill a store of ``trials`` x 20 results, then time each read command and the dashboard's sweep page."""
+    import socket
+    import urllib.request
+
+    from bench.store import SWEEP, ingest
+
+    fill_s = ingest(url, trials=trials)
+    out: dict[str, float] = {"fill_s": fill_s}
+    for label, args in (("ls", ["ls"]), ("trials", ["trials", SWEEP, "--top", "20"]), ("best", ["best", SWEEP]),
+                        ("report", ["report", SWEEP, "--format", "html", "-o", str(tmp / "report.html")])):
+        out[label], _ = _timed([*args, "--store", url, "--home", str(tmp)], cwd=tmp)
+    out["report_mb"] = (tmp / "report.html").stat().st_size / 1e6
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    server = subprocess.Popen([sys.executable, "-c", "from search.cli import main; main()", "serve", "--store", url,
+                               "--port", str(port), "--home", str(tmp)], env=env, cwd=tmp, stdout=subprocess.PIPE,
+                              text=True)
+    try:
+        assert server.stdout is not None
+        server.stdout.readline()
+        for label in ("page_first", "page_warm"):
+            start = time.perf_counter()
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/sweeps/{SWEEP}", timeout=300) as response:
+                response.read()
+            out[label] = time.perf_counter() - start
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    return out
+
+
+def _drop(url: str) -> None:
+    from sqlalchemy import create_engine
+
+    from results._schema import metadata
+
+    engine = create_engine(url)
+    metadata.drop_all(engine)
+    engine.dispose()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--trials", type=int, nargs="+", default=[100, 1000])
     parser.add_argument("--big", action="store_true", help="also 10,000 trials")
+    parser.add_argument("--queries", type=int, default=None, metavar="N", help="time the read commands at N trials")
+    parser.add_argument("--pg", default=None, metavar="URL", help="with --queries: also on this PostgreSQL (emptied)")
     args = parser.parse_args()
+    if args.queries:
+        with tempfile.TemporaryDirectory() as tmp_dir:
+            stores = {"SQLite": f"sqlite:///{Path(tmp_dir) / 'q.sqlite'}"}
+            if args.pg:
+                stores["PostgreSQL"] = args.pg
+            print(f"{args.queries} trials x 20 results; each command its own process (seconds); target <= 2 s, "
+                  "report <= 10 MB")
+            for name, url in stores.items():
+                if name == "PostgreSQL":
+                    _drop(url)
+                got = queries(url, Path(tmp_dir), trials=args.queries)
+                print(f"{name:<11} fill {got['fill_s']:.1f} s | ls {got['ls']:.2f} | trials --top 20 "
+                      f"{got['trials']:.2f} | best {got['best']:.2f} | report html {got['report']:.2f} "
+                      f"({got['report_mb']:.1f} MB) | sweep page first {got['page_first']:.2f}, warm "
+                      f"{got['page_warm']:.2f}", flush=True)
+                if name == "PostgreSQL":
+                    _drop(url)
+        return
     counts = sorted(set(args.trials + ([10_000] if args.big else [])))
     import ray
 

@@ -392,18 +392,24 @@ def timeline(data: ReportData) -> str | None:
     scale, unit = (60.0, "min") if longest > 300 else (1.0, "s")
     fig = _figure(8, 1.6 + min(6.0, 0.09 * len(rows)))
     top, ax = fig.subplots(2, 1, sharex=True, height_ratios=[1, 3])
-    edges = sorted({x for span in spans for x in span})
-    running = [sum(1 for s0, s1 in spans if s0 <= x < s1) for x in edges]
+    # Trials running at once: +1 at each start, -1 at each end (an end before a start at the same moment).
+    events = sorted([(s0, 1) for s0, _ in spans] + [(s1, -1) for _, s1 in spans])
+    edges = [x for x, _ in events]
+    running = np.cumsum([d for _, d in events])
     top.step(np.asarray(edges) / scale, running, where="post", color=_COLORS["completed"], lw=1.2)
     slots = (data.plan or {}).get("concurrency")
     if slots:
         top.axhline(slots, color=_BEST, ls="--", lw=1, label=f"slots ({slots})")
         top.legend(fontsize=7, frameon=False, loc="lower right")
     top.set_ylabel("running", fontsize=8)
-    height = 0.8 if len(rows) <= 60 else 1.0
-    ax.barh(range(len(rows)), [(s1 - s0) / scale for s0, s1 in spans], left=[s0 / scale for s0, _ in spans],
-            height=height, color=[_COLORS.get(t.status, "#2ca02c") for t in rows], lw=0,
-            alpha=0.8, rasterized=dense(len(rows)))
+    colors = [_COLORS.get(t.status, "#2ca02c") for t in rows]
+    if len(rows) <= 60:
+        ax.barh(range(len(rows)), [(s1 - s0) / scale for s0, s1 in spans], left=[s0 / scale for s0, _ in spans],
+                height=0.8, color=colors, lw=0, alpha=0.8)
+    else:  # one line per trial, as thick as its row: one collection, not thousands of patches
+        row_pt = fig.get_figheight() * 72 * 0.7 / len(rows)
+        ax.hlines(range(len(rows)), [s0 / scale for s0, _ in spans], [s1 / scale for _, s1 in spans], colors=colors,
+                  linewidth=max(0.3, row_pt), alpha=0.8, rasterized=dense(len(rows)))
     stopped = [(s1 / scale, row) for row, (t, (_, s1)) in enumerate(zip(rows, spans, strict=True))
                if t.status == "stopped_early"]
     if stopped:
