@@ -9,6 +9,7 @@ import itertools
 import json
 import re
 import subprocess
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -39,11 +40,18 @@ class Chromium:
         if url is None:
             self.close()
             raise RuntimeError("chromium's DevTools endpoint did not come up in 60 s")
+        # Keep reading its stderr: a full pipe would stop the browser mid-test.
+        threading.Thread(target=self._drain, daemon=True).start()
         self._loop = asyncio.new_event_loop()
         self._ids = itertools.count(1)
         self._ws: Any = None
         self._session: Any = None
         self._run(self._connect(url, width, height))
+
+    def _drain(self) -> None:
+        assert self._proc.stderr is not None
+        for _ in self._proc.stderr:
+            pass
 
     def _run(self, coro: Any) -> Any:
         return self._loop.run_until_complete(coro)
