@@ -18,7 +18,8 @@ from typing import Any
 from ._records import SweepRecord, TrialRecord, finite
 from ._store import Store
 
-__all__ = ["Confirmation", "ConfirmedConfig", "config_key", "confirmation", "confirmed_columns", "t_quantile"]
+__all__ = ["Confirmation", "ConfirmedConfig", "config_key", "confirmation", "confirmed_columns", "ranked_configs",
+           "t_quantile"]
 
 SEED_KEY = "seed"
 
@@ -236,7 +237,7 @@ def _confirm_section(record: SweepRecord) -> dict[str, Any] | None:
     return section if isinstance(section, dict) and section.get("sweep") else None
 
 
-def _ranked_configs(parent: list[TrialRecord], mode: str) -> list[tuple[str, TrialRecord]]:
+def ranked_configs(parent: list[TrialRecord], mode: str) -> list[tuple[str, TrialRecord]]:
     """The parent's completed trials best first, one per distinct config (its best-ranked trial)."""
     done = [t for t in parent if t.status == "completed" and finite(t.last_metric) is not None]
     done.sort(key=lambda t: t.last_metric if mode == "min" else -t.last_metric)  # type: ignore[operator]
@@ -253,7 +254,7 @@ def analyse(store: Store, child: SweepRecord) -> Confirmation | None:
         return None
     parent_name = str(section["sweep"])
     parent_trials = store.trials(parent_name) if store.find_sweep(parent_name) is not None else []
-    ranked = _ranked_configs(parent_trials, child.mode)
+    ranked = ranked_configs(parent_trials, child.mode)
     rank_of = {key: (i, trial) for i, (key, trial) in enumerate(ranked, start=1)}
     groups: dict[str, list[TrialRecord]] = {}
     for trial in store.trials(child.name):

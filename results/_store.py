@@ -302,7 +302,7 @@ class Store:
 
     def children(self, parent: str) -> list[SweepRecord]:
         """The sweeps derived from ``parent`` (its confirmations), most recently started first."""
-        return [s for s in self.sweeps() if s.parent == parent]
+        return self._sweeps(None, parent=parent)
 
     def names(self) -> list[str]:
         """Every sweep's name, sorted."""
@@ -324,15 +324,16 @@ class Store:
             hint = f"the store has {len(names)} sweeps (`hpo ls` lists them)"
         return SweepNotFoundError(f"{where}; {hint}", name=name, close=close)
 
-    def _sweeps(self, name: str | None) -> list[SweepRecord]:
+    def _sweeps(self, name: str | None, *, parent: str | None = None) -> list[SweepRecord]:
         def read(conn: Connection) -> list[SweepRecord]:
             query = select(sweeps_table).order_by(sweeps_table.c.started.desc(), sweeps_table.c.name)
             counts_q = (select(trials_table.c.sweep_id, trials_table.c.status, func.count())
                         .group_by(trials_table.c.sweep_id, trials_table.c.status))
-            if name is not None:
-                query = query.where(sweeps_table.c.name == name)
-                counts_q = counts_q.join(sweeps_table, sweeps_table.c.id == trials_table.c.sweep_id).where(
-                    sweeps_table.c.name == name)
+            wanted = [column == value for column, value in ((sweeps_table.c.name, name),
+                                                            (sweeps_table.c.parent, parent)) if value is not None]
+            if wanted:
+                query = query.where(*wanted)
+                counts_q = counts_q.join(sweeps_table, sweeps_table.c.id == trials_table.c.sweep_id).where(*wanted)
             rows = conn.execute(query).all()
             counts: dict[int, dict[str, int]] = {}
             for sweep_id, status, count in conn.execute(counts_q):

@@ -207,11 +207,7 @@ def best_command(name: str, fmt: str, scope: str, evaluate: bool, confirmed: boo
     test = _evaluate(name, best) if evaluate and best is not None else None
     if data is not None and test is not None:
         data["test"] = test
-    if fmt == "json":
-        click.echo(json.dumps(data, indent=2, default=str))
-        return
-    if fmt == "yaml":
-        click.echo(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), nl=False)
+    if _emit(data, fmt):
         return
     if best is None:
         click.echo(f"sweep {sweep.name} has no trial that reported {sweep.metric} yet")
@@ -236,6 +232,15 @@ def best_command(name: str, fmt: str, scope: str, evaluate: bool, confirmed: boo
     _console().print(table)
 
 
+def _emit(data: Any, fmt: str) -> bool:
+    """Print ``data`` as JSON or YAML when ``fmt`` asks for one; False for ``table`` (the caller prints it)."""
+    if fmt == "json":
+        click.echo(json.dumps(data, indent=2, default=str))
+    elif fmt == "yaml":
+        click.echo(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), nl=False)
+    return fmt in ("json", "yaml")
+
+
 def _confirmed_out(name: str, fmt: str, home: str | None, store_url: str | None) -> None:
     """The winner after confirmation: its config, mean and 95% interval over seeds, its original score."""
     from results import confirmation
@@ -246,11 +251,7 @@ def _confirmed_out(name: str, fmt: str, home: str | None, store_url: str | None)
         raise StoreError(f"sweep {name!r} has no confirmation; run `hpo confirm {name} --top K --seeds S` first")
     winner = found.winner
     data = {**found.to_dict(), "best": winner.to_dict() if winner else None}
-    if fmt == "json":
-        click.echo(json.dumps(data, indent=2, default=str))
-        return
-    if fmt == "yaml":
-        click.echo(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), nl=False)
+    if _emit(data, fmt):
         return
     from search.cli_derive import print_confirmation
 
@@ -273,11 +274,7 @@ def _pareto_out(name: str, objectives: list[tuple[str, str]], front: list[TrialR
                                                           objective_values(t, objectives) or (), strict=False))}
                    for t in front],
     }
-    if fmt == "json":
-        click.echo(json.dumps(data, indent=2, default=str))
-        return
-    if fmt == "yaml":
-        click.echo(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), nl=False)
+    if _emit(data, fmt):
         return
     if not front:
         click.echo(f"sweep {name} has no trial that reported every objective ({', '.join(m for m, _ in objectives)})"

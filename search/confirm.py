@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from results import Confirmation, Store, SweepRecord, TrialRecord, confirmation
-from results._confirm import SEED_KEY, config_key
+from results._confirm import SEED_KEY, ranked_configs
 from search import cluster
 from search.driver import driver_alive
 from search.errors import SweepInputError
-from search.sweep import SweepOutcome, run_sweep, spec_of
+from search.sweep import SweepOutcome, _open_store, free_name, run_sweep, spec_of
 from spaces import SweepSpec, parse_spec
 from spaces.params import GridParam, node_to_data
 from spaces.points import point_from_config
@@ -87,18 +87,14 @@ def _check_seed_key(spec: SweepSpec, trainable: Any) -> None:
 
 def _candidates(trials: list[TrialRecord], mode: str, top: int, name: str) -> list[TrialRecord]:
     """The best ``top`` completed trials, one per distinct config (its seed aside)."""
-    done = [t for t in trials if t.status == "completed" and t.last_metric is not None]
-    done.sort(key=lambda t: t.last_metric if mode == "min" else -t.last_metric)  # type: ignore[operator]
-    distinct: dict[str, TrialRecord] = {}
-    for trial in done:
-        distinct.setdefault(config_key(trial.config), trial)
+    distinct = [trial for _, trial in ranked_configs(trials, mode)]
     if top > len(distinct):
-        what = f"{len(done)} completed trials" + (f" ({len(distinct)} distinct configs)" if len(distinct) < len(done)
-                                                  else "")
+        done = sum(1 for t in trials if t.status == "completed" and t.last_metric is not None)
+        what = f"{done} completed trials" + (f" ({len(distinct)} distinct configs)" if len(distinct) < done else "")
         raise SweepInputError(f"--top {top} is more than sweep {name!r} has: {what}; "
                               f"ask for --top {len(distinct)} or fewer" if distinct else
                               f"sweep {name!r} has no completed trial to confirm")
-    return list(distinct.values())[:top]
+    return distinct[:top]
 
 
 def _fresh_seeds(count: int, used: set[int]) -> list[int]:
@@ -117,14 +113,6 @@ def _sampled(node: Any) -> Any:
     if isinstance(node, dict):
         return {key: _sampled(value) for key, value in node.items()}
     return node_to_data(node)
-
-
-def _child_name(store: Store, parent: str) -> str:
-    name, k = f"{parent}-confirm", 1
-    while store.find_sweep(name) is not None:
-        k += 1
-        name = f"{parent}-confirm{k}"
-    return name
 
 
 def confirm_spec(
@@ -162,7 +150,7 @@ def confirm_spec(
         point = point_from_config({k: v for k, v in parent.params.items() if k != SEED_KEY}, trial.config)
         points += [{**point, SEED_KEY: seed} for seed in fresh]
     data.update(
-        name=child or _child_name(store, name),
+        name=child or free_name(store, f"{name}-confirm"),
         params=params,
         fixed={k: v for k, v in parent.fixed.items() if k != SEED_KEY},
         search={"algorithm": "optuna", "sampler": "random", "num_samples": len(points),
@@ -204,7 +192,7 @@ def confirm_sweep(
         As ``confirm_spec``, and as ``run_sweep`` (a child name already taken...).
     """
     home_path = cluster.prepare_home(home)
-    store_obj = Store.open(store, home=home_path) if store is None or isinstance(store, str) else store
+    store_obj = _open_store(store, home_path)
     spec = confirm_spec(name, store=store_obj, top=top, seeds=seeds, child=child, trainable=trainable)
     outcome = run_sweep(spec, trainable=trainable, home=home_path, store=store_obj, progress=progress,
                         verbose=verbose)

@@ -28,7 +28,7 @@ from results import Store, TrialRecord, param_importance
 from search.confirm import EXPLOITING
 from search.driver import driver_alive
 from search.errors import SweepInputError
-from search.sweep import spec_of
+from search.sweep import free_name, spec_of
 from spaces import SweepSpec, parse_spec
 from spaces.params import ChoiceParam, FloatParam, GridParam, IntParam, Pow2Param, node_to_data
 from spaces.points import match_option
@@ -269,7 +269,7 @@ def refine_spec(
     search = {k: v for k, v in search.items() if v is not None or k == "max_concurrent"}
 
     data = parent.to_dict()
-    data.update(name=child or _child_name(store, name), search=search, params=params, fixed=fixed)
+    data.update(name=child or free_name(store, f"{name}-refined"), search=search, params=params, fixed=fixed)
     header = [f"refined from sweep {name!r} by `hpo refine {name}` on {date.today().isoformat()}: "
               f"{len(ranked)} finished trials, the top {top_n} ({quantile:.0%}) by {parent.metric} ({parent.mode}) "
               f"are the good region; best {parent.metric} {_g(float(best.last_metric or 0))} (trial {best.trial_id})",
@@ -297,17 +297,6 @@ def _freeze_unimportant(parent: SweepSpec, params: dict[str, Any], fixed: dict[s
         earlier = changes[index].reason
         changes[index] = Change(key, "frozen", f"frozen at the best trial's value: importance {value:.3f} < "
                                                f"{below:g}" + (f" (else {earlier})" if earlier else ""))
-    left = [k for k in params if k in scored or k in searched]
-    if not left:  # cannot happen (keep stays), but a sweep needs a searched param
-        params[keep] = fixed.pop(keep)
-
-
-def _child_name(store: Store, parent: str) -> str:
-    name, k = f"{parent}-refined", 1
-    while store.find_sweep(name) is not None:
-        k += 1
-        name = f"{parent}-refined{k}"
-    return name
 
 
 def _flow(value: Any) -> str:

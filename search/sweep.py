@@ -25,7 +25,7 @@ from search.retention import CheckpointRetention
 from search.warm_start import evaluated_points, warm_start_points
 from spaces import SweepPlan, SweepSpec, build_plan
 
-__all__ = ["SweepOutcome", "check_name_free", "extend_sweep", "resume_sweep", "run_sweep", "spec_of"]
+__all__ = ["SweepOutcome", "check_name_free", "extend_sweep", "free_name", "resume_sweep", "run_sweep", "spec_of"]
 
 logger = logging.getLogger(__name__)
 
@@ -262,6 +262,15 @@ def _open_store(store: Store | str | None, home: Path) -> Store:
     if store is None or isinstance(store, str):
         return Store.open(store, home=home)
     return store
+
+
+def free_name(store: Store, base: str) -> str:
+    """``base``, or ``base2``, ``base3``... : the first name the store does not hold (a derived sweep's default)."""
+    name, k = base, 1
+    while store.find_sweep(name) is not None:
+        k += 1
+        name = f"{base}{k}"
+    return name
 
 
 def check_name_free(store: Store, name: str, experiment_path: str) -> None:

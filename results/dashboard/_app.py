@@ -170,8 +170,13 @@ def create_app(store: Store, *, token: str | None = None, min_rebuild_s: float =
             from .._plots import contour_plot, hit_maps
 
             data = view["data"]
-            with _PLOT_LOCK, hit_maps():
-                chosen = contour_plot(data, (pair[0], pair[1]))
+
+            def draw(_fp: str) -> str | None:
+                with _PLOT_LOCK, hit_maps():
+                    return contour_plot(data, (pair[0], pair[1]))
+
+            # Drawn once per store change and pair, like the page itself, not once per request.
+            _, chosen = cache.get(f"contour:{name}:{pair[0]}:{pair[1]}", fp, draw)
             if chosen is not None:
                 main = sweep_main(data, {**view["plots"], "contour": chosen}, view["generated"],
                                   contour=(pair[0], pair[1]))
