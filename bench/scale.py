@@ -41,6 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 CPU_PER_TRIAL = 0.5
+_RUN_LIMIT_S = 3600  # one side of one trial count (10,000 trials take minutes): past it, the bench stops
 
 
 def trivial(config: dict[str, Any]) -> None:
@@ -104,7 +105,7 @@ def _run(args: list[str], *, cwd: Path) -> tuple[float, dict[str, Any], str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     start = time.perf_counter()
     done = subprocess.run([sys.executable, "-c", *args], cwd=cwd, env=env, capture_output=True, text=True,
-                          check=False)
+                          check=False, timeout=_RUN_LIMIT_S)
     wall = time.perf_counter() - start
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
     if done.returncode != 0 or not lines:
@@ -141,7 +142,7 @@ def _timed(args: list[str], *, cwd: Path) -> tuple[float, str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     start = time.perf_counter()
     done = subprocess.run([sys.executable, "-c", "from search.cli import main; main()", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, check=False)
+                          capture_output=True, text=True, check=False, timeout=_RUN_LIMIT_S)
     if done.returncode != 0:
         raise SystemExit(f"hpo {' '.join(args)} failed ({done.returncode}): {done.stderr[-2000:]}")
     return time.perf_counter() - start, done.stdout

@@ -16,6 +16,7 @@ from typing import Any
 
 CHROMIUM = Path("/usr/bin/chromium")
 _LISTENING = re.compile(r"DevTools listening on (ws://\S+)")
+_REPLY_S = 60.0  # the longest a DevTools command may take
 
 
 class Chromium:
@@ -68,13 +69,18 @@ class Chromium:
                          {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False}, page=True)
 
     async def _send(self, method: str, params: dict[str, Any] | None = None, *, page: bool = False) -> Any:
+        import aiohttp
+
         ident = next(self._ids)
         message: dict[str, Any] = {"id": ident, "method": method, "params": params or {}}
         if page:
             message["sessionId"] = self._page
         await self._ws.send_str(json.dumps(message))
         while True:
-            reply = json.loads((await self._ws.receive()).data)
+            message = await self._ws.receive(timeout=_REPLY_S)  # a browser that stops answering: an error
+            if message.type != aiohttp.WSMsgType.TEXT:
+                raise RuntimeError(f"{method}: the DevTools connection ended ({message.type!r})")
+            reply = json.loads(message.data)
             if reply.get("id") == ident:
                 if "error" in reply:
                     raise RuntimeError(f"{method}: {reply['error']}")
