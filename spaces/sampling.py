@@ -31,6 +31,7 @@ def _optuna_samples(spec: SweepSpec, seed: int | None) -> Any:
     space = OptunaSpace(spec)
     consts = constant_config(spec)
     # What the sampler draws from before it has results: the space through a seeded random sampler.
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # no "[I ...] A new study created" line in a dry run
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=seed))
     for _ in range(spec.search.num_samples):
         yield {**space(study.ask()), **consts}
