@@ -75,7 +75,10 @@ def _target(name: str, fmt: str, path: str | os.PathLike[str] | None, home: Path
     if path is None:
         return home / "reports" / filename
     target = Path(path)
-    return target / filename if target.is_dir() else target
+    # An existing folder, or a path written as one ("pr/"), gets <name>.<ext> inside it.
+    if target.is_dir() or str(path).endswith(("/", os.sep)):
+        return target / filename
+    return target
 
 
 def export_report(

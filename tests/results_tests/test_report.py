@@ -191,6 +191,9 @@ def test_explicit_path_and_folder(reports: tuple[Store, dict[str, Path]], tmp_pa
     store = reports[0]
     assert export_report("demo", fmt="csv", path=tmp_path / "x.csv", store=store) == tmp_path / "x.csv"
     assert export_report("demo", fmt="json", path=tmp_path, store=store) == tmp_path / "demo.json"
+    # a folder that does not exist yet, written as one (`hpo report NAME -o pr/`), is created
+    assert export_report("demo", fmt="md", path=f"{tmp_path}/pr/", store=store) == tmp_path / "pr" / "demo.md"
+    assert (tmp_path / "pr" / "demo.md").is_file()
 
 
 def test_export_opens_the_store_from_home(tmp_path: Path) -> None:
