@@ -31,13 +31,15 @@ def augment_batch(x: torch.Tensor, *, generator: torch.Generator, pad: int = 4) 
     offsets = torch.randint(0, 2 * pad + 1, (2, n), generator=generator)
     flip = torch.rand(n, generator=generator) < 0.5
     dev = x.device
-    padded = torch.nn.functional.pad(x, (pad, pad, pad, pad))
-    rows = (offsets[0].to(dev)[:, None] + torch.arange(h, device=dev))[:, None, :, None]
+    width = w + 2 * pad
+    padded = torch.nn.functional.pad(x, (pad, pad, pad, pad)).flatten(2)  # (N, C, (H+2p)(W+2p))
+    rows = offsets[0].to(dev)[:, None] + torch.arange(h, device=dev)
     cols = offsets[1].to(dev)[:, None] + torch.arange(w, device=dev)
-    cols = torch.where(flip.to(dev)[:, None], cols.flip(1), cols)[:, None, None, :]
-    batch = torch.arange(n, device=dev)[:, None, None, None]
-    chans = torch.arange(c, device=dev)[None, :, None, None]
-    return padded[batch, chans, rows, cols]
+    cols = torch.where(flip.to(dev)[:, None], cols.flip(1), cols)
+    # One flat index per output pixel, shared by the channels (expand: no copy). A gather along
+    # one dim is ~5x faster on CPU than advanced indexing with four broadcast index tensors.
+    flat = (rows[:, :, None] * width + cols[:, None, :]).view(n, 1, h * w).expand(n, c, h * w)
+    return padded.gather(2, flat).view(n, c, h, w)
 
 
 class Normalizer:

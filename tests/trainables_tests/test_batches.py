@@ -41,6 +41,20 @@ def test_augment_is_seeded() -> None:
     assert torch.equal(a, b)
 
 
+def test_augment_matches_a_per_image_crop_of_the_same_draws() -> None:
+    # The draws (offsets, then flips) and their use are pinned: a resumed trial replays them.
+    x = torch.randint(0, 256, (16, 3, 32, 32), dtype=torch.uint8)
+    out = augment_batch(x, generator=torch.Generator().manual_seed(7), pad=4)
+    g = torch.Generator().manual_seed(7)
+    offsets = torch.randint(0, 9, (2, 16), generator=g)
+    flip = torch.rand(16, generator=g) < 0.5
+    padded = torch.nn.functional.pad(x, (4, 4, 4, 4))
+    for i in range(16):
+        dy, dx = int(offsets[0, i]), int(offsets[1, i])
+        crop = padded[i, :, dy : dy + 32, dx : dx + 32]
+        assert torch.equal(out[i], crop.flip(2) if flip[i] else crop)
+
+
 def test_normalizer_matches_reference() -> None:
     x = torch.randint(0, 256, (4, 3, 32, 32), dtype=torch.uint8)
     mean, std = (0.5, 0.4, 0.3), (0.2, 0.25, 0.3)
