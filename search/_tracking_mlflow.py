@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from ray.air.integrations.mlflow import MLflowLoggerCallback
@@ -24,6 +25,8 @@ class _StatusMlflow(MLflowLoggerCallback):
         self._client: Any = None
 
     def setup(self, *args: Any, **kwargs: Any) -> None:
+        # A new sqlite:/// tracking store logs its table creation at INFO on stderr: not the sweep's news.
+        logging.getLogger("mlflow.store.db.utils").setLevel(logging.WARNING)
         super().setup(*args, **kwargs)
         from mlflow import MlflowClient
 

@@ -148,7 +148,8 @@ def submit_sweep(
     if resume:
         record = store.get_sweep(spec.name)
         if record.status == "finished":
-            raise SweepInputError(f"sweep {spec.name!r} already finished; nothing to resume")
+            raise SweepInputError(f"sweep {spec.name!r} already finished; nothing to resume "
+                                  f"(`hpo extend {spec.name} --samples N` adds trials)")
         check_not_running(record)
         where = record.storage_path or where
     else:

@@ -170,7 +170,8 @@ def resume_sweep(
     store_obj = _open_store(store, home_path)
     record = store_obj.get_sweep(name)
     if record.status == "finished":
-        raise SweepInputError(f"sweep {name!r} already finished; nothing to resume")
+        raise SweepInputError(f"sweep {name!r} already finished; nothing to resume "
+                              f"(`hpo extend {name} --samples N` adds trials)")
     check_not_running(record)
     where = _storage_of(record, home_path)
     # An extended sweep's latest experiment is <name>-ext<k>: the row records which.

@@ -172,7 +172,8 @@ def test_resume_of_an_unknown_or_finished_sweep_exits_2(tmp_home: Path) -> None:
     store.finish_sweep("done", "finished")
     result = CliRunner().invoke(cli, ["resume", "done"])
     assert result.exit_code == 2
-    assert result.output == "hpo resume: sweep 'done' already finished; nothing to resume\n"
+    assert result.output == ("hpo resume: sweep 'done' already finished; nothing to resume "
+                             "(`hpo extend done --samples N` adds trials)\n")
     result = CliRunner().invoke(cli, ["resume", "nosuch"])
     assert result.exit_code == 2
     assert len(result.output.splitlines()) == 1 and "nosuch" in result.output
