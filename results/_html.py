@@ -26,7 +26,7 @@ from ._sections import (
     top_table,
 )
 
-__all__ = ["confirmation_section", "esc", "importance_section", "render_html"]
+__all__ = ["confirmation_section", "esc", "importance_section", "render_html", "sample_note"]
 
 MAX_ERRORS = 100  # errored trials listed in full; the rest are counted
 MAX_ERROR_CHARS = 4_000
@@ -149,8 +149,14 @@ def _errors_section(data: ReportData) -> str:
     return f"<h2>Errored trials ({len(rows)})</h2><ul>{''.join(items)}</ul>{more}"
 
 
-def _plots_section(plots: dict[str, str]) -> str:
-    parts = ["<h2>Plots</h2>"]
+def sample_note(data: ReportData) -> str:
+    """A sampled sweep's note on what its plots and importance leave out ("" for a sweep drawn whole)."""
+    note = data.sample.note() if data.sample is not None else ""
+    return f'<p class="sub" id="sampled">{esc(note)}</p>' if note else ""
+
+
+def _plots_section(data: ReportData, plots: dict[str, str]) -> str:
+    parts = ["<h2>Plots</h2>", sample_note(data)]
     if not plots:
         parts.append("<p>No results to plot yet.</p>")
     for index, (key, svg) in enumerate(plots.items(), start=1):
@@ -200,7 +206,7 @@ def render_html(data: ReportData, plots: dict[str, str]) -> str:
         f"{_best_section(data)}"
         f"{confirmation_section(data)}"
         f"<h2>Top trials</h2>{_table(headers, rows, best_first=data.best is not None)}"
-        f"{_plots_section(plots)}"
+        f"{_plots_section(data, plots)}"
         f"{importance_section(data)}"
         f"{_lineage_section(data)}"
         f"{_errors_section(data)}"

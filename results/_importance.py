@@ -2,12 +2,15 @@
 
 Per rung because under ASHA most trials stop early: at rung ``r`` every trial that reached
 ``r`` counts, with its metric at iteration ``r``, so the early stops are not silently dropped.
+Past ``SAMPLE_ABOVE`` trials, a fixed sample of them counts (``_sample``): the estimate's cost grows
+with the trials, and a thousand of them say what ten thousand do.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import sys
 import warnings
 from dataclasses import dataclass
 from typing import Any
@@ -26,15 +29,42 @@ MIN_TRIALS = 4  # fewer trials at a rung say nothing about importance
 
 @dataclass(frozen=True)
 class Importance:
-    """Importance of each param at one rung (values sum to 1, largest first)."""
+    """Importance of each param at one rung (values sum to 1, largest first), estimated over ``trials``
+    trials; ``sampled_from``: how many reached the rung when those were a sample of them (else None)."""
 
     rung: int
     trials: int
     values: dict[str, float]
+    sampled_from: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready."""
-        return {"rung": self.rung, "trials": self.trials, "importance": dict(self.values)}
+        return {"rung": self.rung, "trials": self.trials, "sampled_from": self.sampled_from,
+                "importance": dict(self.values)}
+
+
+# optuna's modules that import scikit-learn, reloaded (importing it) when fANOVA is asked for after
+# optuna.importance was imported with scikit-learn hidden.
+_NEED_SKLEARN = ("optuna.importance._fanova._fanova", "optuna.importance._mean_decrease_impurity")
+_hidden: list[str] = []  # those modules, while they were imported without it
+
+
+def _optuna_importance() -> Any:
+    """``optuna.importance``, imported without scikit-learn when nothing has imported either yet.
+
+    The package imports every evaluator, and fANOVA's import scikit-learn: over a second of CPU, most
+    of what a 10,000-trial report may take. PED-ANOVA needs none of it.
+    """
+    if "optuna.importance" not in sys.modules and "sklearn" not in sys.modules:
+        sys.modules["sklearn"] = None  # type: ignore[assignment]  # `import sklearn` raises ImportError meanwhile
+        try:
+            import optuna.importance
+        finally:
+            del sys.modules["sklearn"]
+        _hidden[:] = _NEED_SKLEARN
+    import optuna.importance
+
+    return optuna.importance
 
 
 def _distribution(axis: ParamAxis, values: list[Any]) -> tuple[Any, list[Any]] | None:
@@ -57,21 +87,39 @@ def _distribution(axis: ParamAxis, values: list[Any]) -> tuple[Any, list[Any]] |
 
 
 def _evaluator(name: str) -> Any:
-    from optuna.importance import FanovaImportanceEvaluator, PedAnovaImportanceEvaluator
-
+    importance = _optuna_importance()
     if name == "fanova":
-        return FanovaImportanceEvaluator(seed=0)
-    return PedAnovaImportanceEvaluator()
+        if _hidden:  # imported without scikit-learn: import it now, into the modules that use it
+            import importlib
+
+            for module in _hidden:
+                if module in sys.modules:
+                    importlib.reload(sys.modules[module])
+            _hidden.clear()
+        return importance.FanovaImportanceEvaluator(seed=0)
+    return importance.PedAnovaImportanceEvaluator()
 
 
 def _at_rung(data: ReportData, rung: int | None) -> dict[str, float]:
-    """Each trial's metric at iteration ``rung`` (its last value when ``rung`` is None)."""
+    """Each counted trial's metric at iteration ``rung`` (its last value when ``rung`` is None)."""
+    counted = data.sample.picked if data.sample is not None else data.trials
     if rung is None:
-        return {t.trial_id: v for t in data.trials if (v := finite(t.last_metric)) is not None}
+        return {t.trial_id: v for t in counted if (v := finite(t.last_metric)) is not None}
+    ids = {t.trial_id for t in counted}
     frame = data.results.dropna(subset=["metric"])
-    frame = frame[frame["iteration"] == rung]
+    frame = frame[(frame["iteration"] == rung) & frame["trial_id"].isin(ids)]
     return {str(tid): float(v) for tid, v in zip(frame["trial_id"], frame["metric"], strict=True)
             if math.isfinite(float(v))}
+
+
+def _reached(data: ReportData, rung: int | None) -> int | None:
+    """How many of all the trials have a value at ``rung`` when only a sample counts (else None): those with
+    a last value, or that reached the rung."""
+    if not data.sampled:
+        return None
+    if rung is None:
+        return sum(finite(t.last_metric) is not None for t in data.trials)
+    return sum(t.iterations >= rung for t in data.trials)
 
 
 def _study(data: ReportData, values: dict[str, float]) -> tuple[Any, int] | None:
@@ -124,14 +172,15 @@ def importance(data: ReportData, *, evaluator: str = "ped_anova") -> list[Import
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # PED-ANOVA is marked experimental
-                found = optuna.importance.get_param_importances(study, evaluator=_evaluator(evaluator))
+                found = _optuna_importance().get_param_importances(study, evaluator=_evaluator(evaluator))
         except (ValueError, RuntimeError) as exc:  # e.g. too few distinct values at this rung
             logger.info("importance at rung %s skipped: %s", rung, exc)
             continue
         total = sum(found.values()) or 1.0
         values = {k: float(v) / total for k, v in sorted(found.items(), key=lambda kv: -kv[1])}
         last = max((t.iterations for t in data.trials), default=0)
-        out.append(Importance(rung=rung if rung is not None else last, trials=count, values=values))
+        out.append(Importance(rung=rung if rung is not None else last, trials=count, values=values,
+                              sampled_from=_reached(data, rung)))
     return out
 
 

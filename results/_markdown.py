@@ -82,6 +82,8 @@ def render_markdown(data: ReportData, plot_files: dict[str, str]) -> str:
                 *[f"- {md(line)}" for line in data.confirmation.verdict()], "", _table(conf_headers, conf_rows), ""]
     headers, rows = top_table(data)
     out += ["## Top trials", "", _table(headers, rows), "", "## Plots", ""]
+    if data.sample is not None and data.sample.sampled:
+        out += [md(data.sample.note()), ""]
     if not plot_files:
         out += ["No results to plot yet.", ""]
     for key, name in plot_files.items():

@@ -48,9 +48,9 @@ def parallel_coordinates(data: ReportData, *, top_k: int = TOP_K) -> str | None:
     """SVG of the trials that reported the metric, best ``top_k`` in orange on top."""
     from matplotlib.collections import LineCollection
 
-    from ._plots import _BEST, _label, _svg, _t, mark, mark_axes
+    from ._plots import _BEST, _label, _sampled, _svg, _t, mark, mark_axes
 
-    scored = [t for t in data.trials if t.last_metric is not None]  # best first already
+    scored = [t for t in data.drawn if t.last_metric is not None]  # best first already
     axes = data.params[:MAX_AXES]
     if len(scored) < 2 or not axes:
         return None
@@ -92,4 +92,5 @@ def parallel_coordinates(data: ReportData, *, top_k: int = TOP_K) -> str | None:
     ax.set_yticks([])
     ax.spines["left"].set_visible(False)
     ax.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(0, 1.12), ncols=2)
+    _sampled(fig, data)
     return _svg(fig)

@@ -176,6 +176,13 @@ def _status_of(data: ReportData) -> dict[str, str]:
     return {t.trial_id: t.status for t in data.trials}
 
 
+def _sampled(fig: Any, data: ReportData) -> None:
+    """Say on a plot of a sampled sweep how many trials it draws (nothing for a sweep drawn whole)."""
+    if data.sampled:
+        fig.suptitle(f"{len(data.drawn):,} of {len(data.trials):,} trials drawn: a fixed sample and the best",
+                     fontsize=8, color="#5b6478")
+
+
 def learning_curves(data: ReportData) -> str | None:
     """Metric against iteration for every trial; early stops faint with an ``x`` at their rung."""
     frame = data.results.dropna(subset=["metric"])
@@ -185,18 +192,25 @@ def learning_curves(data: ReportData) -> str | None:
     best = data.best.trial_id if data.best else None
     fig = _figure(8, 4.2)
     ax = fig.add_subplot()
-    groups = {tid: g.sort_values("iteration") for tid, g in frame.groupby("trial_id", sort=False)}
-    many = len(groups) > MAX_LINES
+    order = list(dict.fromkeys(frame["trial_id"]))  # first reported first
+    many = len(order) > MAX_LINES
     if many:
-        stats = frame.groupby("iteration")["metric"].quantile([0.1, 0.25, 0.5, 0.75, 0.9]).unstack()
+        even = frame  # the bands over an even sample: the best trials drawn beside it would lean them
+        if data.sample is not None and data.sampled:
+            even = frame[frame["trial_id"].isin({t.trial_id for t in data.sample.picked})]
+        stats = even.groupby("iteration")["metric"].quantile([0.1, 0.25, 0.5, 0.75, 0.9]).unstack()
         ax.fill_between(stats.index, stats[0.1], stats[0.9], color=_COLORS["completed"], alpha=0.15,
                         lw=0, label="10–90% of trials")
         ax.fill_between(stats.index, stats[0.25], stats[0.75], color=_COLORS["completed"], alpha=0.25,
                         lw=0, label="25–75%")
         ax.plot(stats.index, stats[0.5], color=_COLORS["completed"], lw=1.2, label="median")
-        drawn = [t.trial_id for t in data.trials[:TOP_LINES] if t.trial_id in groups]
+        present = set(order)
+        drawn = [t.trial_id for t in data.trials[:TOP_LINES] if t.trial_id in present]
     else:
-        drawn = list(groups)
+        drawn = order
+    wanted = set(drawn) | {best}
+    groups = {tid: g.sort_values("iteration") for tid, g in frame[frame["trial_id"].isin(wanted)].groupby(
+        "trial_id", sort=False)}
     for tid in drawn:
         g = groups[tid]
         kind = status.get(tid, "running")
@@ -206,8 +220,10 @@ def learning_curves(data: ReportData) -> str | None:
         ax.plot(g["iteration"], g["metric"], color=_COLORS.get(kind, "#2ca02c"), lw=0.8,
                 alpha=0.3 if faint else 0.75, ls="--" if kind == "error" else "-")
         mark(ax, g["iteration"], g["metric"], [tid] * len(g))
-    ends = [(g["iteration"].iloc[-1], g["metric"].iloc[-1], tid) for tid, g in groups.items()
-            if status.get(tid) == "stopped_early"]
+    # Each early stop's last result (its highest iteration), in the order the trials first reported.
+    stops = frame[frame["trial_id"].map(status).eq("stopped_early")]
+    last = stops.loc[stops.groupby("trial_id", sort=False)["iteration"].idxmax()]
+    ends = list(zip(last["iteration"], last["metric"], last["trial_id"], strict=True))
     if ends:
         xs, ys, end_ids = zip(*ends, strict=True)
         if many:  # their lines are not drawn: the x at the rung still says which trial
@@ -230,15 +246,16 @@ def learning_curves(data: ReportData) -> str | None:
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("training iteration")
     ax.set_ylabel(_t(f"{data.sweep.metric} ({data.sweep.mode})"))
-    title = "every trial" if not many else f"{len(groups)} trials: quantile bands + top {len(drawn)}"
+    title = "every trial" if not many else f"{len(order)} trials: quantile bands + top {len(drawn)}"
     ax.set_title(title, fontsize=9)
+    _sampled(fig, data)
     _robust_ylim(ax, frame["metric"].to_numpy(dtype=float))
     return _svg(fig)
 
 
 def _param_values(data: ReportData, axis: ParamAxis) -> tuple[list[Any], list[float], list[str], list[str]]:
     xs, ys, kinds, ids = [], [], [], []
-    for trial in data.trials:
+    for trial in data.drawn:
         value = data.flat_configs[trial.trial_id].get(axis.key)
         if value is None or trial.last_metric is None:
             continue
@@ -264,7 +281,8 @@ def _categories(values: list[Any]) -> list[str]:
 
 def params_plot(data: ReportData) -> str | None:
     """The final metric of each trial against each hyperparameter (log axes for log params)."""
-    axes = [a for a in data.params if _param_values(data, a)[0]]
+    values = {a.key: _param_values(data, a) for a in data.params}
+    axes = [a for a in data.params if values[a.key][0]]
     if not axes:
         return None
     cols = min(3, len(axes))
@@ -274,7 +292,7 @@ def params_plot(data: ReportData) -> str | None:
     rng = np.random.default_rng(0)
     best = data.best
     for ax, axis in zip(grid.flat, axes, strict=False):
-        xs, ys, kinds, ids = _param_values(data, axis)
+        xs, ys, kinds, ids = values[axis.key]
         numeric = not axis.categorical and all(isinstance(x, int | float) and not isinstance(x, bool) for x in xs)
         if numeric:
             positions = np.asarray(xs, dtype=float)
@@ -299,6 +317,7 @@ def params_plot(data: ReportData) -> str | None:
         _robust_ylim(ax, np.asarray(ys, dtype=float))
     for ax in list(grid.flat)[len(axes):]:
         ax.set_visible(False)
+    _sampled(fig, data)
     return _svg(fig)
 
 
@@ -308,10 +327,20 @@ def best_so_far(data: ReportData) -> str | None:
     if frame.empty:
         return None
     start = data.sweep.started.timestamp() if data.sweep.started else float(frame["recorded"].min())
-    seconds = frame["recorded"].to_numpy(dtype=float) - start
-    scale, unit = (60.0, "min") if seconds.max() > 300 else (1.0, "s")
+    steps = frame if data.progress is None else data.progress.frame.dropna(subset=["metric"]).sort_values("recorded")
+    if steps.empty:
+        steps = frame
+    seconds = steps["recorded"].to_numpy(dtype=float) - start
+    progress = steps["metric"].to_numpy(dtype=float)
+    running = np.minimum.accumulate(progress) if data.sweep.mode == "min" else np.maximum.accumulate(progress)
+    keep = np.r_[True, np.diff(running) != 0]  # only the steps, not 20,000 flat points
+    keep[-1] = True
+    seconds, running = seconds[keep], running[keep]
+    if data.progress is not None and data.progress.last is not None:  # to the sweep's last result
+        seconds, running = np.r_[seconds, data.progress.last - start], np.r_[running, running[-1]]
     values = frame["metric"].to_numpy(dtype=float)
-    running = np.minimum.accumulate(values) if data.sweep.mode == "min" else np.maximum.accumulate(values)
+    latest = max(float(seconds.max()), float(frame["recorded"].max()) - start)
+    scale, unit = (60.0, "min") if latest > 300 else (1.0, "s")
     fig = _figure(8, 3.2)
     ax = fig.add_subplot()
     last = frame.groupby("trial_id").tail(1)  # one faint dot per trial (its final result)
@@ -319,12 +348,11 @@ def best_so_far(data: ReportData) -> str | None:
                rasterized=dense(len(last)),
                label="a trial's last result")
     mark(ax, (last["recorded"] - start) / scale, last["metric"], list(last["trial_id"]))
-    keep = np.r_[True, np.diff(running) != 0]  # only the steps, not 20,000 flat points
-    keep[-1] = True
-    ax.step(seconds[keep] / scale, running[keep], where="post", color=_BEST, lw=1.8, label="best so far")
+    ax.step(seconds / scale, running, where="post", color=_BEST, lw=1.8, label="best so far")
     ax.set_xlabel(f"wall time since the sweep started ({unit})")
     ax.set_ylabel(_t(f"{data.sweep.metric} ({data.sweep.mode})"))
     ax.legend(fontsize=7, frameon=False)
+    _sampled(fig, data)
     _robust_ylim(ax, values)
     return _svg(fig)
 
@@ -354,11 +382,13 @@ def pareto_plot(data: ReportData) -> str | None:
     if len(objectives) < 2:
         return None
     pairs = objectives[:2]  # a front over more objectives still shows its members here, highlighted
-    points = [(t, objective_values(t, pairs)) for t in data.trials]
+    front = {t.trial_id for t in pareto_front(data.trials, objectives)}
+    drawn = {t.trial_id for t in data.drawn} | front  # a sampled sweep's front is drawn whole
+    shown = [t for t in data.trials if t.trial_id in drawn]
+    points = [(t, objective_values(t, pairs)) for t in shown]
     points = [(t, v) for t, v in points if v is not None]
     if not points:
         return None
-    front = {t.trial_id for t in pareto_front(data.trials, objectives)}
     fig = _figure(6.5, 4.2)
     ax = fig.add_subplot()
     xs = np.array([v[0] for _, v in points])
@@ -375,25 +405,29 @@ def pareto_plot(data: ReportData) -> str | None:
     ax.set_xlabel(_t(f"{pairs[0][0]} ({pairs[0][1]})"))
     ax.set_ylabel(_t(f"{pairs[1][0]} ({pairs[1][1]})"))
     ax.legend(fontsize=7, frameon=False)
+    _sampled(fig, data)
     return _svg(fig)
 
 
 def timeline(data: ReportData) -> str | None:
     """One row per trial from its start to its end (to now while it runs), coloured by status, an ``x`` where
     the scheduler stopped it; above, how many ran at once against the slots the plan had."""
-    rows = sorted((t for t in data.trials if t.started is not None), key=lambda t: t.started)  # type: ignore[arg-type,return-value]
-    if not rows:
+    every = sorted((t for t in data.trials if t.started is not None), key=lambda t: t.started)  # type: ignore[arg-type,return-value]
+    if not every:
         return None
-    origin = data.sweep.started.timestamp() if data.sweep.started else rows[0].started.timestamp()  # type: ignore[union-attr]
-    now = max((t.ended or t.started).timestamp() for t in rows)  # type: ignore[union-attr]
-    spans = [(t.started.timestamp() - origin, ((t.ended.timestamp() if t.ended else now) - origin))  # type: ignore[union-attr]
-             for t in rows]
-    longest = max(end for _, end in spans) or 1.0
+    origin = data.sweep.started.timestamp() if data.sweep.started else every[0].started.timestamp()  # type: ignore[union-attr]
+    now = max((t.ended or t.started).timestamp() for t in every)  # type: ignore[union-attr]
+    all_spans = [(t.started.timestamp() - origin, ((t.ended.timestamp() if t.ended else now) - origin))  # type: ignore[union-attr]
+                 for t in every]
+    drawn = {t.trial_id for t in data.drawn}
+    rows = [t for t in every if t.trial_id in drawn]  # a sampled sweep's rows: its drawn trials only
+    spans = [span for t, span in zip(every, all_spans, strict=True) if t.trial_id in drawn]
+    longest = max(end for _, end in all_spans) or 1.0
     scale, unit = (60.0, "min") if longest > 300 else (1.0, "s")
     fig = _figure(8, 1.6 + min(6.0, 0.09 * len(rows)))
     top, ax = fig.subplots(2, 1, sharex=True, height_ratios=[1, 3])
-    # Trials running at once: +1 at each start, -1 at each end (an end before a start at the same moment).
-    events = sorted([(s0, 1) for s0, _ in spans] + [(s1, -1) for _, s1 in spans])
+    # Trials running at once (every trial): +1 at each start, -1 at each end (an end before a start at once).
+    events = sorted([(s0, 1) for s0, _ in all_spans] + [(s1, -1) for _, s1 in all_spans])
     edges = [x for x, _ in events]
     running = np.cumsum([d for _, d in events])
     top.step(np.asarray(edges) / scale, running, where="post", color=_COLORS["completed"], lw=1.2)
@@ -422,8 +456,10 @@ def timeline(data: ReportData) -> str | None:
         mark(ax, [(s0 + fraction * (s1 - s0)) / scale for s0, s1 in spans], range(len(rows)), ids)
     ax.set_ylim(len(rows) - 0.5, -0.5)
     ax.set_yticks([])
-    ax.set_ylabel(f"{len(rows)} trials, by start")
+    ax.set_ylabel(f"{len(rows)} trials, by start" if not data.sampled else
+                  f"{len(rows):,} of {len(every):,} trials, by start")
     ax.set_xlabel(f"wall time since the sweep started ({unit})")
+    _sampled(fig, data)
     return _svg(fig)
 
 
@@ -446,7 +482,7 @@ def contour_plot(data: ReportData, keys: tuple[str, str] | None = None) -> str |
     if len(pair) < 2:
         return None
     points = []
-    for trial in data.trials:
+    for trial in data.drawn:
         config = data.flat_configs[trial.trial_id]
         values = [config.get(a.key) for a in pair]
         if trial.last_metric is None or not all(isinstance(v, int | float) and not isinstance(v, bool)
@@ -476,6 +512,7 @@ def contour_plot(data: ReportData, keys: tuple[str, str] | None = None) -> str |
         ax.legend(fontsize=7, frameon=False, loc="upper left")
     ax.set_xlabel(_label(pair[0].key) + (" (log10)" if pair[0].log else ""))
     ax.set_ylabel(_label(pair[1].key) + (" (log10)" if pair[1].log else ""))
+    _sampled(fig, data)
     return _svg(fig)
 
 

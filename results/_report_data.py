@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import math
 import shlex
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -14,6 +15,7 @@ import yaml
 
 from ._plan import plan_of
 from ._records import ExploitRecord, SweepRecord, TrialRecord
+from ._sample import Sample, sample_trials
 from ._store import Store
 from ._tabular import flatten
 
@@ -24,7 +26,7 @@ if TYPE_CHECKING:
     from ._cost import Cost
     from ._importance import Importance
 
-__all__ = ["ParamAxis", "ReportData", "gather", "parse_spec", "rungs", "yaml_text"]
+__all__ = ["ParamAxis", "Progress", "ReportData", "gather", "parse_spec", "rungs", "yaml_text"]
 
 TOP_TRIALS = 20  # rows in the "top trials" table
 TOP_CONFIG_COLUMNS = 8  # config columns shown in tables (the varying ones first)
@@ -41,6 +43,15 @@ class ParamAxis:
     base2: bool = False
 
 
+@dataclass(frozen=True)
+class Progress:
+    """What best-so-far draws when the results are sampled: the results of every trial that could have
+    set a new best (so the staircase is exact), and when the sweep's last result came."""
+
+    frame: pd.DataFrame  # trial_id, iteration, time_total_s, metric, recorded
+    last: float | None  # epoch seconds
+
+
 @dataclass
 class ReportData:
     """Everything a report renders."""
@@ -49,11 +60,23 @@ class ReportData:
     store_url: str
     spec: dict[str, Any]
     trials: list[TrialRecord]  # best first by the last value (Ray's default scope)
-    results: pd.DataFrame  # trial_id, iteration, time_total_s, metric, recorded
+    results: pd.DataFrame  # trial_id, iteration, time_total_s, metric, recorded (of sample.drawn's trials)
     params: list[ParamAxis]
     lineage: list[ExploitRecord] = field(default_factory=list)  # PBT's exploits, oldest first
     confirmation: Confirmation | None = None  # this sweep's (or, for a parent, its latest) confirmation
     generated: datetime = field(default_factory=lambda: datetime.now(tz=UTC))
+    sample: Sample | None = None  # the trials the plots draw (None: every trial)
+    progress: Progress | None = None  # best-so-far's results when ``results`` holds a sample only
+
+    @property
+    def drawn(self) -> list[TrialRecord]:
+        """The trials the plots draw, best first: every trial, or a big sweep's sample."""
+        return self.sample.drawn if self.sample is not None else self.trials
+
+    @property
+    def sampled(self) -> bool:
+        """Whether the plots draw a sample of the trials (a sweep past ``SAMPLE_ABOVE``)."""
+        return self.sample is not None and self.sample.sampled
 
     @property
     def best(self) -> TrialRecord | None:
@@ -92,13 +115,17 @@ class ReportData:
 
     def section(self, key: str) -> dict[str, Any]:
         """A mapping section of the spec (``search``, ``scheduler``, ...), {} when absent."""
-        value = self.spec.get(key)
-        return value if isinstance(value, dict) else {}
+        return _section(self.spec, key)
+
+    @functools.cached_property
+    def varying(self) -> list[str]:
+        """Dotted config keys whose value differs between trials, in first-seen order."""
+        return _varying(self.flat_configs.values())
 
     def table_columns(self) -> list[str]:
         """Config keys shown in tables: the plotted hyperparameters, then other varying keys."""
         keys = [p.key for p in self.params]
-        for key in _varying(self.trials):
+        for key in self.varying:
             if key not in keys:
                 keys.append(key)
         return keys[:TOP_CONFIG_COLUMNS]
@@ -132,10 +159,10 @@ def yaml_text(value: Any) -> str:
     return yaml.safe_dump(value, default_flow_style=False, sort_keys=False, allow_unicode=True).strip()
 
 
-def _varying(trials: list[TrialRecord]) -> list[str]:
+def _varying(configs: Iterable[dict[str, Any]]) -> list[str]:
     seen: dict[str, set[str]] = {}
-    for trial in trials:
-        for key, value in flatten(trial.config).items():
+    for config in configs:
+        for key, value in config.items():
             seen.setdefault(key, set()).add(repr(value))
     return [key for key, values in seen.items() if len(values) > 1]
 
@@ -145,10 +172,9 @@ def _axes_from_plan(plan: dict[str, Any]) -> list[ParamAxis]:
                       base2=bool(a.get("base2"))) for a in plan.get("axes", ()) if isinstance(a, dict) and "name" in a]
 
 
-def _axes_from_configs(trials: list[TrialRecord]) -> list[ParamAxis]:
+def _axes_from_configs(configs: list[dict[str, Any]], varying: list[str]) -> list[ParamAxis]:
     axes = []
-    configs = [flatten(t.config) for t in trials]
-    for key in _varying(trials):
+    for key in varying:
         values = [c[key] for c in configs if key in c and c[key] is not None]
         numeric = bool(values) and all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
         log = numeric and min(values) > 0 and max(values) / min(values) >= 100
@@ -167,7 +193,8 @@ def parse_spec(spec_yaml: str | None) -> dict[str, Any]:
 
 
 def gather(store: Store, name: str) -> ReportData:
-    """Read one sweep's report data from the store.
+    """Read one sweep's report data from the store: every trial; every result, or past
+    ``SAMPLE_ABOVE`` trials the results of the trials the plots draw (see ``_sample``).
 
     Raises:
         SweepNotFoundError: no such sweep.
@@ -175,15 +202,55 @@ def gather(store: Store, name: str) -> ReportData:
     sweep = store.get_sweep(name)
     spec = parse_spec(sweep.spec_yaml)
     trials = store.trials(name)
-    plan = plan_of(sweep, spec)
-    axes = _axes_from_plan(plan) if plan and plan.get("axes") is not None else _axes_from_configs(trials)
-    varying = set(_varying(trials))
-    axes = [a for a in axes if a.key in varying]
+    sample = sample_trials(trials)
+    progress = None
+    if sample.sampled:
+        results = store.results_frame(name, trial_ids=[t.trial_id for t in sample.drawn])
+        progress = _progress(store, name, trials, sweep.mode)
+    else:
+        results = store.results_frame(name)
     from ._confirm import confirmation
 
-    return ReportData(sweep=sweep, store_url=store.url_masked, spec=spec, trials=trials,
-                      results=store.results_frame(name), params=axes, lineage=store.lineage(name),
-                      confirmation=confirmation(store, name))
+    # Only PBT and PB2 record exploits: other sweeps skip the scan of every result's metrics for them.
+    exploits = str(_section(spec, "scheduler").get("type", "pbt")) in ("pbt", "pb2")
+    data = ReportData(sweep=sweep, store_url=store.url_masked, spec=spec, trials=trials, results=results,
+                      params=[], lineage=store.lineage(name) if exploits else [],
+                      confirmation=confirmation(store, name), sample=sample, progress=progress)
+    plan = plan_of(sweep, spec)
+    axes = (_axes_from_plan(plan) if plan and plan.get("axes") is not None else
+            _axes_from_configs(list(data.flat_configs.values()), data.varying))
+    data.params = [a for a in axes if a.key in set(data.varying)]
+    return data
+
+
+def _section(spec: dict[str, Any], key: str) -> dict[str, Any]:
+    value = spec.get(key)
+    return value if isinstance(value, dict) else {}
+
+
+def _progress(store: Store, name: str, trials: list[TrialRecord], mode: str) -> Progress:
+    """The results best-so-far needs: those of each trial that could have set a new best. A trial sets one
+    only with a value better than every result before it, so its own best must beat (or tie) every other
+    trial's best recorded before it started; the rest never move the staircase."""
+    import numpy as np
+
+    sign = 1.0 if mode == "min" else -1.0
+    marks = store.trial_marks(name)
+    known = sorted((at, sign * best) for _, best, at, _ in marks if best is not None and at is not None)
+    times = np.array([at for at, _ in known], dtype=float)
+    prefix = np.minimum.accumulate(np.array([value for _, value in known], dtype=float)) if known else times
+    started = {t.trial_id: t.started.timestamp() if t.started else None for t in trials}
+    candidates = []
+    for trial_id, best, _, _ in marks:
+        if best is None:
+            continue
+        start = started.get(trial_id)
+        before = int(np.searchsorted(times, start, side="left")) if start is not None else 0
+        if before == 0 or sign * best <= prefix[before - 1]:
+            candidates.append(trial_id)
+    lasts = [last for *_, last in marks if last is not None]
+    frame = store.results_frame(name, trial_ids=candidates)
+    return Progress(frame=frame, last=max(lasts) if lasts else None)
 
 
 def rungs(data: ReportData) -> list[int]:

@@ -120,7 +120,8 @@ def importance_table(data: ReportData) -> tuple[list[str], list[list[str]]]:
     if not found:
         return [], []
     keys = list(dict.fromkeys(k for imp in reversed(found) for k in imp.values))
-    headers = ["param", *[f"rung {imp.rung} ({imp.trials} trials)" for imp in found]]
+    headers = ["param", *[f"rung {imp.rung} ({imp.trials} trials)" if imp.sampled_from is None else
+                          f"rung {imp.rung} ({imp.trials:,} of {imp.sampled_from:,} trials, sampled)" for imp in found]]
     rows = [[key, *[f"{100 * imp.values[key]:.1f}%" if key in imp.values else "—" for imp in found]]
             for key in keys]
     return headers, rows

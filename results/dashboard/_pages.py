@@ -6,7 +6,7 @@ import json
 from typing import Any
 from urllib.parse import quote
 
-from .._html import confirmation_section, esc, importance_section
+from .._html import confirmation_section, esc, importance_section, sample_note
 from .._plots import PLOTS, inline_svg
 from .._records import iso
 from .._report_data import ReportData
@@ -175,7 +175,8 @@ def sweep_main(data: ReportData, plots: dict[str, str], generated: str, *,
             f"<div class=\"cards\">{_status_card(data)}{_best_card(data)}{_budget_card(data)}{_cost_card(data)}</div>"
             "<h2>Plots</h2><p class=\"sub\">Hover a point or line for its trial, click to open it; drag on a "
             "parallel-coordinates axis or across a plot to select trials (kept in the URL).</p>"
-            f"<p id=\"selection\"></p>{figures or '<p>No results to plot yet.</p>'}{_trial_info(data)}"
+            f"{sample_note(data)}<p id=\"selection\"></p>{figures or '<p>No results to plot yet.</p>'}"
+            f"{_trial_info(data)}"
             f"{confirmation_section(data, link=trial_url)}{importance_section(data)}{_trial_table(data)}")
 
 
