@@ -19,7 +19,7 @@ from ._records import finite
 from ._report_data import ParamAxis, ReportData, gather, rungs
 from ._store import Store
 
-__all__ = ["EVALUATORS", "Importance", "importance", "param_importance"]
+__all__ = ["EVALUATORS", "Importance", "importance", "optuna_importance", "param_importance"]
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ _NEED_SKLEARN = ("optuna.importance._fanova._fanova", "optuna.importance._mean_d
 _hidden: list[str] = []  # those modules, while they were imported without it
 
 
-def _optuna_importance() -> Any:
+def optuna_importance() -> Any:
     """``optuna.importance``, imported without scikit-learn when nothing has imported either yet.
 
     The package imports every evaluator, and fANOVA's import scikit-learn: over a second of CPU, most
@@ -87,7 +87,7 @@ def _distribution(axis: ParamAxis, values: list[Any]) -> tuple[Any, list[Any]] |
 
 
 def _evaluator(name: str) -> Any:
-    importance = _optuna_importance()
+    importance = optuna_importance()
     if name == "fanova":
         if _hidden:  # imported without scikit-learn: import it now, into the modules that use it
             import importlib
@@ -172,7 +172,7 @@ def importance(data: ReportData, *, evaluator: str = "ped_anova") -> list[Import
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # PED-ANOVA is marked experimental
-                found = _optuna_importance().get_param_importances(study, evaluator=_evaluator(evaluator))
+                found = optuna_importance().get_param_importances(study, evaluator=_evaluator(evaluator))
         except (ValueError, RuntimeError) as exc:  # e.g. too few distinct values at this rung
             logger.info("importance at rung %s skipped: %s", rung, exc)
             continue

@@ -20,7 +20,7 @@ import numpy as np
 from ._report_data import ParamAxis, ReportData, rungs
 from ._ticks import log_axis
 
-__all__ = ["PLOTS", "all_plots", "dense", "hit_maps", "inline_svg", "mark", "mark_axes"]
+__all__ = ["PLOTS", "all_plots", "dense", "hit_maps", "inline_svg", "mark", "mark_axes", "warm_up"]
 
 MAX_LINES = 150  # trials drawn one line each; beyond, aggregate
 TOP_LINES = 10  # best trials still drawn as lines when aggregating
@@ -514,6 +514,14 @@ def contour_plot(data: ReportData, keys: tuple[str, str] | None = None) -> str |
     ax.set_ylabel(_label(pair[1].key) + (" (log10)" if pair[1].log else ""))
     _sampled(fig, data)
     return _svg(fig)
+
+
+def warm_up() -> None:
+    """Import matplotlib and load its fonts (what the first figure costs), ahead of a server's first page."""
+    with _style():
+        fig = _figure(1, 1)
+        fig.add_subplot().set_title("warm")
+        _svg(fig)
 
 
 def all_plots(data: ReportData) -> dict[str, str]:

@@ -6,7 +6,7 @@ from typing import Any
 
 from ._records import TrialRecord, iso
 from ._report_data import TOP_TRIALS, ReportData, yaml_text
-from ._tabular import error_summary, flatten
+from ._tabular import error_summary
 
 __all__ = [
     "IMPORTANCE_NOTE",
@@ -147,7 +147,7 @@ def best_metrics(best: TrialRecord) -> list[tuple[str, str]]:
 
 
 def _trial_cells(data: ReportData, rank: int, trial: TrialRecord, columns: list[str]) -> list[str]:
-    config = flatten(trial.config)
+    config = data.flat_configs[trial.trial_id]
     return [str(rank), trial.trial_id, STATUS_LABELS.get(trial.status, trial.status), fmt(trial.last_metric),
             fmt(trial.best_metric), fmt(trial.iterations), *[fmt(config.get(c)) for c in columns]]
 

@@ -6,6 +6,7 @@ import hmac
 import json
 import logging
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
@@ -109,6 +110,34 @@ def _finite(value: Any) -> Any:
     return value
 
 
+class _Lazy:
+    """A value built on its first ``get`` (once, whichever thread asks first)."""
+
+    def __init__(self, build: Callable[[], bytes]) -> None:
+        self._build: Callable[[], bytes] | None = build
+        self._value = b""
+        self._lock = threading.Lock()
+
+    def get(self) -> bytes:
+        with self._lock:
+            if self._build is not None:
+                self._value, self._build = self._build(), None
+            return self._value
+
+
+def _warm_imports() -> None:
+    """Import what the first sweep page draws with (matplotlib and its fonts, pandas, optuna: about a second)
+    when the server starts, not inside its first request."""
+    import pandas  # noqa: F401
+
+    from .._importance import optuna_importance
+    from .._plots import warm_up
+
+    optuna_importance()
+    with _PLOT_LOCK:
+        warm_up()
+
+
 def create_app(store: Store, *, token: str | None = None, min_rebuild_s: float = MIN_REBUILD_S) -> Starlette:
     """The dashboard over ``store`` (which the app reads and never writes).
 
@@ -117,6 +146,7 @@ def create_app(store: Store, *, token: str | None = None, min_rebuild_s: float =
         token: When set, every request must carry it.
         min_rebuild_s: A changing sweep's page is rebuilt at most this often.
     """
+    _warm_imports()
     cache = Cache(min_rebuild_s=min_rebuild_s)
     fingerprint = Fingerprints(store, ttl_s=min(0.5, min_rebuild_s))
 
@@ -129,8 +159,9 @@ def create_app(store: Store, *, token: str | None = None, min_rebuild_s: float =
                 plots = all_plots(data)
             generated = datetime.now(tz=UTC).isoformat(timespec="seconds")
             main = sweep_main(data, plots, generated)
-            # Encoded once per change, not once per request: pages of 1,000 trials are megabytes.
-            return {"json": _json_bytes(_finite(sweep_payload(data))), "main": main.encode(),
+            # Encoded once per change, not once per request: pages of 1,000 trials are megabytes. The JSON
+            # (every trial's last result: 9 MB at 10,000 trials) waits for the first request that wants it.
+            return {"json": _Lazy(lambda: _json_bytes(_finite(sweep_payload(data)))), "main": main.encode(),
                     "page": sweep_page(data, main, etag=f'"{fp}"').encode(), "data": data, "plots": plots,
                     "generated": generated}
 
@@ -196,7 +227,7 @@ def create_app(store: Store, *, token: str | None = None, min_rebuild_s: float =
             return _json({"error": str(exc)}, status=503)
         if _matches(request, fp):
             return Response(status_code=304, headers={"ETag": f'"{fp}"'})
-        return Response(view["json"], media_type="application/json",
+        return Response(view["json"].get(), media_type="application/json",
                         headers={"ETag": f'"{fp}"', "Cache-Control": "no-cache"})
 
     def _trial(request: Request) -> tuple[dict[str, Any] | None, str]:

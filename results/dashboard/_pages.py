@@ -6,12 +6,11 @@ import json
 from typing import Any
 from urllib.parse import quote
 
-from .._html import confirmation_section, esc, importance_section, sample_note
+from .._html import confirmation_section, esc, esc_all, importance_section, sample_note
 from .._plots import PLOTS, inline_svg
 from .._records import iso
 from .._report_data import ReportData
 from .._sections import STATUS_LABELS, counts_text, fmt, fmt_duration, hours
-from .._tabular import flatten
 from ._assets import CSS
 from ._model import budget
 from ._trial import trial_url
@@ -116,17 +115,20 @@ def _trial_table(data: ReportData) -> str:
     headers = ["#", "trial", "status", f"{metric} (last)", f"{metric} (best)", "iterations", "GPU-h", *columns]
     rows = []
     for rank, trial in enumerate(data.trials, start=1):
-        config = flatten(trial.config)
+        config = data.flat_configs[trial.trial_id]
         cost = trial_cost(trial, data.plan)
         cells = [(rank, str(rank)), (trial.trial_id, trial.trial_id),
                  (trial.status, STATUS_LABELS.get(trial.status, trial.status)),
                  (trial.last_metric, fmt(trial.last_metric)), (trial.best_metric, fmt(trial.best_metric)),
                  (trial.iterations, str(trial.iterations)), (cost.gpu_hours, hours(cost.gpu_hours)),
                  *[(config.get(c), fmt(config.get(c))) for c in columns]]
-        link = f"<a href=\"{esc(trial_url(data.sweep.name, trial.trial_id))}\">{esc(trial.trial_id)}</a>"
-        tds = "".join(f"<td data-v=\"{esc('' if v is None else v)}\">{link if i == 1 else esc(text)}</td>"
-                      for i, (v, text) in enumerate(cells))
-        rows.append(f"<tr data-trial=\"{esc(trial.trial_id)}\">{tds}</tr>")
+        # Escaped in one go: [url, the values (data-v) ..., the texts ...].
+        escaped = esc_all([trial_url(data.sweep.name, trial.trial_id),
+                           *['' if v is None else str(v) for v, _ in cells], *[text for _, text in cells]])
+        values, texts = escaped[1:len(cells) + 1], escaped[len(cells) + 1:]
+        texts[1] = f"<a href=\"{escaped[0]}\">{texts[1]}</a>"
+        tds = "".join(f"<td data-v=\"{v}\">{text}</td>" for v, text in zip(values, texts, strict=True))
+        rows.append(f"<tr data-trial=\"{values[1]}\">{tds}</tr>")
     head = "".join(f"<th>{esc(h)}</th>" for h in headers)
     return ("<h2>Trials</h2><p><input class=\"filter\" type=\"search\" placeholder=\"filter trials (any text)\"> "
             "<span id=\"shown\"></span></p>"
@@ -136,9 +138,10 @@ def _trial_table(data: ReportData) -> str:
 
 def _trial_info(data: ReportData) -> str:
     """Each trial's metric and config in one line, for the plots' hover (JSON the script reads, never runs)."""
+    keys = {p.key for p in data.params}
     info = {t.trial_id: [None if t.last_metric is None else float(f"{t.last_metric:.6g}"),
                          ", ".join(f"{k}={fmt(v)}" for k, v in data.flat_configs[t.trial_id].items()
-                                   if k in {p.key for p in data.params} or not data.params)]
+                                   if k in keys or not keys)]
             for t in data.trials}
     # Every "<" escaped: text from the store can never open or close a tag inside the data block.
     text = json.dumps(info, separators=(",", ":"), default=str).replace("<", "\\u003c")
