@@ -1,6 +1,7 @@
-"""Images/s of one training epoch of tutorial_cnn: our tensor data path vs. the tutorial pipeline.
+"""Images/s of one training epoch: our trainer vs. the tutorial pipeline and vs. the compute limit.
 
-Both read the same CIFAR-10-format files (10,000 synthetic images written to a temp dir):
+Part ``pipeline``: tutorial_cnn on the same CIFAR-10-format files (10,000 synthetic images
+written to a temp dir):
 
 * baseline: the Ray/PyTorch CIFAR tutorial's pipeline: torchvision's CIFAR10 dataset with
   ``ToTensor()`` + ``Normalize`` (a PIL image per example) and a ``DataLoader``, the loop
@@ -8,8 +9,18 @@ Both read the same CIFAR-10-format files (10,000 synthetic images written to a t
 * ours: the cifar trainable's `Trainer`: the set loaded once into uint8 tensors, batches cut
   from a shuffled index tensor, normalised as a batch (no augmentation, as in the tutorial).
 
-Run: ``.venv/bin/python bench/trainable_throughput.py [--images 10000] [--threads 2]``.
-Prints images/s of each at batch 16 and 128 (best of ``--repeats`` epochs) and the ratio.
+Part ``limit``: each built-in model at batch 128 and 512 on the same in-memory images:
+
+* limit: the same model class and initial weights, the same SGD settings and loss, stepping
+  ``zero_grad / forward / loss / backward / step`` over batches normalised and cut once, up
+  front (no data path at all: no indexing, no normalising, no metrics, no schedule);
+* ours: `Trainer.train_epoch`'s images/s with ``augment: false`` (equal work: the ratio that
+  measures our overhead), and as the trainable ships (``augment: true``: crop + flip per batch).
+
+Run: ``.venv/bin/python bench/trainable_throughput.py [--parts pipeline limit] [--threads 2]``
+(``--images``, ``--batch-sizes``, ``--repeats`` for the pipeline part; ``--models``, ``--batches``,
+``--limit-images``, ``--limit-repeats`` for the limit part). Prints images/s of each (best of
+``--repeats`` epochs, the contenders alternated within each repeat) and the ratios.
 """
 
 from __future__ import annotations
@@ -30,9 +41,15 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from trainables.config import TrainConfig
 from trainables.data import _torchvision_class, load_dataset, make_synthetic
-from trainables.models import TutorialCNN
+from trainables.models import TutorialCNN, build_model
 from trainables.training import Trainer
+
+# Train images per epoch in the limit part, per built-in model: about 1 s (tutorial_cnn) and
+# 4 s (resnet_small) an epoch on 2 idle cores, so the default run takes a few minutes.
+LIMIT_IMAGES = {"tutorial_cnn": 10_240, "resnet_small": 2_560}
+LIMIT_BATCHES = (128, 512)
 
 
 def write_cifar10(root: Path, n_images: int) -> None:
@@ -97,44 +114,193 @@ def ours_epoch(root: Path, batch_size: int) -> tuple[float, float]:
     return trainer.train_epoch()["images_per_s"], load_s
 
 
+class Limit:
+    """The compute limit of one trial config: its model, optimiser and loss, and nothing else.
+
+    The images are normalised and cut into contiguous batches once, up front; an epoch is the
+    bare ``zero_grad / forward / loss / backward / step`` loop over them.
+    """
+
+    def __init__(
+        self,
+        cfg: TrainConfig,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        *,
+        mean: tuple[float, ...],
+        std: tuple[float, ...],
+        num_classes: int,
+    ) -> None:
+        if cfg.optimizer != "sgd":
+            raise ValueError(f"the limit is written for optimizer sgd, got {cfg.optimizer!r}")
+        torch.manual_seed(cfg.seed)  # the Trainer's initial weights
+        self.model = build_model(
+            cfg.model,
+            num_classes=num_classes,
+            l1=cfg.l1,
+            l2=cfg.l2,
+            width=cfg.width,
+            depth=cfg.depth,
+            dropout=cfg.dropout,
+            weights=cfg.weights,
+        )
+        self.optimizer = torch.optim.SGD(
+            self.model.parameters(),
+            lr=cfg.lr,
+            momentum=cfg.momentum,
+            nesterov=cfg.nesterov and cfg.momentum > 0,
+            weight_decay=cfg.weight_decay,
+        )
+        self.criterion = nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
+        m, s = torch.tensor(mean).view(1, -1, 1, 1), torch.tensor(std).view(1, -1, 1, 1)
+        xf = (x.float() / 255 - m) / s
+        self.batches = [
+            (xb.contiguous(), yb.contiguous())
+            for xb, yb in zip(xf.split(cfg.batch_size), y.split(cfg.batch_size), strict=True)
+        ]
+
+    def epoch(self) -> float:
+        """One pass over the batches; returns images/s."""
+        self.model.train()
+        n = 0
+        start = time.perf_counter()
+        for x, y in self.batches:
+            self.optimizer.zero_grad(set_to_none=True)
+            loss = self.criterion(self.model(x), y)
+            loss.backward()
+            self.optimizer.step()
+            n += len(y)
+        return n / (time.perf_counter() - start)
+
+
+def limit_row(model: str, batch_size: int, n_images: int, repeats: int) -> dict[str, float]:
+    """Best-of-``repeats`` images/s of the limit and of our Trainer (augment off, and on as shipped).
+
+    One process, one set of images; within each repeat the three run one epoch each, the order
+    rotated every repeat, so that the machine's noise hits all three alike.
+    """
+    data = make_synthetic(n_train=n_images, n_test=64, seed=0)
+    config = {
+        "dataset": "synthetic",
+        "model": model,
+        "batch_size": batch_size,
+        "val_fraction": 0.01,
+        "epochs": repeats,
+        "seed": 0,
+    }
+    plain = Trainer({**config, "augment": False}, data, device="cpu")
+    shipped = Trainer({**config, "augment": True}, data, device="cpu")
+    limit = Limit(plain.cfg, plain.train_x, plain.train_y, mean=data.mean, std=data.std, num_classes=data.num_classes)
+    runs = {
+        "limit": limit.epoch,
+        "ours": lambda: plain.train_epoch()["images_per_s"],
+        "shipped": lambda: shipped.train_epoch()["images_per_s"],
+    }
+    samples: dict[str, list[float]] = {name: [] for name in runs}
+    names = list(runs)
+    for r in range(repeats):
+        for name in names[r % 3 :] + names[: r % 3]:
+            samples[name].append(runs[name]())
+    row = {name: max(values) for name, values in samples.items()}
+    # The median of the ratios within a repeat: a second view, less sensitive to one lucky epoch.
+    paired = sorted(o / lim for o, lim in zip(samples["ours"], samples["limit"], strict=True))
+    row["paired"] = paired[len(paired) // 2]
+    row["images"] = float(plain.train_x.shape[0])
+    return row
+
+
+def limit_part(models: list[str], batches: list[int], images: int | None, repeats: int) -> None:
+    print()
+    print(
+        "compute limit: the same model, weights, SGD and loss over pre-normalised, pre-cut in-memory batches, "
+        f"best of {repeats} epochs"
+    )
+    print(
+        "ours = Trainer.train_epoch images/s with augment: false (equal work); "
+        "shipped = augment: true (the default: crop + flip)"
+    )
+    print(
+        f"{'model':<13} {'batch':>5} {'images':>7} {'limit img/s':>11} {'ours img/s':>10} {'ratio':>6} "
+        f"{'(paired)':>8} {'shipped img/s':>13} {'ratio':>6}"
+    )
+    for model in models:
+        n_images = images or LIMIT_IMAGES.get(model, 2_560)
+        for batch_size in batches:
+            row = limit_row(model, batch_size, n_images, repeats)
+            lim = row["limit"]
+            print(
+                f"{model:<13} {batch_size:>5} {row['images']:>7.0f} {lim:>11.0f} {row['ours']:>10.0f} "
+                f"{row['ours'] / lim:>5.2f}x {row['paired']:>7.2f}x {row['shipped']:>13.0f} "
+                f"{row['shipped'] / lim:>5.2f}x",
+                flush=True,
+            )
+    print("(ratio: best ours / best limit over the repeats; paired: the median of the per-repeat ratios)")
+
+
+def pipeline_part(images: int, batch_sizes: list[int], workers: list[int], repeats: int) -> None:
+    print()
+    print(
+        f"data path: our Trainer vs. the tutorial's DataLoader pipeline, tutorial_cnn, {images} images, "
+        f"best of {repeats} epochs"
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        write_cifar10(root, images)
+        print(f"{'batch':>5} {'ours img/s':>11} {'tutorial img/s':>15} {'(workers)':>9} {'ratio':>6}")
+        for batch_size in batch_sizes:
+            ours, load_s = 0.0, 0.0
+            base, base_workers = 0.0, 0
+            for _ in range(repeats):  # interleaved, so load noise hits both alike
+                value, load_s = ours_epoch(root, batch_size)
+                ours = max(ours, value)
+                for n_workers in workers:
+                    value = tutorial_epoch(root, batch_size, n_workers)
+                    if value > base:
+                        base, base_workers = value, n_workers
+            print(f"{batch_size:>5} {ours:>11.0f} {base:>15.0f} {base_workers:>9} {ours / base:>5.2f}x", flush=True)
+        print(
+            f"(ours also loads the set once into uint8 tensors: {load_s:.2f} s for {images} images; "
+            "the baseline is the faster of its DataLoader worker settings)"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--images", type=int, default=10_000)
+    parser.add_argument("--parts", nargs="+", choices=("pipeline", "limit"), default=["pipeline", "limit"])
     parser.add_argument("--threads", type=int, default=2, help="torch threads (a trial's CPUs)")
-    parser.add_argument("--workers", type=int, nargs="+", default=[0, 2], help="DataLoader workers to try")
-    parser.add_argument("--repeats", type=int, default=3, help="epochs per measurement; best is kept")
-    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[16, 128])
+    parser.add_argument("--repeats", type=int, default=3, help="pipeline: epochs per measurement; best is kept")
+    parser.add_argument("--images", type=int, default=10_000, help="pipeline: images written to disk")
+    parser.add_argument("--workers", type=int, nargs="+", default=[0, 2], help="pipeline: DataLoader workers to try")
+    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[16, 128], help="pipeline: batch sizes")
+    parser.add_argument("--models", nargs="+", default=list(LIMIT_IMAGES), help="limit: models")
+    parser.add_argument("--batches", type=int, nargs="+", default=list(LIMIT_BATCHES), help="limit: batch sizes")
+    parser.add_argument("--limit-repeats", type=int, default=5, help="limit: epochs per measurement; best is kept")
+    parser.add_argument(
+        "--limit-images",
+        type=int,
+        default=None,
+        help="limit: images per epoch (default per model: "
+        + ", ".join(f"{k} {v}" for k, v in LIMIT_IMAGES.items())
+        + ")",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     torch.set_num_threads(args.threads)
+    env = {k: os.environ.get(k, "unset") for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")}
     print(
-        f"torch {torch.__version__}, {platform.processor() or platform.machine()}, threads={args.threads}, "
-        f"{args.images} images, best of {args.repeats} epochs, CPU"
+        f"torch {torch.__version__}, {platform.processor() or platform.machine()}, CPU, "
+        f"{len(os.sched_getaffinity(0))} cores usable; torch threads={torch.get_num_threads()} "
+        f"(interop {torch.get_num_interop_threads()}), " + ", ".join(f"{k}={v}" for k, v in env.items())
     )
     print(
         "load average at start: {:.2f} {:.2f} {:.2f} (a shared machine: best-of-N damps the noise)".format(
             *os.getloadavg()
         )
     )
-    with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
-        write_cifar10(root, args.images)
-        print(f"{'batch':>5} {'ours img/s':>11} {'tutorial img/s':>15} {'(workers)':>9} {'ratio':>6}")
-        for batch_size in args.batch_sizes:
-            ours, load_s = 0.0, 0.0
-            base, base_workers = 0.0, 0
-            for _ in range(args.repeats):  # interleaved, so load noise hits both alike
-                value, load_s = ours_epoch(root, batch_size)
-                ours = max(ours, value)
-                for workers in args.workers:
-                    value = tutorial_epoch(root, batch_size, workers)
-                    if value > base:
-                        base, base_workers = value, workers
-            print(f"{batch_size:>5} {ours:>11.0f} {base:>15.0f} {base_workers:>9} {ours / base:>5.2f}x")
-        print(
-            f"(ours also loads the set once into uint8 tensors: {load_s:.2f} s for {args.images} images; "
-            "the baseline is the faster of its DataLoader worker settings)"
-        )
+    if "pipeline" in args.parts:
+        pipeline_part(args.images, args.batch_sizes, args.workers, args.repeats)
+    if "limit" in args.parts:
+        limit_part(args.models, args.batches, args.limit_images, args.limit_repeats)
     print("load average at end: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
 
 
