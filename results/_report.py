@@ -13,7 +13,7 @@ from typing import Any
 from ._confirm import confirmed_columns
 from ._cost import trial_cost
 from ._records import iso
-from ._report_data import ReportData, gather, rungs
+from ._report_data import ReportData, collector_paused, gather, rungs
 from ._store import Store
 from ._tabular import trials_to_csv
 
@@ -111,31 +111,36 @@ def export_report(
     own = store is None
     opened = Store.open(home=home) if store is None else store
     try:
-        data = gather(opened, name)
         target = _target(name, fmt, path, Path(home) if home is not None else opened.home)
-        if fmt == "json":
-            write_atomic(target, json.dumps(report_json(data), indent=2, default=str) + "\n")
-        elif fmt == "csv":
-            write_atomic(target, trials_to_csv(data.trials, extra=confirmed_columns(data.confirmation)))
-        else:
-            from ._plots import all_plots
-
-            plots = all_plots(data)
-            if fmt == "html":
-                from ._html import render_html
-
-                write_atomic(target, render_html(data, plots))
-            else:
-                from ._markdown import render_markdown
-
-                files = {}
-                for key, svg in plots.items():
-                    svg_path = target.with_name(f"{target.stem}.{key}.svg")
-                    write_atomic(svg_path, svg)
-                    files[key] = svg_path.name
-                write_atomic(target, render_markdown(data, files))
+        with collector_paused():
+            _write(opened, name, fmt, target)
     finally:
         if own:
             opened.close()
     logger.info("wrote %s report of %s to %s", fmt, name, target)
     return target
+
+
+def _write(store: Store, name: str, fmt: str, target: Path) -> None:
+    data = gather(store, name)
+    if fmt == "json":
+        write_atomic(target, json.dumps(report_json(data), indent=2, default=str) + "\n")
+    elif fmt == "csv":
+        write_atomic(target, trials_to_csv(data.trials, extra=confirmed_columns(data.confirmation)))
+    else:
+        from ._plots import all_plots
+
+        plots = all_plots(data)
+        if fmt == "html":
+            from ._html import render_html
+
+            write_atomic(target, render_html(data, plots))
+        else:
+            from ._markdown import render_markdown
+
+            files = {}
+            for key, svg in plots.items():
+                svg_path = target.with_name(f"{target.stem}.{key}.svg")
+                write_atomic(svg_path, svg)
+                files[key] = svg_path.name
+            write_atomic(target, render_markdown(data, files))

@@ -19,7 +19,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from .._errors import StoreError, SweepNotFoundError
-from .._report_data import gather
+from .._report_data import collector_paused, gather
 from .._store import Store
 from ._assets import SCRIPT
 from ._model import compare_series, sweep_list, sweep_payload
@@ -154,11 +154,12 @@ def create_app(store: Store, *, token: str | None = None, min_rebuild_s: float =
         def build(fp: str) -> dict[str, Any]:
             from .._plots import all_plots, hit_maps
 
-            data = gather(store, name)
-            with _PLOT_LOCK, hit_maps():
-                plots = all_plots(data)
-            generated = datetime.now(tz=UTC).isoformat(timespec="seconds")
-            main = sweep_main(data, plots, generated)
+            with collector_paused():
+                data = gather(store, name)
+                with _PLOT_LOCK, hit_maps():
+                    plots = all_plots(data)
+                generated = datetime.now(tz=UTC).isoformat(timespec="seconds")
+                main = sweep_main(data, plots, generated)
             # Encoded once per change, not once per request: pages of 1,000 trials are megabytes. The JSON
             # (every trial's last result: 9 MB at 10,000 trials) waits for the first request that wants it.
             return {"json": _Lazy(lambda: _json_bytes(_finite(sweep_payload(data)))), "main": main.encode(),
