@@ -17,9 +17,9 @@ ALL_EXTRAS := dev,postgres,wandb,mlflow,pb2,cluster
 PYTEST_PAR := -n 3 --dist loadfile --no-loadscope-reorder
 # The edit loop: no Ray, no PostgreSQL, no browser (the spec language, plan, store, report, CLI).
 PYTEST_QUICK := -m "not integration" --ignore=tests/results_tests/test_report_browser.py \
-                --ignore=tests/results_tests/test_dashboard_browser.py
+                --ignore=tests/results_tests/test_dashboard_browser.py --ignore=tests/docs_tests/test_docs_site.py
 
-.PHONY: install quickstart test test-quick test-latest lock lint bench clean
+.PHONY: install quickstart test test-quick test-latest lock lint bench docs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -68,8 +68,13 @@ lock:
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
+# The docs site (docs/, mkdocs.yml) into site/, offline; --strict: a broken link or reference fails.
+# The suite builds it too (tests/docs_tests/test_docs_site.py) and runs every example in it.
+docs: $(STAMP)  ## build the docs site into site/ (open site/index.html)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
 bench: $(STAMP)  ## the CPU benchmarks, each a ratio against its baseline in the same run
 	for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) .venv-latest .venv-lock runs .pytest_cache .ruff_cache
+	rm -rf $(VENV) .venv-latest .venv-lock runs site .pytest_cache .ruff_cache

@@ -92,17 +92,20 @@ def ship_module_by_value(obj: Any) -> str | None:
     if top_name in _OWN_PACKAGES or top_name in sys.builtin_module_names:
         return None
     top = sys.modules.get(top_name)
-    file = getattr(top, "__file__", None)
-    if top is None or file is None:
+    # A folder without __init__.py (`mylab/train.py`) is a namespace package, which has no file of
+    # its own: then the module that defines the trainable is shipped.
+    target = top if getattr(top, "__file__", None) else module
+    file = getattr(target, "__file__", None)
+    if target is None or file is None:
         return None
     path = Path(file).resolve()
     if any(path.is_relative_to(root) for root in _installed_roots()):
         return None
     import ray.cloudpickle
 
-    ray.cloudpickle.register_pickle_by_value(top)
-    logger.debug("module %s (%s) will be shipped to workers by value", top_name, path)
-    return top_name
+    ray.cloudpickle.register_pickle_by_value(target)
+    logger.debug("module %s (%s) will be shipped to workers by value", target.__name__, path)
+    return target.__name__
 
 
 def _own_copy(fn: Any) -> Any:

@@ -47,11 +47,12 @@ def _type_name(annotation: Any) -> str:
 
 
 def _default(field: Any) -> str:
+    from pydantic import BaseModel
     from pydantic_core import PydanticUndefined
 
     if field.default_factory is not None:
         value = field.default_factory()
-        return "see below" if hasattr(value, "model_fields") else f"`{value!r}`"
+        return "see below" if isinstance(value, BaseModel) else f"`{value!r}`"
     if field.default is PydanticUndefined:
         return "**required**"
     if field.default is None:
@@ -86,7 +87,7 @@ def _sections() -> list[tuple[str, type]]:
     return [("", models.SweepSpec), ("search.", models.SearchSpec), ("search.warm_start.", models.WarmStartSpec),
             ("metrics[].", models.ObjectiveSpec), ("scheduler.", models.SchedulerSpec),
             ("resources.", models.ResourcesSpec), ("failures.", models.FailuresSpec),
-            ("cluster.", models.ClusterSpec), ("tracking.wandb.", models.WandbSpec),
+            ("cluster.", models.ClusterSpec), ("tracking.", models.TrackingSpec), ("tracking.wandb.", models.WandbSpec),
             ("tracking.mlflow.", models.MlflowSpec), ("confirm.", models.ConfirmSpec)]
 
 
@@ -189,7 +190,29 @@ def schema() -> str:
     return "\n".join(parts)
 
 
-GENERATORS: dict[str, Callable[[], str]] = {"spec": spec, "params": params, "errors": errors, "schema": schema}
+def api() -> str:
+    """``::: module.name`` directives (mkdocstrings renders them) for every name in each package's
+    ``__all__``, at the module that defines it; constants are listed with their values."""
+    parts = []
+    for package in ("spaces", "search", "results", "trainables"):
+        mod = importlib.import_module(package)
+        doc = (inspect.getdoc(mod) or "").split("\n\n")[0]
+        parts.append(f"## `{package}`\n\n{doc}\n")
+        for name in mod.__all__:
+            obj = getattr(mod, name)
+            where = getattr(obj, "__module__", None)
+            if not (inspect.isclass(obj) or inspect.isfunction(obj)) or not where or not where.startswith(package):
+                parts.append(f"### `{package}.{name}`\n\n`{name} = {obj!r}`\n")
+                continue
+            if obj.__name__ != name:  # an alias: document the object under its own name
+                parts.append(f"`{package}.{name}` is `{where}.{obj.__name__}`:\n")
+            parts.append(f"::: {where}.{obj.__name__}\n    options:\n      heading_level: 3\n"
+                         f"      show_root_full_path: false\n")
+    return "\n".join(parts)
+
+
+GENERATORS: dict[str, Callable[[], str]] = {"spec": spec, "params": params, "errors": errors, "schema": schema,
+                                            "api": api}
 
 
 def render(markdown: str) -> str:

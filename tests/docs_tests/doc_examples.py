@@ -16,8 +16,9 @@ what an earlier one wrote or defined. What each kind of fenced block means:
 
 A comment on the line before a fence steers the block: ``<!-- test: file=PATH -->`` writes it to
 PATH in the workspace (then a ``yaml`` block is checked as a spec file and a ``python`` one is
-compiled, not run), ``<!-- test: skip=REASON -->`` skips it, saying why, ``<!-- test: yaml -->``
-checks only that a ``yaml`` block parses (it is not a spec).
+compiled, not run; ``; expect=invalid`` after it: a spec shown for its errors, which must fail to
+load), ``<!-- test: skip=REASON -->`` skips it, saying why, ``<!-- test: yaml -->`` checks only that
+a ``yaml`` block parses (it is not a spec).
 """
 
 from __future__ import annotations
@@ -128,8 +129,9 @@ def examples(names: list[str]) -> list[Any]:
 _NORMALISE = [
     (re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?"), "<time>"),
     (re.compile(r"\b\d{8}-\d{6}\b"), "<time>"),
-    (re.compile(r"\b(?=[0-9a-f]*[a-f])[0-9a-f]{8}\b"), "<id>"),  # a trial id (Optuna, HyperOpt)
-    (re.compile(r"\b[0-9a-f]{5}_\d{5}\b"), "<id>"),  # Ray's own trial ids (random, grid)
+    # trial ids, also inside names like train_cifar_<id>: Optuna's and HyperOpt's, then Ray's own
+    (re.compile(r"(?<![0-9A-Za-z])(?=[0-9a-f]*[a-f])[0-9a-f]{8}(?![0-9A-Za-z])"), "<id>"),
+    (re.compile(r"(?<![0-9A-Za-z])[0-9a-f]{5}_\d{5}(?![0-9A-Za-z])"), "<id>"),
     (re.compile(r"\b\d+(\.\d+)? ?(s|ms|min)\b"), "<dur>"),
 ]
 
@@ -253,6 +255,12 @@ def _check_yaml(block: Block, ws: Workspace) -> None:
         return
     assert isinstance(data, dict), f"{block.id}: a yaml example that is not a mapping"
     if "file" in block.marks:
+        if block.marks.get("expect") == "invalid":  # a spec shown for its errors: it must have some
+            from spaces import SpecError
+
+            with pytest.raises(SpecError):
+                load_spec(str(ws.folder / block.marks["file"]))
+            return
         load_spec(str(ws.folder / block.marks["file"]))
         return
     # A fragment is merged over a minimal spec; its params, if any, replace the minimal spec's.

@@ -3,6 +3,7 @@ are collected by one of the test_docs_* modules."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -36,8 +37,9 @@ def test_every_fence_has_a_language() -> None:
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("site")
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
     proc = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-d", str(out)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+                          cwd=ROOT, capture_output=True, text=True, timeout=300, check=False, env=env)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return out
 
@@ -67,3 +69,33 @@ def test_reference_is_generated_from_the_code(site: Path) -> None:
     api = (site / "reference/python-api/index.html").read_text()
     for name in ("run_sweep", "load_spec", "Store", "export_report", "register", "confirm_sweep"):
         assert name in api, name
+
+
+def test_the_output_check_allows_times_ids_and_ellipses_only() -> None:
+    from doc_examples import matches
+
+    shown = ["sweep toy finished: 4 trial(s) (...)", "best trial 54ea0d4b: val_acc=... at iteration 2",
+             "  checkpoint: /runs/train_cifar_54ea0d4b/checkpoint_000001", "...", "took 3.2 s"]
+    real = ["sweep toy finished: 4 trial(s) (completed 2, stopped early 2)",
+            "best trial 9f0c1d2e: val_acc=0.41 at iteration 2", "  checkpoint: /runs/train_cifar_9f0c1d2e/checkpoint_000001",
+            "logs: /runs", "store: sqlite:///x", "took 12 s"]
+    assert matches(shown, real)
+    assert not matches(shown, [*real[:1], "best trial 9f0c1d2e: val_acc=0.41 at iteration 3", *real[2:]])
+    assert not matches(shown[:3], real)  # lines the page does not show fail, unless a `...` line allows them
+    assert not matches(["OK  a.yaml: sweep a, optuna, 6 trials"], ["OK  a.yaml: sweep a, optuna, 7 trials"])
+
+
+def test_blocks_carry_their_marks_and_indentation(tmp_path: Path) -> None:
+    from doc_examples import _commands
+
+    page = ROOT / "docs" / "_probe.md"
+    page.write_text("- item\n\n  <!-- test: file=a.yaml; expect=invalid -->\n  ```yaml\n  name: x\n  ```\n\n"
+                    "```console\n$ hpo validate a.yaml \\\n    --set x=1   # exit 2\nbad\n$ ls\n```\n")
+    try:
+        found = blocks(page)
+    finally:
+        page.unlink()
+    assert [(b.lang, b.marks, b.text) for b in found] == [
+        ("yaml", {"file": "a.yaml", "expect": "invalid"}, "name: x\n"),
+        ("console", {}, "$ hpo validate a.yaml \\\n    --set x=1   # exit 2\nbad\n$ ls\n")]
+    assert _commands(found[1].text) == [("hpo validate a.yaml  --set x=1   # exit 2", ["bad"]), ("ls", [])]

@@ -34,6 +34,27 @@ def test_a_module_only_on_the_drivers_path_is_shipped_by_value(tmp_path: Path, m
             sys.modules.pop(name, None)
 
 
+def test_a_namespace_package_ships_the_module_that_defines_the_trainable(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "nspkg").mkdir()  # no __init__.py: a namespace package, which has no file of its own
+    (tmp_path / "nspkg" / "train.py").write_text("def train(config):\n    return {**config, 'ns': True}\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    from nspkg.train import train
+
+    module = sys.modules["nspkg.train"]
+    try:
+        assert ship_module_by_value(train) == "nspkg.train"
+        payload = ray.cloudpickle.dumps(train)
+        for name in ("nspkg.train", "nspkg"):
+            sys.modules.pop(name, None)
+        monkeypatch.setattr(sys, "path", [p for p in sys.path if p != str(tmp_path)])
+        assert ray.cloudpickle.loads(payload)({"x": 1}) == {"x": 1, "ns": True}
+    finally:
+        ray.cloudpickle.unregister_pickle_by_value(module)
+        for name in ("nspkg.train", "nspkg"):
+            sys.modules.pop(name, None)
+
+
 def test_installed_and_own_packages_are_left_alone() -> None:
     import trainables
 
