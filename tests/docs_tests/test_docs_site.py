@@ -77,7 +77,8 @@ def test_the_output_check_allows_times_ids_and_ellipses_only() -> None:
     shown = ["sweep toy finished: 4 trial(s) (...)", "best trial 54ea0d4b: val_acc=... at iteration 2",
              "  checkpoint: /runs/train_cifar_54ea0d4b/checkpoint_000001", "...", "took 3.2 s"]
     real = ["sweep toy finished: 4 trial(s) (completed 2, stopped early 2)",
-            "best trial 9f0c1d2e: val_acc=0.41 at iteration 2", "  checkpoint: /runs/train_cifar_9f0c1d2e/checkpoint_000001",
+            "best trial 9f0c1d2e: val_acc=0.41 at iteration 2",
+            "  checkpoint: /runs/train_cifar_9f0c1d2e/checkpoint_000001",
             "logs: /runs", "store: sqlite:///x", "took 12 s"]
     assert matches(shown, real)
     assert not matches(shown, [*real[:1], "best trial 9f0c1d2e: val_acc=0.41 at iteration 3", *real[2:]])
