@@ -20,7 +20,7 @@ import numpy as np
 from ._report_data import ParamAxis, ReportData, rungs
 from ._ticks import log_axis
 
-__all__ = ["PLOTS", "all_plots", "dense", "hit_maps", "inline_svg", "mark", "mark_axes", "warm_up"]
+__all__ = ["PLOTS", "all_plots", "best_steps", "dense", "hit_maps", "inline_svg", "mark", "mark_axes", "warm_up"]
 
 MAX_LINES = 150  # trials drawn one line each; beyond, aggregate
 TOP_LINES = 10  # best trials still drawn as lines when aggregating
@@ -178,9 +178,9 @@ def _status_of(data: ReportData) -> dict[str, str]:
 
 def _sampled(fig: Any, data: ReportData) -> None:
     """Say on a plot of a sampled sweep how many trials it draws (nothing for a sweep drawn whole)."""
-    if data.sampled:
-        fig.suptitle(f"{len(data.drawn):,} of {len(data.trials):,} trials drawn: a fixed sample and the best",
-                     fontsize=8, color="#5b6478")
+    if data.sample is not None and data.sample.sampled:
+        fig.suptitle(f"{len(data.drawn):,} of {len(data.trials):,} trials drawn: the best {data.sample.top} and a "
+                     f"fixed sample of {len(data.sample.picked):,}", fontsize=8, color="#5b6478")
 
 
 def learning_curves(data: ReportData) -> str | None:
@@ -247,6 +247,8 @@ def learning_curves(data: ReportData) -> str | None:
     ax.set_xlabel("training iteration")
     ax.set_ylabel(_t(f"{data.sweep.metric} ({data.sweep.mode})"))
     title = "every trial" if not many else f"{len(order)} trials: quantile bands + top {len(drawn)}"
+    if data.sample is not None and data.sample.sampled:
+        title = f"quantile bands over the sample of {len(data.sample.picked):,} + top {len(drawn)}"
     ax.set_title(title, fontsize=9)
     _sampled(fig, data)
     _robust_ylim(ax, frame["metric"].to_numpy(dtype=float))
@@ -321,23 +323,35 @@ def params_plot(data: ReportData) -> str | None:
     return _svg(fig)
 
 
+def best_steps(data: ReportData) -> tuple[np.ndarray, np.ndarray]:
+    """Best-so-far's staircase: epoch seconds where the best changed (then the last result's), and the best
+    from there on; from every result, or for a sampled sweep from ``data.progress`` (as exact)."""
+    frame = data.results.dropna(subset=["metric"]).sort_values("recorded")
+    progress = data.progress
+    steps = frame if progress is None else progress.frame.dropna(subset=["metric"]).sort_values("recorded")
+    if steps.empty:
+        return np.zeros(0), np.zeros(0)
+    seconds = steps["recorded"].to_numpy(dtype=float)
+    values = steps["metric"].to_numpy(dtype=float)
+    running = np.minimum.accumulate(values) if data.sweep.mode == "min" else np.maximum.accumulate(values)
+    keep = np.r_[True, np.diff(running) != 0]  # only the steps, not 20,000 flat points
+    if progress is None:
+        keep[-1] = True  # on to the last result
+        return seconds[keep], running[keep]
+    seconds, running = seconds[keep], running[keep]
+    if progress.last is not None and progress.last > seconds[-1]:  # on to the sweep's last result
+        seconds, running = np.r_[seconds, progress.last], np.r_[running, running[-1]]
+    return seconds, running
+
+
 def best_so_far(data: ReportData) -> str | None:
     """Best metric so far against wall time since the sweep started."""
     frame = data.results.dropna(subset=["metric"]).sort_values("recorded")
-    if frame.empty:
+    steps, running = best_steps(data)
+    if frame.empty or not len(steps):
         return None
     start = data.sweep.started.timestamp() if data.sweep.started else float(frame["recorded"].min())
-    steps = frame if data.progress is None else data.progress.frame.dropna(subset=["metric"]).sort_values("recorded")
-    if steps.empty:
-        steps = frame
-    seconds = steps["recorded"].to_numpy(dtype=float) - start
-    progress = steps["metric"].to_numpy(dtype=float)
-    running = np.minimum.accumulate(progress) if data.sweep.mode == "min" else np.maximum.accumulate(progress)
-    keep = np.r_[True, np.diff(running) != 0]  # only the steps, not 20,000 flat points
-    keep[-1] = True
-    seconds, running = seconds[keep], running[keep]
-    if data.progress is not None and data.progress.last is not None:  # to the sweep's last result
-        seconds, running = np.r_[seconds, data.progress.last - start], np.r_[running, running[-1]]
+    seconds = steps - start
     values = frame["metric"].to_numpy(dtype=float)
     latest = max(float(seconds.max()), float(frame["recorded"].max()) - start)
     scale, unit = (60.0, "min") if latest > 300 else (1.0, "s")
