@@ -531,7 +531,11 @@ def contour_plot(data: ReportData, keys: tuple[str, str] | None = None) -> str |
 
 
 def warm_up() -> None:
-    """Import matplotlib and load its fonts (what the first figure costs), ahead of a server's first page."""
+    """Import matplotlib and load its fonts (what the first figure costs), ahead of a server's first page;
+    once a process."""
+    if getattr(warm_up, "done", False):
+        return
+    warm_up.done = True  # type: ignore[attr-defined]
     with _style():
         fig = _figure(1, 1)
         fig.add_subplot().set_title("warm")
