@@ -78,6 +78,10 @@ def _checkpoint_path(trial: Trial) -> str | None:
     return checkpoint_uri(checkpoint)
 
 
+_NODE_CACHE_SIZE = 4096
+_NODE_OF_ACTOR: dict[str, str] = {}  # actor id -> its node id, oldest first
+
+
 def trial_node(trial: Any, result: Mapping[str, Any]) -> str | None:
     """Where a trial's result came from: ``"IP NODE_ID"``, or ``"IP"`` when the node id is unknown.
 
@@ -90,10 +94,16 @@ def trial_node(trial: Any, result: Mapping[str, Any]) -> str | None:
     try:
         import ray
 
-        actor = trial.temporary_state.ray_actor
-        # No public API maps an actor to its node without the dashboard; the GCS table does.
-        info = ray._private.state.actors(actor_id=actor._actor_id.hex())
-        node_id = (info.get("Address") or {}).get("NodeID")
+        actor_id = trial.temporary_state.ray_actor._actor_id.hex()
+        node_id = _NODE_OF_ACTOR.get(actor_id)
+        if node_id is None:
+            # No public API maps an actor to its node without the dashboard; the GCS table does.
+            info = ray._private.state.actors(actor_id=actor_id)
+            node_id = (info.get("Address") or {}).get("NodeID")
+            if node_id:  # an actor never moves: Tune's reused actors ask once, not once per trial
+                if len(_NODE_OF_ACTOR) >= _NODE_CACHE_SIZE:
+                    _NODE_OF_ACTOR.pop(next(iter(_NODE_OF_ACTOR)))
+                _NODE_OF_ACTOR[actor_id] = node_id
     except Exception:  # any Ray that moved this keeps the IP at least
         logger.debug("no node id for trial %s", getattr(trial, "trial_id", "?"), exc_info=True)
         node_id = None

@@ -403,15 +403,13 @@ def _live_callbacks(plan: SweepPlan, store: Store, progress: Any, tracker: Trial
 
 def _tuner(run: _Run, plan: SweepPlan, runnable: Any) -> Any:
     from ray import tune
-    from ray.tune.logger import TBXLoggerCallback
 
     from search.restored_state import search_algorithm
     from search.schedulers import make_scheduler
     from search.searchers import make_searcher, param_space
-    from search.tbx import import_tensorboardx
+    from search.tbx import tensorboard_callback
     from search.trainable_glue import checkpoint_frequency_for, reuse_actors_for
 
-    import_tensorboardx()  # before TBXLoggerCallback: the driver needs no torch for scalars
     space = param_space(run.spec)
     if run.restore is not None:
         return tune.Tuner.restore(run.experiment_path, trainable=runnable, param_space=space, **run.restore)
@@ -440,7 +438,7 @@ def _tuner(run: _Run, plan: SweepPlan, runnable: Any) -> Any:
         run_config=tune.RunConfig(
             name=run.experiment_name or run.spec.name,
             storage_path=run.storage,
-            callbacks=[*callbacks, TBXLoggerCallback()],
+            callbacks=[*callbacks, tensorboard_callback()],
             failure_config=tune.FailureConfig(max_failures=run.spec.failures.max_retries),
             checkpoint_config=tune.CheckpointConfig(
                 num_to_keep=None, checkpoint_frequency=checkpoint_frequency_for(runnable)),
