@@ -17,7 +17,8 @@ what an earlier one wrote or defined. What each kind of fenced block means:
 A comment on the line before a fence steers the block: ``<!-- test: file=PATH -->`` writes it to
 PATH in the workspace (then a ``yaml`` block is checked as a spec file and a ``python`` one is
 compiled, not run; ``; expect=invalid`` after it: a spec shown for its errors, which must fail to
-load), ``<!-- test: skip=REASON -->`` skips it, saying why, ``<!-- test: yaml -->`` checks only that
+load), ``<!-- test: skip=REASON -->`` skips it, saying why, ``<!-- test: cwd=repo -->`` runs a
+``console`` block in the repository's root (``bench/...`` commands), ``<!-- test: yaml -->`` checks only that
 a ``yaml`` block parses (it is not a spec).
 """
 
@@ -207,9 +208,9 @@ def _in_process(cmd: str) -> bool:
     return cmd.startswith("hpo ") and not re.search(r"[|><;&`]|\$\(", cmd.split("#", 1)[0])
 
 
-def run_command(cmd: str, ws: Workspace) -> tuple[int, str]:
-    """Run one shell command of a page in its workspace: (exit status, what the terminal shows)."""
-    if _in_process(cmd):
+def run_command(cmd: str, ws: Workspace, *, cwd: Path | None = None) -> tuple[int, str]:
+    """Run one shell command of a page in its workspace (or ``cwd``): (exit status, what the terminal shows)."""
+    if _in_process(cmd) and cwd is None:
         from click.testing import CliRunner
 
         from search.cli import cli
@@ -222,14 +223,15 @@ def run_command(cmd: str, ws: Workspace) -> tuple[int, str]:
                                  + "".join(traceback.format_exception(result.exception)))
         return result.exit_code, result.output
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
-    proc = subprocess.run(["bash", "-c", cmd], cwd=ws.folder, env=env, capture_output=True, text=True,
+    proc = subprocess.run(["bash", "-c", cmd], cwd=cwd or ws.folder, env=env, capture_output=True, text=True,
                           timeout=300, check=False)
     return proc.returncode, proc.stdout + proc.stderr
 
 
 def _check_console(block: Block, ws: Workspace) -> None:
+    cwd = ROOT if block.marks.get("cwd") == "repo" else None
     for cmd, shown in _commands(block.text):
-        code, output = run_command(cmd, ws)
+        code, output = run_command(cmd, ws, cwd=cwd)
         output = output.replace(str(ws.folder), SHOWN_HOME)
         want = _expected_exit(cmd)
         assert code == want, f"{block.id}: `$ {cmd}` exited {code}, the page says {want}:\n{output}"
