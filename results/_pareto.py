@@ -41,6 +41,12 @@ def pareto_front(trials: list[TrialRecord], objectives: list[tuple[str, str]]) -
         values = objective_values(trial, objectives)
         if values is not None:
             scored.append((tuple(s * v for s, v in zip(signs, values, strict=True)), trial))
-    front = [(key, t) for key, t in scored if not any(_dominates(other, key) for other, _ in scored)]
-    front.sort(key=lambda item: (item[0], item[1].trial_id))
+    # In lexicographic order a trial's dominators all come before it, and whatever dominates it, some member of
+    # the front does too: so each trial is checked against the front found so far, not against every trial
+    # (10,000 trials: a second, not minutes).
+    scored.sort(key=lambda item: (item[0], item[1].trial_id))
+    front: list[tuple[tuple[float, ...], TrialRecord]] = []
+    for key, trial in scored:
+        if not any(_dominates(other, key) for other, _ in front):
+            front.append((key, trial))
     return [t for _, t in front]

@@ -397,9 +397,7 @@ def pareto_plot(data: ReportData) -> str | None:
         return None
     pairs = objectives[:2]  # a front over more objectives still shows its members here, highlighted
     front = {t.trial_id for t in pareto_front(data.trials, objectives)}
-    drawn = {t.trial_id for t in data.drawn} | front  # a sampled sweep's front is drawn whole
-    shown = [t for t in data.trials if t.trial_id in drawn]
-    points = [(t, objective_values(t, pairs)) for t in shown]
+    points = [(t, objective_values(t, pairs)) for t in data.drawn]  # a sampled sweep's sample holds its front whole
     points = [(t, v) for t, v in points if v is not None]
     if not points:
         return None

@@ -17,7 +17,7 @@ import yaml
 
 from ._plan import plan_of
 from ._records import ExploitRecord, SweepRecord, TrialRecord
-from ._sample import Sample, sample_trials
+from ._sample import SAMPLE_ABOVE, Sample, sample_trials
 from ._store import Store
 from ._tabular import flatten
 
@@ -222,7 +222,8 @@ def gather(store: Store, name: str) -> ReportData:
     sweep = store.get_sweep(name)
     spec = parse_spec(sweep.spec_yaml)
     trials = store.trials(name)
-    sample = sample_trials(trials)
+    plan = plan_of(sweep, spec)
+    sample = sample_trials(trials, keep=_pareto_set(sweep, plan, trials) if len(trials) > SAMPLE_ABOVE else ())
     progress = None
     if sample.sampled:
         results = store.results_frame(name, trial_ids=[t.trial_id for t in sample.drawn])
@@ -236,11 +237,18 @@ def gather(store: Store, name: str) -> ReportData:
     data = ReportData(sweep=sweep, store_url=store.url_masked, spec=spec, trials=trials, results=results,
                       params=[], lineage=store.lineage(name) if exploits else [],
                       confirmation=confirmation(store, name), sample=sample, progress=progress)
-    plan = plan_of(sweep, spec)
     axes = (_axes_from_plan(plan) if plan and plan.get("axes") is not None else
             _axes_from_configs(list(data.flat_configs.values()), data.varying))
     data.params = [a for a in axes if a.key in set(data.varying)]
     return data
+
+
+def _pareto_set(sweep: SweepRecord, plan: dict[str, Any] | None, trials: list[TrialRecord]) -> list[str]:
+    """The ids of the Pareto set of a sweep with several objectives ([] with one): drawn whatever the sample."""
+    from ._pareto import objectives_of, pareto_front
+
+    objectives = objectives_of(sweep, plan)
+    return [t.trial_id for t in pareto_front(trials, objectives)] if len(objectives) > 1 else []
 
 
 def _section(spec: dict[str, Any], key: str) -> dict[str, Any]:

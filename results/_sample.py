@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import heapq
 import zlib
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from ._records import TrialRecord
@@ -30,12 +31,14 @@ class Sample:
         picked: The hashed sample alone, best first: importance's input (an even sample, no lean to the top).
         total: Trials in the sweep.
         top: The best trials drawn whatever their hash (0 when not sampled).
+        kept: Further trials drawn whatever their hash: a sweep's Pareto set (0 when not sampled).
     """
 
     drawn: list[TrialRecord]
     picked: list[TrialRecord]
     total: int
     top: int = 0
+    kept: int = 0
 
     @property
     def sampled(self) -> bool:
@@ -46,9 +49,10 @@ class Sample:
         """One sentence for a sampled sweep's report and page ("" when every trial is drawn)."""
         if not self.sampled:
             return ""
+        pareto = f", the Pareto set ({self.kept})" if self.kept else ""
         return (f"{self.total:,} trials: the plots draw {len(self.drawn):,} of them, a fixed sample of "
-                f"{len(self.picked):,} and the best {self.top} (the same trials in every plot); importance is "
-                "estimated on that sample. The tables list every trial.")
+                f"{len(self.picked):,} and the best {self.top}{pareto} (the same trials in every plot); importance "
+                "is estimated on that sample. The tables list every trial.")
 
 
 def _key(trial: TrialRecord) -> tuple[int, str]:
@@ -56,12 +60,13 @@ def _key(trial: TrialRecord) -> tuple[int, str]:
 
 
 def sample_trials(trials: list[TrialRecord], *, above: int = SAMPLE_ABOVE, size: int = SAMPLE_SIZE,
-                  top: int = SAMPLE_TOP) -> Sample:
-    """The trials to draw from ``trials`` (best first): all of them up to ``above``, else the first ``top`` and
-    the ``size`` whose ids hash lowest, in ``trials``' order."""
+                  top: int = SAMPLE_TOP, keep: Collection[str] = ()) -> Sample:
+    """The trials to draw from ``trials`` (best first): all of them up to ``above``, else the first ``top``,
+    those named in ``keep`` (the Pareto set) and the ``size`` whose ids hash lowest, in ``trials``' order."""
     if len(trials) <= above:
         return Sample(drawn=list(trials), picked=list(trials), total=len(trials))
     chosen = {t.trial_id for t in heapq.nsmallest(size, trials, key=_key)}
-    best = {t.trial_id for t in trials[:top]}
-    return Sample(drawn=[t for t in trials if t.trial_id in chosen or t.trial_id in best],
-                  picked=[t for t in trials if t.trial_id in chosen], total=len(trials), top=min(top, len(trials)))
+    always = {t.trial_id for t in trials[:top]} | set(keep)
+    return Sample(drawn=[t for t in trials if t.trial_id in chosen or t.trial_id in always],
+                  picked=[t for t in trials if t.trial_id in chosen], total=len(trials), top=min(top, len(trials)),
+                  kept=len(keep))

@@ -137,12 +137,13 @@ def _trial_table(data: ReportData) -> str:
 
 
 def _trial_info(data: ReportData) -> str:
-    """Each trial's metric and config in one line, for the plots' hover (JSON the script reads, never runs)."""
+    """Each drawn trial's metric and config in one line, for the plots' hover (JSON the script reads, never
+    runs): a sampled sweep's plots have no other trial to hover."""
     keys = {p.key for p in data.params}
     info = {t.trial_id: [None if t.last_metric is None else float(f"{t.last_metric:.6g}"),
                          ", ".join(f"{k}={fmt(v)}" for k, v in data.flat_configs[t.trial_id].items()
                                    if k in keys or not keys)]
-            for t in data.trials}
+            for t in data.drawn}
     # Every "<" escaped: text from the store can never open or close a tag inside the data block.
     text = json.dumps(info, separators=(",", ":"), default=str).replace("<", "\\u003c")
     return f"<script type=\"application/json\" id=\"trial-info\">{text}</script>"

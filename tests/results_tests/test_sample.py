@@ -113,6 +113,11 @@ def test_up_to_the_threshold_every_trial_is_drawn_past_it_the_best_and_a_fixed_s
     assert sample.note() == ("1,500 trials: the plots draw " f"{len(sample.drawn):,} of them, a fixed sample of "
                              "1,000 and the best 20 (the same trials in every plot); importance is estimated on "
                              "that sample. The tables list every trial.")
+    # A sweep's Pareto set is drawn whole, whatever the hash.
+    front = [t.trial_id for t in trials if t not in sample.drawn][:3]
+    kept = sample_trials(trials, keep=front)
+    assert set(front) <= {t.trial_id for t in kept.drawn} and kept.picked == sample.picked
+    assert ", a fixed sample of 1,000 and the best 20, the Pareto set (3) (the same" in kept.note()
 
 
 def test_a_big_sweep_reads_every_trial_but_only_the_drawn_trials_results(big: tuple[Store, ReportData, Any]) -> None:
@@ -175,4 +180,6 @@ def test_a_sampled_report_and_page_list_every_trial_and_say_what_the_plots_sampl
     assert f'<p class="sub" id="sampled">{note}' in page
     assert page.count("<tr data-trial=") == 2000
     info = re.search(r'<script type="application/json" id="trial-info">(.*?)</script>', page)
-    assert info and len(json.loads(info.group(1))) == 2000
+    assert info  # hover text for the drawn trials: every trial a plot maps, and no other
+    assert set(json.loads(info.group(1))) == {t.trial_id for t in data.drawn} >= {
+        tid for svg in plots.values() if "data-hits" in svg for tid in _hits(svg)["t"]}
