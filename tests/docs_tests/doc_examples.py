@@ -17,7 +17,9 @@ what an earlier one wrote or defined. What each kind of fenced block means:
 A comment on the line before a fence steers the block: ``<!-- test: file=PATH -->`` writes it to
 PATH in the workspace (then a ``yaml`` block is checked as a spec file and a ``python`` one is
 compiled, not run; ``; expect=invalid`` after it: a spec shown for its errors, which must fail to
-load), ``<!-- test: skip=REASON -->`` skips it, saying why, ``<!-- test: cwd=repo -->`` runs a
+load), ``<!-- test: skip=REASON -->`` skips it, saying why, ``<!-- test: needs=cluster -->``
+leaves it to the cluster tests (``tests/search_tests/test_submit.py`` runs it on a two-node
+cluster), ``<!-- test: cwd=repo -->`` runs a
 ``console`` block in the repository's root (``bench/...`` commands), ``<!-- test: yaml -->`` checks only that
 a ``yaml`` block parses (it is not a spec).
 """
@@ -279,6 +281,8 @@ def run_block(block: Block, ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> N
     """Run one block in its page's workspace (cwd, import path and a run home of its own)."""
     if "skip" in block.marks:
         pytest.skip(f"{block.id}: {block.marks['skip']}")
+    if block.marks.get("needs") == "cluster":
+        pytest.skip(f"{block.id}: needs a Ray cluster: tests/search_tests/test_submit.py runs it on its two nodes")
     if ws.failed:
         pytest.skip(f"an earlier example of the page failed: {ws.failed}")
     monkeypatch.chdir(ws.folder)

@@ -224,3 +224,30 @@ def test_z_storage_a_node_cannot_write_is_one_line_and_leaves_no_sweep(world: di
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("hpo submit: ") and "s3://no-such-bucket/x" in lines[0], lines
     assert Store.open(world["pg"], home=tmp_path / "home").find_sweep("badstore") is None
+
+
+def test_the_cluster_guide_runs_on_a_cluster(world: dict[str, Any], tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """docs/how-to/cluster.md's `needs=cluster` example, as shown, on this module's cluster, PostgreSQL and S3."""
+    monkeypatch.syspath_prepend(str(ROOT / "tests" / "docs_tests"))
+    import doc_examples as docs
+    env = _env(world, tmp_path / "home")
+    page = docs.blocks(ROOT / "docs" / "how-to" / "cluster.md")
+    for block in page:
+        if block.marks.get("file"):
+            (tmp_path / block.marks["file"]).write_text(block.text)
+    shown_blocks = [b for b in page if b.marks.get("needs") == "cluster"]
+    assert shown_blocks, "the cluster guide lost its cluster example"
+    for block in shown_blocks:
+        for cmd, shown in docs._commands(block.text):
+            real = (cmd.replace("http://HEAD:8265", world["cluster"].jobs)
+                    .replace("s3://team-bucket", f"s3://{BUCKET}"))
+            done = subprocess.run(["bash", "-c", real], cwd=tmp_path, env={**env, "PATH": f"{docs.BIN}:{env['PATH']}"},
+                                  capture_output=True, text=True, timeout=300, check=False)
+            if cmd.startswith("hpo submit"):
+                _skip_without_job_agent(done.stderr)
+            output = done.stdout + done.stderr
+            assert done.returncode == docs._expected_exit(cmd), f"$ {cmd}\n{output}"
+            if shown:
+                assert docs.matches(shown, output.splitlines()), f"$ {cmd}\n--- shown:\n" + "\n".join(shown) \
+                    + f"\n--- printed:\n{output}"
