@@ -19,11 +19,13 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from .._errors import StoreError, SweepNotFoundError
+from .._plots import inline_svg
 from .._report_data import collector_paused, gather
 from .._store import Store
 from ._assets import SCRIPT
 from ._model import compare_series, sweep_list, sweep_payload
-from ._pages import compare_page, index_page, not_found_page, sweep_main, sweep_page, trial_page_html
+from ._lazy import ORDER, draw, lazy, plot_kinds, slot_prefix
+from ._pages import compare_page, index_page, not_found_page, plot_page, sweep_main, sweep_page, trial_page_html
 from ._snapshot import MIN_REBUILD_S, Cache, Fingerprints
 from ._trial import find_trial, trial_main, trial_payload, trial_plot
 
@@ -156,17 +158,46 @@ def create_app(store: Store, *, token: str | None = None, min_rebuild_s: float =
 
             with collector_paused():
                 data = gather(store, name)
-                with _PLOT_LOCK, hit_maps():
-                    plots = all_plots(data)
+                kinds = plot_kinds(data) if lazy(data) else []
+                plots: dict[str, str] = {}
+                if not kinds:
+                    with _PLOT_LOCK, hit_maps():
+                        plots = all_plots(data)
                 generated = datetime.now(tz=UTC).isoformat(timespec="seconds")
-                main = sweep_main(data, plots, generated)
+                main = sweep_main(data, plots, generated, lazy=kinds)
+            # A big sweep: its plots drawn once its page is cached, one by one (a request waits for its own).
+            ahead = (threading.Thread(target=_draw_ahead, args=(name, fp, data, kinds), daemon=True,
+                                      name=f"hpo-plots-{name}") if kinds else None)
             # Encoded once per change, not once per request: pages of 1,000 trials are megabytes. The JSON
             # (every trial's last result: 9 MB at 10,000 trials) waits for the first request that wants it.
             return {"json": _Lazy(lambda: _json_bytes(_finite(sweep_payload(data)))), "main": main.encode(),
                     "page": sweep_page(data, main, etag=f'"{fp}"').encode(), "data": data, "plots": plots,
-                    "generated": generated}
+                    "generated": generated, "lazy": kinds, "ahead": ahead}
 
-        return cache.get(f"sweep:{name}", fingerprint(name), build)
+        fp, view = cache.get(f"sweep:{name}", fingerprint(name), build)
+        ahead = view.pop("ahead", None)  # atomic: the one request that finds it starts it
+        if ahead is not None:
+            ahead.start()
+        return fp, view
+
+    def _plot(name: str, fp: str, data: Any, kind: str, pair: tuple[str, str] | None = None) -> str | None:
+        """One plot of a big sweep, drawn once per store change (and contour pair), like the page."""
+        def build(_fp: str) -> str | None:
+            with collector_paused(), _PLOT_LOCK:
+                return draw(data, kind, pair=pair)
+
+        key = f"plot:{name}:{kind}" + (f":{pair[0]}:{pair[1]}" if pair else "")
+        return cache.get(key, fp, build)[1]
+
+    def _draw_ahead(name: str, fp: str, data: Any, kinds: list[str]) -> None:
+        """Draw a big sweep's plots in page order while its page travels; stop once the page is rebuilt."""
+        try:
+            for kind in kinds:
+                if cache.fingerprint_of(f"sweep:{name}") != fp:
+                    return
+                _plot(name, fp, data, kind)
+        except Exception:  # a request drawing the same plot will say what went wrong
+            logger.exception("drawing the plots of sweep %r ahead of their requests failed", name)
 
     def _error_page(exc: StoreError) -> Response:
         if isinstance(exc, SweepNotFoundError):
@@ -198,6 +229,13 @@ def create_app(store: Store, *, token: str | None = None, min_rebuild_s: float =
             return _error_page(exc)
         headers = {"ETag": f'"{fp}"', "Cache-Control": "no-cache"}
         pair = (request.query_params.get("cx"), request.query_params.get("cy"))
+        if pair[0] and pair[1] and pair[0] != pair[1] and view["lazy"]:  # the contour's placeholder asks for it
+            data = view["data"]
+            main = sweep_main(data, {}, view["generated"], contour=(pair[0], pair[1]), lazy=view["lazy"])
+            if request.query_params.get("fragment"):
+                return HTMLResponse(main, headers=headers)
+            query = f"&cx={quote(pair[0])}&cy={quote(pair[1])}"
+            return HTMLResponse(sweep_page(data, main, etag=f'"{fp}"', query=query), headers=headers)
         if pair[0] and pair[1] and pair[0] != pair[1]:  # the contour over two params the URL chose
             from .._plots import contour_plot, hit_maps
 
@@ -217,6 +255,28 @@ def create_app(store: Store, *, token: str | None = None, min_rebuild_s: float =
                 query = f"&cx={quote(pair[0])}&cy={quote(pair[1])}"
                 return HTMLResponse(sweep_page(data, main, etag=f'"{fp}"', query=query), headers=headers)
         return HTMLResponse(view["main"] if request.query_params.get("fragment") else view["page"], headers=headers)
+
+    def sweep_plot(request: Request) -> Response:
+        """``/sweeps/NAME/plots/KIND``: one plot of a big sweep (``?fragment=1``: the bare SVG, for the script;
+        204 when it has nothing to draw). A sweep drawn whole answers the same, from the plots on its page."""
+        name, kind = request.path_params["name"], request.path_params["kind"]
+        if kind not in ORDER:
+            return HTMLResponse(not_found_page(f"no plot {kind!r}; plots: {', '.join(ORDER)}", status=404),
+                                status_code=404)
+        try:
+            fp, view = _sweep_view(name)
+        except StoreError as exc:
+            return _error_page(exc)
+        cx, cy = request.query_params.get("cx"), request.query_params.get("cy")
+        pair = (cx, cy) if kind == "contour" and cx and cy and cx != cy else None
+        data = view["data"]
+        svg = view["plots"].get(kind) if not view["lazy"] and pair is None else _plot(name, fp, data, kind, pair)
+        headers = {"ETag": f'"{fp}"', "Cache-Control": "no-cache"}
+        if request.query_params.get("fragment"):
+            if svg is None:
+                return Response(status_code=204, headers=headers)
+            return HTMLResponse(inline_svg(svg, slot_prefix(kind)), headers=headers)
+        return HTMLResponse(plot_page(data, kind, svg, contour=pair), headers=headers)
 
     def api_sweep(request: Request) -> Response:
         name = request.path_params["name"]
@@ -286,6 +346,7 @@ def create_app(store: Store, *, token: str | None = None, min_rebuild_s: float =
     routes = [
         Route("/", index),
         Route("/sweeps/{name}", sweep),
+        Route("/sweeps/{name}/plots/{kind}", sweep_plot),
         Route("/sweeps/{name}/trials/{trial_id}", trial_page),
         Route("/compare", compare),
         Route("/api/sweeps", api_sweeps),

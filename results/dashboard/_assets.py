@@ -28,6 +28,7 @@ th[aria-sort=ascending]::after { content: " ↑"; } th[aria-sort=descending]::af
 input.filter { padding: 4px 8px; border: 1px solid var(--line); border-radius: 6px; width: 320px; }
 .live { font-size: 12px; color: var(--muted); } .live.stale { color: #d62728; }
 svg[data-hits] { cursor: crosshair; }
+.plot-slot:not(.loaded) { min-height: 3em; }
 #tip { position: fixed; z-index: 10; pointer-events: none; background: #fff; border: 1px solid var(--line);
        border-radius: 6px; padding: 6px 8px; font-size: 12px; max-width: 420px; box-shadow: 0 2px 8px #0002; }
 #tip b { font-family: ui-monospace, monospace; }
@@ -235,61 +236,111 @@ SCRIPT = r"""
     try { var list = JSON.parse(decodeURIComponent(m[1])); return Array.isArray(list) ? list : []; }
     catch (e) { return []; }
   }
-  function wirePlots() {
-    document.querySelectorAll("svg[data-hits]").forEach(function (svg) {
-      var start = null, draft = null;
-      svg.addEventListener("mousemove", function (evt) {
-        var p = at(svg, evt);
-        if (start) {
-          if (!draft) { draft = document.createElementNS(NS, "rect"); draft.setAttribute("fill", "#1f77b422");
-                        draft.setAttribute("stroke", "#1f77b4"); svg.appendChild(draft); }
-          var ax = start.axis;
-          draft.setAttribute("x", ax ? ax.x - 6 : Math.min(start.x, p.x));
-          draft.setAttribute("width", ax ? 12 : Math.abs(p.x - start.x));
-          draft.setAttribute("y", Math.min(start.y, p.y)); draft.setAttribute("height", Math.abs(p.y - start.y));
-          return;
-        }
-        var id = nearest(svg, p);
-        if (id) showTip(id, evt); else tip().hidden = true;
-      });
-      svg.addEventListener("mouseleave", function () { tip().hidden = true; });
-      svg.addEventListener("mousedown", function (evt) {
-        if (evt.button !== 0) return;
-        evt.preventDefault();
-        var p = at(svg, evt), axis = null;
-        (hits(svg).a || []).forEach(function (a) { if (Math.abs(a.x - p.x) <= 8) axis = a; });
-        start = { x: p.x, y: p.y, axis: axis };
-      });
-      svg.addEventListener("mouseup", function (evt) {
-        if (!start) return;
-        var p = at(svg, evt), s = start;
-        start = null;
-        if (draft) { draft.remove(); draft = null; }
-        if (Math.abs(p.x - s.x) < 3 && Math.abs(p.y - s.y) < 3) {  // a click: open the trial under it
-          var id = nearest(svg, p), base = root && root.getAttribute("data-trials");
-          if (id && base) location.href = base + encodeURIComponent(id);
-          return;
-        }
-        var key = plotKey(svg), others = brushes.filter(function (b) {
-          return !(b.plot === key && (s.axis ? b.axis === s.axis.name : b.rect));
-        });
-        if (s.axis) {
-          var lo = axisFrac(s.axis, Math.max(s.y, p.y)), hi = axisFrac(s.axis, Math.min(s.y, p.y));
-          others.push({ plot: key, axis: s.axis.name, lo: Math.round(lo * 1000) / 1000,
-                        hi: Math.round(hi * 1000) / 1000 });
-        } else {
-          others.push({ plot: key, rect: [Math.min(s.x, p.x), Math.min(s.y, p.y), Math.max(s.x, p.x),
-                                          Math.max(s.y, p.y)].map(function (v) { return Math.round(v * 10) / 10; }) });
-        }
-        setBrushes(others);
-      });
+  function wireSvg(svg) {
+    if (svg._wired) return;  // a plot kept across a live update keeps its listeners
+    svg._wired = true;
+    var start = null, draft = null;
+    svg.addEventListener("mousemove", function (evt) {
+      var p = at(svg, evt);
+      if (start) {
+        if (!draft) { draft = document.createElementNS(NS, "rect"); draft.setAttribute("fill", "#1f77b422");
+                      draft.setAttribute("stroke", "#1f77b4"); svg.appendChild(draft); }
+        var ax = start.axis;
+        draft.setAttribute("x", ax ? ax.x - 6 : Math.min(start.x, p.x));
+        draft.setAttribute("width", ax ? 12 : Math.abs(p.x - start.x));
+        draft.setAttribute("y", Math.min(start.y, p.y)); draft.setAttribute("height", Math.abs(p.y - start.y));
+        return;
+      }
+      var id = nearest(svg, p);
+      if (id) showTip(id, evt); else tip().hidden = true;
     });
+    svg.addEventListener("mouseleave", function () { tip().hidden = true; });
+    svg.addEventListener("mousedown", function (evt) {
+      if (evt.button !== 0) return;
+      evt.preventDefault();
+      var p = at(svg, evt), axis = null;
+      (hits(svg).a || []).forEach(function (a) { if (Math.abs(a.x - p.x) <= 8) axis = a; });
+      start = { x: p.x, y: p.y, axis: axis };
+    });
+    svg.addEventListener("mouseup", function (evt) {
+      if (!start) return;
+      var p = at(svg, evt), s = start;
+      start = null;
+      if (draft) { draft.remove(); draft = null; }
+      if (Math.abs(p.x - s.x) < 3 && Math.abs(p.y - s.y) < 3) {  // a click: open the trial under it
+        var id = nearest(svg, p), base = root && root.getAttribute("data-trials");
+        if (id && base) location.href = base + encodeURIComponent(id);
+        return;
+      }
+      var key = plotKey(svg), others = brushes.filter(function (b) {
+        return !(b.plot === key && (s.axis ? b.axis === s.axis.name : b.rect));
+      });
+      if (s.axis) {
+        var lo = axisFrac(s.axis, Math.max(s.y, p.y)), hi = axisFrac(s.axis, Math.min(s.y, p.y));
+        others.push({ plot: key, axis: s.axis.name, lo: Math.round(lo * 1000) / 1000,
+                      hi: Math.round(hi * 1000) / 1000 });
+      } else {
+        others.push({ plot: key, rect: [Math.min(s.x, p.x), Math.min(s.y, p.y), Math.max(s.x, p.x),
+                                        Math.max(s.y, p.y)].map(function (v) { return Math.round(v * 10) / 10; }) });
+      }
+      setBrushes(others);
+    });
+  }
+  function wirePlots() {
+    document.querySelectorAll("svg[data-hits]").forEach(wireSvg);
     brushes = fromUrl();
     select();
+  }
+  // A big sweep's plots come after its page: each placeholder fetches its own plot, which is then wired
+  // like the others, and the selection in the URL applies to it. No plot to draw: its figure goes.
+  function loadPlots() {
+    document.querySelectorAll(".plot-slot[data-src]").forEach(function (slot) {
+      var src = slot.getAttribute("data-src");
+      slot.removeAttribute("data-src");
+      fetch(src, { cache: "no-store", credentials: "same-origin" })
+        .then(function (r) {
+          if (r.status === 204) { var fig = slot.closest("figure"); if (fig) fig.remove(); return null; }
+          if (!r.ok) throw new Error("HTTP " + r.status);
+          return r.text();
+        })
+        .then(function (html) {
+          if (html === null || !slot.isConnected) return;
+          slot.innerHTML = html;
+          slot.classList.add("loaded");
+          wirePlots();
+        })
+        .catch(function () {
+          if (!slot.isConnected) return;
+          var note = document.createElement("p"); note.className = "sub";
+          note.textContent = "This plot did not load; reload the page, or open it on its own: ";
+          var link = slot.querySelector("a");
+          slot.textContent = "";
+          slot.appendChild(note);
+          if (link) note.appendChild(link);
+        });
+    });
+  }
+  // Across a live update, the plots already shown stay in their new placeholders until the new ones come.
+  function keepPlots() {
+    var kept = {};
+    root.querySelectorAll(".plot-slot").forEach(function (slot) {
+      var fig = slot.closest("figure"), svg = slot.querySelector("svg");
+      if (fig && svg) kept[fig.id] = svg;
+    });
+    return kept;
+  }
+  function restorePlots(kept) {
+    root.querySelectorAll(".plot-slot[data-src]").forEach(function (slot) {
+      var fig = slot.closest("figure"), svg = fig && kept[fig.id];
+      if (!svg) return;
+      slot.textContent = "";
+      slot.appendChild(svg);
+    });
   }
 
   wire();
   wirePlots();
+  loadPlots();
   if (!root) return;
   var etag = root.getAttribute("data-etag");
   var delay = 3000, base = 3000, max = 60000;
@@ -311,12 +362,15 @@ SCRIPT = r"""
             return f.text();
           })
           .then(function (html) {
+            var kept = keepPlots();
             root.innerHTML = html;
+            restorePlots(kept);
             etag = fresh || etag;
             root.setAttribute("data-etag", etag);
             live = document.getElementById("live");
             wire();
             wirePlots();  // the selection (in the URL) applies to the new plots and table
+            loadPlots();
             delay = base;
           });
       })

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from .._html import confirmation_section, esc, esc_all, importance_section, sample_note
 from .._plots import PLOTS, inline_svg
@@ -15,7 +16,8 @@ from ._assets import CSS
 from ._model import budget
 from ._trial import trial_url
 
-__all__ = ["compare_page", "index_page", "not_found_page", "sweep_main", "sweep_page", "trial_page_html"]
+__all__ = ["compare_page", "index_page", "not_found_page", "plot_page", "plot_url", "sweep_main", "sweep_page",
+           "trial_page_html"]
 
 _ORDER = ("completed", "stopped_early", "running", "error")
 
@@ -164,14 +166,33 @@ def _contour_pick(data: ReportData, chosen: tuple[str, str] | None) -> str:
             "<button type=\"submit\">draw</button></form>")
 
 
+def plot_url(name: str, kind: str, *, contour: tuple[str, str] | None = None, fragment: bool = False) -> str:
+    """``/sweeps/NAME/plots/KIND``: one plot drawn on its own (``fragment``: the bare SVG the script inserts)."""
+    query = [("fragment", "1")] if fragment else []
+    if kind == "contour" and contour:
+        query += [("cx", contour[0]), ("cy", contour[1])]
+    return f"{sweep_url(name)}/plots/{quote(kind, safe='')}" + ("?" + urlencode(query) if query else "")
+
+
+def _slot(data: ReportData, kind: str, contour: tuple[str, str] | None) -> str:
+    """A plot's place on a big sweep's first page: the script fills it; without the script, a link to it."""
+    name = data.sweep.name
+    return (f"<div class=\"plot-slot\" data-src=\"{esc(plot_url(name, kind, contour=contour, fragment=True))}\">"
+            f"<p class=\"sub\">Drawn after the page: <a href=\"{esc(plot_url(name, kind, contour=contour))}\">"
+            "open this plot</a></p></div>")
+
+
 def sweep_main(data: ReportData, plots: dict[str, str], generated: str, *,
-               contour: tuple[str, str] | None = None) -> str:
+               contour: tuple[str, str] | None = None, lazy: Sequence[str] = ()) -> str:
     """The live part of ``/sweeps/NAME`` (what the script swaps in when the store changed); ``contour``: the
-    params the contour was drawn over, when the URL chose them."""
+    params the contour was drawn over, when the URL chose them; ``lazy``: plots drawn after the page (each
+    a placeholder here, on its own URL), for a big sweep."""
     sweep = data.sweep
+    drawn = [(key, inline_svg(svg, f"d{i}")) for i, (key, svg) in enumerate(plots.items(), start=1)]
+    drawn += [(key, _slot(data, key, contour)) for key in lazy if key not in plots]
     figures = "".join(f"<figure id=\"plot-{esc(key)}\"><h3>{esc(PLOTS[key])}</h3>"
-                      f"{_contour_pick(data, contour) if key == 'contour' else ''}{inline_svg(svg, f'd{i}')}</figure>"
-                      for i, (key, svg) in enumerate(plots.items(), start=1))
+                      f"{_contour_pick(data, contour) if key == 'contour' else ''}{body}</figure>"
+                      for key, body in drawn)
     return (f"<h1>Sweep {esc(sweep.name)} <span class=\"badge {esc(sweep.status)}\" id=\"sweep-status\">"
             f"{esc(sweep.status)}</span></h1>"
             f"<p class=\"sub\">{esc(sweep.metric)} ({esc(sweep.mode)}) · started {esc(fmt(iso(sweep.started)))}"
@@ -194,6 +215,17 @@ def sweep_page(data: ReportData, main: str, *, etag: str, query: str = "") -> st
                  f"data-etag=\"{esc(etag)}\" "
                  f"data-live=\"1\" data-trials=\"{esc(url)}/trials/\" data-metric=\"{esc(data.sweep.metric)}\">"
                  f"{main}</main>")
+
+
+def plot_page(data: ReportData, kind: str, svg: str | None, *, contour: tuple[str, str] | None = None) -> str:
+    """``/sweeps/NAME/plots/KIND`` opened on its own (the link a page without its script offers)."""
+    from ._lazy import slot_prefix
+
+    name = data.sweep.name
+    body = (inline_svg(svg, slot_prefix(kind)) if svg else "<p id=\"reason\">Nothing to draw yet.</p>")
+    return _page(f"hpo: {name} / {PLOTS[kind]}",
+                 f"<h1>{esc(PLOTS[kind])}</h1><p class=\"sub\">sweep <a href=\"{esc(sweep_url(name))}\">"
+                 f"{esc(name)}</a></p><figure id=\"plot-{esc(kind)}\">{body}</figure>")
 
 
 def trial_page_html(payload: dict[str, Any], main: str) -> str:

@@ -82,6 +82,11 @@ class Cache:
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
 
+    def fingerprint_of(self, key: str) -> str | None:
+        """The fingerprint ``key``'s cached value was built from (None: nothing cached)."""
+        entry = self._entries.get(key)
+        return None if entry is None else entry[0]
+
     def get(self, key: str, fp: str, build: Callable[[str], T]) -> tuple[str, T]:
         """(fingerprint served, value): the cached value when still current (or rebuilt too recently)."""
         entry = self._entries.get(key)
