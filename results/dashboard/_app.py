@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import quote
 
 from starlette.applications import Starlette
+from starlette.background import BackgroundTask
 from starlette.middleware import Middleware
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from starlette.requests import Request
@@ -23,8 +24,8 @@ from .._plots import inline_svg
 from .._report_data import collector_paused, gather
 from .._store import Store
 from ._assets import SCRIPT
-from ._model import compare_series, sweep_list, sweep_payload
 from ._lazy import ORDER, draw, lazy, plot_kinds, slot_prefix
+from ._model import compare_series, sweep_list, sweep_payload
 from ._pages import compare_page, index_page, not_found_page, plot_page, sweep_main, sweep_page, trial_page_html
 from ._snapshot import MIN_REBUILD_S, Cache, Fingerprints
 from ._trial import find_trial, trial_main, trial_payload, trial_plot
@@ -152,7 +153,9 @@ def create_app(store: Store, *, token: str | None = None, min_rebuild_s: float =
     cache = Cache(min_rebuild_s=min_rebuild_s)
     fingerprint = Fingerprints(store, ttl_s=min(0.5, min_rebuild_s))
 
-    def _sweep_view(name: str) -> tuple[str, dict[str, Any]]:
+    def _sweep_view(name: str, later: list[Callable[[], None]] | None = None) -> tuple[str, dict[str, Any]]:
+        """(fingerprint, the sweep's page and data); a big sweep's plots start drawing now, or (``later``
+        given) once the response that gets ``later``'s task is sent."""
         def build(fp: str) -> dict[str, Any]:
             from .._plots import all_plots, hit_maps
 
@@ -177,8 +180,14 @@ def create_app(store: Store, *, token: str | None = None, min_rebuild_s: float =
         fp, view = cache.get(f"sweep:{name}", fingerprint(name), build)
         ahead = view.pop("ahead", None)  # atomic: the one request that finds it starts it
         if ahead is not None:
-            ahead.start()
+            if later is None:
+                ahead.start()
+            else:  # once this response is sent: drawing meanwhile would slow its sending
+                later.append(ahead.start)
         return fp, view
+
+    def _after(later: list[Callable[[], None]]) -> BackgroundTask | None:
+        return BackgroundTask(later[0]) if later else None
 
     def _plot(name: str, fp: str, data: Any, kind: str, pair: tuple[str, str] | None = None) -> str | None:
         """One plot of a big sweep, drawn once per store change (and contour pair), like the page."""
@@ -222,9 +231,15 @@ def create_app(store: Store, *, token: str | None = None, min_rebuild_s: float =
         return _json(_finite({"store": store.url_masked, "sweeps": sweeps}), etag=fp)
 
     def sweep(request: Request) -> Response:
+        later: list[Callable[[], None]] = []
+        response = _sweep(request, later)
+        response.background = _after(later)
+        return response
+
+    def _sweep(request: Request, later: list[Callable[[], None]]) -> Response:
         name = request.path_params["name"]
         try:
-            fp, view = _sweep_view(name)
+            fp, view = _sweep_view(name, later)
         except StoreError as exc:
             return _error_page(exc)
         headers = {"ETag": f'"{fp}"', "Cache-Control": "no-cache"}
@@ -280,16 +295,17 @@ def create_app(store: Store, *, token: str | None = None, min_rebuild_s: float =
 
     def api_sweep(request: Request) -> Response:
         name = request.path_params["name"]
+        later: list[Callable[[], None]] = []
         try:
-            fp, view = _sweep_view(name)
+            fp, view = _sweep_view(name, later)
         except SweepNotFoundError as exc:
             return _json({"error": str(exc)}, status=404)
         except StoreError as exc:
             return _json({"error": str(exc)}, status=503)
         if _matches(request, fp):
-            return Response(status_code=304, headers={"ETag": f'"{fp}"'})
+            return Response(status_code=304, headers={"ETag": f'"{fp}"'}, background=_after(later))
         return Response(view["json"].get(), media_type="application/json",
-                        headers={"ETag": f'"{fp}"', "Cache-Control": "no-cache"})
+                        headers={"ETag": f'"{fp}"', "Cache-Control": "no-cache"}, background=_after(later))
 
     def _trial(request: Request) -> tuple[dict[str, Any] | None, str]:
         name, trial_id = request.path_params["name"], request.path_params["trial_id"]

@@ -8,6 +8,7 @@ placeholder per plot (a link to ``/sweeps/NAME/plots/KIND``); the script fetches
 from __future__ import annotations
 
 from collections.abc import Callable
+
 from .._report_data import ReportData, rungs
 
 __all__ = ["ORDER", "draw", "lazy", "plot_kinds", "slot_prefix"]
