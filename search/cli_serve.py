@@ -42,9 +42,10 @@ def serve_command(home: str | None, store_url: str | None, host: str, port: int,
         raise click.exceptions.Exit(2) from exc
     bound_host, bound_port = sock.getsockname()[:2]
     shown = f"[{bound_host}]" if ":" in bound_host else bound_host
+    app = create_app(store, token=token)  # its warm-up imports first: the line below means "ready now"
     click.echo(f"hpo serve: http://{shown}:{bound_port}/ over {store.url_masked} (read-only; Ctrl-C stops)",
                err=False)
-    config = uvicorn.Config(create_app(store, token=token), log_level="warning", access_log=False)
+    config = uvicorn.Config(app, log_level="warning", access_log=False)
     try:
         uvicorn.Server(config).run(sockets=[sock])
     finally:
