@@ -20,7 +20,8 @@ Part ``limit``: each built-in model at batch 128 and 512 on the same in-memory i
 Run: ``.venv/bin/python bench/trainable_throughput.py [--parts pipeline limit] [--threads 2]``
 (``--images``, ``--batch-sizes``, ``--repeats`` for the pipeline part; ``--models``, ``--batches``,
 ``--limit-images``, ``--limit-repeats`` for the limit part). Prints images/s of each (best of
-``--repeats`` epochs, the contenders alternated within each repeat) and the ratios.
+``--repeats`` / ``--limit-repeats`` epochs, the contenders alternated within each repeat) and the
+ratios.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from trainables.config import TrainConfig
+from trainables.config import DEFAULTS, TrainConfig
 from trainables.data import _torchvision_class, load_dataset, make_synthetic
 from trainables.models import TutorialCNN, build_model
 from trainables.training import Trainer
@@ -216,6 +217,8 @@ def limit_part(models: list[str], batches: list[int], images: int | None, repeat
         "compute limit: the same model, weights, SGD and loss over pre-normalised, pre-cut in-memory batches, "
         f"best of {repeats} epochs"
     )
+    knobs = ("optimizer", "lr", "momentum", "weight_decay", "schedule", "label_smoothing")
+    print("config: the trainable's defaults (" + ", ".join(f"{k} {DEFAULTS[k]}" for k in knobs) + "), seed 0")
     print(
         "ours = Trainer.train_epoch images/s with augment: false (equal work); "
         "shipped = augment: true (the default: crop + flip)"
