@@ -31,6 +31,7 @@ import re
 import shlex
 import subprocess
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -310,6 +311,11 @@ def run_block(block: Block, ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> N
 def _forget_workspace_modules(folder: Path) -> None:
     """Unload modules imported from the workspace, so another page may use the same names."""
     for name, module in list(sys.modules.items()):
-        path = getattr(module, "__file__", None) or ""
-        if path.startswith(str(folder)):
+        # a namespace package (a folder without __init__.py) has no file, only search locations
+        paths = [getattr(module, "__file__", None) or ""]
+        spec = getattr(module, "__spec__", None)
+        locations = getattr(spec, "submodule_search_locations", None)
+        if isinstance(locations, Iterable) and not isinstance(locations, str):
+            paths += [str(p) for p in locations]
+        if any(str(path).startswith(str(folder)) for path in paths):
             del sys.modules[name]
