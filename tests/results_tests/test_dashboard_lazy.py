@@ -106,6 +106,7 @@ def test_a_big_sweeps_page_comes_first_and_its_plots_after(store: Store, monkeyp
     assert contour.text != client.get(slots["contour"]).text
 
 
+@pytest.mark.browser
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium")
 def test_lazily_loaded_plots_hover_and_keep_the_urls_selection_in_chromium(store: Store, tmp_path: Path) -> None:
     _fill(store)
