@@ -44,8 +44,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from trainables.config import DEFAULTS, TrainConfig
 from trainables.data import _torchvision_class, load_dataset, make_synthetic
-from trainables.models import TutorialCNN, build_model
-from trainables.training import Trainer
+from trainables.models import TutorialCNN
+from trainables.training import Trainer, model_for, optimizer_for
 
 # Images per epoch in the limit part, per built-in model: about 0.3 s (tutorial_cnn) and 2 s
 # (resnet_small) an epoch on 2 idle cores. Short epochs and many repeats: on a shared machine the
@@ -133,26 +133,9 @@ class Limit:
         std: tuple[float, ...],
         num_classes: int,
     ) -> None:
-        if cfg.optimizer != "sgd":
-            raise ValueError(f"the limit is written for optimizer sgd, got {cfg.optimizer!r}")
         torch.manual_seed(cfg.seed)  # the Trainer's initial weights
-        self.model = build_model(
-            cfg.model,
-            num_classes=num_classes,
-            l1=cfg.l1,
-            l2=cfg.l2,
-            width=cfg.width,
-            depth=cfg.depth,
-            dropout=cfg.dropout,
-            weights=cfg.weights,
-        )
-        self.optimizer = torch.optim.SGD(
-            self.model.parameters(),
-            lr=cfg.lr,
-            momentum=cfg.momentum,
-            nesterov=cfg.nesterov and cfg.momentum > 0,
-            weight_decay=cfg.weight_decay,
-        )
+        self.model = model_for(cfg, num_classes=num_classes)
+        self.optimizer = optimizer_for(cfg, self.model.parameters())
         self.criterion = nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
         m, s = torch.tensor(mean).view(1, -1, 1, 1), torch.tensor(std).view(1, -1, 1, 1)
         xf = (x.float() / 255 - m) / s

@@ -54,6 +54,20 @@ def _to_cpu(obj: Any) -> Any:
     return obj
 
 
+def model_for(cfg: TrainConfig, *, num_classes: int) -> nn.Module:
+    """The network a config names, as the trainer builds it (``bench/trainable_throughput.py``'s limit too)."""
+    return build_model(cfg.model, num_classes=num_classes, l1=cfg.l1, l2=cfg.l2, width=cfg.width, depth=cfg.depth,
+                       dropout=cfg.dropout, weights=cfg.weights)
+
+
+def optimizer_for(cfg: TrainConfig, params: Any) -> torch.optim.Optimizer:
+    """The optimizer a config names (SGD, or AdamW with ``momentum`` as beta1) over ``params``."""
+    if cfg.optimizer == "adamw":
+        return torch.optim.AdamW(params, lr=cfg.lr, betas=(cfg.momentum, 0.999), weight_decay=cfg.weight_decay)
+    return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.nesterov and cfg.momentum > 0,
+                           weight_decay=cfg.weight_decay)
+
+
 def _lr_factor(schedule: str, step: int, total: int) -> float:
     t = min(step, total) / max(1, total)
     if schedule == "cosine":
@@ -116,20 +130,7 @@ class Trainer:
         self.amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(cfg.precision) if cuda else None
         if cfg.precision != "fp32" and not cuda:
             logger.info("precision %s needs a GPU; training in fp32 on %s", cfg.precision, self.device)
-        net = (
-            model
-            if model is not None
-            else build_model(
-                cfg.model,
-                num_classes=self.num_classes,
-                l1=cfg.l1,
-                l2=cfg.l2,
-                width=cfg.width,
-                depth=cfg.depth,
-                dropout=cfg.dropout,
-                weights=cfg.weights,
-            )
-        )
+        net = model if model is not None else model_for(cfg, num_classes=self.num_classes)
         self.model = net.to(
             self.device, memory_format=torch.channels_last if self.channels_last else torch.preserve_format
         )
@@ -141,7 +142,7 @@ class Trainer:
             self.ddp = DistributedDataParallel(self.model, device_ids=[self.device.index] if cuda else None)
         self.normalize = Normalizer(self.mean, self.std, device=self.device, channels_last=self.channels_last)
         self.criterion = nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
-        self.optimizer = self._make_optimizer()
+        self.optimizer = optimizer_for(cfg, self.model.parameters())
         self.steps_per_epoch = len(self._steps(0))
         total = cfg.epochs * self.steps_per_epoch
         self.total_steps = total
@@ -152,19 +153,6 @@ class Trainer:
         self.epoch = 0
         self.micro_batch = cfg.batch_size
         self.oom_halvings = 0
-
-    def _make_optimizer(self) -> torch.optim.Optimizer:
-        c = self.cfg
-        params = self.model.parameters()
-        if c.optimizer == "adamw":
-            return torch.optim.AdamW(params, lr=c.lr, betas=(c.momentum, 0.999), weight_decay=c.weight_decay)
-        return torch.optim.SGD(
-            params,
-            lr=c.lr,
-            momentum=c.momentum,
-            nesterov=c.nesterov and c.momentum > 0,
-            weight_decay=c.weight_decay,
-        )
 
     def _autocast(self) -> contextlib.AbstractContextManager[Any]:
         if self.amp_dtype is None:
