@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
 from pathlib import Path
@@ -12,46 +13,31 @@ import ray.cloudpickle
 from search.trainable_glue import _own_copy, ship_module_by_value
 
 
-def test_a_module_only_on_the_drivers_path_is_shipped_by_value(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    (tmp_path / "scratchpkg").mkdir()
-    (tmp_path / "scratchpkg" / "__init__.py").write_text("")
-    (tmp_path / "scratchpkg" / "mod.py").write_text("def train(config):\n    return {**config, 'seen': True}\n")
+@pytest.mark.parametrize(("package", "init", "shipped"), [
+    ("scratchpkg", True, "scratchpkg"),  # a package: its top level travels whole
+    ("nspkg", False, "nspkg.mod"),  # no __init__.py: a namespace package has no file, so the module travels
+])
+def test_a_module_only_on_the_drivers_path_is_shipped_by_value(
+        package: str, init: bool, shipped: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / package).mkdir()
+    if init:
+        (tmp_path / package / "__init__.py").write_text("")
+    (tmp_path / package / "mod.py").write_text("def train(config):\n    return {**config, 'seen': True}\n")
     monkeypatch.syspath_prepend(str(tmp_path))
-    from scratchpkg.mod import train
-
-    top = sys.modules["scratchpkg"]
+    train = importlib.import_module(f"{package}.mod").train
+    names = (f"{package}.mod", package)
+    registered = sys.modules[shipped]
     try:
-        assert ship_module_by_value(train) == "scratchpkg"
+        assert ship_module_by_value(train) == shipped
         payload = ray.cloudpickle.dumps(train)
-        # A worker that cannot import scratchpkg still gets the function: it travelled by value.
-        for name in ("scratchpkg.mod", "scratchpkg"):
+        # A worker that cannot import the package still gets the function: it travelled by value.
+        for name in names:
             sys.modules.pop(name, None)
         monkeypatch.setattr(sys, "path", [p for p in sys.path if p != str(tmp_path)])
         assert ray.cloudpickle.loads(payload)({"x": 1}) == {"x": 1, "seen": True}
     finally:
-        ray.cloudpickle.unregister_pickle_by_value(top)
-        for name in ("scratchpkg.mod", "scratchpkg"):
-            sys.modules.pop(name, None)
-
-
-def test_a_namespace_package_ships_the_module_that_defines_the_trainable(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    (tmp_path / "nspkg").mkdir()  # no __init__.py: a namespace package, which has no file of its own
-    (tmp_path / "nspkg" / "train.py").write_text("def train(config):\n    return {**config, 'ns': True}\n")
-    monkeypatch.syspath_prepend(str(tmp_path))
-    from nspkg.train import train
-
-    module = sys.modules["nspkg.train"]
-    try:
-        assert ship_module_by_value(train) == "nspkg.train"
-        payload = ray.cloudpickle.dumps(train)
-        for name in ("nspkg.train", "nspkg"):
-            sys.modules.pop(name, None)
-        monkeypatch.setattr(sys, "path", [p for p in sys.path if p != str(tmp_path)])
-        assert ray.cloudpickle.loads(payload)({"x": 1}) == {"x": 1, "ns": True}
-    finally:
-        ray.cloudpickle.unregister_pickle_by_value(module)
-        for name in ("nspkg.train", "nspkg"):
+        ray.cloudpickle.unregister_pickle_by_value(registered)
+        for name in names:
             sys.modules.pop(name, None)
 
 
