@@ -9,7 +9,9 @@ first with torch hidden; torch stays importable for everything after.
 
 from __future__ import annotations
 
+import socket
 import sys
+import time
 from typing import Any
 
 __all__ = ["import_tensorboardx", "tensorboard_callback"]
@@ -40,13 +42,12 @@ class _SyncEventWriter:
     """
 
     def __init__(self, logdir: str, flush_secs: int = 30) -> None:
-        import socket
-        import time
-
         from tensorboardX.proto import event_pb2
         from tensorboardX.record_writer import RecordWriter
+        from tensorboardX.summary import scalar
 
         self._event_cls = event_pb2.Event
+        self._scalar = scalar
         self._logdir = logdir
         self._flush_secs = flush_secs
         self._rich: Any = None
@@ -62,17 +63,13 @@ class _SyncEventWriter:
         self._records.write(event.SerializeToString())
 
     def add_summary(self, summary: Any, global_step: int | None = None) -> None:
-        import time
-
         event = self._event_cls(wall_time=time.time(), summary=summary)
         if global_step is not None:
             event.step = int(global_step)
         self._write(event)
 
     def add_scalar(self, tag: str, scalar_value: Any, global_step: int | None = None) -> None:
-        from tensorboardX.summary import scalar
-
-        self.add_summary(scalar(tag, float(scalar_value)), global_step)
+        self.add_summary(self._scalar(tag, float(scalar_value)), global_step)
 
     def _real(self) -> Any:
         if self._rich is None:
