@@ -62,12 +62,37 @@ def _searcher_count(experiment: Path) -> int | None:
 _SEARCHER_FILES = ("search_gen_state-*", "searcher-state-*", "basic-variant-state-*")
 
 
-def _copy(experiment: Path, patterns: tuple[str, ...], into: Path) -> None:
-    shutil.rmtree(into, ignore_errors=True)
-    into.mkdir()
+def _snapshot(experiment: Path, patterns: tuple[str, ...], into: Path) -> None:
+    """Copy ``patterns`` from ``experiment`` into ``into`` if the copies hold Tune's 2-trial state.
+
+    Tune syncs its files into the storage folder in place, so a copy can catch one mid-write (empty
+    or cut short); such a copy is dropped, and ``into`` keeps the last good one.
+    """
+    import cloudpickle
+
+    from search.restored_state import restored_trials
+
+    trying = into.with_name(into.name + ".new")
+    shutil.rmtree(trying, ignore_errors=True)
+    trying.mkdir()
     for pattern in patterns:
         for path in experiment.glob(pattern):
-            shutil.copy2(path, into / path.name)
+            shutil.copy2(path, trying / path.name)
+    try:  # every file whole: Tune's state is JSON, the searchers' are pickles
+        for path in trying.iterdir():
+            if path.name.startswith("experiment_state-"):
+                json.loads(path.read_text())
+            else:
+                cloudpickle.loads(path.read_bytes())
+        held = restored_trials(trying) if any(trying.glob("experiment_state-*")) else None
+        count = _searcher_count(trying)
+    except Exception:  # a file caught mid-sync
+        held = count = None
+    if (held is not None and len(held.ids) == 2) or count == 2:
+        shutil.rmtree(into, ignore_errors=True)
+        trying.rename(into)
+    else:
+        shutil.rmtree(trying)
 
 
 # Each case SIGKILLs the driver once Tune's saved state holds 3 of the 4 trials. Tune saves its
@@ -132,7 +157,7 @@ def test_sigkilled_sweep_resumes_and_finishes_each_trial_once(
         if held is None or count is None:
             return False
         if len(held.ids) == 2 and count == 2:  # the latest state with 2 trials, to put back
-            _copy(experiment, files, early)
+            _snapshot(experiment, files, early)
         return len(held.ids) >= 3 and early.exists() and store.counts("killed").get("completed", 0) >= 1
 
     _wait_for(three_trials_saved, 120, proc)
