@@ -15,8 +15,9 @@ ALL_EXTRAS := dev,postgres,wandb,mlflow,pb2,cluster
 # Whole modules go to a worker (a module's cluster or server starts once), the modules with slow
 # tests first (tests/conftest.py orders them), so the run does not end waiting on one long test.
 PYTEST_PAR := -n 3 --dist loadfile --no-loadscope-reorder
-# The edit loop: no Ray, no PostgreSQL, no browser (the spec language, plan, store, report, CLI).
-PYTEST_QUICK := -m "not integration and not browser" --ignore=tests/results_tests/test_report_browser.py \
+# The edit loop: no Ray, no PostgreSQL, no browser, no `slow` test (a Python subprocess, an epoch of
+# real training): the spec language, plan, store, report, CLI parsing.
+PYTEST_QUICK := -m "not integration and not browser and not slow" --ignore=tests/results_tests/test_report_browser.py \
                 --ignore=tests/results_tests/test_dashboard_browser.py --ignore=tests/docs_tests/test_docs_site.py
 
 .PHONY: install quickstart test test-quick test-latest lock lint bench docs clean

@@ -207,6 +207,7 @@ def test_a_step_the_budget_has_no_room_for_is_skipped_with_why() -> None:
     assert run.skipped(step, 12.4).error == "not started: 12 s of the 8 min budget left (a step needs 20 s)"
 
 
+@pytest.mark.slow(seconds=5)
 def test_a_pytest_step_counts_its_tests_from_the_junit_file(tmp_path: Path) -> None:
     tests = tmp_path / "test_demo.py"
     tests.write_text("import pytest\n\ndef test_a():\n    pass\n\n@pytest.mark.parametrize('p', ['bf16'])\n"
@@ -239,6 +240,7 @@ def test_the_sweeps_pass_the_checks_hpo_sweep_makes_before_ray_starts() -> None:
     assert (spec.failures.on_oom, spec.failures.max_retries, spec.fixed["batch_size"]) == ("halve_batch", 0, BATCH)
 
 
+@pytest.mark.slow(seconds=5)
 def test_hpo_sweep_runs_the_real_cli_and_returns_its_exit(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
     bad = {**packing_spec(1, 1.0), "name": "too-many-gpus", "resources": {"cpu": 1, "gpu": 2}}
     assert hpo_sweep(bad, home=tmp_path / "home", timeout_s=60) == 2  # refused before Ray starts

@@ -212,6 +212,7 @@ def _spawn(*args: object) -> multiprocessing.process.BaseProcess:
     return proc
 
 
+@pytest.mark.slow(seconds=5)
 def test_a_reader_sees_consistent_rows_while_another_process_writes(store: Store) -> None:
     writer = _spawn(store.url, "live", 8, 30, 0.02)
     seen: list[int] = []
@@ -231,6 +232,7 @@ def test_a_reader_sees_consistent_rows_while_another_process_writes(store: Store
     assert store.counts("live") == {"running": 0, "completed": 8, "stopped_early": 0, "error": 0}
 
 
+@pytest.mark.slow(seconds=5)
 def test_two_writer_processes_both_land(store: Store) -> None:
     writers = [_spawn(store.url, name, 10, 25, 0.0) for name in ("w1", "w2")]
     for proc in writers:
@@ -242,6 +244,7 @@ def test_two_writer_processes_both_land(store: Store) -> None:
     assert _rows(store) == (20, 20 * 25)
 
 
+@pytest.mark.slow(seconds=5)
 def test_a_driver_killed_mid_sweep_leaves_whole_rows_and_resume_keeps_counts_exact(store: Store) -> None:
     import os
     import signal

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 # A fresh interpreter: what a report process imports, in the order it imports it.
@@ -29,6 +31,7 @@ print("ok")
 """
 
 
+@pytest.mark.slow(seconds=5)
 def test_ped_anova_runs_without_scikit_learn_and_fanova_imports_it_when_asked(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-c", _SCRIPT, str(tmp_path / "runs")], capture_output=True, text=True,
                           env={**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'tests'}"}, timeout=120,

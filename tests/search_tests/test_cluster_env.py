@@ -150,6 +150,7 @@ def test_stale_cluster_record_does_not_stop_a_local_sweep(tmp_path: Path, ray_tm
     assert done.stdout.startswith("sweep envtoy finished: 2 trial(s)"), done.stdout
 
 
+@pytest.mark.slow(seconds=5)
 def test_auto_without_a_cluster_is_one_line(tmp_path: Path, ray_tmp: Path) -> None:
     spec = _spec(tmp_path, cluster={"address": "auto"})
     done = _hpo(["sweep", spec, "--home", str(tmp_path / "home"), "-q"], _env(ray_tmp), timeout=120)
@@ -161,6 +162,7 @@ def test_auto_without_a_cluster_is_one_line(tmp_path: Path, ray_tmp: Path) -> No
     assert done.stdout == ""
 
 
+@pytest.mark.slow(seconds=5)
 def test_auto_with_a_stale_record_and_dead_ray_address_are_one_line(tmp_path: Path, ray_tmp: Path) -> None:
     dead = f"127.0.0.1:{_free_port()}"
     (ray_tmp / "ray").mkdir()

@@ -13,6 +13,7 @@ from trainables.training import Trainer
 METRICS = ("train_loss", "train_acc", "val_loss", "val_acc", "epoch_time_s", "images_per_s")
 
 
+@pytest.mark.slow(seconds=5)
 def test_evaluate_checkpoint_on_test_and_val(cifar_root: Path, tmp_path: Path) -> None:
     config = {"dataset": "cifar10", "data_dir": str(cifar_root), "download": False, "epochs": 1, "batch_size": 16}
     trainer = Trainer(config, device="cpu")

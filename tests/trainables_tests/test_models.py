@@ -61,6 +61,7 @@ def test_torchvision_errors() -> None:
         build_model("torchvision:not_a_net", num_classes=10)
 
 
+@pytest.mark.slow(seconds=5)
 @pytest.mark.parametrize(
     "model", [{"model": "tutorial_cnn"}, {"model": "resnet_small", "width": 8}, {"model": "torchvision:resnet18"}]
 )

@@ -16,6 +16,7 @@ def _params(trainer: Trainer) -> list[torch.Tensor]:
     return [p.detach().clone() for p in trainer.model.parameters()]
 
 
+@pytest.mark.slow(seconds=5)
 def test_train_epochs_without_ray_yields_per_epoch(small_data: DataSet) -> None:
     results = list(train_epochs({**BASE, "epochs": 2}, small_data, device="cpu"))
     assert [m["epoch"] for m in results] == [1, 2]
@@ -132,6 +133,7 @@ def test_on_oom_is_validated(small_data: DataSet) -> None:
     assert str(info.value) == "on_oom must be one of fail, halve_batch, got 'retry'"
 
 
+@pytest.mark.slow(seconds=5)
 def test_synthetic_is_learnable_good_beats_bad() -> None:
     from trainables.data import load_dataset
 
