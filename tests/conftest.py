@@ -10,11 +10,16 @@ import pytest
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Ray's token made once, up front; under pytest-xdist, a PostgreSQL database per worker.
+    """Ray's token made once, up front; Ray Train's poll interval; under pytest-xdist, a PostgreSQL
+    database per worker.
 
     Each worker's database is ``<db>_gw0``, ...: the store tests drop every table before and after
     each test, and two workers on one database would drop each other's tables mid-test.
     """
+    # A Ray Train controller polls its workers for reports and their end every 2 s by default; the
+    # multi-worker tests' trials wait on those polls epoch after epoch. Every Ray the tests start
+    # (the session's, `ray start` nodes, subprocess drivers) inherits this.
+    os.environ.setdefault("RAY_TRAIN_HEALTH_CHECK_INTERVAL_S", "0.5")
     worker = os.environ.get("PYTEST_XDIST_WORKER")
     if not worker:
         # Before any Ray starts: on a new machine the workers' Ray instances and the tests' own
