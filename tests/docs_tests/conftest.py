@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -10,8 +10,15 @@ from doc_examples import Block, Workspace, run_block
 
 
 @pytest.fixture(scope="module")
-def _workspaces() -> dict[str, Workspace]:
-    return {}
+def _workspaces() -> Iterator[dict[str, Workspace]]:
+    """The module's page workspaces; the trainables its pages register (`@register("mynet")`) are
+    forgotten after it, so a later test in this process sees the registry a fresh import makes."""
+    from trainables import registry
+
+    saved = dict(registry._REGISTRY)
+    yield {}
+    registry._REGISTRY.clear()
+    registry._REGISTRY.update(saved)
 
 
 @pytest.fixture
