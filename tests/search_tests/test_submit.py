@@ -157,28 +157,6 @@ def test_submitted_sweep_uses_both_nodes_postgres_and_s3(world: dict[str, Any], 
     assert json.loads(shown.stdout)["best"]["trial_id"] == best.trial_id  # the only config re-run
 
 
-def test_two_sweeps_at_once_both_finish_each_trial_once(world: dict[str, Any], tmp_path: Path) -> None:
-    env = _env(world, tmp_path / "home")
-    names = [f"pair-{i}-{uuid.uuid4().hex[:6]}" for i in range(2)]
-    procs = [subprocess.Popen(
-        [sys.executable, "-c", "from search.cli import main; main()", "submit", _spec(tmp_path, n, fixed={
-            "max_iter": 2, "sleep": 0.5}), "--address", world["cluster"].jobs, "--storage", f"s3://{BUCKET}/pair"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for n in names]
-    outs = [p.communicate(timeout=300) for p in procs]
-    for _, err in outs:
-        _skip_without_job_agent(err)
-    assert [p.returncode for p in procs] == [0, 0], [o[1] for o in outs]
-    store = Store.open(world["pg"], home=tmp_path / "home")
-    for name in names:
-        assert _wait(store, name, until=("finished", "failed", "interrupted")).status == "finished"
-        trials = store.trials(name)
-        assert len(trials) == 3 and len({t.trial_id for t in trials}) == 3
-        assert all(t.iterations == 2 and t.config["max_iter"] == 2 for t in trials)
-        for trial in trials:  # each trial's results recorded once, in its own sweep's experiment
-            assert list(store.history(trial.trial_id, sweep=name)["iteration"]) == [1, 2]
-            assert trial.checkpoint_path.startswith(f"s3://{BUCKET}/pair/{name}/")
-
-
 def test_stop_then_resume_finishes_a_submitted_sweep(world: dict[str, Any], tmp_path: Path) -> None:
     env = _env(world, tmp_path / "home")
     name = f"stop-{uuid.uuid4().hex[:6]}"
@@ -226,12 +204,18 @@ def test_z_storage_a_node_cannot_write_is_one_line_and_leaves_no_sweep(world: di
     assert Store.open(world["pg"], home=tmp_path / "home").find_sweep("badstore") is None
 
 
-def test_the_cluster_guide_runs_on_a_cluster(world: dict[str, Any], tmp_path: Path,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    """docs/how-to/cluster.md's `needs=cluster` example, as shown, on this module's cluster, PostgreSQL and S3."""
+def test_the_cluster_guide_runs_on_a_cluster_beside_another_sweep(world: dict[str, Any], tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """docs/how-to/cluster.md's `needs=cluster` example, as shown, on this module's cluster, PostgreSQL and S3,
+    while another sweep submitted just before runs beside it: both finish, each trial once, in its own
+    experiment."""
     monkeypatch.syspath_prepend(str(ROOT / "tests" / "docs_tests"))
     import doc_examples as docs
     env = _env(world, tmp_path / "home")
+    other = f"pair-{uuid.uuid4().hex[:6]}"
+    submitted = _hpo(["submit", _spec(tmp_path, other, fixed={"max_iter": 2, "sleep": 0.5}), "--address",
+                      world["cluster"].jobs, "--storage", f"s3://{BUCKET}/pair"], env)
+    assert submitted.returncode == 0, submitted.stderr
     page = docs.blocks(ROOT / "docs" / "how-to" / "cluster.md")
     for block in page:
         if block.marks.get("file"):
@@ -251,3 +235,12 @@ def test_the_cluster_guide_runs_on_a_cluster(world: dict[str, Any], tmp_path: Pa
             if shown:
                 assert docs.matches(shown, output.splitlines()), f"$ {cmd}\n--- shown:\n" + "\n".join(shown) \
                     + f"\n--- printed:\n{output}"
+    store = Store.open(world["pg"], home=tmp_path / "home")
+    assert _wait(store, other, until=("finished", "failed", "interrupted")).status == "finished"
+    # The guide's sweep: 2 trials of 1 epoch; the other: 3 trials of 2 iterations.
+    for name, storage, count, iterations in ((other, "pair", 3, [1, 2]), ("cluster-demo", "hpo", 2, [1])):
+        trials = store.trials(name)
+        assert len(trials) == count and len({t.trial_id for t in trials}) == count, (name, trials)
+        for trial in trials:  # each trial's results recorded once, in its own sweep's experiment
+            assert list(store.history(trial.trial_id, sweep=name)["iteration"]) == iterations, (name, trial)
+            assert trial.checkpoint_path.startswith(f"s3://{BUCKET}/{storage}/{name}/"), (name, trial)
