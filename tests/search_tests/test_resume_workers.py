@@ -22,13 +22,15 @@ from results import Store
 
 pytestmark = pytest.mark.integration
 
+# The CIFAR trainable, held after epoch 1 until the test opens its gate: the kill comes mid-trial
+# however fast the epochs run.
 SPEC = {
-    "name": "ddp-killed", "trainable": "cifar", "metric": "val_loss", "mode": "min",
+    "name": "ddp-killed", "trainable": "toy:gated_cifar", "metric": "val_loss", "mode": "min",
     "search": {"algorithm": "random", "num_samples": 1, "seed": 0},
     "scheduler": {"type": "fifo", "max_t": 3},
     "resources": {"workers": 2, "cpu": 1},
     "params": {"lr": {"type": "float", "low": 0.01, "high": 0.1, "log": True}},
-    "fixed": {"dataset": "synthetic", "subset": 300, "batch_size": 64, "augment": False},
+    "fixed": {"dataset": "synthetic", "subset": 300, "batch_size": 64, "augment": False, "epochs": 3},
 }
 HPO = [sys.executable, "-c", "from search.cli import main; main()"]
 
@@ -43,8 +45,12 @@ def test_a_killed_two_worker_trial_resumes_from_its_last_epoch_and_reports_all_r
     from trainables import evaluate_checkpoint
 
     path = tmp_path / "ddp.yaml"
-    path.write_text(yaml.safe_dump({**SPEC, "cluster": {"address": ray.get_runtime_context().gcs_address}}))
-    env = {**os.environ, "HPO_HOME": str(tmp_home), "TUNE_GLOBAL_CHECKPOINT_S": "1"}
+    gate = tmp_path / "gate"
+    spec = {**SPEC, "fixed": {**SPEC["fixed"], "gate": str(gate)}}
+    path.write_text(yaml.safe_dump({**spec, "cluster": {"address": ray.get_runtime_context().gcs_address}}))
+    path_entries = [str(Path(__file__).parent), *filter(None, [os.environ.get("PYTHONPATH")])]
+    env = {**os.environ, "HPO_HOME": str(tmp_home), "TUNE_GLOBAL_CHECKPOINT_S": "1",
+           "PYTHONPATH": os.pathsep.join(path_entries)}  # the CLI imports toy
     proc = subprocess.Popen([*HPO, "sweep", str(path), "-q"], env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     try:
@@ -60,6 +66,8 @@ def test_a_killed_two_worker_trial_resumes_from_its_last_epoch_and_reports_all_r
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait(30)
+    assert trials[0].iterations == 1  # held at the gate: killed mid-trial
+    gate.touch()
     assert resume_sweep("ddp-killed", home=tmp_home, progress="none").status == "finished"
     store = Store.open(home=tmp_home)
     (trial,) = store.trials("ddp-killed")

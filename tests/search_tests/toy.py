@@ -224,6 +224,30 @@ def oom_above(config: dict[str, Any]) -> None:
             ray.train.report(metrics, checkpoint=ray.train.Checkpoint.from_directory(d))
 
 
+@declare(multi_worker=True, checkpoints=True)
+def gated_cifar(config: dict[str, Any]) -> None:
+    """The built-in CIFAR trainable (every rank of a multi-worker trial too), held after reporting
+    its first epoch until the file ``gate`` exists: a test kills the sweep's driver meanwhile."""
+    from trainables import training
+    from trainables.cifar import train_cifar
+
+    config = dict(config)
+    gate = Path(config.pop("gate"))
+    epochs = training.Trainer.epochs
+
+    def held(self: training.Trainer) -> Any:
+        for metrics in epochs(self):
+            yield metrics  # the trainable reports it, with its checkpoint, before asking for the next
+            if metrics["epoch"] == 1:
+                _await_file(gate)
+
+    training.Trainer.epochs = held  # type: ignore[method-assign]
+    try:
+        train_cifar(config)
+    finally:
+        training.Trainer.epochs = epochs  # type: ignore[method-assign]
+
+
 def seed_noise(seed: int, x: float) -> float:
     """The noise ``noisy`` adds: fixed by (seed, x), uniform in [-0.1, 0.1]."""
     import random
