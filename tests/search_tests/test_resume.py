@@ -78,13 +78,12 @@ def _snapshot(experiment: Path, patterns: tuple[str, ...], into: Path) -> None:
     for pattern in patterns:
         for path in experiment.glob(pattern):
             shutil.copy2(path, trying / path.name)
-    try:  # every file whole: Tune's state is JSON, the searchers' are pickles
+    # Every file whole: restored_trials reads Tune's JSON (None when cut short); the searchers' are pickles.
+    held = restored_trials(trying)
+    try:
         for path in trying.iterdir():
-            if path.name.startswith("experiment_state-"):
-                json.loads(path.read_text())
-            else:
+            if not path.name.startswith("experiment_state-"):
                 cloudpickle.loads(path.read_bytes())
-        held = restored_trials(trying) if any(trying.glob("experiment_state-*")) else None
         count = _searcher_count(trying)
     except Exception:  # a file caught mid-sync
         held = count = None

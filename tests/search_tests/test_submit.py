@@ -241,6 +241,7 @@ def test_the_cluster_guide_runs_on_a_cluster_beside_another_sweep(world: dict[st
     for name, storage, count, iterations in ((other, "pair", 3, [1, 2]), ("cluster-demo", "hpo", 2, [1])):
         trials = store.trials(name)
         assert len(trials) == count and len({t.trial_id for t in trials}) == count, (name, trials)
+        assert name != other or all(t.iterations == 2 and t.config["max_iter"] == 2 for t in trials), trials
         for trial in trials:  # each trial's results recorded once, in its own sweep's experiment
             assert list(store.history(trial.trial_id, sweep=name)["iteration"]) == iterations, (name, trial)
             assert trial.checkpoint_path.startswith(f"s3://{BUCKET}/{storage}/{name}/"), (name, trial)
