@@ -158,6 +158,7 @@ class TrialTracker(Callback):
         self.ended = False
         self._over: set[str] = set()  # ids of the trials that ended
         self._seen: set[str] = set()
+        self._looked = 0  # how many of Tune's trials (a list it only appends to) _see has looked at
 
     def setup(
         self, stop: Any = None, num_samples: Any = None, total_num_samples: Any = None, **info: Any
@@ -165,8 +166,13 @@ class TrialTracker(Callback):
         self.total = total_num_samples
 
     def _see(self, trials: list[Any]) -> None:
+        # Called on every step of Tune's loop: look only at the trials added since the last call
+        # (all of them again if the list is a new one), not at every trial each time.
+        if trials is not self.trials or len(trials) < self._looked:
+            self._looked = 0
         self.trials = trials
-        for trial in trials:
+        fresh, self._looked = trials[self._looked:], len(trials)
+        for trial in fresh:
             if trial.trial_id not in self._seen:
                 self._seen.add(trial.trial_id)
                 if trial.status in ("TERMINATED", "ERROR"):

@@ -187,7 +187,7 @@ class StallWatch(Callback):
         self._snapshot_at = self._clock()
 
     def on_step_end(self, iteration: int, trials: list[Any], **info: Any) -> None:
-        if any(t.status == "RUNNING" for t in trials):
+        if any(t.status == "RUNNING" for t in reversed(trials)):  # newest first: a running trial is found at once
             self._state = self._since = None
             return
         waiting = [t for t in trials if t.status in _WAITING]

@@ -468,14 +468,17 @@ def _fit(tuner: Any, tracker: TrialTracker) -> tuple[str, Any]:
     """
     from ray.tune.error import TuneError
 
+    from search.usage_tag import light_callback_tag
+
     PlanStopper.clear(CALLBACK_KEY)
     try:
         # Ray's new console output prints its experiment banner even at verbose=0; the legacy
         # reporter at verbose=0 prints nothing, and our ProgressView takes its place. Per-epoch
         # checkpoints make Tune snapshot often, which it would warn about on every burst. Ray's
         # own missing-metric check is off: PlanStopper makes it, with one line instead of a traceback.
+        # Tune's callback usage tag would import the W&B and MLflow integrations: see search.usage_tag.
         with set_env(RAY_AIR_NEW_OUTPUT="0", TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S="0",
-                  TUNE_DISABLE_STRICT_METRIC_CHECKING="1"):
+                     TUNE_DISABLE_STRICT_METRIC_CHECKING="1"), light_callback_tag():
             grid = tuner.fit()
     except KeyboardInterrupt:
         # A second Ctrl-C: Tune's graceful handler already ran on the first one.

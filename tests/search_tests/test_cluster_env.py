@@ -44,6 +44,15 @@ SPEC: dict[str, Any] = {
 }
 
 
+# `hpo` whose driver, as it exits, names the heavy packages it imported.
+_HEAVY_IMPORTS_AT_EXIT = (
+    "import atexit, sys\n"
+    "atexit.register(lambda: print('heavy imports:', sorted(m for m in ('torch', 'sklearn', 'mlflow', 'wandb')"
+    " if m in sys.modules), file=sys.stderr))\n"
+    "from search.cli import main; main()"
+)
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -115,12 +124,15 @@ def test_local_sweep_leaves_a_running_ray_start_cluster_alone_and_ray_address_jo
         session = (ray_tmp / "ray" / "session_latest").resolve()
         record = (ray_tmp / "ray" / "ray_current_cluster").read_text()
         sweep = subprocess.Popen(
-            [sys.executable, "-c", "from search.cli import main; main()", "sweep", _spec(tmp_path),
-             "--home", str(tmp_path / "home"), "-q"],
+            [sys.executable, "-c", _HEAVY_IMPORTS_AT_EXIT, "sweep", _spec(tmp_path), "--home", str(tmp_path / "home"),
+             "-q"],
             cwd=ROOT, env=_env(ray_tmp), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         out, err = sweep.communicate(timeout=240)
         assert sweep.returncode == 0, err
         assert out.startswith("sweep envtoy finished: 2 trial(s)"), out
+        # The sweep's driver never imported what it does not use (bench/scale.py: its start and RSS):
+        # torch (search.tbx), scikit-learn (PB2 only), wandb and MLflow (search.usage_tag).
+        assert "heavy imports: []" in err.splitlines(), err
         # It ran on an instance of its own: no driver of it ever connected to the cluster,
         # which is still up and still the one recorded.
         assert _driver_logs(session, sweep.pid) == []
