@@ -46,6 +46,7 @@ _WAITING = ("PENDING", "PAUSED")
 # sees it start): slow, not stuck, so it gets this many timeouts before the sweep is ended.
 _STARTING_FACTOR = 4
 _EPS = 1e-9
+_LOOK_EVERY_S = 1.0
 
 
 class SweepStalled(RuntimeError):
@@ -180,6 +181,7 @@ class StallWatch(Callback):
         self._state: tuple[tuple[str, str], ...] | None = None
         self._since: float | None = None
         self._snapshot_at = -math.inf
+        self._looked_at = -math.inf
 
     def flush(self) -> None:
         # LiveCallbacks calls flush() as Tune snapshots the experiment: remember when, so we only
@@ -187,11 +189,16 @@ class StallWatch(Callback):
         self._snapshot_at = self._clock()
 
     def on_step_end(self, iteration: int, trials: list[Any], **info: Any) -> None:
+        # Tune's loop steps many times a second and each look reads every trial: look at most every
+        # _LOOK_EVERY_S (a tenth of the timeout when that is shorter), which the timeout dwarfs.
+        now = self._clock()
+        if now - self._looked_at < min(_LOOK_EVERY_S, self.timeout_s / 10):
+            return
+        self._looked_at = now
         if any(t.status == "RUNNING" for t in reversed(trials)):  # newest first: a running trial is found at once
             self._state = self._since = None
             return
         waiting = [t for t in trials if t.status in _WAITING]
-        now = self._clock()
         state = tuple((t.trial_id, t.status) for t in trials)
         if not waiting or state != self._state or self._since is None:
             self._state, self._since = state, now
