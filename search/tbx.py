@@ -4,7 +4,7 @@ Ray Tune's ``TBXLoggerCallback`` (each trial's TensorBoard events) imports tenso
 and tensorboardX imports torch when it is installed, only so that ``torch.Tensor`` passes its
 "numpy-compatible" checks. The driver logs Python scalars, never tensors, yet that import alone cost
 the driver ~600 MB of RSS and seconds of CPU (``bench/scale.py``). So the driver imports tensorboardX
-first with torch hidden; torch stays importable for everything after.
+first with torch (and boto3, below) hidden; both stay importable for everything after.
 """
 
 from __future__ import annotations
@@ -17,17 +17,25 @@ from typing import Any
 __all__ = ["import_tensorboardx", "tensorboard_callback"]
 
 
+# Imported by tensorboardX only to accept tensors (torch) and to write events straight to s3:// paths
+# (boto3: 7 MB and ~0.1 s; Ray hands the callback local trial folders and syncs them itself).
+_HIDDEN = ("torch", "boto3")
+
+
 def import_tensorboardx() -> None:
-    """Import tensorboardX's writer without importing torch (no-op when either is already imported)."""
-    if "torch" in sys.modules or "tensorboardX.writer" in sys.modules:
+    """Import tensorboardX's writer without importing torch or boto3 (no-op once it is imported)."""
+    if "tensorboardX.writer" in sys.modules:
         return
-    sys.modules["torch"] = None  # type: ignore[assignment]  # `import torch` raises ImportError meanwhile
+    hidden = [name for name in _HIDDEN if name not in sys.modules]
+    for name in hidden:
+        sys.modules[name] = None  # type: ignore[assignment]  # `import NAME` raises ImportError meanwhile
     try:
         import tensorboardX.writer  # noqa: F401
     except ImportError:  # no tensorboardX: Ray's callback says so itself
         pass
     finally:
-        del sys.modules["torch"]
+        for name in hidden:
+            del sys.modules[name]
 
 
 class _SyncEventWriter:

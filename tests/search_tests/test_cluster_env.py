@@ -47,7 +47,7 @@ SPEC: dict[str, Any] = {
 # `hpo` whose driver, as it exits, names the heavy packages it imported.
 _HEAVY_IMPORTS_AT_EXIT = (
     "import atexit, sys\n"
-    "atexit.register(lambda: print('heavy imports:', sorted(m for m in ('torch', 'sklearn', 'mlflow', 'wandb')"
+    "atexit.register(lambda: print('heavy imports:', sorted(m for m in ('torch', 'sklearn', 'mlflow', 'wandb', 'boto3')"
     " if m in sys.modules), file=sys.stderr))\n"
     "from search.cli import main; main()"
 )
@@ -131,7 +131,7 @@ def test_local_sweep_leaves_a_running_ray_start_cluster_alone_and_ray_address_jo
         assert sweep.returncode == 0, err
         assert out.startswith("sweep envtoy finished: 2 trial(s)"), out
         # The sweep's driver never imported what it does not use (bench/scale.py: its start and RSS):
-        # torch (search.tbx), scikit-learn (PB2 only), wandb and MLflow (search.usage_tag).
+        # torch and boto3 (search.tbx), scikit-learn (PB2 only), wandb and MLflow (search.usage_tag).
         assert "heavy imports: []" in err.splitlines(), err
         # It ran on an instance of its own: no driver of it ever connected to the cluster,
         # which is still up and still the one recorded.
