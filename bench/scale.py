@@ -6,12 +6,16 @@ trainable (one report per trial, 0.5 CPU each: 4 at once on 2 CPUs), random sear
 
 - **raw Tune at its fastest**: a hand-written ``Tuner`` with ``reuse_actors=True``, Ray's automatic
   logger callbacks off (``TUNE_DISABLE_AUTO_CALLBACK_LOGGERS=1``), ``verbose=0``;
-- **hpo**: ``hpo sweep spec.yaml -q`` (store callback, checkpoint retention, heartbeat, TensorBoard
-  events: all that a sweep does).
+- **hpo**: ``hpo sweep spec.yaml -q`` (store callback, checkpoint retention, heartbeat, Tune's per-trial
+  files and TensorBoard events: all that a sweep does);
+- **hpo***: the same with Tune's per-trial files off (``TUNE_DISABLE_AUTO_CALLBACK_LOGGERS=1``, the
+  raw side's switch, which hpo honours for its TensorBoard events too): like for like.
 
-For each trial count it prints the wall-time ratio, the driver's CPU time per trial, the driver's peak
-RSS (and the slope of RSS per trial between the smallest and largest counts), the store's result rows
-per second, and the time from a trial's report (its own clock) to its row in the store (p50, p95).
+Each side runs ``--repeat`` times (default 3), the order reversed each round, and the medians are printed:
+on a shared machine one run of the same side moved by up to 1.9x. For each trial count it prints the
+wall-time ratios (medians of each round's ratio), the driver's CPU time per trial, the driver's peak RSS
+(and the slope of RSS per trial between the smallest and largest counts), the store's result rows per
+second, and the time from a trial's report (its own clock) to its row in the store (p50, p95).
 Targets (issue 26): ratio <= 1.0x at 100 and 1,000 trials; driver RSS <= 1.1x raw Tune's at 1,000.
 
 ``--queries N`` instead reads a store of N trials x 20 results (filled through the real StoreCallback, as
@@ -22,7 +26,7 @@ own URLs: the time until the last is in, from the page's request, is printed too
 ``--pg URL``, PostgreSQL. The page is timed once the server answers (its start line comes before the app is
 made; that wait is printed apart). Target: each <= 2 s at 10,000; report <= 10 MB.
 
-    .venv/bin/python bench/scale.py [--trials 100 1000] [--big]   # --big adds 10,000
+    .venv/bin/python bench/scale.py [--trials 100 1000] [--repeat 3] [--big]   # --big adds 10,000, once
     .venv/bin/python bench/scale.py --queries 10000 [--pg postgresql+psycopg2://USER:PW@127.0.0.1/DB]
 """
 
@@ -105,8 +109,8 @@ def _spec(path: Path, trials: int) -> None:
     }))
 
 
-def _run(args: list[str], *, cwd: Path) -> tuple[float, dict[str, Any], str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+def _run(args: list[str], *, cwd: Path, **extra_env: str) -> tuple[float, dict[str, Any], str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), **extra_env}
     start = time.perf_counter()
     done = subprocess.run([sys.executable, "-c", *args], cwd=cwd, env=env, capture_output=True, text=True,
                           check=False, timeout=_RUN_LIMIT_S)
@@ -131,15 +135,39 @@ def _store_figures(home: Path) -> dict[str, float]:
             "lag_p95_ms": 1000 * ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]}
 
 
-def measure(trials: int, tmp: Path) -> dict[str, Any]:
-    """Both sides at one trial count, raw Tune first."""
-    raw_wall, raw, _ = _run([_RAW, str(trials), str(tmp / f"raw-{trials}")], cwd=tmp)
-    home = tmp / f"hpo-{trials}"
+# The sides of one trial count: raw Tune, hpo as shipped, and hpo with Tune's per-trial files off
+# (TUNE_DISABLE_AUTO_CALLBACK_LOGGERS=1, the switch the raw side sets: like for like).
+SIDES = ("raw", "hpo", "hpo_nofiles")
+
+
+def _side(side: str, trials: int, tmp: Path, rep: int) -> dict[str, Any]:
+    if side == "raw":
+        wall, usage, _ = _run([_RAW, str(trials), str(tmp / f"raw-{trials}-{rep}")], cwd=tmp)
+        return {"wall": wall, **usage}
+    home = tmp / f"{side}-{trials}-{rep}"
     spec = tmp / f"scale-{trials}.yaml"
     _spec(spec, trials)
-    hpo_wall, ours, _ = _run([_HPO, "sweep", str(spec), "-q", "--home", str(home)], cwd=tmp)
-    return {"trials": trials, "raw_wall": raw_wall, "raw": raw, "hpo_wall": hpo_wall, "hpo": ours,
-            "store": _store_figures(home)}
+    extra = {"TUNE_DISABLE_AUTO_CALLBACK_LOGGERS": "1"} if side == "hpo_nofiles" else {}
+    wall, usage, _ = _run([_HPO, "sweep", str(spec), "-q", "--home", str(home)], cwd=tmp, **extra)
+    return {"wall": wall, **usage, "store": _store_figures(home)}
+
+
+def measure(trials: int, tmp: Path, *, repeat: int = 1) -> dict[str, Any]:
+    """Every side ``repeat`` times at one trial count, the order reversed each round (a slow spell of the
+    machine then falls on each side in turn); medians of each side, and of the per-round ratios."""
+    runs: dict[str, list[dict[str, Any]]] = {side: [] for side in SIDES}
+    for rep in range(repeat):
+        for side in SIDES if rep % 2 == 0 else tuple(reversed(SIDES)):
+            runs[side].append(_side(side, trials, tmp, rep))
+    med = statistics.median
+    out: dict[str, Any] = {"trials": trials, "repeat": repeat}
+    for side, got in runs.items():
+        out[side] = {k: med(run[k] for run in got) for k in ("wall", "cpu_s", "rss_mb")}
+    for side in ("hpo", "hpo_nofiles"):
+        out[f"{side}_ratio"] = med(h["wall"] / r["wall"] for h, r in zip(runs[side], runs["raw"], strict=True))
+        out[f"{side}_rss_ratio"] = med(h["rss_mb"] / r["rss_mb"] for h, r in zip(runs[side], runs["raw"], strict=True))
+    out["store"] = {k: med(r["store"][k] for r in runs["hpo"]) for k in runs["hpo"][0]["store"]}
+    return out
 
 
 def _timed(args: list[str], *, cwd: Path) -> tuple[float, float]:
@@ -234,7 +262,9 @@ def _drop(url: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--trials", type=int, nargs="+", default=[100, 1000])
-    parser.add_argument("--big", action="store_true", help="also 10,000 trials")
+    parser.add_argument("--big", action="store_true", help="also 10,000 trials (run once)")
+    parser.add_argument("--repeat", type=int, default=3, metavar="R",
+                        help="rounds of every side per trial count (medians; default 3)")
     parser.add_argument("--queries", type=int, default=None, metavar="N", help="time the read commands at N trials")
     parser.add_argument("--pg", default=None, metavar="URL", help="with --queries: also on this PostgreSQL (emptied)")
     args = parser.parse_args()
@@ -269,23 +299,31 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory() as tmp_dir:
         for trials in counts:
-            row = measure(trials, Path(tmp_dir))
+            row = measure(trials, Path(tmp_dir), repeat=args.repeat if trials < 10_000 else 1)
             rows.append(row)
-            print(f"{trials} trials: hpo {row['hpo_wall']:.1f} s, raw Tune {row['raw_wall']:.1f} s", flush=True)
+            print(f"{trials} trials (median of {row['repeat']}): hpo {row['hpo']['wall']:.1f} s, hpo without trial "
+                  f"files {row['hpo_nofiles']['wall']:.1f} s, raw Tune {row['raw']['wall']:.1f} s", flush=True)
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"\nmachine: {platform.machine()} {os.cpu_count()} CPU(s), Python {sys.version.split()[0]}, "
-          f"ray {ray.__version__}; trivial trials, 1 report each, {CPU_PER_TRIAL} CPU per trial, random, FIFO")
-    print(f"{'trials':>7} {'hpo s':>8} {'raw s':>8} {'ratio':>6} {'hpo ms/trial':>13} {'raw ms/trial':>13} "
-          f"{'hpo RSS':>8} {'raw RSS':>8} {'RSS ratio':>9} {'rows/s':>7} {'lag p50':>8} {'lag p95':>8}")
+          f"ray {ray.__version__}, load average {load:.1f} at the end; trivial trials, 1 report each, "
+          f"{CPU_PER_TRIAL} CPU per trial, random, FIFO")
+    print("hpo: as shipped; hpo*: Tune's per-trial files off (TUNE_DISABLE_AUTO_CALLBACK_LOGGERS=1), as on the raw "
+          "side; ratios are medians of each round's ratio")
+    print(f"{'trials':>7} {'raw s':>7} {'hpo s':>7} {'ratio':>6} {'hpo* s':>7} {'ratio*':>6} {'ms/trial raw':>12} "
+          f"{'hpo':>5} {'hpo*':>5} {'RSS raw':>8} {'hpo':>6} {'hpo*':>6} {'ratio':>6} {'ratio*':>6} {'rows/s':>7} "
+          f"{'lag p50':>8} {'lag p95':>8}")
     for row in rows:
-        n, hpo, raw, store = row["trials"], row["hpo"], row["raw"], row["store"]
-        print(f"{n:>7} {row['hpo_wall']:>8.1f} {row['raw_wall']:>8.1f} {row['hpo_wall'] / row['raw_wall']:>5.2f}x "
-              f"{1000 * hpo['cpu_s'] / n:>13.1f} {1000 * raw['cpu_s'] / n:>13.1f} {hpo['rss_mb']:>6.0f}MB "
-              f"{raw['rss_mb']:>6.0f}MB {hpo['rss_mb'] / raw['rss_mb']:>8.2f}x {store['rows_per_s']:>7.0f} "
+        n, raw, hpo, bare, store = row["trials"], row["raw"], row["hpo"], row["hpo_nofiles"], row["store"]
+        print(f"{n:>7} {raw['wall']:>7.1f} {hpo['wall']:>7.1f} {row['hpo_ratio']:>5.2f}x {bare['wall']:>7.1f} "
+              f"{row['hpo_nofiles_ratio']:>5.2f}x {1000 * raw['cpu_s'] / n:>12.1f} {1000 * hpo['cpu_s'] / n:>5.1f} "
+              f"{1000 * bare['cpu_s'] / n:>5.1f} {raw['rss_mb']:>6.0f}MB {hpo['rss_mb']:>4.0f}MB "
+              f"{bare['rss_mb']:>4.0f}MB "
+              f"{row['hpo_rss_ratio']:>5.2f}x {row['hpo_nofiles_rss_ratio']:>5.2f}x {store['rows_per_s']:>7.0f} "
               f"{store['lag_p50_ms']:>6.0f}ms {store['lag_p95_ms']:>6.0f}ms")
     if len(rows) >= 2:
         first, last = rows[0], rows[-1]
         span = last["trials"] - first["trials"]
-        for side in ("hpo", "raw"):
+        for side in SIDES:
             slope = (last[side]["rss_mb"] - first[side]["rss_mb"]) * 1024 / span
             print(f"driver RSS slope {side}: {slope:.1f} KB per trial ({first['trials']} -> {last['trials']})")
     print("targets: ratio <= 1.0x at 100 and 1,000 trials; driver RSS <= 1.1x raw Tune's at 1,000")

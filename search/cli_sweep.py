@@ -13,6 +13,7 @@ import click
 
 from results import flatten_config
 from search.cli_options import home_option, progress_options, store_option
+from search.tbx import trial_files_on
 
 __all__ = ["COMMANDS", "extend", "resume", "sweep"]
 
@@ -44,7 +45,8 @@ def _summary(outcome: Any, *, metric: str | None, show_best: bool = True) -> Non
         click.echo("  metrics: " + ", ".join(f"{k}={_fmt(v)}" for k, v in metrics.items()))
         click.echo(f"  checkpoint: {best.checkpoint_path or '(none saved)'}")
     click.echo(f"logs: {outcome.experiment_path}")
-    click.echo(f"tensorboard --logdir {outcome.experiment_path}")
+    if trial_files_on():
+        click.echo(f"tensorboard --logdir {outcome.experiment_path}")
     click.echo(f"store: {outcome.store_url}")
 
 

@@ -7,6 +7,10 @@ The HyperOpt concurrency fix lives here. Ray Tune lets a searcher that is not a
 ``ConcurrencyLimiter`` sized to the cluster's slots raises the pending limit to that size
 (Ray reads ``max_concurrent`` off the limiter) and bounds how far TPE runs ahead of its
 results. ``bench/concurrency.py`` measures it.
+
+Unless the user set ``max_concurrent``, the limit leaves trials waiting (:func:`searcher_limit`): Tune
+hands a finished trial's actor only to a trial already waiting for its resources, and stops it otherwise.
+At exactly the slots no trial ever waited, so nearly every trial started a new actor (``bench/scale.py``).
 """
 
 from __future__ import annotations
@@ -14,9 +18,26 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-__all__ = ["make_searcher", "param_space"]
+__all__ = ["make_searcher", "param_space", "searcher_limit"]
 
 logger = logging.getLogger(__name__)
+
+
+def searcher_limit(spec: Any, plan: Any) -> int:
+    """How many trials the search algorithm may have out at once (suggested, not yet ended); 0: no limit.
+
+    The plan's concurrency when the user set ``search.max_concurrent``, for PBT/PB2 (a waiting trial
+    would join the population, to be paused for) and for multi-worker trials (Ray Train, not Tune, holds
+    their workers: a waiting trial's driver could take a slot their workers need). Otherwise the
+    capacity alone bounds how many run, and trials are left waiting: Ray Tune reuses a finished trial's
+    actor only for a trial that waits for the same resources (without one it stops the actor, and the
+    next trial starts a new one). Random and grid search get no limit, as in Tune's own default; a
+    model-based searcher gets one trial more than the slots, so it runs ahead of its results by one.
+    """
+    concurrency = plan.concurrency or 1
+    if spec.search.max_concurrent or plan.exploits or spec.resources.workers > 1:
+        return concurrency
+    return 0 if spec.search.algorithm in ("random", "grid") else concurrency + 1
 
 
 def param_space(spec: Any) -> dict[str, Any]:
@@ -33,8 +54,8 @@ def make_searcher(spec: Any, *, max_concurrent: int, evaluated: Any = None) -> A
 
     Args:
         spec: The sweep spec.
-        max_concurrent: Trials that may run at once (``search.max_concurrent`` or the
-            cluster's slots for the per-trial resources).
+        max_concurrent: Trials the algorithm may have out at once (:func:`searcher_limit`); 0, no
+            limit, for random and grid search only.
         evaluated: ``search.warm_start.EvaluatedPoints`` already run (warm start, extend): Optuna
             and HyperOpt model them as finished trials; random search runs them first.
 

@@ -406,8 +406,8 @@ def _tuner(run: _Run, plan: SweepPlan, runnable: Any) -> Any:
 
     from search.restored_state import search_algorithm
     from search.schedulers import make_scheduler
-    from search.searchers import make_searcher, param_space
-    from search.tbx import tensorboard_callback
+    from search.searchers import make_searcher, param_space, searcher_limit
+    from search.tbx import tensorboard_callback, trial_files_on
     from search.trainable_glue import checkpoint_frequency_for, reuse_actors_for
 
     space = param_space(run.spec)
@@ -428,7 +428,7 @@ def _tuner(run: _Run, plan: SweepPlan, runnable: Any) -> Any:
         tune_config=tune.TuneConfig(
             metric=plan.metric,
             mode=plan.mode,
-            search_alg=search_algorithm(make_searcher(run.spec, max_concurrent=plan.concurrency or 1,
+            search_alg=search_algorithm(make_searcher(run.spec, max_concurrent=searcher_limit(run.spec, plan),
                                                       evaluated=run.evaluated)),
             scheduler=make_scheduler(run.spec, plan=plan, lineage_key=CALLBACK_KEY),
             num_samples=run.spec.search.num_samples,
@@ -438,7 +438,7 @@ def _tuner(run: _Run, plan: SweepPlan, runnable: Any) -> Any:
         run_config=tune.RunConfig(
             name=run.experiment_name or run.spec.name,
             storage_path=run.storage,
-            callbacks=[*callbacks, tensorboard_callback()],
+            callbacks=[*callbacks, *([tensorboard_callback()] if trial_files_on() else [])],
             failure_config=tune.FailureConfig(max_failures=run.spec.failures.max_retries),
             checkpoint_config=tune.CheckpointConfig(
                 num_to_keep=None, checkpoint_frequency=checkpoint_frequency_for(runnable)),

@@ -9,12 +9,13 @@ first with torch (and boto3, below) hidden; both stay importable for everything 
 
 from __future__ import annotations
 
+import os
 import socket
 import sys
 import time
 from typing import Any
 
-__all__ = ["import_tensorboardx", "tensorboard_callback"]
+__all__ = ["import_tensorboardx", "tensorboard_callback", "trial_files_on"]
 
 
 # Imported by tensorboardX only to accept tensors (torch) and to write events straight to s3:// paths
@@ -108,6 +109,13 @@ class _SyncEventWriter:
         self._records._writer.close()
         if self._rich is not None:
             self._rich.close()
+
+
+def trial_files_on() -> bool:
+    """Whether Tune writes each trial's files (``result.json``, ``progress.csv``, ``params.json`` and our
+    TensorBoard events): yes unless Ray Tune's own switch, ``TUNE_DISABLE_AUTO_CALLBACK_LOGGERS=1``, is
+    set. The store holds every result either way."""
+    return os.environ.get("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "0") != "1"
 
 
 def tensorboard_callback() -> Any:

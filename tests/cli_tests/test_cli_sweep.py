@@ -118,6 +118,27 @@ def test_sweep_prints_best_trial_checkpoint_logs_and_store(ray_session: None, tm
     assert lines[5] == f"logs: {tmp_home / 'ray' / 'cli-run'}"
     assert lines[6] == f"tensorboard --logdir {tmp_home / 'ray' / 'cli-run'}"
     assert lines[7] == f"store: sqlite:///{tmp_home / 'store.sqlite'}"
+    trial_dir = next((tmp_home / "ray" / "cli-run").glob("quadratic_*"))
+    assert {"result.json", "progress.csv", "params.json"} <= {p.name for p in trial_dir.iterdir()}
+    assert list(trial_dir.glob("events.out.tfevents.*"))
+
+
+def test_tunes_switch_for_its_loggers_leaves_trial_files_out_and_the_store_whole(
+    ray_session: None, tmp_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from results import Store
+
+    monkeypatch.setenv("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")
+    result = CliRunner().invoke(cli, ["sweep", _write(tmp_path, search={"algorithm": "random", "num_samples": 1}),
+                                      "--name", "no-files", "-q"])
+    assert result.exit_code == 0, result.output
+    assert not any(line.startswith("tensorboard") for line in result.output.splitlines()), result.output
+    trial_dir = next((tmp_home / "ray" / "no-files").glob("quadratic_*"))
+    written = {p.name for p in trial_dir.iterdir()}
+    assert not written & {"result.json", "progress.csv", "params.json", "params.pkl"}, written
+    assert not list(trial_dir.glob("events.out.tfevents.*"))
+    with Store.open(home=tmp_home) as store:
+        assert len(store.results_frame("no-files")) == 4  # max_iter 4: every result is in the store
 
 
 @pytest.mark.slow

@@ -98,10 +98,12 @@ def _snapshot(experiment: Path, patterns: tuple[str, ...], into: Path) -> None:
 # trials and then its searcher, in two files a kill can fall between (issue 20): the "stale"
 # cases put back the searcher's (or Tune's) files as they were when Tune held 2 trials, the
 # moment the race leaves on disk, so the resume meets it every run, not under load only.
+# max_concurrent 2 (the 2 CPUs' slots) makes Tune's state grow a trial at a time, through the 2-trial
+# state put back: left to the capacity, the searcher would keep trials waiting (searcher_limit).
 _SEARCHES = {
-    "random": {"search": {"algorithm": "random", "num_samples": 4, "seed": 0}},
+    "random": {"search": {"algorithm": "random", "num_samples": 4, "seed": 0, "max_concurrent": 2}},
     "nsga2": {
-        "search": {"algorithm": "optuna", "sampler": "nsga2", "num_samples": 4, "seed": 0},
+        "search": {"algorithm": "optuna", "sampler": "nsga2", "num_samples": 4, "seed": 0, "max_concurrent": 2},
         "metrics": [{"name": "loss", "mode": "min"}, {"name": "cost", "mode": "min"}],
     },
 }

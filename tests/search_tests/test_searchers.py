@@ -115,3 +115,23 @@ def test_optuna_models_evaluated_points_as_finished_trials(make_spec) -> None:
     # TPE learnt from the 30 earlier trials: the branch that did well is proposed (nearly) every time.
     names = [searcher.suggest(f"t{i}")["opt"]["name"] for i in range(6)]
     assert names.count("a") >= 5, names
+
+
+@pytest.mark.parametrize(("search", "scheduler", "resources", "limit"), [
+    ({"algorithm": "optuna"}, {"type": "asha"}, {"cpu": 1}, 5),  # the 4 slots, and one waiting
+    ({"algorithm": "hyperopt"}, {"type": "fifo"}, {"cpu": 1}, 5),
+    ({"algorithm": "random"}, {"type": "asha"}, {"cpu": 1}, 0),  # no limit, as Tune's default
+    ({"algorithm": "optuna", "max_concurrent": 4}, {"type": "asha"}, {"cpu": 1}, 4),  # the user's
+    ({"algorithm": "random", "max_concurrent": 2}, {"type": "asha"}, {"cpu": 1}, 2),
+    ({"algorithm": "random"}, {"type": "pbt"}, {"cpu": 1}, 4),  # no waiting trial in the population
+    ({"algorithm": "optuna"}, {"type": "asha"}, {"cpu": 1, "workers": 2}, 2),  # Ray Train holds the workers
+])
+def test_the_searcher_leaves_a_trial_waiting_for_a_finished_trials_actor_unless_told_a_limit(
+    make_spec: Any, search: dict[str, Any], scheduler: dict[str, Any], resources: dict[str, Any], limit: int
+) -> None:
+    from search.searchers import searcher_limit
+    from spaces import build_plan
+
+    spec = make_spec(search=search, scheduler=scheduler, resources=resources)
+    slots = 4 // spec.resources.workers
+    assert searcher_limit(spec, build_plan(spec, slots=slots)) == limit
