@@ -468,6 +468,7 @@ def _fit(tuner: Any, tracker: TrialTracker) -> tuple[str, Any]:
     """
     from ray.tune.error import TuneError
 
+    from search.result_grid import grid_without_dataframes
     from search.usage_tag import light_callback_tag
 
     PlanStopper.clear(CALLBACK_KEY)
@@ -476,9 +477,10 @@ def _fit(tuner: Any, tracker: TrialTracker) -> tuple[str, Any]:
         # reporter at verbose=0 prints nothing, and our ProgressView takes its place. Per-epoch
         # checkpoints make Tune snapshot often, which it would warn about on every burst. Ray's
         # own missing-metric check is off: PlanStopper makes it, with one line instead of a traceback.
-        # Tune's callback usage tag would import the W&B and MLflow integrations: see search.usage_tag.
+        # Tune's callback usage tag would import the W&B and MLflow integrations (search.usage_tag), and
+        # its result grid read every trial's results back from its files (search.result_grid).
         with set_env(RAY_AIR_NEW_OUTPUT="0", TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S="0",
-                     TUNE_DISABLE_STRICT_METRIC_CHECKING="1"), light_callback_tag():
+                     TUNE_DISABLE_STRICT_METRIC_CHECKING="1"), light_callback_tag(), grid_without_dataframes():
             grid = tuner.fit()
     except KeyboardInterrupt:
         # A second Ctrl-C: Tune's graceful handler already ran on the first one.
