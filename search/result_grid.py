@@ -26,12 +26,13 @@ def grid_without_dataframes() -> Iterator[None]:
     """Inside the block, a result grid Tune builds holds no per-trial DataFrames (``metrics_dataframe``
     is None); every other part of it (trials, errors, last results) is as Tune makes it.
 
-    Outside it Tune reads them again. Where this Ray has no such method, nothing changes.
+    Outside it Tune reads them again. Where this Ray has no such method, nothing changes; inside a block
+    already open (another fit of this process), the block that opened first puts Tune's method back.
     """
     from ray.tune.analysis.experiment_analysis import ExperimentAnalysis
 
     original = ExperimentAnalysis.__dict__.get("_fetch_trial_dataframes")
-    if original is None:
+    if original is None or original is _none_read:
         yield
         return
     ExperimentAnalysis._fetch_trial_dataframes = _none_read  # type: ignore[method-assign]

@@ -59,12 +59,13 @@ def _tag(callbacks: list[Any] | None) -> bool:
 def light_callback_tag() -> Iterator[None]:
     """Inside the block, Tune tags its callbacks through :func:`callback_kinds` (no integration imports).
 
-    Outside it Ray's own function is back. Where this Ray has no such function, nothing changes.
+    Outside it Ray's own function is back. Where this Ray has no such function, nothing changes; inside a
+    block already open (another fit of this process), the block that opened first puts Ray's function back.
     """
     from ray.air._internal import usage
 
     original = getattr(usage, "tag_callbacks", None)
-    if original is None:
+    if original is None or original is _tag:
         yield
         return
     usage.tag_callbacks = _tag

@@ -21,3 +21,10 @@ def test_inside_the_block_no_trial_file_is_read_and_tune_reads_them_again_after(
         assert analysis._fetch_trial_dataframes() == {}
     frames = analysis._fetch_trial_dataframes()
     assert list(frames) == ["t1"] and list(frames["t1"]["loss"]) == [0.5]
+    # Two fits of one process whose blocks overlap (the first ends first): Tune reads them after both.
+    first, second = grid_without_dataframes(), grid_without_dataframes()
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)
+    second.__exit__(None, None, None)
+    assert list(analysis._fetch_trial_dataframes()) == ["t1"]

@@ -53,3 +53,10 @@ def test_inside_the_block_tune_records_the_same_tag_and_ray_gets_its_function_ba
         recorded = usage_lib._recorded_extra_usage_tags["air_callbacks"]
     assert usage.tag_callbacks is original
     assert json.loads(recorded) == {"CustomCallback": 1, "JsonLoggerCallback": 1}
+    # Two fits of one process whose blocks overlap (the first ends first): Ray's function is back after both.
+    first, second = light_callback_tag(), light_callback_tag()
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)
+    second.__exit__(None, None, None)
+    assert usage.tag_callbacks is original
