@@ -10,9 +10,10 @@ has nothing to read and never paid it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from typing import Any
+
+from search.environ import swapped
 
 __all__ = ["grid_without_dataframes"]
 
@@ -21,22 +22,12 @@ def _none_read(self: Any) -> dict[str, Any]:
     return {}
 
 
-@contextmanager
-def grid_without_dataframes() -> Iterator[None]:
+def grid_without_dataframes() -> AbstractContextManager[None]:
     """Inside the block, a result grid Tune builds holds no per-trial DataFrames (``metrics_dataframe``
     is None); every other part of it (trials, errors, last results) is as Tune makes it.
 
-    Outside it Tune reads them again. Where this Ray has no such method, nothing changes; inside a block
-    already open (another fit of this process), the block that opened first puts Tune's method back.
+    Outside it Tune reads them again (``search.environ.swapped``, overlapping blocks included).
     """
     from ray.tune.analysis.experiment_analysis import ExperimentAnalysis
 
-    original = ExperimentAnalysis.__dict__.get("_fetch_trial_dataframes")
-    if original is None or original is _none_read:
-        yield
-        return
-    ExperimentAnalysis._fetch_trial_dataframes = _none_read  # type: ignore[method-assign]
-    try:
-        yield
-    finally:
-        ExperimentAnalysis._fetch_trial_dataframes = original  # type: ignore[method-assign]
+    return swapped(ExperimentAnalysis, "_fetch_trial_dataframes", _none_read)

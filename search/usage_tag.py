@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from typing import Any
+
+from search.environ import swapped
 
 __all__ = ["callback_kinds", "light_callback_tag"]
 
@@ -55,21 +56,11 @@ def _tag(callbacks: list[Any] | None) -> bool:
     return bool(kinds)
 
 
-@contextmanager
-def light_callback_tag() -> Iterator[None]:
+def light_callback_tag() -> AbstractContextManager[None]:
     """Inside the block, Tune tags its callbacks through :func:`callback_kinds` (no integration imports).
 
-    Outside it Ray's own function is back. Where this Ray has no such function, nothing changes; inside a
-    block already open (another fit of this process), the block that opened first puts Ray's function back.
+    Outside it Ray's own function is back (``search.environ.swapped``, overlapping blocks included).
     """
     from ray.air._internal import usage
 
-    original = getattr(usage, "tag_callbacks", None)
-    if original is None or original is _tag:
-        yield
-        return
-    usage.tag_callbacks = _tag
-    try:
-        yield
-    finally:
-        usage.tag_callbacks = original
+    return swapped(usage, "tag_callbacks", _tag)

@@ -228,6 +228,7 @@ def oom_above(config: dict[str, Any]) -> None:
 def gated_cifar(config: dict[str, Any]) -> None:
     """The built-in CIFAR trainable (every rank of a multi-worker trial too), held after reporting
     its first epoch until the file ``gate`` exists: a test kills the sweep's driver meanwhile."""
+    from search.environ import swapped
     from trainables import training
     from trainables.cifar import train_cifar
 
@@ -241,11 +242,8 @@ def gated_cifar(config: dict[str, Any]) -> None:
             if metrics["epoch"] == 1:
                 _await_file(gate)
 
-    training.Trainer.epochs = held  # type: ignore[method-assign]
-    try:
+    with swapped(training.Trainer, "epochs", held):
         train_cifar(config)
-    finally:
-        training.Trainer.epochs = epochs  # type: ignore[method-assign]
 
 
 def seed_noise(seed: int, x: float) -> float:
