@@ -37,8 +37,22 @@ class _ParamBase(BaseModel):
         return []
 
 
+def _finite(value: float) -> bool:
+    """A float that is neither inf nor nan; an int a float can hold."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int past float's range
+        return False
+
+
 def _bounds_problems(p: FloatParam | IntParam) -> list[str]:
     out: list[str] = []
+    bounds = {"low": p.low, "high": p.high, **({"step": p.step} if p.step is not None else {})}
+    if not all(_finite(v) for v in bounds.values()):
+        return [", ".join(bounds) + " must be finite numbers (within ±1.8e308), got "
+                + ", ".join(f"{k}={v}" for k, v in bounds.items())]
+    if not math.isfinite(float(p.high) - float(p.low)):
+        return [f"high - low must be a finite number, got low={p.low}, high={p.high}"]
     if p.low >= p.high:
         out.append(f"low < high must hold, got low={p.low}, high={p.high}; for a constant, write the value")
     if p.log and p.low <= 0:
@@ -49,8 +63,11 @@ def _bounds_problems(p: FloatParam | IntParam) -> list[str]:
         elif p.step <= 0:
             out.append(f"step must be > 0, got step={p.step}")
         elif p.low < p.high:
-            n = (p.high - p.low) / p.step
-            if abs(n - round(n)) > 1e-6 * max(1.0, abs(n)):
+            n = (float(p.high) - float(p.low)) / float(p.step)
+            if not math.isfinite(n):
+                out.append(f"step is too small for the range: (high - low) / step overflows, got low={p.low}, "
+                           f"high={p.high}, step={p.step}")
+            elif abs(n - round(n)) > 1e-6 * max(1.0, abs(n)):
                 out.append(
                     f"step must divide high - low, got low={p.low}, high={p.high}, step={p.step}"
                 )

@@ -59,6 +59,18 @@ def test_conditional_choice_of_groups(base: dict[str, Any]) -> None:
          ("params.x", "step must divide high - low, got low=0.0, high=1.0, step=0.3")),
         ({"type": "int", "low": 0, "high": 10, "step": 0},
          ("params.x", "step must be > 0, got step=0")),
+        # Found by test_property's mutated specs: each of these raised OverflowError or ValueError.
+        ({"type": "float", "low": 0.0, "high": float("inf")},
+         ("params.x", "low, high must be finite numbers (within ±1.8e308), got low=0.0, high=inf")),
+        ({"type": "float", "low": 0.0, "high": 1.0, "step": float("nan")},
+         ("params.x", "low, high, step must be finite numbers (within ±1.8e308), got low=0.0, high=1.0, step=nan")),
+        ({"type": "int", "low": 0, "high": 10**400, "step": 1},
+         ("params.x", f"low, high, step must be finite numbers (within ±1.8e308), got low=0, high={10**400}, step=1")),
+        ({"type": "float", "low": -1.7e308, "high": 1.7e308},
+         ("params.x", "high - low must be a finite number, got low=-1.7e+308, high=1.7e+308")),
+        ({"type": "float", "low": 0.0, "high": 8.98846567431158e306, "step": 1e-5},
+         ("params.x", "step is too small for the range: (high - low) / step overflows, got low=0.0, "
+                      "high=8.98846567431158e+306, step=1e-05")),
         ({"type": "int", "low": 1, "high": 100, "log": True, "step": 3},
          ("params.x", "log: true cannot be combined with step, got step=3; drop one of them")),
         ({"type": "pow2", "low": 5, "high": 7}, ("params.x", "no power of two lies between low=5 and high=7")),
