@@ -196,8 +196,8 @@ def _await_recorded(config: dict[str, Any], *, epoch: int) -> None:
 @declare(multi_worker=True, checkpoints=True)
 def oom_above(config: dict[str, Any]) -> None:
     """A data-parallel loop whose model does not fit micro-batches above ``fits`` (default: a quarter
-    of ``batch_size``) from its 2nd epoch on (as on a GPU that other work fills up): it raises the
-    trainer's OOM error there, as `Trainer` does.
+    of ``batch_size``) from its 2nd epoch on, nor above ``fits_later`` from epoch ``later`` on (as on
+    a GPU that other work fills up): it raises the trainer's OOM error there, as `Trainer` does.
 
     Each rank trains ``batch_size / world`` examples per step in micro-batches of
     `halved_micro_batch` after ``oom_halvings()`` restarts; rank 0 checkpoints every epoch.
@@ -212,7 +212,10 @@ def oom_above(config: dict[str, Any]) -> None:
     start = int(Path(resumed, "t").read_text()) if resumed else 0
     micro = halved_micro_batch(int(config["batch_size"]), ranks.world, oom_halvings())
     for t in range(start + 1, int(config.get("max_iter", 3)) + 1):
-        if t >= 2 and micro > int(config.get("fits", int(config["batch_size"]) // 4)):
+        fits = int(config.get("fits", int(config["batch_size"]) // 4))
+        if "later" in config and t >= int(config["later"]):
+            fits = int(config["fits_later"])
+        if t >= 2 and micro > fits:
             _await_recorded(config, epoch=t - 1)
             raise TrialOutOfMemoryError(f"CUDA out of memory at batch_size={micro} on cpu (peak 0.0 GB)")
         metrics = {"loss": _loss(config, t), "micro_batch_size": micro, "oom_halvings": oom_halvings(), "epoch": t}
