@@ -22,10 +22,11 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("RAY_TRAIN_HEALTH_CHECK_INTERVAL_S", "0.5")
     # The suite is CPU-bound on 2 cores and most of its CPU is Ray's own processes (issue 21). Off for
     # the tests, as nothing of hpo reads them: every worker's metrics export to its node's agent,
-    # every worker's task events to the GCS (Ray's state API and dashboard), and the idle workers
-    # a node starts ahead for its first driver (a trial's actor starts its own when it needs one).
+    # every worker's task events to the GCS (Ray's state API and dashboard), the idle workers a
+    # node starts ahead for its first driver (a trial's actor starts its own when it needs one), and
+    # Ray Train's preemption watcher (an actor per worker group, for spot instances).
     for name, value in (("RAY_enable_metrics_collection", "0"), ("RAY_task_events_report_interval_ms", "0"),
-                        ("RAY_prestart_worker_first_driver", "0")):
+                        ("RAY_prestart_worker_first_driver", "0"), ("RAY_TRAIN_ENABLE_PREEMPTION_WATCHER", "0")):
         os.environ.setdefault(name, value)
     worker = os.environ.get("PYTEST_XDIST_WORKER")
     if not worker:
