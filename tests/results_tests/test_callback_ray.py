@@ -58,14 +58,14 @@ def ray_store(ray_session: None, tmp_path_factory: pytest.TempPathFactory) -> It
     store.start_sweep(name="ray-small", spec_yaml=SPEC, spec_hash="0" * 16, metric="score", mode="max",
                       experiment_path=str(home / "ray" / "ray-small"), max_t=MAX_T)
     callback = StoreCallback(store, sweep="ray-small", metric="score", mode="max", max_t=MAX_T)
-    # Best first, so ASHA's rungs cut the later ones. Two at a time (the 2 CPUs): the trials waiting
-    # let Tune reuse the 2 actors instead of starting one per trial (issue 21).
+    # Best first, so ASHA's rungs cut the later ones. Two at a time (the 2 CPUs), reusing the 2 actors
+    # (as hpo's sweeps do) instead of starting one per trial (issue 21).
     values = [0.9, 0.8, 0.7, 0.5, 0.3, 0.2, 0.1, -1.0]
     tuner = tune.Tuner(
         tune.with_resources(_train, {"cpu": 1}),
         param_space={"x": tune.grid_search(values), "tag": "<script>alert(1)</script>"},
         tune_config=tune.TuneConfig(
-            metric="score", mode="max",
+            metric="score", mode="max", reuse_actors=True,
             scheduler=ASHAScheduler(max_t=MAX_T, grace_period=1, reduction_factor=2)),
         run_config=tune.RunConfig(name="ray-small", storage_path=str(home / "ray"), callbacks=[callback],
                                   verbose=0),
