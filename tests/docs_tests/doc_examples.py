@@ -133,8 +133,9 @@ def examples(names: list[str]) -> list[Any]:
 _NORMALISE = [
     (re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?"), "<time>"),
     (re.compile(r"\b\d{8}-\d{6}\b"), "<time>"),
-    # trial ids, also inside names like train_cifar_<id>: Optuna's and HyperOpt's, then Ray's own
-    (re.compile(r"(?<![0-9A-Za-z])(?=[0-9a-f]*[a-f])[0-9a-f]{8}(?![0-9A-Za-z])"), "<id>"),
+    # trial ids, also inside names like train_cifar_<id>: Optuna's and HyperOpt's (8 hex digits, now
+    # and then all of them decimal: 2% of ids), then Ray's own; not the digits after a decimal point
+    (re.compile(r"(?<![0-9A-Za-z.])[0-9a-f]{8}(?![0-9A-Za-z])"), "<id>"),
     (re.compile(r"(?<![0-9A-Za-z])[0-9a-f]{5}_\d{5}(?![0-9A-Za-z])"), "<id>"),
     (re.compile(r"\b\d+(\.\d+)? ?(s|ms|min)\b"), "<dur>"),
 ]

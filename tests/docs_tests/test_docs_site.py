@@ -84,6 +84,9 @@ def test_the_output_check_allows_times_ids_and_ellipses_only() -> None:
             "  checkpoint: /runs/train_cifar_9f0c1d2e/checkpoint_000001",
             "logs: /runs", "store: sqlite:///x", "took 12 s"]
     assert matches(shown, real)
+    # An id of decimal digits only (about one in 40 is): a run of README.md:58 failed on `best trial 49944665`.
+    assert matches(shown, [line.replace("9f0c1d2e", "49944665") for line in real])
+    assert not matches(["val_acc=0.41333333"], ["val_acc=0.41444444"])  # a value is no id
     assert not matches(shown, [*real[:1], "best trial 9f0c1d2e: val_acc=0.41 at iteration 3", *real[2:]])
     assert not matches(shown[:3], real)  # lines the page does not show fail, unless a `...` line allows them
     assert not matches(["OK  a.yaml: sweep a, optuna, 6 trials"], ["OK  a.yaml: sweep a, optuna, 7 trials"])
