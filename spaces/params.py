@@ -51,7 +51,8 @@ def _bounds_problems(p: FloatParam | IntParam) -> list[str]:
     if not all(_finite(v) for v in bounds.values()):
         return [", ".join(bounds) + " must be finite numbers (within ±1.8e308), got "
                 + ", ".join(f"{k}={v}" for k, v in bounds.items())]
-    if not math.isfinite(float(p.high) - float(p.low)):
+    span = float(p.high) - float(p.low)
+    if not math.isfinite(span):
         return [f"high - low must be a finite number, got low={p.low}, high={p.high}"]
     if p.low >= p.high:
         out.append(f"low < high must hold, got low={p.low}, high={p.high}; for a constant, write the value")
@@ -63,7 +64,7 @@ def _bounds_problems(p: FloatParam | IntParam) -> list[str]:
         elif p.step <= 0:
             out.append(f"step must be > 0, got step={p.step}")
         elif p.low < p.high:
-            n = (float(p.high) - float(p.low)) / float(p.step)
+            n = span / float(p.step)
             if not math.isfinite(n):
                 out.append(f"step is too small for the range: (high - low) / step overflows, got low={p.low}, "
                            f"high={p.high}, step={p.step}")
