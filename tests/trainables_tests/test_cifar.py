@@ -82,6 +82,7 @@ def test_retried_trial_resumes_from_its_checkpoint(ray_session: None, tmp_path: 
 
         Each attempt logs "attempt:epoch" for every epoch it trains.
         """
+        from search.environ import swapped
         from trainables import training
         from trainables.cifar import train_cifar
 
@@ -100,11 +101,8 @@ def test_retried_trial_resumes_from_its_checkpoint(ray_session: None, tmp_path: 
                 if attempt == 1:
                     raise RuntimeError("simulated worker crash")
 
-        training.Trainer.epochs = logged  # type: ignore[method-assign]
-        try:
+        with swapped(training.Trainer, "epochs", logged):
             train_cifar(config, **kwargs)  # type: ignore[arg-type]
-        finally:
-            training.Trainer.epochs = original  # type: ignore[method-assign]
 
     config = {"dataset": "synthetic", "subset": 200, "batch_size": 32, "epochs": 3, "l1": 8, "l2": 8}
     trainable = tune.with_parameters(_crash_once_cifar, max_epochs=3, on_oom="fail", seed=0)
