@@ -327,12 +327,14 @@ def spec_of(record: SweepRecord) -> SweepSpec:
 def _execute(run: _Run, *, progress: Any, verbose: bool) -> SweepOutcome:
     from search import stall
     from search.trainable_glue import prepare_trainable
+    from trainables.shared import SharedScope
 
     stall_timeout = stall.stall_timeout()
     started = cluster.ensure_ray(run.spec, verbose=verbose, home=run.home)
     status, reason, grid, registered, plan = "failed", None, None, False, run.plan
     tracker = TrialTracker()
     live: list[Any] = []
+    shared = SharedScope()  # what the prepare hook put in the object store, freed when the sweep ends
     try:
         capacity = cluster.joined_capacity()
         cluster.check_resources(run.spec, capacity)
@@ -340,7 +342,8 @@ def _execute(run: _Run, *, progress: Any, verbose: bool) -> SweepOutcome:
         if len(capacity.nodes) > 1 or storage.is_uri(run.storage):
             storage.probe_nodes(run.storage)
         plan = run.plan.with_concurrency(run.plan.concurrency or cluster.concurrency_slots(run.spec, capacity))
-        runnable = prepare_trainable(run.spec, run.trainable, from_spec=run.from_spec, storage=str(run.storage))
+        with shared.collect():
+            runnable = prepare_trainable(run.spec, run.trainable, from_spec=run.from_spec, storage=str(run.storage))
         live = _live_callbacks(plan, run.store, progress, tracker)
         live += tracking.tracker_callbacks(run.spec, plan)  # after the store's: it has each result first
         if stall_timeout is not None:  # last: the others see each step before it may end the sweep
@@ -372,6 +375,7 @@ def _execute(run: _Run, *, progress: Any, verbose: bool) -> SweepOutcome:
                     getattr(item, hook)()
         if registered:
             run.store.finish_sweep(run.spec.name, status, reason=reason)
+        shared.release()
         if started:
             import ray
 

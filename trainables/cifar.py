@@ -1,8 +1,8 @@
 """The built-in ``cifar`` Ray Tune trainable, its driver-side prepare hook, and evaluation.
 
 ``prepare_cifar`` runs once in the driver: it loads the data set named by the sweep's fixed
-config into uint8 tensors and wraps `train_cifar` with ``tune.with_parameters`` so trials
-read it from Ray's object store instead of from disk. ``train_cifar`` is a thin wrapper over
+config into uint8 tensors and puts it in Ray's object store once (`trainables.shared`), so trials
+read the one copy instead of the files. ``train_cifar`` is a thin wrapper over
 `trainables.training.Trainer`: resume from ``tune.get_checkpoint()``, then per epoch
 ``tune.report(metrics, checkpoint=...)``.
 """
@@ -18,6 +18,7 @@ from typing import Any
 from trainables.config import DEFAULTS, parse_config
 from trainables.data import DataSet, load_dataset, split_train_val
 from trainables.registry import RunContext
+from trainables.shared import SharedData
 
 __all__ = ["evaluate_checkpoint", "prepare_cifar", "train_cifar"]
 
@@ -26,7 +27,7 @@ logger = logging.getLogger(__name__)
 
 def train_cifar(
     config: dict[str, Any],
-    data: DataSet | None = None,
+    data: DataSet | SharedData | None = None,
     *,
     max_epochs: int | None = None,
     on_oom: str = "fail",
@@ -40,8 +41,8 @@ def train_cifar(
 
     Args:
         config: The trial config (keys in `trainables.config.DEFAULTS`).
-        data: The data set, shipped by ``tune.with_parameters``; loaded here when None or
-            when the trial's config names another data set than the one shipped.
+        data: The data set (or the `SharedData` holding it) the prepare hook shipped; loaded
+            here when None or when the trial's config names another data set than the one shipped.
         max_epochs: Epochs when the config has no ``epochs`` (the sweep's max_t).
         on_oom: ``"fail"`` or ``"halve_batch"``.
         seed: Seed when the config has no ``seed``.
@@ -67,6 +68,8 @@ def train_cifar(
         device = select_device()
         if device.type == "cpu":
             set_cpu_threads(trial_cpus())
+    if isinstance(data, SharedData):
+        data = data.get()
     if data is None or data.name != cfg.dataset:
         data = load_dataset(cfg.dataset, data_dir=cfg.data_dir, download=cfg.download)
     trainer = Trainer(cfg, data, device=device, on_oom=on_oom, ranks=ranks)
@@ -96,10 +99,9 @@ def prepare_cifar(fn: Callable[..., Any], ctx: RunContext) -> Any:
 
     The data set is the one the sweep's ``fixed`` config names (``dataset``, ``data_dir``,
     ``download``; defaults otherwise). A trial whose config names another data set (e.g.
-    ``dataset`` searched) loads its own.
+    ``dataset`` searched) loads its own. The trainable carries the data set's `SharedData`
+    (a name), not the data: the sweep frees the object when it ends.
     """
-    from ray import tune
-
     cfg = parse_config({k: v for k, v in ctx.fixed.items() if k in DEFAULTS}, max_epochs=ctx.max_epochs, seed=ctx.seed)
     data = load_dataset(cfg.dataset, data_dir=cfg.data_dir, download=cfg.download)
     logger.info(
@@ -109,7 +111,14 @@ def prepare_cifar(fn: Callable[..., Any], ctx: RunContext) -> Any:
         len(data.test_y),
         data.source,
     )
-    return tune.with_parameters(fn, data=data, max_epochs=ctx.max_epochs, on_oom=ctx.on_oom, seed=ctx.seed)
+    shared = SharedData(data)
+    options = {"max_epochs": ctx.max_epochs, "on_oom": ctx.on_oom, "seed": ctx.seed}
+
+    def trainable(config: dict[str, Any]) -> None:
+        return fn(config, data=shared, **options)
+
+    trainable.__name__ = trainable.__qualname__ = getattr(fn, "__name__", "train_cifar")
+    return trainable
 
 
 def evaluate_checkpoint(
