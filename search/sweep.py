@@ -368,6 +368,7 @@ def _execute(run: _Run, *, progress: Any, verbose: bool) -> SweepOutcome:
         reason = str(exc)
         raise
     finally:
+        shared.release()
         unbind(CALLBACK_KEY)
         for item in live:
             for hook in ("flush", "close"):
@@ -375,7 +376,6 @@ def _execute(run: _Run, *, progress: Any, verbose: bool) -> SweepOutcome:
                     getattr(item, hook)()
         if registered:
             run.store.finish_sweep(run.spec.name, status, reason=reason)
-        shared.release()
         if started:
             import ray
 
