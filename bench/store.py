@@ -76,20 +76,25 @@ def _result(trial: Any, step: int, quality: float) -> dict[str, Any]:
     }
 
 
-def ingest(url: str, *, trials: int = 1000, results: int = MAX_T, seed: int = 0) -> float:
-    """Push ``trials`` x ``results`` through StoreCallback into ``url``; return seconds."""
+def ingest(url: str, *, trials: int = 1000, results: int = MAX_T, seed: int = 0, sweep: str = SWEEP) -> float:
+    """Push ``trials`` x ``results`` through StoreCallback into ``url`` as sweep ``sweep``; return seconds.
+
+    Another ``sweep`` name (and ``seed``) adds a second sweep to the same store; trial ids repeat across
+    sweeps (``bench_00000``...), as they are unique per sweep only.
+    """
     from ray.tune.experiment import Trial
 
     from results import Store, StoreCallback
 
     rng = random.Random(seed)
     store = Store.open(url)
-    store.start_sweep(name=SWEEP, spec_yaml=SPEC_YAML, spec_hash="bench", metric=METRIC, mode="min",
-                      experiment_path="/bench/ray", max_t=MAX_T)
+    spec_yaml = SPEC_YAML.replace(f"name: {SWEEP}\n", f"name: {sweep}\n", 1)
+    store.start_sweep(name=sweep, spec_yaml=spec_yaml, spec_hash="bench", metric=METRIC, mode="min",
+                      experiment_path="/bench/ray" if sweep == SWEEP else f"/bench/{sweep}/ray", max_t=MAX_T)
     fakes = [Trial("bench", stub=True, config=_config(rng), trial_id=f"bench_{i:05d}") for i in range(trials)]
     quality = {t.trial_id: rng.random() for t in fakes}
     start = time.perf_counter()
-    callback = StoreCallback(store, sweep=SWEEP, metric=METRIC, mode="min", max_t=MAX_T)
+    callback = StoreCallback(store, sweep=sweep, metric=METRIC, mode="min", max_t=MAX_T)
     callback.setup()
     loop = 0
     for first in range(0, trials, CONCURRENT):
@@ -108,7 +113,7 @@ def ingest(url: str, *, trials: int = 1000, results: int = MAX_T, seed: int = 0)
                 callback.on_trial_complete(loop, fakes, trial)
     callback.on_experiment_end(fakes)
     seconds = time.perf_counter() - start
-    store.finish_sweep(SWEEP, "finished")
+    store.finish_sweep(sweep, "finished")
     store.close()
     return seconds
 
