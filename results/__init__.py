@@ -17,6 +17,7 @@ from ._importance import Importance, param_importance
 from ._pareto import objective_values, objectives_of, pareto_front
 from ._records import HEARTBEAT_EVERY_S, HEARTBEAT_STALE_S, LINEAGE_KEY, ExploitRecord, SweepRecord, TrialRecord
 from ._report import export_report
+from ._secrets import mask_secrets, mask_url
 from ._sections import fmt_duration as format_duration
 from ._store import Store
 from ._tabular import flatten as flatten_config
@@ -49,6 +50,8 @@ __all__ = [
     "flatten_config",
     "format_duration",
     "local_checkpoint",
+    "mask_secrets",
+    "mask_url",
     "objective_values",
     "objectives_of",
     "param_importance",

@@ -21,6 +21,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.pool import StaticPool
 
 from ._errors import StoreError
+from ._secrets import mask_secrets, mask_url
 
 __all__ = ["make_engine", "mask", "run_read", "run_write", "sqlite_file", "upsert"]
 
@@ -34,11 +35,8 @@ _LOCK_WORDS = ("database is locked", "database is busy", "deadlock detected", "c
 
 
 def mask(url: str | URL) -> str:
-    """The URL with its password replaced by ``***`` (safe to print or log)."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return "<unparsable store URL>"
+    """The URL with every secret replaced by ``***`` (safe to print or log): :func:`results.mask_url`'s rule."""
+    return mask_url(url.render_as_string(hide_password=False) if isinstance(url, URL) else url)
 
 
 def make_engine(url: str, *, create: bool = True) -> Engine:
@@ -55,8 +53,9 @@ def make_engine(url: str, *, create: bool = True) -> Engine:
     """
     try:
         parsed = make_url(url)
-    except ArgumentError as exc:
-        raise StoreError(f"store URL {url!r} is not a SQLAlchemy URL (e.g. sqlite:///runs/store.sqlite)") from exc
+    except (ArgumentError, ValueError) as exc:  # ValueError: a port that is not a number
+        raise StoreError(f"store URL {mask_url(url)!r} is not a SQLAlchemy URL "
+                         "(e.g. sqlite:///runs/store.sqlite)") from exc
     try:
         if parsed.get_backend_name() == "sqlite":
             return _sqlite_engine(parsed, create=create)
@@ -77,7 +76,7 @@ def sqlite_file(url: str) -> Path | None:
     """The file a SQLite URL names (None for other databases and in-memory SQLite)."""
     try:
         parsed = make_url(url)
-    except ArgumentError:
+    except (ArgumentError, ValueError):
         return None
     database = parsed.database or ""
     if parsed.get_backend_name() != "sqlite" or database in ("", ":memory:") or database.startswith("file:"):
@@ -135,7 +134,7 @@ def _retrying(engine: Engine, fn: Callable[[Connection], T], *, write: bool, wha
                 return fn(conn)
         except (OperationalError, DBAPIError) as exc:
             if not _is_lock_error(exc):
-                raise StoreError(f"store {mask(engine.url)}: {what} failed: {_one_line(exc)}") from exc
+                raise StoreError(f"store {mask(engine.url)}: {what} failed: {mask_secrets(_one_line(exc))}") from exc
             if time.monotonic() > deadline:
                 raise StoreError(
                     f"store {mask(engine.url)}: {what} gave up after {_RETRY_FOR_S:.0f} s: database is locked"
