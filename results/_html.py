@@ -10,6 +10,7 @@ from html import escape
 
 from ._plots import PLOTS, inline_svg
 from ._report_data import ReportData, yaml_text
+from ._secrets import mask_secrets
 from ._sections import (
     IMPORTANCE_NOTE,
     LINEAGE_NOTE,
@@ -203,7 +204,7 @@ def render_html(data: ReportData, plots: dict[str, str]) -> str:
     sweep = data.sweep
     headers, rows = top_table(data)
     all_headers, all_rows = all_trials_table(data)
-    spec_yaml = sweep.spec_yaml or "(no spec recorded)"
+    spec_yaml = mask_secrets(sweep.spec_yaml or "(no spec recorded)")
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en"><head><meta charset="utf-8">'

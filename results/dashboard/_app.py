@@ -363,11 +363,11 @@ def create_app(store: Store, *, token: str | None = None, min_rebuild_s: float =
         Route("/", index),
         Route("/sweeps/{name}", sweep),
         Route("/sweeps/{name}/plots/{kind}", sweep_plot),
-        Route("/sweeps/{name}/trials/{trial_id}", trial_page),
+        Route("/sweeps/{name}/trials/{trial_id:path}", trial_page),
         Route("/compare", compare),
         Route("/api/sweeps", api_sweeps),
         Route("/api/sweeps/{name}", api_sweep),
-        Route("/api/sweeps/{name}/trials/{trial_id}", api_trial),
+        Route("/api/sweeps/{name}/trials/{trial_id:path}", api_trial),
         Route("/static/dash.js", script),
     ]
     return Starlette(routes=routes, middleware=[Middleware(_Guard, token=token)])

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
 from .._cost import trial_cost
-from .._html import esc
+from .._markup import Markup, count, html, join, number
 from .._records import TrialRecord, iso
 from .._report_data import ReportData, rungs, yaml_text
 from .._sections import STATUS_LABELS, fmt, fmt_duration, hours
 from .._store import Store
+from ._parts import guarded, resources_text, status_class
 
 __all__ = ["find_trial", "stop_reason", "trial_main", "trial_payload", "trial_plot", "trial_url"]
 
@@ -86,7 +88,7 @@ def trial_payload(store: Store, data: ReportData, trial: TrialRecord) -> dict[st
         "rank": data.trials.index(trial) + 1,
         "stop_reason": stop_reason(data, trial),
         "retries": _retries(trial),
-        "oom_halvings": trial.last_result.get("oom_halvings"),
+        "oom_halvings": count(trial.last_result.get("oom_halvings")),  # a number, or None (whatever was reported)
         "resources": (data.plan or {}).get("resources"),
         "cost": cost.to_dict(),
         "lineage": _lineage(data, trial.trial_id),
@@ -127,12 +129,52 @@ def trial_plot(payload: dict[str, Any]) -> str | None:
         return _svg(fig)
 
 
-def _kv(rows: list[tuple[str, str]]) -> str:
-    return "<table class=\"kv\">" + "".join(f"<tr><th>{esc(k)}</th><td>{v}</td></tr>" for k, v in rows) + "</table>"
+def _kv(rows: list[tuple[str, Markup | str]]) -> Markup:
+    return html("<table class=\"kv\">{}</table>", join(html("<tr><th>{}</th><td>{}</td></tr>", k, v) for k, v in rows))
 
 
-def _link(sweep: str, trial_id: str) -> str:
-    return f"<a href=\"{esc(trial_url(sweep, trial_id))}\"><code>{esc(trial_id)}</code></a>"
+def _link(sweep: str, trial_id: str) -> Markup:
+    return html("<a href=\"{}\"><code>{}</code></a>", trial_url(sweep, trial_id), trial_id)
+
+
+def _lineage_lines(sweep: str, lineage: dict[str, list[dict[str, Any]]]) -> Markup:
+    took = [html("took {donor}'s checkpoint (its step {step}) at iteration {at}", donor=_link(sweep, e["from_trial"]),
+                 step=fmt(e["from_step"]), at=fmt(e["iteration"])) for e in lineage["parents"]]
+    gave = [html("{child} took its checkpoint at iteration {at}", child=_link(sweep, e["trial_id"]),
+                 at=fmt(e["iteration"])) for e in lineage["children"]]
+    return join(took + gave, "<br>")
+
+
+def _facts(payload: dict[str, Any]) -> list[tuple[str, Markup | str]]:
+    trial, metric = payload["trial"], payload["metric"]
+    node = trial.get("node") or {}
+    retries = html("{n}{oom}", n=fmt(count(payload["retries"])),
+                   oom=f" · OOM halvings {payload['oom_halvings']}" if count(payload["oom_halvings"]) is not None
+                   else "")
+    cost = payload["cost"]
+    return [
+        ("status", html("<span class=\"badge {cls}\">{label}</span> {reason}", cls=status_class(trial["status"]),
+                        label=STATUS_LABELS.get(trial["status"], str(trial["status"])), reason=payload["stop_reason"])),
+        (f"{metric} (last)", fmt(number(trial["last_metric"]))),
+        (f"{metric} (best)", f"{fmt(number(trial['best_metric']))} at iteration {fmt(count(trial['best_iteration']))}"),
+        ("rank in the sweep", f"{fmt(count(payload['rank']))} of the sweep's trials (last value, {payload['mode']})"),
+        ("retries", retries),
+        ("node", " ".join(str(v) for v in (node.get("ip"), node.get("id")) if v) or "—"),
+        ("resources", resources_text(payload["resources"])),
+        ("started · ended", f"{trial['started'] or '—'} · {trial['ended'] or '—'}"),
+        ("duration", fmt_duration(number(trial["duration_s"]))),
+        ("cost", f"{hours(number(cost['cpu_hours']))} CPU-h · {hours(number(cost['gpu_hours']))} GPU-h"),
+        ("checkpoint", html("<code id=\"checkpoint\">{}</code>", trial["checkpoint_path"] or "—")),
+    ]
+
+
+def _history_table(history: list[dict[str, Any]]) -> Markup:
+    columns = list(dict.fromkeys(k for row in history for k in row if k != "recorded"))
+    head = join(html("<th>{}</th>", c) for c in columns)
+    body = join(html("<tr>{}</tr>", join(html("<td>{}</td>", fmt(row.get(c))) for c in columns)) for row in history)
+    return html("<details id=\"history\"><summary>{n} results as a table</summary><div class=\"scroll\"><table>"
+                "<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div></details>",
+                n=len(history), head=head, body=body)
 
 
 def trial_main(payload: dict[str, Any], svg: str | None) -> str:
@@ -140,44 +182,25 @@ def trial_main(payload: dict[str, Any], svg: str | None) -> str:
     from .._plots import inline_svg
 
     trial, sweep = payload["trial"], payload["sweep"]
-    metric = payload["metric"]
-    node = trial.get("node") or {}
-    resources = payload["resources"] or {}
-    facts = [
-        ("status", f"<span class=\"badge {esc(trial['status'])}\">{esc(STATUS_LABELS.get(trial['status'], ''))}"
-                   f"</span> {esc(payload['stop_reason'])}"),
-        (f"{metric} (last)", esc(fmt(trial["last_metric"]))),
-        (f"{metric} (best)", f"{esc(fmt(trial['best_metric']))} at iteration {esc(fmt(trial['best_iteration']))}"),
-        ("rank in the sweep", f"{payload['rank']} of the sweep's trials (last value, {esc(payload['mode'])})"),
-        ("retries", f"{payload['retries']}" + (f" · OOM halvings {payload['oom_halvings']}"
-                                               if payload["oom_halvings"] is not None else "")),
-        ("node", esc(" ".join(str(v) for v in (node.get("ip"), node.get("id")) if v) or "—")),
-        ("resources", esc(", ".join(f"{k} {fmt(v)}" for k, v in resources.items()) or "unknown")),
-        ("started · ended", f"{esc(trial['started'] or '—')} · {esc(trial['ended'] or '—')}"),
-        ("duration", esc(fmt_duration(trial["duration_s"]))),
-        ("cost", f"{esc(hours(payload['cost']['cpu_hours']))} CPU-h · {esc(hours(payload['cost']['gpu_hours']))} "
-                 "GPU-h"),
-        ("checkpoint", f"<code id=\"checkpoint\">{esc(trial['checkpoint_path'] or '—')}</code>"),
-    ]
     lineage = payload["lineage"]
-    if lineage["parents"] or lineage["children"]:
-        took = [f"took {_link(sweep, e['from_trial'])}'s checkpoint (its step {esc(fmt(e['from_step']))}) at "
-                f"iteration {e['iteration']}" for e in lineage["parents"]]
-        gave = [f"{_link(sweep, e['trial_id'])} took its checkpoint at iteration {e['iteration']}"
-                for e in lineage["children"]]
-        facts.append(("PBT lineage", "<br>".join(took + gave)))
-    error = (f"<h2>Error</h2><pre id=\"error\">{esc(trial['error'])}</pre>" if trial.get("error") else "")
-    history = payload["history"]
-    columns = list(dict.fromkeys(k for row in history for k in row if k != "recorded"))
-    head = "".join(f"<th>{esc(c)}</th>" for c in columns)
-    body = "".join("<tr>" + "".join(f"<td>{esc(fmt(row.get(c)))}</td>" for c in columns) + "</tr>" for row in history)
-    plot = inline_svg(svg, "t1") if svg else "<p>No result reported yet.</p>"
-    return (f"<p><a href=\"{esc('/sweeps/' + quote(sweep, safe=''))}\">← sweep {esc(sweep)}</a></p>"
-            f"<h1>Trial <code id=\"trial-id\">{esc(trial['trial_id'])}</code></h1>"
-            f"{_kv(facts)}{error}"
-            f"<h2>Config</h2><pre><code id=\"config\">{esc(yaml_text(trial['config']))}</code></pre>"
-            f"<h2>Metrics over iterations</h2><figure id=\"plot-trial\">{plot}</figure>"
-            f"<details id=\"history\"><summary>{len(history)} results as a table</summary>"
-            f"<div class=\"scroll\"><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div></details>"
-            f"<h2>Reproduce</h2><p>Rerun this config once, for the full budget:</p>"
-            f"<pre><code id=\"reproduce\">{esc(payload['reproduce'] or '')}</code></pre>")
+    facts = guarded("facts", lambda: _kv(_facts(payload) + (
+        [("PBT lineage", _lineage_lines(sweep, lineage))] if lineage["parents"] or lineage["children"] else [])))
+    error = html("<h2>Error</h2><pre id=\"error\">{}</pre>", trial["error"]) if trial.get("error") else ""
+    plot = Markup(inline_svg(svg, "t1")) if svg else Markup("<p>No result reported yet.</p>")
+    return str(html(
+        "<p><a href=\"{sweep_href}\">← sweep {sweep}</a></p><h1>Trial <code id=\"trial-id\">{trial_id}</code></h1>"
+        "{facts}{error}<h2>Config</h2><pre><code id=\"config\">{config}</code></pre>"
+        "<h2>Metrics over iterations</h2><figure id=\"plot-trial\">{plot}</figure>{history}"
+        "<h2>Reproduce</h2><p>Rerun this config once, for the full budget:</p>"
+        "<pre><code id=\"reproduce\">{reproduce}</code></pre>",
+        sweep_href="/sweeps/" + quote(sweep, safe=""), sweep=sweep, trial_id=trial["trial_id"], facts=facts,
+        error=error, config=_part_text(lambda: yaml_text(trial["config"])), plot=plot,
+        history=guarded("results table", lambda: _history_table(payload["history"])),
+        reproduce=payload["reproduce"] or ""))
+
+
+def _part_text(render: Callable[[], str]) -> str:
+    try:
+        return render()
+    except (TypeError, ValueError) as exc:
+        return f"(cannot be shown: {type(exc).__name__})"

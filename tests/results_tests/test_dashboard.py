@@ -44,7 +44,7 @@ def test_sweep_page_numbers_match_the_store(client: TestClient, demo: Store) -> 
     # Our one script, and the trials' hover data as JSON the browser never runs (every "<" in it escaped).
     assert re.findall(r"<script[^>]*>", html) == ['<script type="application/json" id="trial-info">',
                                                   '<script src="/static/dash.js">']
-    assert "\\u003cscript>alert(1)\\u003c/script>" in html
+    assert "\\u003cscript\\u003ealert(1)\\u003c/script\\u003e" in html
     assert "https://" not in html and "http://" not in html  # nothing from a CDN
     assert "Content-Security-Policy" in page.headers and "script-src 'self'" in page.headers["Content-Security-Policy"]
 
@@ -96,7 +96,7 @@ def test_index_and_compare(client: TestClient, demo: Store, tmp_path: Path) -> N
 def test_unknown_sweep_is_a_404_page_with_close_names(client: TestClient) -> None:
     page = client.get("/sweeps/dem<o")
     assert page.status_code == 404
-    assert _text(page.text, "reason").startswith("no sweep named &#x27;dem&lt;o&#x27; in ")
+    assert _text(page.text, "reason").startswith("no sweep named &#39;dem&lt;o&#39; in ")
     assert page.text.endswith("</html>\n") and "close names: demo" in page.text
     api = client.get("/api/sweeps/nope")
     assert api.status_code == 404 and api.json()["error"].startswith("no sweep named 'nope'")

@@ -47,7 +47,7 @@ def test_a_trial_page_says_why_it_stopped_and_how_to_rerun_it(client: TestClient
 
 def test_unknown_trials_and_sweeps_are_404(client: TestClient) -> None:
     missing = client.get("/sweeps/demo/trials/nope")
-    assert missing.status_code == 404 and "no trial &#x27;nope&#x27; in sweep &#x27;demo&#x27;" in missing.text
+    assert missing.status_code == 404 and "no trial &#39;nope&#39; in sweep &#39;demo&#39;" in missing.text
     assert client.get("/api/sweeps/demo/trials/nope").json() == {"error": "no trial 'nope' in sweep 'demo'"}
     assert client.get("/api/sweeps/none/trials/t0").status_code == 404
 
