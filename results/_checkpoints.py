@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ._errors import StoreError
+from ._secrets import mask_secrets, mask_url
 
 __all__ = ["local_checkpoint"]
 
@@ -31,6 +32,6 @@ def local_checkpoint(uri: str) -> Iterator[Path]:
             fs, path = pyarrow.fs.FileSystem.from_uri(uri)
             pyarrow.fs.copy_files(path, tmp, source_filesystem=fs, destination_filesystem=pyarrow.fs.LocalFileSystem())
         except (OSError, ValueError) as exc:
-            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            raise StoreError(f"cannot read checkpoint {uri}: {first}") from exc
+            first = (mask_secrets(str(exc)).strip().splitlines() or [type(exc).__name__])[0]
+            raise StoreError(f"cannot read checkpoint {mask_url(uri)}: {first}") from exc
         yield Path(tmp)

@@ -11,6 +11,7 @@ from urllib.parse import quote
 
 from ._plots import PLOTS
 from ._report_data import ReportData, yaml_text
+from ._secrets import mask_secrets
 from ._sections import (
     IMPORTANCE_NOTE,
     LINEAGE_NOTE,
@@ -103,6 +104,6 @@ def render_markdown(data: ReportData, plot_files: dict[str, str]) -> str:
     all_headers, all_rows = all_trials_table(data)
     out += ["", "## All trials", "", f"<details><summary>{len(all_rows)} trials, best first</summary>", "",
             _table(all_headers, all_rows), "", "</details>", "", "## Spec", "",
-            code_block(sweep.spec_yaml or "(no spec recorded)", "yaml"), "",
+            code_block(mask_secrets(sweep.spec_yaml or "(no spec recorded)"), "yaml"), "",
             f"hpo report · store {md(data.store_url)}", ""]
     return "\n".join(out)

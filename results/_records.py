@@ -8,6 +8,8 @@ from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
 
+from ._secrets import mask_secrets, mask_url
+
 __all__ = [
     "HEARTBEAT_EVERY_S", "HEARTBEAT_STALE_S", "LINEAGE_KEY", "TRIAL_FIELDS", "ExploitRecord", "SweepRecord",
     "TrialRecord", "finite", "from_epoch", "iso", "trial_from_row", "trial_row",
@@ -38,6 +40,14 @@ def _duration(start: datetime | None, end: datetime | None) -> float | None:
         return None
     stop = end if end is not None else datetime.now(tz=UTC)
     return max(0.0, (stop - start).total_seconds())
+
+
+def _masked_url(value: str | None) -> str | None:
+    return None if value is None else mask_url(value)
+
+
+def _masked_text(value: str | None) -> str | None:
+    return None if value is None else mask_secrets(value)
 
 
 def finite(value: Any) -> float | None:
@@ -98,9 +108,11 @@ class TrialRecord:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict: every field (times as ISO-8601 text), then ``duration_s``; keys are
-        documented in the README."""
+        documented in the README. For showing, not for opening: secrets in ``checkpoint_path`` and
+        ``error`` are masked (``s3://KEY:***@bucket``); the record's own fields keep them."""
         data = {f.name: getattr(self, f.name) for f in fields(self)}
-        return {**data, "started": iso(self.started), "ended": iso(self.ended), "duration_s": self.duration_s,
+        return {**data, "checkpoint_path": _masked_url(self.checkpoint_path), "error": _masked_text(self.error),
+                "started": iso(self.started), "ended": iso(self.ended), "duration_s": self.duration_s,
                 "node": self.node_info}
 
     @property
@@ -247,7 +259,9 @@ class SweepRecord:
         return sum(self.counts.values())
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict (times as ISO-8601 text); keys are documented in the README."""
+        """JSON-ready dict (times as ISO-8601 text); keys are documented in the README. For showing, not
+        for opening: secrets in the paths, the spec's YAML, the reason and the job's address are masked
+        (``s3://KEY:***@bucket``); the record's own fields keep them (a resume reads them)."""
         return {
             "name": self.name,
             "status": self.status,
@@ -261,14 +275,15 @@ class SweepRecord:
             "spec_hash": self.spec_hash,
             "git_commit": self.git_commit,
             "versions": dict(self.versions),
-            "experiment_path": self.experiment_path,
-            "storage_path": self.storage_path,
-            "reason": self.reason,
+            "experiment_path": _masked_url(self.experiment_path),
+            "storage_path": _masked_url(self.storage_path),
+            "reason": _masked_text(self.reason),
             "parent": self.parent,
             "driver": {"host": self.driver_host, "pid": self.driver_pid, "job_id": self.job_id,
-                       "job_address": self.job_address, "heartbeat": iso(self.heartbeat), "lost": self.lost},
+                       "job_address": _masked_url(self.job_address), "heartbeat": iso(self.heartbeat),
+                       "lost": self.lost},
             "plan": self.plan,
-            "spec_yaml": self.spec_yaml,
+            "spec_yaml": _masked_text(self.spec_yaml),
         }
 
 

@@ -14,6 +14,7 @@ from ._confirm import confirmed_columns
 from ._cost import trial_cost
 from ._records import iso
 from ._report_data import ReportData, collector_paused, gather, rungs
+from ._secrets import mask_secrets
 from ._store import Store
 from ._tabular import trials_to_csv
 
@@ -54,7 +55,7 @@ def report_json(data: ReportData) -> dict[str, Any]:
         "generated": iso(data.generated),
         "scope": "last",
         "sweep": {**data.sweep.to_dict(), "store": data.store_url},
-        "spec": data.spec,
+        "spec": _masked(data.spec),
         "best": data.best.to_dict() if data.best else None,
         "reproduce": data.reproduce_command(),
         "rungs": [{"iteration": m, "trials": sum(t.iterations >= m for t in data.trials)} for m in milestones],
@@ -64,6 +65,17 @@ def report_json(data: ReportData) -> dict[str, Any]:
         "confirmation": data.confirmation.to_dict() if data.confirmation else None,
         "trials": [{**t.to_dict(), **trial_cost(t, data.plan).to_dict()} for t in data.trials],
     }
+
+
+def _masked(value: Any) -> Any:
+    """``value`` with every string in it (keys too) through :func:`mask_secrets` (a spec's ``storage:``...)."""
+    if isinstance(value, str):
+        return mask_secrets(value)
+    if isinstance(value, dict):
+        return {_masked(k): _masked(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_masked(v) for v in value]
+    return value
 
 
 def _safe_stem(name: str) -> str:

@@ -6,6 +6,7 @@ from typing import Any
 
 from ._records import TrialRecord, iso
 from ._report_data import TOP_TRIALS, ReportData, yaml_text
+from ._secrets import mask_secrets, mask_url
 from ._tabular import error_summary
 
 __all__ = [
@@ -97,7 +98,7 @@ def summary_rows(data: ReportData) -> list[tuple[str, str]]:
         ("Versions", versions),
         ("Git commit", fmt(sweep.git_commit)),
         ("Spec hash", fmt(sweep.spec_hash)),
-        ("Ray experiment", fmt(sweep.experiment_path)),
+        ("Ray experiment", fmt(mask_url(sweep.experiment_path) if sweep.experiment_path else None)),
         ("Store", data.store_url),
     ]
 
@@ -137,7 +138,7 @@ def best_rows(data: ReportData, best: TrialRecord) -> list[tuple[str, str]]:
         ("Iterations", fmt(best.iterations)),
         ("Status", STATUS_LABELS.get(best.status, best.status)),
         ("Duration", fmt_duration(best.duration_s)),
-        ("Checkpoint", fmt(best.checkpoint_path)),
+        ("Checkpoint", fmt(mask_url(best.checkpoint_path) if best.checkpoint_path else None)),
     ]
 
 
@@ -171,7 +172,7 @@ def all_trials_table(data: ReportData) -> tuple[list[str], list[list[str]]]:
 
 def error_rows(data: ReportData) -> list[tuple[str, str, str]]:
     """(trial id, one-line error, full error text) for every errored trial."""
-    return [(t.trial_id, error_summary(t.error) or "—", t.error or "") for t in data.errored]
+    return [(t.trial_id, error_summary(t.error) or "—", mask_secrets(t.error or "")) for t in data.errored]
 
 
 def lineage_table(data: ReportData) -> tuple[list[str], list[list[str]]]:

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ._records import TrialRecord
+from ._secrets import mask_secrets
 
 __all__ = ["CSV_COLUMNS", "error_summary", "flatten", "trials_to_csv", "trials_to_json"]
 
@@ -32,10 +33,11 @@ def flatten(mapping: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 def error_summary(text: str | None) -> str | None:
-    """The line of an error text that names the exception (e.g. ``ValueError: boom``), else its last line."""
+    """The line of an error text that names the exception (e.g. ``ValueError: boom``), else its last line;
+    secrets in URLs masked (before the line is cut, so a cut cannot split one)."""
     if not text:
         return None
-    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    lines = [line.strip() for line in mask_secrets(text).strip().splitlines() if line.strip()]
     for line in reversed(lines):
         head = line.split(":", 1)[0]
         if head.endswith(("Error", "Exception", "Interrupt", "Exit")) and " " not in head:

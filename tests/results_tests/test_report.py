@@ -12,6 +12,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from results import Store, SweepNotFoundError, export_report
 from results._markdown import code_block, md
@@ -246,3 +247,32 @@ def test_importance_per_rung_is_the_same_in_json_html_and_markdown(reports: tupl
         for value in imp["importance"].values():
             assert f"{100 * value:.1f}%" in html and f"{100 * value:.1f}%" in md
     assert "rung 1 (6 trials)" in html and "rung 1 (6 trials)" in md
+
+
+def test_no_secret_of_the_store_or_the_storage_reaches_any_report(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'store.sqlite'}?password=s3cr3t"
+    storage = "s3://AKIAEXAMPLE:wJalrXUtnF@bucket/runs"
+    shown = "s3://AKIAEXAMPLE:***@bucket/runs"
+    error = "Traceback (most recent call last):\nOSError: uploading to s3://bucket/runs?secret_key=wJalrXUtnF failed\n"
+    with pytest.warns(Warning, match="pysqlite"), Store.open(url, home=tmp_path) as store:
+        fill_demo(store, tmp_path)
+        with store.engine.begin() as conn:
+            conn.execute(text("UPDATE sweeps SET experiment_path = :e, storage_path = :s, spec_yaml = :y"),
+                         {"e": f"{storage}/demo", "s": storage, "y": f"{SPEC_YAML}storage: {storage}\n"})
+            conn.execute(text("UPDATE trials SET checkpoint_path = :c"), {"c": f"{storage}/demo/t/checkpoint_1"})
+            conn.execute(text("UPDATE trials SET error = :e WHERE error IS NOT NULL"), {"e": error})
+        texts = {fmt: export_report("demo", fmt=fmt, store=store).read_text() for fmt in ("html", "md", "json", "csv")}
+    for fmt, report in texts.items():
+        assert "s3cr3t" not in report and "wJalrXUtnF" not in report, fmt
+    doc = json.loads(texts["json"])
+    assert doc["sweep"]["store"] == f"sqlite:///{tmp_path / 'store.sqlite'}?password=***"
+    assert (doc["sweep"]["storage_path"], doc["sweep"]["experiment_path"]) == (shown, f"{shown}/demo")
+    assert doc["spec"]["storage"] == shown and doc["sweep"]["spec_yaml"].endswith(f"storage: {shown}\n")
+    assert doc["best"]["checkpoint_path"] == f"{shown}/demo/t/checkpoint_1"
+    masked_error = error.replace("wJalrXUtnF", "***")
+    assert [t["error"] for t in doc["trials"] if t["error"]] == [masked_error]
+    rows = list(csv.DictReader(io.StringIO(texts["csv"])))
+    assert {r["checkpoint_path"] for r in rows} == {f"{shown}/demo/t/checkpoint_1"}
+    assert [r["error"] for r in rows if r["error"]] == ["OSError: uploading to s3://bucket/runs?secret_key=*** failed"]
+    assert f"<td>{shown}/demo</td>" in texts["html"] and f"storage: {shown}" in texts["html"]
+    assert f"| {md(shown)}/demo |" in texts["md"] and f"storage: {shown}" in texts["md"]

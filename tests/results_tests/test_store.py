@@ -64,6 +64,20 @@ def test_store_url_masked_property(store: Store) -> None:
     assert repr(store) == f"Store({store.url_masked!r})"
 
 
+def test_sweep_records_keep_storage_whole_and_show_it_masked(store: Store) -> None:
+    storage = "s3://AKIAEXAMPLE:wJalrXUtnF@bucket/runs?endpoint_override=minio:9000&session_token=FwoG"
+    _start(store, experiment_path="s3://AKIAEXAMPLE:wJalrXUtnF@bucket/runs/s1", storage_path=storage,
+           spec_yaml=f"{SPEC_YAML}storage: {storage}\n")
+    store.finish_sweep("s1", "failed", reason=f"storage: cannot reach {storage}: AccessDenied")
+    record = store.get_sweep("s1")
+    assert record.storage_path == storage  # a resume reads it back: the record keeps it whole
+    shown = "s3://AKIAEXAMPLE:***@bucket/runs?endpoint_override=minio:9000&session_token=***"
+    data = record.to_dict()
+    assert (data["storage_path"], data["experiment_path"]) == (shown, "s3://AKIAEXAMPLE:***@bucket/runs/s1")
+    assert data["spec_yaml"] == f"{SPEC_YAML}storage: {shown}\n"
+    assert data["reason"] == f"storage: cannot reach {shown}: AccessDenied"
+
+
 def test_bad_url_is_a_one_line_store_error() -> None:
     with pytest.raises(StoreError) as info:
         Store.open("not a url")
