@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from hpo_errors import InputError
+from results import mask_secrets
 from spaces import SpecError, build_plan, load_spec
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_FAILED", "EXIT_INTERRUPTED", "cli", "main"]
@@ -44,11 +45,17 @@ class _HpoGroup(click.Group):
             if not isinstance(exc, InputError):
                 raise
             if ctx.meta.get("hpo.debug"):
-                traceback.print_exc()
-            # A SpecError names its file first; anything else is prefixed with the command.
+                _print_traceback()
+            # A SpecError names its file first; anything else is prefixed with the command. Whatever
+            # URL the message quotes (a store, a storage) is shown with its secrets masked.
             prefix = "" if isinstance(exc, SpecError) else f"hpo {ctx.invoked_subcommand}: "
-            click.echo(f"{prefix}{exc}", err=True)
+            click.echo(mask_secrets(f"{prefix}{exc}"), err=True)
             ctx.exit(EXIT_BAD_INPUT)
+
+
+def _print_traceback() -> None:
+    """``--debug``'s traceback of the exception being handled, on stderr, secrets in URLs masked."""
+    click.echo(mask_secrets(traceback.format_exc()), err=True, nl=False)
 
 
 @click.group(cls=_HpoGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -83,8 +90,8 @@ def validate(ctx: click.Context, specs: tuple[str, ...], overrides: tuple[str, .
             check_spec(spec)
         except InputError as exc:
             if ctx.meta.get("hpo.debug"):
-                traceback.print_exc()
-            click.echo(str(exc) if isinstance(exc, SpecError) else f"{ref}: {exc}", err=True)
+                _print_traceback()
+            click.echo(mask_secrets(str(exc) if isinstance(exc, SpecError) else f"{ref}: {exc}"), err=True)
             failed += 1
             continue
         plan = build_plan(spec)

@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from results import Confirmation
+from results import Confirmation, mask_secrets
 from search.cli_options import home_option, progress_options, store_option
 
 __all__ = ["COMMANDS", "confirm", "print_confirmation", "refine"]
@@ -130,7 +130,8 @@ def refine(name: str, output: Path | None, child: str | None, quantile: float, f
         done = refine_spec(name, store=store, quantile=quantile, freeze_below=freeze_below, child=child,
                            samples=samples)
     if output is None:
-        click.echo(done.text, nl=False)
+        # Printed, a spec's storage URI shows its secrets masked; -o writes the file whole (it is to be run).
+        click.echo(mask_secrets(done.text), nl=False)
         return
     from results._report import write_atomic
 

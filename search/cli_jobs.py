@@ -10,7 +10,7 @@ import logging
 
 import click
 
-from results import Store
+from results import Store, mask_secrets
 
 from .cli_options import home_option, store_option
 
@@ -74,7 +74,7 @@ def status_command(name: str, home: str | None, store_url: str | None) -> None:
     click.echo(f"sweep {name}: {view.sweep.shown_status}; job {view.job_id}: {view.state}")
     click.echo(f"trials: {view.sweep.num_trials} ({counts})")
     if view.sweep.reason:
-        click.echo(f"reason: {view.sweep.reason}")
+        click.echo(f"reason: {mask_secrets(view.sweep.reason)}")
 
 
 @click.command("logs")
@@ -88,7 +88,7 @@ def logs_command(name: str, follow: bool, home: str | None, store_url: str | Non
 
     with _open(home, store_url) as store:
         for chunk in job_logs(name, store=store, follow=follow):
-            click.echo(chunk, nl=False)
+            click.echo(mask_secrets(chunk), nl=False)
 
 
 @click.command("stop")

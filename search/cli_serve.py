@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from results import Store, StoreError
+from results import Store, StoreError, mask_secrets
 
 from .cli_options import home_option, store_option
 
@@ -38,7 +38,7 @@ def serve_command(home: str | None, store_url: str | None, host: str, port: int,
         store = _open_existing(home, store_url)
         sock = listen(host=host, port=port)
     except (ServeError, StoreError) as exc:
-        click.echo(f"hpo serve: {exc}", err=True)
+        click.echo(mask_secrets(f"hpo serve: {exc}"), err=True)
         raise click.exceptions.Exit(2) from exc
     bound_host, bound_port = sock.getsockname()[:2]
     shown = f"[{bound_host}]" if ":" in bound_host else bound_host

@@ -22,6 +22,7 @@ from results import (
     export_report,
     flatten_config,
     format_duration,
+    mask_url,
     objective_values,
     objectives_of,
     sweep_cost,
@@ -221,7 +222,8 @@ def best_command(name: str, fmt: str, scope: str, evaluate: bool, confirmed: boo
     rows = [("trial", best.trial_id), ("status", _status(best.status)),
             (f"{sweep.metric} (last)", _num(best.last_metric)),
             (f"{sweep.metric} (best)", f"{_num(best.best_metric)} at iteration {best.best_iteration}"),
-            ("iterations", str(best.iterations)), ("checkpoint", _cell(best.checkpoint_path))]
+            ("iterations", str(best.iterations)),
+            ("checkpoint", _cell(mask_url(best.checkpoint_path) if best.checkpoint_path else None))]
     if test is not None:
         rows.append(("test (held out)", f"acc {_num(test['acc'])}, loss {_num(test['loss'])}, "
                      f"n {test['n']}, epoch {test['epoch']}"))

@@ -11,7 +11,7 @@ from typing import Any, NoReturn
 
 import click
 
-from results import flatten_config
+from results import flatten_config, mask_secrets, mask_url
 from search.cli_options import home_option, progress_options, store_option
 from search.tbx import trial_files_on
 
@@ -43,25 +43,25 @@ def _summary(outcome: Any, *, metric: str | None, show_best: bool = True) -> Non
         click.echo("  config:  " + ", ".join(f"{k}={_fmt(v)}" for k, v in flatten_config(best.config or {}).items()))
         metrics = {k: v for k, v in (best.last_result or {}).items() if isinstance(v, (int, float))}
         click.echo("  metrics: " + ", ".join(f"{k}={_fmt(v)}" for k, v in metrics.items()))
-        click.echo(f"  checkpoint: {best.checkpoint_path or '(none saved)'}")
-    click.echo(f"logs: {outcome.experiment_path}")
+        click.echo(f"  checkpoint: {mask_url(best.checkpoint_path) if best.checkpoint_path else '(none saved)'}")
+    click.echo(f"logs: {mask_url(outcome.experiment_path)}")
     if trial_files_on():
-        click.echo(f"tensorboard --logdir {outcome.experiment_path}")
+        click.echo(f"tensorboard --logdir {mask_url(outcome.experiment_path)}")
     click.echo(f"store: {outcome.store_url}")
 
 
 def _finish(outcome: Any, *, metric: str | None, show_best: bool = True) -> NoReturn:
     _summary(outcome, metric=metric, show_best=show_best)
     if outcome.status == "failed" and outcome.reason:
-        click.echo(f"hpo: sweep {outcome.name} stalled: {outcome.reason}", err=True)
+        click.echo(f"hpo: sweep {outcome.name} stalled: {mask_secrets(outcome.reason)}", err=True)
     elif outcome.status == "failed":
-        first = (outcome.first_error or "no error text recorded").strip().splitlines()
+        first = mask_secrets(outcome.first_error or "no error text recorded").strip().splitlines()
         click.echo(f"hpo: every trial errored; first error: {first[-1] if first else '?'}", err=True)
         click.echo(f"  (full traceback: `hpo trials {outcome.name}` or the trial's error.txt)", err=True)
     elif outcome.status == "interrupted":
         click.echo(f"interrupted; continue it with `hpo resume {outcome.name}`", err=True)
     elif outcome.counts.get("error") and outcome.first_error:
-        last = outcome.first_error.strip().splitlines()[-1]
+        last = mask_secrets(outcome.first_error).strip().splitlines()[-1]
         click.echo(f"note: {outcome.counts['error']} trial(s) errored; first error: {last}", err=True)
     click.get_current_context().exit(outcome.exit_code)
 

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from results import Store, SweepRecord
+from results import Store, SweepRecord, mask_secrets, mask_url
 from search import storage
 from search.checks import import_paths
 from search.driver import JOB_ADDRESS_ENV, JOB_ID_ENV, check_not_running, driver_alive, this_host
@@ -56,7 +56,7 @@ class JobView:
 
 
 def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
+    text = mask_secrets(str(exc)).strip()
     return text.splitlines()[0] if text else type(exc).__name__
 
 
@@ -73,7 +73,7 @@ def _client(address: str, *, field: str = "--address") -> Any:
     except (OSError, RuntimeError, ValueError) as exc:
         why = exc.strerror if isinstance(exc, OSError) and exc.strerror else _first_line(exc)
         raise SweepInputError(
-            f"{field}: cannot reach the Ray job server at {address}: {why}; is the cluster up "
+            f"{field}: cannot reach the Ray job server at {mask_url(address)}: {why}; is the cluster up "
             f"(`ray start --head --dashboard-host=0.0.0.0`) and is that its dashboard port (default 8265)?") from exc
 
 
@@ -143,7 +143,7 @@ def submit_sweep(
     if store.sqlite_path is not None and not _loopback(address):
         raise SweepInputError(
             f"store: a SQLite file on this machine ({store.sqlite_path}) cannot be reached by a driver on "
-            f"{address}; use a store URL every node reaches, e.g. --store postgresql://USER@HOST/DB")
+            f"{mask_url(address)}; use a store URL every node reaches, e.g. --store postgresql://USER@HOST/DB")
     where = storage.resolve_storage(spec.storage, home)
     if resume:
         record = store.get_sweep(spec.name)
@@ -179,7 +179,7 @@ def submit_sweep(
                 time.sleep(2.0)
                 continue
             raise SweepInputError(
-                f"--address: the Ray job server at {address} refused the job: {_first_line(exc)}") from exc
+                f"--address: the Ray job server at {mask_url(address)} refused the job: {_first_line(exc)}") from exc
     _await_driver(client, job_id, spec.name, store, wait_s=wait_s)
     return job_id
 
@@ -195,7 +195,7 @@ def _await_driver(client: Any, job_id: str, name: str, store: Store, *, wait_s: 
         if state in _TERMINAL:
             lines = [line for line in (client.get_job_logs(job_id) or "").splitlines() if line.strip()]
             why = next((line for line in reversed(lines) if line.startswith("hpo ")), lines[-1] if lines else state)
-            raise SweepInputError(f"job {job_id} ended ({state}) before the sweep started: {why.strip()}")
+            raise SweepInputError(f"job {job_id} ended ({state}) before the sweep started: {mask_secrets(why.strip())}")
         time.sleep(1.0)
     logger.warning("job %s has not started its sweep after %.0f s; `hpo status %s` follows it", job_id, wait_s, name)
 

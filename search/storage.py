@@ -14,6 +14,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from results import mask_secrets, mask_url
 from search.errors import SweepInputError
 
 __all__ = ["STORAGE_ENV", "check_store_reachable", "exists", "experiment_uri", "is_uri", "probe_nodes",
@@ -68,11 +69,12 @@ def exists(uri: str) -> bool:
         fs, path = _filesystem(uri)
         return fs.get_file_info(path).type != pyarrow.fs.FileType.NotFound
     except (OSError, ValueError) as exc:
-        raise SweepInputError(f"storage: cannot reach {uri}: {_first_line(exc)}") from exc
+        raise SweepInputError(f"storage: cannot reach {mask_url(uri)}: {_first_line(exc)}") from exc
 
 
 def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
+    """The error's first line, secrets in any URL it quotes masked (pyarrow's errors quote the URI)."""
+    text = mask_secrets(str(exc)).strip()
     return text.splitlines()[0] if text else type(exc).__name__
 
 
@@ -117,13 +119,13 @@ def probe_nodes(storage: str) -> None:
             problem = _first_line(exc)
         if problem is not None:
             raise SweepInputError(
-                f"storage: node {pending[ref]} cannot write {storage}: {problem}; give every node access "
+                f"storage: node {pending[ref]} cannot write {mask_url(storage)}: {problem}; give every node access "
                 f"(credentials, endpoint, the same mount) or choose another storage (--storage)")
     if late:
         raise SweepInputError(
-            f"storage: node {pending[late[0]]} did not finish writing a probe to {storage} in "
+            f"storage: node {pending[late[0]]} did not finish writing a probe to {mask_url(storage)} in "
             f"{_PROBE_TIMEOUT_S:.0f} s; check that node's access to the storage")
-    logger.info("storage %s: %d node(s) wrote and read a probe", storage, len(nodes))
+    logger.info("storage %s: %d node(s) wrote and read a probe", mask_url(storage), len(nodes))
 
 
 def check_store_reachable(store_url: str, *, sqlite_path: Path | None, client: bool) -> None:

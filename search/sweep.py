@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from results import Store, SweepRecord, TrialRecord
+from results import Store, SweepRecord, TrialRecord, mask_url
 from search import cluster, storage, tracking
 from search.callbacks import CALLBACK_KEY, LiveCallbacks, PlanStopper, TrialTracker, bind, unbind
 from search.checks import check_spec, import_paths
@@ -43,8 +43,9 @@ class SweepOutcome:
         status: ``finished``, ``failed`` (every trial errored) or ``interrupted``.
         best: The best trial as the store recorded it, or None.
         counts: Trials by status (running/completed/stopped_early/error), from the store.
-        experiment_path: Ray's experiment directory (trial dirs, checkpoints, TensorBoard events).
-        store_url: The store's URL, password masked.
+        experiment_path: Ray's experiment directory (trial dirs, checkpoints, TensorBoard events), as
+            given, credentials included: show it through ``results.mask_url``.
+        store_url: The store's URL, its secrets masked (``results.mask_url``).
         first_error: The first errored trial's error text (traceback), if any trial errored.
         plan: The plan the sweep ran with.
         reason: Why the sweep failed when no trial error explains it (one line), e.g. it stalled
@@ -178,7 +179,7 @@ def resume_sweep(
     experiment = record.experiment_path.rstrip("/").rsplit("/", 1)[-1] if record.experiment_path else name
     if not tune.Tuner.can_restore(storage.experiment_uri(where, experiment)):
         raise SweepInputError(f"sweep {name!r}: no Ray Tune state to resume in "
-                              f"{storage.experiment_uri(where, experiment)}")
+                              f"{mask_url(storage.experiment_uri(where, experiment))}")
     spec = spec_of(record)
     plan = build_plan(spec, slots=cluster.planned_slots(spec))
     resolved = _checked_trainable(spec, trainable)
@@ -286,7 +287,7 @@ def check_name_free(store: Store, name: str, experiment_path: str) -> None:
             f"sweep {name!r} already finished in the store; choose another name with --name NEW_NAME", name=name)
     if storage.exists(experiment_path):
         raise SweepExistsError(
-            f"sweep {name!r}: experiment directory {experiment_path} already exists; "
+            f"sweep {name!r}: experiment directory {mask_url(experiment_path)} already exists; "
             f"choose another name with --name NEW_NAME", name=name)
 
 

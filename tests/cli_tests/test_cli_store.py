@@ -13,6 +13,7 @@ import click
 import pytest
 import yaml
 from click.testing import CliRunner, Result
+from sqlalchemy import text
 
 from results import Store
 from search.cli import cli
@@ -145,6 +146,38 @@ def test_password_in_store_url_is_never_printed(tmp_home: Path) -> None:
     result = CliRunner().invoke(cli, ["ls", "--store", url], env=ENV)
     assert result.exit_code == 2
     assert "s3cret" not in result.output and "hpo:***@127.0.0.1:1/none" in result.stderr
+
+
+def test_secrets_in_store_and_storage_urls_never_reach_the_output(home: Path) -> None:
+    url = f"sqlite:///{home / 'store.sqlite'}?password=s3cr3t"
+    checkpoint = "s3://AKIAEXAMPLE:wJalrXUtnF@bucket/runs/demo/t0/checkpoint_000003"
+    shown_checkpoint = "s3://AKIAEXAMPLE:***@bucket/runs/demo/t0/checkpoint_000003"
+    with Store.open() as store, store.engine.begin() as conn:
+        conn.execute(text("UPDATE trials SET checkpoint_path = :c"), {"c": checkpoint})
+    with pytest.warns(Warning, match="pysqlite"):  # SQLite ignores the query's password (names it, not its value)
+        listed = _run(ls_command, ["--store", url])
+        as_json = _run(trials_command, ["demo", "--format", "json", "--store", url])
+        best = _run(best_command, ["demo", "--store", url])
+        best_yaml = _run(best_command, ["demo", "--format", "yaml", "--store", url])
+    for result in (listed, as_json, best, best_yaml):
+        assert result.exit_code == 0, result.output
+        assert "s3cr3t" not in result.output and "wJalrXUtnF" not in result.output
+    assert listed.stdout.splitlines()[0].rstrip() == f"sweeps in sqlite:///{home / 'store.sqlite'}?password=***"
+    assert {t["checkpoint_path"] for t in json.loads(as_json.stdout)} == {shown_checkpoint}
+    assert [line.split()[1:4] for line in best.stdout.splitlines() if "checkpoint" in line] == [
+        ["checkpoint", "│", shown_checkpoint]]
+    assert yaml.safe_load(best_yaml.stdout)["checkpoint_path"] == shown_checkpoint
+
+
+def test_secrets_in_a_store_url_are_masked_in_its_errors(tmp_home: Path) -> None:
+    unparsable = _run(ls_command, ["--store", "postgresql://hpo:s3cr3t@db:port/hpo?token=t0k"])
+    assert unparsable.exit_code == 2
+    assert unparsable.stderr == ("hpo ls: store URL 'postgresql://hpo:***@db:port/hpo?token=***' is not a "
+                                 "SQLAlchemy URL (e.g. sqlite:///runs/store.sqlite)\n")
+    missing = _run(ls_command, ["--store", f"sqlite:///{tmp_home / 'none.sqlite'}?password=s3cr3t"])
+    assert missing.exit_code == 2
+    assert missing.stderr == (f"hpo ls: no store at sqlite:///{tmp_home / 'none.sqlite'}?password=***; "
+                              "`hpo sweep` creates one\n")
 
 
 def test_report_writes_each_format_and_prints_the_path(home: Path, tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -87,6 +88,49 @@ def test_an_unfinished_name_points_to_resume(tmp_home: Path, tmp_path: Path) -> 
         "hpo sweep: sweep 'clitoy' exists unfinished in the store (status running); continue it with "
         "`hpo resume clitoy` or start a new one with --name NEW_NAME\n"
     )
+
+
+def test_storage_and_store_secrets_are_masked_in_the_one_line_error(tmp_home: Path, tmp_path: Path) -> None:
+    store = f"sqlite:///{tmp_path / 'store.sqlite'}?password=s3cr3t"
+    storage = "nosuch://AKIAEXAMPLE:wJalrXUtnF@bucket/runs?session_token=FwoG"
+    with pytest.warns(Warning, match="pysqlite"):
+        result = CliRunner().invoke(cli, ["sweep", _write(tmp_path), "--storage", storage, "--store", store])
+    assert result.exit_code == 2
+    shown = "nosuch://AKIAEXAMPLE:***@bucket/runs/clitoy?session_token=***"
+    assert result.stderr == f"hpo sweep: storage: cannot reach {shown}: Unrecognized filesystem type in URI: {shown}\n"
+
+
+def test_the_summary_shows_paths_and_errors_with_their_secrets_masked(monkeypatch: pytest.MonkeyPatch) -> None:
+    import click
+
+    from results import TrialRecord
+    from search.cli_sweep import _finish
+
+    monkeypatch.delenv("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", raising=False)  # the tensorboard line too
+    storage = "s3://AKIAEXAMPLE:wJalrXUtnF@bucket/runs"
+    best = TrialRecord(sweep="clitoy", trial_id="t0", config={"x": 0.5}, status="completed", best_metric=0.25,
+                       best_iteration=4, last_result={"loss": 0.25}, checkpoint_path=f"{storage}/clitoy/t0/ckpt")
+    outcome = SimpleNamespace(name="clitoy", status="finished", best=best, counts={"completed": 1, "error": 1},
+                              experiment_path=f"{storage}/clitoy", store_url="sqlite:///s.sqlite?password=***",
+                              first_error="Traceback\nOSError: cannot write s3://bucket/runs?secret_key=wJalrXUtnF",
+                              reason=None, exit_code=0)
+
+    @click.command()
+    def summary() -> None:
+        _finish(outcome, metric="loss")
+
+    result = CliRunner().invoke(summary)
+    assert result.exit_code == 0
+    shown = "s3://AKIAEXAMPLE:***@bucket/runs"
+    assert result.stdout == ("sweep clitoy finished: 2 trial(s) (completed 1, error 1)\n"
+                             "best trial t0: loss=0.25 at iteration 4\n"
+                             "  config:  x=0.5\n"
+                             "  metrics: loss=0.25\n"
+                             f"  checkpoint: {shown}/clitoy/t0/ckpt\n"
+                             f"logs: {shown}/clitoy\n"
+                             f"tensorboard --logdir {shown}/clitoy\n"
+                             "store: sqlite:///s.sqlite?password=***\n")
+    assert result.stderr == "note: 1 trial(s) errored; first error: OSError: cannot write s3://bucket/runs?secret_key=***\n"
 
 
 def test_bad_spec_override_exits_2(tmp_home: Path, tmp_path: Path) -> None:

@@ -49,6 +49,13 @@ def test_storage_field_keeps_old_spec_hashes(make_spec) -> None:
     assert make_spec(storage="s3://b/p").spec_hash() != plain.spec_hash()
 
 
+def test_a_storage_that_cannot_be_reached_is_named_with_its_secrets_masked() -> None:
+    with pytest.raises(SweepInputError) as info:
+        storage.exists("nosuch://AKIAEXAMPLE:wJalrXUtnF@bucket/runs?session_token=FwoG")
+    shown = "nosuch://AKIAEXAMPLE:***@bucket/runs?session_token=***"
+    assert str(info.value) == f"storage: cannot reach {shown}: Unrecognized filesystem type in URI: {shown}"
+
+
 def test_exists_and_probe_on_s3(s3: str) -> None:
     assert not storage.exists(f"s3://{BUCKET}/runs/nothing")
     assert storage._probe(f"s3://{BUCKET}/runs", "token") is None
