@@ -22,6 +22,7 @@ import logging
 import os
 from typing import Any
 
+from results import mask_secrets
 from search.environ import set_env
 from search.errors import SweepInputError
 
@@ -113,7 +114,7 @@ class FailSoft:
         except Exception as exc:  # any failure of a tracker: its server, its files, its library
             self._off = True
             logger.warning("%s failed (%s: %s); the sweep goes on without it, the results store has every result",
-                           self.tracker_name, type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "")
+                           self.tracker_name, type(exc).__name__, (mask_secrets(str(exc)).splitlines() or [""])[0])
             logger.debug("%s failure", self.tracker_name, exc_info=True)
 
     def setup(self, *args: Any, **kwargs: Any) -> None:
