@@ -6,8 +6,8 @@ Every string that came from the store (names, specs, configs, errors) goes throu
 from __future__ import annotations
 
 from collections.abc import Callable
-from html import escape
 
+from ._markup import esc
 from ._plots import PLOTS, inline_svg
 from ._report_data import ReportData, yaml_text
 from ._secrets import mask_secrets
@@ -78,11 +78,6 @@ _CAPTIONS = {
     "contour": "The last metric over the two most important numeric hyperparameters, interpolated between the "
                "trials (the dots); the star is the best trial.",
 }
-
-
-def esc(text: object) -> str:
-    """HTML-escaped text (quotes too: safe in attributes)."""
-    return escape(str(text), quote=True)
 
 
 def esc_all(texts: list[str]) -> list[str]:

@@ -27,11 +27,13 @@ def _open_existing(home: str | None, store_url: str | None) -> Store:
 @click.option("--port", default=8080, show_default=True, type=int, help="Port (0: any free one).")
 @click.option("--token", envvar="HPO_SERVE_TOKEN", default=None,
               help="Every request must carry it (?token=T or Authorization: Bearer T). Or $HPO_SERVE_TOKEN.")
-def serve_command(home: str | None, store_url: str | None, host: str, port: int, token: str | None) -> None:
+@click.option("--allow-host", "allow_hosts", multiple=True, metavar="NAME",
+              help="Without a token, also answer requests whose Host is NAME (a reverse proxy's name); "
+                   "repeatable. Loopback names and --host are always allowed.")
+def serve_command(home: str | None, store_url: str | None, host: str, port: int, token: str | None,
+                  allow_hosts: tuple[str, ...]) -> None:
     """Serve a live, read-only dashboard of the store's sweeps (Ctrl-C stops it)."""
-    import uvicorn
-
-    from results.dashboard import ServeError, check_bind, create_app, listen
+    from results.dashboard import ServeError, check_bind, create_app, listen, make_server
 
     try:
         check_bind(host=host, port=port, token=token)
@@ -42,12 +44,12 @@ def serve_command(home: str | None, store_url: str | None, host: str, port: int,
         raise click.exceptions.Exit(2) from exc
     bound_host, bound_port = sock.getsockname()[:2]
     shown = f"[{bound_host}]" if ":" in bound_host else bound_host
-    app = create_app(store, token=token)  # its warm-up imports first: the line below means "ready now"
+    # Its warm-up imports first: the line below means "ready now".
+    app = create_app(store, token=token, hosts=(host, *allow_hosts))
     click.echo(f"hpo serve: http://{shown}:{bound_port}/ over {store.url_masked} (read-only; Ctrl-C stops)",
                err=False)
-    config = uvicorn.Config(app, log_level="warning", access_log=False)
     try:
-        uvicorn.Server(config).run(sockets=[sock])
+        make_server(app).run(sockets=[sock])
     finally:
         sock.close()
         store.close()

@@ -8,5 +8,6 @@ from __future__ import annotations
 
 from ._app import create_app
 from ._bind import ServeError, check_bind, listen
+from ._server import HEADER_TIMEOUT_S, make_server
 
-__all__ = ["ServeError", "check_bind", "create_app", "listen"]
+__all__ = ["HEADER_TIMEOUT_S", "ServeError", "check_bind", "create_app", "listen", "make_server"]

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import hmac
 import json
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
@@ -14,7 +13,6 @@ from urllib.parse import quote
 from starlette.applications import Starlette
 from starlette.background import BackgroundTask
 from starlette.middleware import Middleware
-from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
@@ -24,65 +22,28 @@ from .._plots import inline_svg
 from .._report_data import collector_paused, gather
 from .._store import Store
 from ._assets import SCRIPT
+from ._guard import Guard
 from ._lazy import ORDER, draw, lazy, plot_kinds, slot_prefix
 from ._model import compare_series, sweep_list, sweep_payload
 from ._pages import compare_page, index_page, not_found_page, plot_page, sweep_main, sweep_page, trial_page_html
-from ._snapshot import MIN_REBUILD_S, Cache, Fingerprints
+from ._snapshot import MIN_REBUILD_S, Cache, Fingerprints, Names
 from ._trial import find_trial, trial_main, trial_payload, trial_plot
 
-__all__ = ["MAX_COMPARE", "create_app"]
+__all__ = ["MAX_COMPARE", "MAX_NAME", "create_app"]
 
 logger = logging.getLogger(__name__)
 
 MAX_COMPARE = 8  # sweeps on one compare page
-COOKIE = "hpo_token"
+MAX_NAME = 255  # the store's longest sweep name (its column's width)
 _PLOT_LOCK = threading.Lock()  # matplotlib's rc_context is process-global: one render at a time
 
-_HEADERS = {
-    # Only our own script; inline style attributes are what matplotlib's SVG uses.
-    "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; "
-                               "img-src 'self' data:; connect-src 'self'; base-uri 'none'; "
-                               "form-action 'self'; frame-ancestors 'none'",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",  # a ?token= must not leak to other sites
-    "X-Frame-Options": "DENY",
-}
 
+class _Refused(Exception):
+    """A request naming something the store does not hold: answered 400 or 404 before anything is cached."""
 
-class _Guard(BaseHTTPMiddleware):
-    """Read-only methods only; the token (header, ``?token=`` or cookie) when one is set."""
-
-    def __init__(self, app: Any, *, token: str | None) -> None:
-        super().__init__(app)
-        self._token = token
-
-    def _given(self, request: Request) -> tuple[str | None, bool]:
-        auth = request.headers.get("authorization", "")
-        if auth.lower().startswith("bearer "):
-            return auth[7:].strip(), False
-        if "x-hpo-token" in request.headers:
-            return request.headers["x-hpo-token"], False
-        if "token" in request.query_params:
-            return request.query_params["token"], True
-        return request.cookies.get(COOKIE), False
-
-    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
-        if request.method not in ("GET", "HEAD"):
-            response: Response = Response("read-only: only GET and HEAD\n", status_code=405,
-                                          headers={"Allow": "GET, HEAD"}, media_type="text/plain")
-        else:
-            given, from_query = self._given(request) if self._token else (None, False)
-            if self._token and not (given and hmac.compare_digest(given.encode(), self._token.encode())):
-                response = Response("a token is needed: ?token=T, or the header Authorization: Bearer T\n",
-                                    status_code=401, media_type="text/plain",
-                                    headers={"WWW-Authenticate": "Bearer"})
-            else:
-                response = await call_next(request)
-                if from_query:  # later links and the live script carry it without ?token=
-                    response.set_cookie(COOKIE, given or "", httponly=True, samesite="strict")
-        for key, value in _HEADERS.items():
-            response.headers.setdefault(key, value)
-        return response
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 def _json(payload: Any, *, status: int = 200, etag: str | None = None) -> Response:
@@ -141,21 +102,35 @@ def _warm_imports() -> None:
         warm_up()
 
 
-def create_app(store: Store, *, token: str | None = None, min_rebuild_s: float = MIN_REBUILD_S) -> Starlette:
+def create_app(store: Store, *, token: str | None = None, hosts: Iterable[str] = (),
+               min_rebuild_s: float = MIN_REBUILD_S) -> Starlette:
     """The dashboard over ``store`` (which the app reads and never writes).
 
     Args:
         store: The open results store.
         token: When set, every request must carry it.
+        hosts: Names besides the loopback ones that a request's Host may carry when no token is set: the
+            name the server was bound to, and a reverse proxy's.
         min_rebuild_s: A changing sweep's page is rebuilt at most this often.
     """
     _warm_imports()
-    cache = Cache(min_rebuild_s=min_rebuild_s)
+    pages = Cache(min_rebuild_s=min_rebuild_s)  # the index and each sweep's view
+    parts = Cache(min_rebuild_s=min_rebuild_s, size=512)  # plots, contours, trial pages, comparisons
     fingerprint = Fingerprints(store, ttl_s=min(0.5, min_rebuild_s))
+    names = Names(store, ttl_s=min(0.5, min_rebuild_s))
+
+    def _known(name: str) -> None:
+        """Raise unless the store holds sweep ``name`` (the 404 names close ones, as the CLI does)."""
+        if len(name) > MAX_NAME:
+            raise _Refused(f"no sweep named {name[:40]!r}… (names are at most {MAX_NAME} characters)", 404)
+        if name not in names:
+            store.get_sweep(name)  # raises SweepNotFoundError with close names, unless it was just started
 
     def _sweep_view(name: str, later: list[Callable[[], None]] | None = None) -> tuple[str, dict[str, Any]]:
         """(fingerprint, the sweep's page and data); a big sweep's plots start drawing now, or (``later``
         given) once the response that gets ``later``'s task is sent."""
+        _known(name)
+
         def build(fp: str) -> dict[str, Any]:
             from .._plots import all_plots, hit_maps
 
@@ -170,14 +145,14 @@ def create_app(store: Store, *, token: str | None = None, min_rebuild_s: float =
                 main = sweep_main(data, plots, generated, lazy=kinds)
             # A big sweep: its plots drawn once its page is cached, one by one (a request waits for its own).
             ahead = (threading.Thread(target=_draw_ahead, args=(name, fp, data, kinds), daemon=True,
-                                      name=f"hpo-plots-{name}") if kinds else None)
+                                      name="hpo-plots") if kinds else None)
             # Encoded once per change, not once per request: pages of 1,000 trials are megabytes. The JSON
             # (every trial's last result: 9 MB at 10,000 trials) waits for the first request that wants it.
             return {"json": _Lazy(lambda: _json_bytes(_finite(sweep_payload(data)))), "main": main.encode(),
                     "page": sweep_page(data, main, etag=f'"{fp}"').encode(), "data": data, "plots": plots,
                     "generated": generated, "lazy": kinds, "ahead": ahead}
 
-        fp, view = cache.get(f"sweep:{name}", fingerprint(name), build)
+        fp, view = pages.get(f"sweep:{name}", fingerprint(name), build)
         ahead = view.pop("ahead", None)  # atomic: the one request that finds it starts it
         if ahead is not None:
             if later is None:
@@ -189,6 +164,21 @@ def create_app(store: Store, *, token: str | None = None, min_rebuild_s: float =
     def _after(later: list[Callable[[], None]]) -> BackgroundTask | None:
         return BackgroundTask(later[0]) if later else None
 
+    def _pair(request: Request, data: Any) -> tuple[str, str] | None:
+        """The contour's two params the URL chose (``?cx=&cy=``), checked against the sweep's own."""
+        from .._plots import contour_axes
+
+        cx, cy = request.query_params.get("cx"), request.query_params.get("cy")
+        if not (cx and cy and cx != cy):
+            return None
+        keys = [a.key for a in contour_axes(data)]
+        for chosen in (cx, cy):
+            if chosen not in keys:
+                shown = chosen if len(chosen) <= 80 else chosen[:80] + "…"
+                raise _Refused(f"no numeric param {shown!r} to draw the contour over; this sweep's: "
+                               f"{', '.join(keys) or 'none'}", 400)
+        return cx, cy
+
     def _plot(name: str, fp: str, data: Any, kind: str, pair: tuple[str, str] | None = None) -> str | None:
         """One plot of a big sweep, drawn once per store change (and contour pair), like the page."""
         def build(_fp: str) -> str | None:
@@ -196,34 +186,40 @@ def create_app(store: Store, *, token: str | None = None, min_rebuild_s: float =
                 return draw(data, kind, pair=pair)
 
         key = f"plot:{name}:{kind}" + (f":{pair[0]}:{pair[1]}" if pair else "")
-        return cache.get(key, fp, build)[1]
+        return parts.get(key, fp, build)[1]
 
     def _draw_ahead(name: str, fp: str, data: Any, kinds: list[str]) -> None:
         """Draw a big sweep's plots in page order while its page travels; stop once the page is rebuilt."""
         try:
             for kind in kinds:
-                if cache.fingerprint_of(f"sweep:{name}") != fp:
+                if pages.fingerprint_of(f"sweep:{name}") != fp:
                     return
                 _plot(name, fp, data, kind)
         except Exception:  # a request drawing the same plot will say what went wrong
             logger.exception("drawing the plots of sweep %r ahead of their requests failed", name)
 
-    def _error_page(exc: StoreError) -> Response:
+    def _error_page(exc: Exception) -> Response:
+        if isinstance(exc, _Refused):
+            return HTMLResponse(not_found_page(str(exc), status=exc.status), status_code=exc.status)
         if isinstance(exc, SweepNotFoundError):
             return HTMLResponse(not_found_page(str(exc), status=404), status_code=404)
         logger.warning("store read failed: %s", exc)
         return HTMLResponse(not_found_page(str(exc), status=503), status_code=503)
 
+    def _error_json(exc: Exception) -> Response:
+        status = exc.status if isinstance(exc, _Refused) else 404 if isinstance(exc, SweepNotFoundError) else 503
+        return _json({"error": str(exc)}, status=status)
+
     def index(request: Request) -> Response:
         try:
-            _, sweeps = cache.get("index", fingerprint(None), lambda _fp: sweep_list(store))
+            _, sweeps = pages.get("index", fingerprint(None), lambda _fp: sweep_list(store))
         except StoreError as exc:
             return _error_page(exc)
         return HTMLResponse(index_page(sweeps, store.url_masked))
 
     def api_sweeps(request: Request) -> Response:
         try:
-            fp, sweeps = cache.get("index", fingerprint(None), lambda _fp: sweep_list(store))
+            fp, sweeps = pages.get("index", fingerprint(None), lambda _fp: sweep_list(store))
         except StoreError as exc:
             return _json({"error": str(exc)}, status=503)
         if _matches(request, fp):
@@ -232,59 +228,52 @@ def create_app(store: Store, *, token: str | None = None, min_rebuild_s: float =
 
     def sweep(request: Request) -> Response:
         later: list[Callable[[], None]] = []
-        response = _sweep(request, later)
+        try:
+            response = _sweep(request, later)
+        except (StoreError, _Refused) as exc:
+            return _error_page(exc)
         response.background = _after(later)
         return response
 
     def _sweep(request: Request, later: list[Callable[[], None]]) -> Response:
         name = request.path_params["name"]
-        try:
-            fp, view = _sweep_view(name, later)
-        except StoreError as exc:
-            return _error_page(exc)
+        fp, view = _sweep_view(name, later)
+        data = view["data"]
+        pair = _pair(request, data)
         headers = {"ETag": f'"{fp}"', "Cache-Control": "no-cache"}
-        pair = (request.query_params.get("cx"), request.query_params.get("cy"))
-        if pair[0] and pair[1] and pair[0] != pair[1] and view["lazy"]:  # the contour's placeholder asks for it
-            data = view["data"]
-            main = sweep_main(data, {}, view["generated"], contour=(pair[0], pair[1]), lazy=view["lazy"])
-            if request.query_params.get("fragment"):
-                return HTMLResponse(main, headers=headers)
-            query = f"&cx={quote(pair[0])}&cy={quote(pair[1])}"
-            return HTMLResponse(sweep_page(data, main, etag=f'"{fp}"', query=query), headers=headers)
-        if pair[0] and pair[1] and pair[0] != pair[1]:  # the contour over two params the URL chose
-            from .._plots import contour_plot, hit_maps
+        fragment = bool(request.query_params.get("fragment"))
+        if pair is None:
+            return HTMLResponse(view["main"] if fragment else view["page"], headers=headers)
+        query = f"&cx={quote(pair[0])}&cy={quote(pair[1])}"
+        if view["lazy"]:  # the contour's placeholder asks for it
+            main = sweep_main(data, {}, view["generated"], contour=pair, lazy=view["lazy"])
+        else:  # the contour over two params the URL chose, drawn once per store change and pair
+            def build(_fp: str) -> str | None:
+                from .._plots import contour_plot, hit_maps
 
-            data = view["data"]
-
-            def draw(_fp: str) -> str | None:
                 with _PLOT_LOCK, hit_maps():
-                    return contour_plot(data, (pair[0], pair[1]))
+                    return contour_plot(data, pair)
 
-            # Drawn once per store change and pair, like the page itself, not once per request.
-            _, chosen = cache.get(f"contour:{name}:{pair[0]}:{pair[1]}", fp, draw)
-            if chosen is not None:
-                main = sweep_main(data, {**view["plots"], "contour": chosen}, view["generated"],
-                                  contour=(pair[0], pair[1]))
-                if request.query_params.get("fragment"):
-                    return HTMLResponse(main, headers=headers)
-                query = f"&cx={quote(pair[0])}&cy={quote(pair[1])}"
-                return HTMLResponse(sweep_page(data, main, etag=f'"{fp}"', query=query), headers=headers)
-        return HTMLResponse(view["main"] if request.query_params.get("fragment") else view["page"], headers=headers)
+            chosen = parts.get(f"contour:{name}:{pair[0]}:{pair[1]}", fp, build)[1]
+            if chosen is None:
+                return HTMLResponse(view["main"] if fragment else view["page"], headers=headers)
+            main = sweep_main(data, {**view["plots"], "contour": chosen}, view["generated"], contour=pair)
+        if fragment:
+            return HTMLResponse(main, headers=headers)
+        return HTMLResponse(sweep_page(data, main, etag=f'"{fp}"', query=query), headers=headers)
 
     def sweep_plot(request: Request) -> Response:
         """``/sweeps/NAME/plots/KIND``: one plot of a big sweep (``?fragment=1``: the bare SVG, for the script;
         204 when it has nothing to draw). A sweep drawn whole answers the same, from the plots on its page."""
         name, kind = request.path_params["name"], request.path_params["kind"]
         if kind not in ORDER:
-            return HTMLResponse(not_found_page(f"no plot {kind!r}; plots: {', '.join(ORDER)}", status=404),
-                                status_code=404)
+            return _error_page(_Refused(f"no plot {kind[:40]!r}; plots: {', '.join(ORDER)}", 404))
         try:
             fp, view = _sweep_view(name)
-        except StoreError as exc:
+            data = view["data"]
+            pair = _pair(request, data) if kind == "contour" else None
+        except (StoreError, _Refused) as exc:
             return _error_page(exc)
-        cx, cy = request.query_params.get("cx"), request.query_params.get("cy")
-        pair = (cx, cy) if kind == "contour" and cx and cy and cx != cy else None
-        data = view["data"]
         svg = view["plots"].get(kind) if not view["lazy"] and pair is None else _plot(name, fp, data, kind, pair)
         headers = {"ETag": f'"{fp}"', "Cache-Control": "no-cache"}
         if request.query_params.get("fragment"):
@@ -298,63 +287,68 @@ def create_app(store: Store, *, token: str | None = None, min_rebuild_s: float =
         later: list[Callable[[], None]] = []
         try:
             fp, view = _sweep_view(name, later)
-        except SweepNotFoundError as exc:
-            return _json({"error": str(exc)}, status=404)
-        except StoreError as exc:
-            return _json({"error": str(exc)}, status=503)
+        except (StoreError, _Refused) as exc:
+            return _error_json(exc)
         if _matches(request, fp):
             return Response(status_code=304, headers={"ETag": f'"{fp}"'}, background=_after(later))
         return Response(view["json"].get(), media_type="application/json",
                         headers={"ETag": f'"{fp}"', "Cache-Control": "no-cache"}, background=_after(later))
 
-    def _trial(request: Request) -> tuple[dict[str, Any] | None, str]:
+    def _trial(request: Request) -> dict[str, Any]:
+        """The trial's payload and page, built once per store change (the trial checked first)."""
         name, trial_id = request.path_params["name"], request.path_params["trial_id"]
-        data = _sweep_view(name)[1]["data"]
+        fp, view = _sweep_view(name)
+        data = view["data"]
         trial = find_trial(data, trial_id)
         if trial is None:
-            return None, f"no trial {trial_id!r} in sweep {name!r}"
-        return _finite(trial_payload(store, data, trial)), ""
+            shown = trial_id if len(trial_id) <= 80 else trial_id[:80] + "…"
+            raise _Refused(f"no trial {shown!r} in sweep {name!r}", 404)
+
+        def build(_fp: str) -> dict[str, Any]:
+            payload = _finite(trial_payload(store, data, trial))
+            with _PLOT_LOCK:
+                svg = trial_plot(payload)
+            return {"payload": payload, "page": trial_page_html(payload, trial_main(payload, svg)).encode(),
+                    "json": _json_bytes(payload)}
+
+        return parts.get(f"trial:{name}:{trial_id}", fp, build)[1]
 
     def trial_page(request: Request) -> Response:
         try:
-            payload, missing = _trial(request)
-        except StoreError as exc:
+            built = _trial(request)
+        except (StoreError, _Refused) as exc:
             return _error_page(exc)
-        if payload is None:
-            return HTMLResponse(not_found_page(missing, status=404), status_code=404)
-        with _PLOT_LOCK:
-            svg = trial_plot(payload)
-        return HTMLResponse(trial_page_html(payload, trial_main(payload, svg)))
+        return HTMLResponse(built["page"])
 
     def api_trial(request: Request) -> Response:
         try:
-            payload, missing = _trial(request)
-        except SweepNotFoundError as exc:
-            return _json({"error": str(exc)}, status=404)
-        except StoreError as exc:
-            return _json({"error": str(exc)}, status=503)
-        if payload is None:
-            return _json({"error": missing}, status=404)
-        return _json(payload)
+            built = _trial(request)
+        except (StoreError, _Refused) as exc:
+            return _error_json(exc)
+        return Response(built["json"], media_type="application/json", headers={"Cache-Control": "no-cache"})
 
     def compare(request: Request) -> Response:
-        names = [n.strip() for n in request.query_params.get("sweeps", "").split(",") if n.strip()]
-        names += [n for n in request.query_params.getlist("pick") if n not in names]
-        if not names:
-            return HTMLResponse(not_found_page("name the sweeps to compare: /compare?sweeps=A,B", status=400),
-                                status_code=400)
-        if len(names) > MAX_COMPARE:
-            return HTMLResponse(not_found_page(f"compare at most {MAX_COMPARE} sweeps, got {len(names)}",
-                                               status=400), status_code=400)
+        wanted = [n.strip() for n in request.query_params.get("sweeps", "").split(",") if n.strip()]
+        wanted += [n for n in request.query_params.getlist("pick") if n not in wanted]
+        if not wanted:
+            return _error_page(_Refused("name the sweeps to compare: /compare?sweeps=A,B", 400))
+        if len(wanted) > MAX_COMPARE:
+            return _error_page(_Refused(f"compare at most {MAX_COMPARE} sweeps, got {len(wanted)}", 400))
         try:
-            series = [compare_series(_sweep_view(name)[1]["data"]) for name in names]
-        except StoreError as exc:
+            views = [_sweep_view(name) for name in wanted]
+        except (StoreError, _Refused) as exc:
             return _error_page(exc)
-        from ._compare import compare_plot
 
-        with _PLOT_LOCK:
-            svg = compare_plot(series)
-        return HTMLResponse(compare_page(names, svg, series))
+        def build(_fp: str) -> bytes:
+            from ._compare import compare_plot
+
+            series = [compare_series(view["data"]) for _, view in views]
+            with _PLOT_LOCK:
+                svg = compare_plot(series)
+            return compare_page(wanted, svg, series).encode()
+
+        fp = ":".join(fp for fp, _ in views)
+        return HTMLResponse(parts.get("compare:" + "\0".join(wanted), fp, build)[1])
 
     def script(request: Request) -> Response:
         return Response(SCRIPT, media_type="text/javascript", headers={"Cache-Control": "max-age=300"})
@@ -370,4 +364,4 @@ def create_app(store: Store, *, token: str | None = None, min_rebuild_s: float =
         Route("/api/sweeps/{name}/trials/{trial_id:path}", api_trial),
         Route("/static/dash.js", script),
     ]
-    return Starlette(routes=routes, middleware=[Middleware(_Guard, token=token)])
+    return Starlette(routes=routes, middleware=[Middleware(Guard, token=token, hosts=hosts)])

@@ -19,7 +19,7 @@ from .._db import run_read
 from .._schema import results_table, sweeps_table, trials_table
 from .._store import Store
 
-__all__ = ["MIN_REBUILD_S", "Cache", "Fingerprints", "fingerprint"]
+__all__ = ["MIN_REBUILD_S", "Cache", "Fingerprints", "Names", "fingerprint"]
 
 MIN_REBUILD_S = 2.0  # a running sweep's page is rebuilt at most this often
 FINGERPRINT_TTL_S = 0.5  # how stale a "has the store changed?" answer may be
@@ -54,7 +54,8 @@ def fingerprint(store: Store, name: str | None) -> str:
 
 
 class Fingerprints:
-    """``fingerprint`` memoised for ``ttl_s``: many clients polling cost one query per key per ``ttl_s``."""
+    """``fingerprint`` memoised for ``ttl_s``: many clients polling cost one query per key per ``ttl_s``
+    (asked only for sweeps the store holds, so it holds one entry per sweep at most)."""
 
     def __init__(self, store: Store, *, ttl_s: float = FINGERPRINT_TTL_S) -> None:
         self._store = store
@@ -74,13 +75,18 @@ class Fingerprints:
 
 
 class Cache:
-    """Built values by key, each with the fingerprint it was built from."""
+    """Built values by key, each with the fingerprint it was built from; at most ``size`` of them (the
+    oldest built goes first). Keys are made only of what the store holds (the app checks a sweep's name,
+    a trial's id and a plot's axes before it asks), so a client cannot fill the cache with names it made up.
+    A build never asks the cache for another key (the app fetches what a build needs first)."""
 
-    def __init__(self, *, min_rebuild_s: float = MIN_REBUILD_S) -> None:
+    _STRIPES = 64  # builds of keys that share a stripe wait on each other: a fixed table, whatever the keys
+
+    def __init__(self, *, min_rebuild_s: float = MIN_REBUILD_S, size: int = 256) -> None:
         self._min_rebuild_s = min_rebuild_s
+        self._size = size
         self._entries: dict[str, tuple[str, float, Any]] = {}
-        self._locks: dict[str, threading.Lock] = {}
-        self._guard = threading.Lock()
+        self._locks = [threading.Lock() for _ in range(self._STRIPES)]
 
     def fingerprint_of(self, key: str) -> str | None:
         """The fingerprint ``key``'s cached value was built from (None: nothing cached)."""
@@ -92,15 +98,34 @@ class Cache:
         entry = self._entries.get(key)
         if entry is not None and (entry[0] == fp or time.monotonic() - entry[1] < self._min_rebuild_s):
             return entry[0], entry[2]
-        with self._guard:
-            lock = self._locks.setdefault(key, threading.Lock())
-        with lock:  # one build per key at a time; the others wait and take its result
+        with self._locks[hash(key) % self._STRIPES]:  # one build per key at a time; the others take its result
             entry = self._entries.get(key)
             if entry is not None and (entry[0] == fp or time.monotonic() - entry[1] < self._min_rebuild_s):
                 return entry[0], entry[2]
             value = build(fp)
             self._entries[key] = (fp, time.monotonic(), value)
-            if len(self._entries) > 256:  # many sweeps browsed: forget the oldest
+            if len(self._entries) > self._size:  # many sweeps browsed: forget the oldest
                 oldest = min(self._entries, key=lambda k: self._entries[k][1])
                 self._entries.pop(oldest, None)
             return fp, value
+
+
+class Names:
+    """The store's sweep names, read again at most every ``ttl_s``: whether a URL names a real sweep is
+    answered without a query, so a flood of made-up names costs one query per ``ttl_s``."""
+
+    def __init__(self, store: Store, *, ttl_s: float = FINGERPRINT_TTL_S) -> None:
+        self._store = store
+        self._ttl_s = ttl_s
+        self._names: frozenset[str] = frozenset()
+        self._read_at = float("-inf")
+        self._lock = threading.Lock()
+
+    def __contains__(self, name: object) -> bool:
+        if name in self._names:
+            return True
+        with self._lock:
+            if time.monotonic() - self._read_at >= self._ttl_s:
+                self._names = frozenset(self._store.names())
+                self._read_at = time.monotonic()
+            return name in self._names

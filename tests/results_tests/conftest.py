@@ -41,6 +41,20 @@ fixed: {epochs: 4}
 """
 
 XSS = "<script>alert(1)</script>"
+LOCAL = "http://127.0.0.1:8080"  # the dashboard answers only to its own name: the tests' client uses one
+
+
+def dashboard_client(store: Store, **options: Any) -> Any:
+    """Starlette's test client over ``create_app(store, **options)``, as a browser on loopback would call it."""
+    import warnings
+
+    with warnings.catch_warnings():  # Starlette nudges towards httpx2; httpx is what is installed
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from starlette.testclient import TestClient
+
+    from results.dashboard import create_app
+
+    return TestClient(create_app(store, **options), base_url=LOCAL)
 
 
 @dataclass

@@ -19,6 +19,8 @@ from results._confirm import t_quantile
 from search.cli import cli
 from search.driver import this_host
 
+from .conftest import dashboard_client
+
 PARENT = """\
 name: par
 trainable: cifar
@@ -216,11 +218,9 @@ def test_confirm_refuses_bad_input_in_one_line(store: Store) -> None:
 
 
 def test_the_dashboard_shows_the_confirmation(confirmed: Store) -> None:
-    from starlette.testclient import TestClient
 
-    from results.dashboard import create_app
 
-    client = TestClient(create_app(confirmed, min_rebuild_s=0.0))
+    client = dashboard_client(confirmed, min_rebuild_s=0.0)
     page = client.get("/sweeps/par")
     assert page.status_code == 200 and '<div id="confirmation">' in page.text
     assert "confirmed best: trial b (original #2)" in page.text

@@ -13,14 +13,14 @@ with warnings.catch_warnings():  # Starlette nudges towards httpx2; httpx is wha
     from starlette.testclient import TestClient
 
 from results import Store, StoreCallback
-from results.dashboard import ServeError, _snapshot, check_bind, create_app
+from results.dashboard import ServeError, _snapshot, check_bind
 
-from .conftest import XSS, FakeTrial, fill_demo
+from .conftest import XSS, FakeTrial, dashboard_client, fill_demo
 
 
 @pytest.fixture
 def client(demo: Store) -> TestClient:
-    return TestClient(create_app(demo, min_rebuild_s=0.0))
+    return dashboard_client(demo, min_rebuild_s=0.0)
 
 
 def _text(html: str, element_id: str) -> str:
@@ -103,20 +103,23 @@ def test_unknown_sweep_is_a_404_page_with_close_names(client: TestClient) -> Non
 
 
 def test_read_only_and_the_token(demo: Store) -> None:
-    open_client = TestClient(create_app(demo))
+    open_client = dashboard_client(demo)
     assert open_client.post("/api/sweeps").status_code == 405
     assert open_client.delete("/sweeps/demo").status_code == 405
 
-    guarded = TestClient(create_app(demo, token="s3cret"))
+    guarded = dashboard_client(demo, token="s3cret")
     refused = guarded.get("/api/sweeps")
     assert refused.status_code == 401
     assert refused.text == "a token is needed: ?token=T, or the header Authorization: Bearer T\n"
     assert guarded.get("/api/sweeps", headers={"Authorization": "Bearer wrong"}).status_code == 401
     assert guarded.get("/api/sweeps", headers={"Authorization": "Bearer s3cret"}).status_code == 200
     assert guarded.get("/static/dash.js").status_code == 401
-    entered = guarded.get("/", params={"token": "s3cret"})
-    assert entered.status_code == 200 and "httponly" in entered.headers["set-cookie"].lower()
-    assert guarded.get("/sweeps/demo").status_code == 200  # the cookie carries it from here on
+    entered = guarded.get("/sweeps/demo", params={"token": "s3cret", "cx": "lr"}, follow_redirects=False)
+    # On to the same URL without the token; the cookie (named after the port) carries it from here on.
+    assert entered.status_code == 303 and entered.headers["location"] == "/sweeps/demo?cx=lr"
+    assert entered.headers["set-cookie"] == "hpo_token_8080=s3cret; HttpOnly; Path=/; SameSite=strict"
+    assert guarded.get("/sweeps/demo").status_code == 200
+    assert guarded.get("/api/sweeps", params={"token": "s3cret"}).status_code == 200  # scripts: no redirect
 
 
 def test_bind_rules() -> None:

@@ -15,14 +15,14 @@ import pytest
 from store_rows import fill_sweep
 
 from results import Store
-from results.dashboard import _app, _snapshot, create_app
+from results.dashboard import _app, _snapshot
 
 from .cdp import CHROMIUM, Chromium
+from .conftest import dashboard_client
 from .test_dashboard_browser import _point, _serving, _visible_rows
 
 with warnings.catch_warnings():  # Starlette nudges towards httpx2; httpx is what is installed
     warnings.simplefilter("ignore", DeprecationWarning)
-    from starlette.testclient import TestClient
 
 TRIALS = 1_500  # past SAMPLE_ABOVE: the plots draw a sample
 SPEC = f"""\
@@ -65,7 +65,7 @@ def test_a_big_sweeps_page_comes_first_and_its_plots_after(store: Store, monkeyp
         return real_draw(data, kind, pair=pair)
 
     monkeypatch.setattr(_app, "draw", counted)
-    client = TestClient(create_app(store, min_rebuild_s=0.0))
+    client = dashboard_client(store, min_rebuild_s=0.0)
 
     page = client.get("/sweeps/big")
     assert page.status_code == 200

@@ -10,14 +10,13 @@ import pytest
 from starlette.testclient import TestClient
 
 from results import LINEAGE_KEY, Store, StoreCallback
-from results.dashboard import create_app
 
-from .conftest import XSS, FakeTrial
+from .conftest import XSS, FakeTrial, dashboard_client
 
 
 @pytest.fixture
 def client(demo: Store) -> TestClient:
-    return TestClient(create_app(demo, min_rebuild_s=0.0))
+    return dashboard_client(demo, min_rebuild_s=0.0)
 
 
 def test_every_trial_id_links_to_its_page(client: TestClient) -> None:
@@ -69,7 +68,7 @@ def test_pbt_lineage_links_both_ways(store: Store, tmp_path: Path) -> None:
     for trial in both:
         callback.on_trial_complete(0, both, trial)
     callback.on_experiment_end(both)
-    client = TestClient(create_app(store, min_rebuild_s=0.0))
+    client = dashboard_client(store, min_rebuild_s=0.0)
     taken = client.get("/api/sweeps/pbt/trials/k1").json()["lineage"]
     assert [(e["from_trial"], e["iteration"]) for e in taken["parents"]] == [("d0", 3)] and taken["children"] == []
     page = client.get("/sweeps/pbt/trials/k1").text

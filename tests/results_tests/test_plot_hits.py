@@ -13,6 +13,8 @@ from results import Store, export_report
 from results._plots import all_plots, hit_maps
 from results._report_data import gather
 
+from .conftest import dashboard_client
+
 SPEC = """\
 name: two
 trainable: cifar
@@ -84,12 +86,10 @@ def test_the_report_has_the_timeline_and_contour_without_hit_maps(sqlite_store: 
 
 
 def test_the_dashboard_draws_the_contour_over_the_params_the_url_chooses(sqlite_store: Store) -> None:
-    from starlette.testclient import TestClient
 
-    from results.dashboard import create_app
 
     _two(sqlite_store)
-    client = TestClient(create_app(sqlite_store, min_rebuild_s=0.0))
+    client = dashboard_client(sqlite_store, min_rebuild_s=0.0)
     default = client.get("/sweeps/two").text
     picked = re.search(r'<form class="contour-pick".*?</form>', default)
     assert picked is not None and sorted(re.findall(r"<option selected>(\w+)</option>", picked.group(0))) == ["lr", "x"]
