@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import math
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
@@ -11,8 +12,19 @@ from typing import Any
 from ._secrets import mask_secrets, mask_url
 
 __all__ = [
-    "HEARTBEAT_EVERY_S", "HEARTBEAT_STALE_S", "LINEAGE_KEY", "TRIAL_FIELDS", "ExploitRecord", "SweepRecord",
-    "TrialRecord", "finite", "from_epoch", "iso", "trial_from_row", "trial_row",
+    "HEARTBEAT_EVERY_S",
+    "HEARTBEAT_STALE_S",
+    "LINEAGE_KEY",
+    "TRIAL_FIELDS",
+    "ExploitRecord",
+    "SweepRecord",
+    "TrialRecord",
+    "checked_number",
+    "finite",
+    "from_epoch",
+    "iso",
+    "trial_from_row",
+    "trial_row",
 ]
 
 HEARTBEAT_EVERY_S = 10.0  # a running driver stamps the sweep's heartbeat this often
@@ -22,6 +34,8 @@ HEARTBEAT_STALE_S = 60.0
 
 # A result that carries this key (a dict: from_trial, from_step, at_step) is the first one its trial
 # trained from another trial's checkpoint (PBT's exploit); stored flattened as pbt/from_trial...
+logger = logging.getLogger(__name__)
+
 LINEAGE_KEY = "pbt"
 
 
@@ -96,6 +110,7 @@ class TrialRecord:
     started: datetime | None = None
     ended: datetime | None = None
     node: str | None = None
+    malformed: tuple[str, ...] = field(default=(), compare=False)  # columns whose stored value was not a number
 
     @property
     def duration_s(self) -> float | None:
@@ -128,7 +143,26 @@ class TrialRecord:
 # `id`/`sweep_id`), converted only by kind here, for the store's reads and the callback's writes.
 _JSON_FIELDS = frozenset({"config", "last_result"})
 _TIME_FIELDS = frozenset({"started", "ended"})
-TRIAL_FIELDS = tuple(f.name for f in fields(TrialRecord) if f.name != "sweep")
+TRIAL_FIELDS = tuple(f.name for f in fields(TrialRecord) if f.name not in ("sweep", "malformed"))
+# Numeric columns: a store written by something else may hold text there (SQLite keeps what it is given).
+_NUMBER_FIELDS = {"best_metric": float, "last_metric": float, "best_iteration": int, "iterations": int,
+                  "started": float, "ended": float}
+
+
+def checked_number(value: Any, kind: type[int] | type[float] = float) -> tuple[int | float | None, bool]:
+    """(the value as ``kind``, True), or (None, False) when a stored value is not a finite number (None is
+    (None, True))."""
+    if value is None:
+        return None, True
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None, False
+    try:
+        number = float(value)
+    except ValueError:
+        return None, False
+    if not math.isfinite(number) or (kind is int and number != int(number)):
+        return None, False
+    return kind(number), True
 
 
 def _json(value: Any) -> str:
@@ -151,15 +185,25 @@ def _loads(text: str | None) -> dict[str, Any]:
 def trial_from_row(sweep: str, row: Any) -> TrialRecord:
     """The record of one ``trials`` row (the one loader: the store's reads and the callback's resume)."""
     values: dict[str, Any] = {}
+    malformed = []
     for name in TRIAL_FIELDS:
         value = getattr(row, name)
+        if name in _NUMBER_FIELDS:
+            value, fine = checked_number(value, _NUMBER_FIELDS[name])
+            if not fine:
+                malformed.append(name)
         if name in _JSON_FIELDS:
             value = _loads(value)
         elif name in _TIME_FIELDS:
             value = from_epoch(value)
         values[name] = value
     values["iterations"] = values["iterations"] or 0
-    return TrialRecord(sweep=sweep, **values)
+    if not isinstance(values["trial_id"], str) or not isinstance(values["status"], str):
+        values["trial_id"], values["status"] = str(values["trial_id"]), str(values["status"])
+    if malformed:
+        logger.warning("store: trial %r of sweep %r holds a value that is not a number in %s; shown as none",
+                       values["trial_id"], sweep, ", ".join(malformed))
+    return TrialRecord(sweep=sweep, **values, malformed=tuple(malformed))
 
 
 def trial_row(trial: TrialRecord, sweep_id: int) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from ._db import make_engine, mask, run_read, run_write, sqlite_file
 from ._env import default_url, git_commit, resolve_home, versions
 from ._errors import StoreError, SweepExistsError, SweepNotFoundError, TrialNotFoundError
-from ._records import LINEAGE_KEY, ExploitRecord, SweepRecord, TrialRecord, from_epoch, trial_from_row
+from ._records import LINEAGE_KEY, ExploitRecord, SweepRecord, TrialRecord, checked_number, from_epoch, trial_from_row
 from ._schema import (
     MIGRATIONS,
     SCHEMA_VERSION,
@@ -426,10 +426,14 @@ class Store:
             raise TrialNotFoundError(f"trial id {trial_id!r} is in {len(pks)} sweeps; name the sweep (sweep=...)")
         records = []
         for row in rows:
-            record: dict[str, Any] = {"iteration": row.iteration, "time_total_s": row.time_total_s,
-                                      "recorded": from_epoch(row.recorded)}
-            for key, value in json.loads(row.metrics).items():
-                record.setdefault(key, value)
+            iteration, recorded = checked_number(row.iteration, int)[0], checked_number(row.recorded)[0]
+            if iteration is None:  # a row some other writer left without a usable iteration
+                continue
+            record: dict[str, Any] = {"iteration": iteration, "time_total_s": checked_number(row.time_total_s)[0],
+                                      "recorded": from_epoch(recorded)}
+            metrics = _loads(row.metrics, {})
+            for key, value in (metrics.items() if isinstance(metrics, dict) else ()):
+                record.setdefault(str(key), value)
             records.append(record)
         return pd.DataFrame.from_records(records, columns=None if records else
                                          ["iteration", "time_total_s", "recorded"])
@@ -489,8 +493,14 @@ class Store:
         rows = run_read(self._engine, read, what=f"reading results of {name!r}")
         columns = ["trial_id", "iteration", "time_total_s", "metric", "recorded"]
         # Column lists, not row objects: pandas inspects each Row for its fields, seconds at 200,000 rows.
-        return pd.DataFrame(dict(zip(columns, map(list, zip(*rows, strict=True)), strict=True)) if rows else
-                            [], columns=columns)
+        frame = pd.DataFrame(dict(zip(columns, map(list, zip(*rows, strict=True)), strict=True)) if rows else
+                             [], columns=columns)
+        numeric = columns[1:]
+        if rows and any(frame[c].dtype == object for c in numeric):  # text where numbers belong: not a number
+            for column in numeric:
+                frame[column] = pd.to_numeric(frame[column], errors="coerce")
+            frame = frame.dropna(subset=["iteration", "recorded"]).reset_index(drop=True)
+        return frame
 
     def trial_marks(self, name: str) -> list[tuple[str, float | None, float | None, float | None]]:
         """Per trial: ``(trial_id, best_metric, when its best result was recorded, when its last was)``,
@@ -505,7 +515,7 @@ class Store:
                      .outerjoin(last, (last.c.trial_pk == trials_table.c.id)
                                 & (last.c.iteration == trials_table.c.iterations))
                      .where(trials_table.c.sweep_id == sweep_id))
-            return [tuple(row) for row in conn.execute(query)]
+            return [(str(row[0]), *(checked_number(value)[0] for value in row[1:])) for row in conn.execute(query)]
 
         return run_read(self._engine, read, what=f"reading the best results of {name!r}")
 
@@ -548,11 +558,13 @@ def _loads(text: str | None, default: Any) -> Any:
 
 def _sweep_record(row: Any, counts: dict[str, int]) -> SweepRecord:
     status = row.status if row.status in SWEEP_STATUSES else str(row.status)
+    plan = _loads(row.plan, None)
     return SweepRecord(
         name=row.name, status=status, spec_yaml=row.spec_yaml, spec_hash=row.spec_hash, metric=row.metric,
-        mode=row.mode, started=from_epoch(row.started), finished=from_epoch(row.finished),
+        mode=row.mode, started=from_epoch(checked_number(row.started)[0]),
+        finished=from_epoch(checked_number(row.finished)[0]),
         versions=_loads(row.versions, {}), git_commit=row.git_commit, experiment_path=row.experiment_path,
-        counts=counts, max_t=row.max_t, plan=_loads(row.plan, None), storage_path=row.storage_path,
-        reason=row.reason, driver_host=row.driver_host, driver_pid=row.driver_pid, job_id=row.job_id,
-        job_address=row.job_address,
-        heartbeat=from_epoch(row.heartbeat), parent=row.parent)
+        counts=counts, max_t=checked_number(row.max_t, int)[0], plan=plan if isinstance(plan, dict) else None,
+        storage_path=row.storage_path, reason=row.reason, driver_host=row.driver_host,
+        driver_pid=checked_number(row.driver_pid, int)[0], job_id=row.job_id, job_address=row.job_address,
+        heartbeat=from_epoch(checked_number(row.heartbeat)[0]), parent=row.parent)

@@ -33,6 +33,7 @@ svg[data-hits] { cursor: crosshair; }
        border-radius: 6px; padding: 6px 8px; font-size: 12px; max-width: 420px; box-shadow: 0 2px 8px #0002; }
 #tip b { font-family: ui-monospace, monospace; }
 #selection { font-size: 13px; margin: 6px 0; min-height: 1.4em; }
+.problem { color: #b00020; font-size: 13px; }
 """
 
 # Live refresh: poll the JSON with If-None-Match; only when it changed (200, new ETag) fetch the

@@ -16,7 +16,7 @@ from .._report_data import ReportData
 from .._sections import STATUS_LABELS, counts_text, fmt, fmt_duration, hours
 from ._assets import CSS
 from ._model import budget
-from ._parts import guarded, resources_text, status_class
+from ._parts import guarded, malformed_note, resources_text, status_class
 from ._trial import trial_url
 
 __all__ = ["compare_page", "index_page", "not_found_page", "plot_page", "plot_url", "sweep_main", "sweep_page",
@@ -220,12 +220,13 @@ def sweep_main(data: ReportData, plots: dict[str, str], generated: str, *,
     return str(html(
         "<h1>Sweep {name} <span class=\"badge {cls}\" id=\"sweep-status\">{status}</span></h1>"
         "<p class=\"sub\">{metric} ({mode}) · started {started} · <span class=\"live\" id=\"live\">as of "
-        "{generated}, live</span></p><div class=\"cards\">{cards}</div>"
+        "{generated}, live</span></p>{malformed}<div class=\"cards\">{cards}</div>"
         "<h2>Plots</h2><p class=\"sub\">Hover a point or line for its trial, click to open it; drag on a "
         "parallel-coordinates axis or across a plot to select trials (kept in the URL).</p>"
         "{sample}<p id=\"selection\"></p>{figures}{info}{confirmation}{importance}{table}",
         name=sweep.name, cls=status_class(sweep.status), status=sweep.status, metric=sweep.metric, mode=sweep.mode,
         started=fmt(iso(sweep.started)), generated=generated, cards=cards,
+        malformed=malformed_note({t.trial_id: list(t.malformed) for t in data.trials if t.malformed}),
         sample=Markup(sample_note(data)), figures=figures or Markup("<p>No results to plot yet.</p>"),
         info=guarded("plots' hover data", lambda: _trial_info(data)),
         confirmation=guarded("confirmation", lambda: Markup(confirmation_section(data, link=trial_url))),

@@ -9,7 +9,7 @@ from typing import Any
 from .._markup import Markup, html
 from .._sections import fmt
 
-__all__ = ["guarded", "resources_text", "status_class"]
+__all__ = ["guarded", "malformed_note", "resources_text", "status_class"]
 
 logger = logging.getLogger(__name__)
 
@@ -40,3 +40,14 @@ def resources_text(resources: Any) -> str:
     if not isinstance(resources, dict):
         return "unknown"
     return ", ".join(f"{k} {fmt(v)}" for k, v in resources.items()) or "unknown"
+
+
+def malformed_note(malformed: dict[str, list[str]]) -> Markup:
+    """One line naming the trials whose stored numbers were not numbers (``{trial id: [column, ...]}``), or
+    nothing when every row was as expected."""
+    if not malformed:
+        return Markup("")
+    shown = "; ".join(f"{trial}: {', '.join(columns)}" for trial, columns in list(malformed.items())[:5])
+    more = f"; and {len(malformed) - 5} more" if len(malformed) > 5 else ""
+    return html("<p class=\"problem\" id=\"malformed\">The store holds text where a number belongs for {n} "
+                "trial(s) ({shown}{more}); those values show as —.</p>", n=len(malformed), shown=shown, more=more)

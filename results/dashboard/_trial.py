@@ -14,7 +14,7 @@ from .._records import TrialRecord, iso
 from .._report_data import ReportData, rungs, yaml_text
 from .._sections import STATUS_LABELS, fmt, fmt_duration, hours
 from .._store import Store
-from ._parts import guarded, resources_text, status_class
+from ._parts import guarded, malformed_note, resources_text, status_class
 
 __all__ = ["find_trial", "stop_reason", "trial_main", "trial_payload", "trial_plot", "trial_url"]
 
@@ -189,11 +189,12 @@ def trial_main(payload: dict[str, Any], svg: str | None) -> str:
     plot = Markup(inline_svg(svg, "t1")) if svg else Markup("<p>No result reported yet.</p>")
     return str(html(
         "<p><a href=\"{sweep_href}\">← sweep {sweep}</a></p><h1>Trial <code id=\"trial-id\">{trial_id}</code></h1>"
-        "{facts}{error}<h2>Config</h2><pre><code id=\"config\">{config}</code></pre>"
+        "{malformed}{facts}{error}<h2>Config</h2><pre><code id=\"config\">{config}</code></pre>"
         "<h2>Metrics over iterations</h2><figure id=\"plot-trial\">{plot}</figure>{history}"
         "<h2>Reproduce</h2><p>Rerun this config once, for the full budget:</p>"
         "<pre><code id=\"reproduce\">{reproduce}</code></pre>",
         sweep_href="/sweeps/" + quote(sweep, safe=""), sweep=sweep, trial_id=trial["trial_id"], facts=facts,
+        malformed=malformed_note({trial["trial_id"]: trial["malformed"]} if trial.get("malformed") else {}),
         error=error, config=_part_text(lambda: yaml_text(trial["config"])), plot=plot,
         history=guarded("results table", lambda: _history_table(payload["history"])),
         reproduce=payload["reproduce"] or ""))
