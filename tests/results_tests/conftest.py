@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,6 +44,23 @@ fixed: {epochs: 4}
 
 XSS = "<script>alert(1)</script>"
 LOCAL = "http://127.0.0.1:8080"  # the dashboard answers only to its own name: the tests' client uses one
+
+
+@contextmanager
+def serving(store: Store, *, header_timeout_s: float | None = None, **options: Any) -> Iterator[str]:
+    """The dashboard over ``store`` served for real (uvicorn on a free loopback port, in a thread); its base URL."""
+    from results.dashboard import HEADER_TIMEOUT_S, create_app, listen, make_server
+
+    sock = listen(host="127.0.0.1", port=0)
+    server = make_server(create_app(store, **{"min_rebuild_s": 0.2, **options}),
+                         header_timeout_s=header_timeout_s or HEADER_TIMEOUT_S)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
 
 
 def dashboard_client(store: Store, **options: Any) -> Any:

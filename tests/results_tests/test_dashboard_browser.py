@@ -8,9 +8,6 @@ Skips (with the reason) only where /usr/bin/chromium is absent; ``.ci/run`` inst
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +17,7 @@ from store_rows import FakeTrial, fill_sweep
 from results import Store
 
 from .cdp import CHROMIUM, Chromium
+from .conftest import serving
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(),
@@ -42,23 +40,6 @@ XS = [0.05 * i for i in range(12)]  # 0.0 .. 0.55
 def _trials() -> dict[str, tuple[dict[str, Any], list[float], str]]:
     return {f"t{i:02d}": ({"x": x, "opt": "sgd" if i % 2 else "adamw"},
                           [1.0, 0.5 + x, 0.4 + x], "complete") for i, x in enumerate(XS)}
-
-
-@contextmanager
-def _serving(store: Store) -> Iterator[str]:
-    import uvicorn
-
-    from results.dashboard import create_app, listen
-
-    sock = listen(host="127.0.0.1", port=0)
-    server = uvicorn.Server(uvicorn.Config(create_app(store, min_rebuild_s=0.2), log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 def _point(page: Chromium, plot: str, trial: str | None = None, *, axis: int | None = None) -> dict[str, Any]:
@@ -103,7 +84,7 @@ def _add_trial(store: Store, trial_id: str, x: float) -> None:
 
 def test_hover_brush_live_update_and_click_in_chromium(store: Store, tmp_path: Path) -> None:
     fill_sweep(store, "live", SPEC, _trials(), status="running")
-    with _serving(store) as base, Chromium(tmp_path / "profile") as page:
+    with serving(store) as base, Chromium(tmp_path / "profile") as page:
         page.go(f"{base}/sweeps/live")
         assert len(_visible_rows(page)) == 12
 

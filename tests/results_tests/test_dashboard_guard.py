@@ -6,18 +6,15 @@ from __future__ import annotations
 
 import gc
 import socket
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from results import Store
-from results.dashboard import _app, create_app, listen, make_server
+from results.dashboard import _app
 
-from .conftest import dashboard_client
+from .conftest import dashboard_client, serving
 
 REFUSED_HOST = ("hpo serve: this server answers only to its own name (a loopback name or --host); for a reverse "
                 "proxy add --allow-host NAME, or set a token\n")
@@ -100,21 +97,9 @@ def test_made_up_urls_leave_no_trace_and_real_pages_stay_cached(demo: Store, mon
                                         "lr, optimizer.weight_decay") in axis.text
 
 
-@contextmanager
-def _server(store: Store, *, header_timeout_s: float) -> Iterator[int]:
-    sock = listen(host="127.0.0.1", port=0)
-    server = make_server(create_app(store), header_timeout_s=header_timeout_s)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        yield sock.getsockname()[1]
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-
-
 def test_a_request_head_sent_a_byte_at_a_time_is_cut_off(demo: Store) -> None:
-    with _server(demo, header_timeout_s=1.0) as port:
+    with serving(demo, header_timeout_s=1.0) as base:
+        port = int(base.rsplit(":", 1)[1])
         with socket.create_connection(("127.0.0.1", port), timeout=10) as slow:
             slow.settimeout(10)
             start = time.monotonic()

@@ -5,10 +5,7 @@ store backend; the pages are also opened in a real Chromium (browser mark)."""
 from __future__ import annotations
 
 import json
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
@@ -20,7 +17,7 @@ from results import Store, export_report
 from results.dashboard._lazy import ORDER
 
 from .cdp import CHROMIUM, Chromium
-from .conftest import dashboard_client
+from .conftest import dashboard_client, serving
 from .hostile import HOSTILE_SWEEP, fill_hostile, leaks
 
 PLAIN = ("name: plain\nmetric: loss\nmode: min\nscheduler: {type: asha, max_t: 3}\n"
@@ -84,25 +81,10 @@ def test_a_malformed_row_costs_one_line_not_the_page(sqlite_store: Store) -> Non
                                                                                   "started"]
 
 
-@contextmanager
-def _serving(store: Store) -> Iterator[str]:
-    from results.dashboard import create_app, listen, make_server
-
-    sock = listen(host="127.0.0.1", port=0)
-    server = make_server(create_app(store, min_rebuild_s=0.2))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-
-
 @pytest.mark.browser
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium (.ci/run installs it)")
 def test_no_payload_acts_in_chromium(hostile: Store, tmp_path: Path) -> None:
-    with _serving(hostile) as base, Chromium(tmp_path / "profile") as page:
+    with serving(hostile) as base, Chromium(tmp_path / "profile") as page:
         for path, _ in _pages(hostile):
             url = base + path
             page.go(url)
