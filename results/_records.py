@@ -125,10 +125,10 @@ class TrialRecord:
         """JSON-ready dict: every field (times as ISO-8601 text), then ``duration_s``; keys are
         documented in the README. For showing, not for opening: secrets in ``checkpoint_path`` and
         ``error`` are masked (``s3://KEY:***@bucket``); the record's own fields keep them."""
-        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        data = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "malformed"}
         return {**data, "checkpoint_path": _masked_url(self.checkpoint_path), "error": _masked_text(self.error),
                 "started": iso(self.started), "ended": iso(self.ended), "duration_s": self.duration_s,
-                "node": self.node_info}
+                "node": self.node_info, **({"malformed": list(self.malformed)} if self.malformed else {})}
 
     @property
     def node_info(self) -> dict[str, str | None] | None:

@@ -18,8 +18,8 @@ from results import Store
 from results.dashboard import _app, _snapshot
 
 from .cdp import CHROMIUM, Chromium
-from .conftest import dashboard_client
-from .test_dashboard_browser import _point, _serving, _visible_rows
+from .conftest import dashboard_client, serving
+from .test_dashboard_browser import _point, _visible_rows
 
 with warnings.catch_warnings():  # Starlette nudges towards httpx2; httpx is what is installed
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -111,7 +111,7 @@ def test_a_big_sweeps_page_comes_first_and_its_plots_after(store: Store, monkeyp
 def test_lazily_loaded_plots_hover_and_keep_the_urls_selection_in_chromium(store: Store, tmp_path: Path) -> None:
     _fill(store)
     brush = [{"plot": "parallel", "axis": "x", "lo": 0.0, "hi": 0.5}]
-    with _serving(store) as base, Chromium(tmp_path / "profile") as page:
+    with serving(store) as base, Chromium(tmp_path / "profile") as page:
         page.go(f"{base}/sweeps/big#sel={quote(json.dumps(brush, separators=(',', ':')), safe='')}")
         page.wait(f"document.querySelectorAll('.plot-slot.loaded svg[data-hits]').length === {len(KINDS)}",
                   timeout=60)
