@@ -8,11 +8,12 @@ renderer puts it there. ``number`` and ``count`` let through only what is a numb
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from typing import Any
 
 from markupsafe import Markup, escape
+
+from ._records import finite
 
 __all__ = ["Markup", "count", "esc", "html", "join", "number"]
 
@@ -34,9 +35,9 @@ def esc(text: object) -> str:
 
 def number(value: Any) -> float | int | None:
     """``value`` when it is a finite number (not a bool), else None: for values a page formats as numbers."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if not isinstance(value, int | float) or finite(value) is None:  # finite() also turns away bools
         return None
-    return value if math.isfinite(value) else None
+    return value
 
 
 def count(value: Any) -> int | None:

@@ -154,13 +154,8 @@ def checked_number(value: Any, kind: type[int] | type[float] = float) -> tuple[i
     (None, True))."""
     if value is None:
         return None, True
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        return None, False
-    try:
-        number = float(value)
-    except ValueError:
-        return None, False
-    if not math.isfinite(number) or (kind is int and number != int(number)):
+    number = finite(value)
+    if number is None or (kind is int and number != int(number)):
         return None, False
     return kind(number), True
 

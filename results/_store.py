@@ -16,7 +16,16 @@ from sqlalchemy.exc import IntegrityError
 from ._db import make_engine, mask, run_read, run_write, sqlite_file
 from ._env import default_url, git_commit, resolve_home, versions
 from ._errors import StoreError, SweepExistsError, SweepNotFoundError, TrialNotFoundError
-from ._records import LINEAGE_KEY, ExploitRecord, SweepRecord, TrialRecord, checked_number, from_epoch, trial_from_row
+from ._records import (
+    LINEAGE_KEY,
+    ExploitRecord,
+    SweepRecord,
+    TrialRecord,
+    checked_number,
+    finite,
+    from_epoch,
+    trial_from_row,
+)
 from ._schema import (
     MIGRATIONS,
     SCHEMA_VERSION,
@@ -426,10 +435,10 @@ class Store:
             raise TrialNotFoundError(f"trial id {trial_id!r} is in {len(pks)} sweeps; name the sweep (sweep=...)")
         records = []
         for row in rows:
-            iteration, recorded = checked_number(row.iteration, int)[0], checked_number(row.recorded)[0]
+            iteration, recorded = checked_number(row.iteration, int)[0], finite(row.recorded)
             if iteration is None:  # a row some other writer left without a usable iteration
                 continue
-            record: dict[str, Any] = {"iteration": iteration, "time_total_s": checked_number(row.time_total_s)[0],
+            record: dict[str, Any] = {"iteration": iteration, "time_total_s": finite(row.time_total_s),
                                       "recorded": from_epoch(recorded)}
             metrics = _loads(row.metrics, {})
             for key, value in (metrics.items() if isinstance(metrics, dict) else ()):
@@ -515,7 +524,7 @@ class Store:
                      .outerjoin(last, (last.c.trial_pk == trials_table.c.id)
                                 & (last.c.iteration == trials_table.c.iterations))
                      .where(trials_table.c.sweep_id == sweep_id))
-            return [(str(row[0]), *(checked_number(value)[0] for value in row[1:])) for row in conn.execute(query)]
+            return [(str(row[0]), *(finite(value) for value in row[1:])) for row in conn.execute(query)]
 
         return run_read(self._engine, read, what=f"reading the best results of {name!r}")
 
@@ -561,10 +570,10 @@ def _sweep_record(row: Any, counts: dict[str, int]) -> SweepRecord:
     plan = _loads(row.plan, None)
     return SweepRecord(
         name=row.name, status=status, spec_yaml=row.spec_yaml, spec_hash=row.spec_hash, metric=row.metric,
-        mode=row.mode, started=from_epoch(checked_number(row.started)[0]),
-        finished=from_epoch(checked_number(row.finished)[0]),
+        mode=row.mode, started=from_epoch(finite(row.started)),
+        finished=from_epoch(finite(row.finished)),
         versions=_loads(row.versions, {}), git_commit=row.git_commit, experiment_path=row.experiment_path,
         counts=counts, max_t=checked_number(row.max_t, int)[0], plan=plan if isinstance(plan, dict) else None,
         storage_path=row.storage_path, reason=row.reason, driver_host=row.driver_host,
         driver_pid=checked_number(row.driver_pid, int)[0], job_id=row.job_id, job_address=row.job_address,
-        heartbeat=from_epoch(checked_number(row.heartbeat)[0]), parent=row.parent)
+        heartbeat=from_epoch(finite(row.heartbeat)), parent=row.parent)

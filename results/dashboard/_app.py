@@ -46,6 +46,16 @@ class _Refused(Exception):
         self.status = status
 
 
+def _shown(text: str, limit: int = 80) -> str:
+    """A name from a URL as an error quotes it: made-up names can be tens of kilobytes."""
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _status(exc: Exception) -> int:
+    """The answer's status for a refused request or a failed store read."""
+    return exc.status if isinstance(exc, _Refused) else 404 if isinstance(exc, SweepNotFoundError) else 503
+
+
 def _json(payload: Any, *, status: int = 200, etag: str | None = None) -> Response:
     headers = {"Cache-Control": "no-cache"}
     if etag:
@@ -174,8 +184,7 @@ def create_app(store: Store, *, token: str | None = None, hosts: Iterable[str] =
         keys = [a.key for a in contour_axes(data)]
         for chosen in (cx, cy):
             if chosen not in keys:
-                shown = chosen if len(chosen) <= 80 else chosen[:80] + "…"
-                raise _Refused(f"no numeric param {shown!r} to draw the contour over; this sweep's: "
+                raise _Refused(f"no numeric param {_shown(chosen)!r} to draw the contour over; this sweep's: "
                                f"{', '.join(keys) or 'none'}", 400)
         return cx, cy
 
@@ -199,16 +208,13 @@ def create_app(store: Store, *, token: str | None = None, hosts: Iterable[str] =
             logger.exception("drawing the plots of sweep %r ahead of their requests failed", name)
 
     def _error_page(exc: Exception) -> Response:
-        if isinstance(exc, _Refused):
-            return HTMLResponse(not_found_page(str(exc), status=exc.status), status_code=exc.status)
-        if isinstance(exc, SweepNotFoundError):
-            return HTMLResponse(not_found_page(str(exc), status=404), status_code=404)
-        logger.warning("store read failed: %s", exc)
-        return HTMLResponse(not_found_page(str(exc), status=503), status_code=503)
+        status = _status(exc)
+        if status == 503:
+            logger.warning("store read failed: %s", exc)
+        return HTMLResponse(not_found_page(str(exc), status=status), status_code=status)
 
     def _error_json(exc: Exception) -> Response:
-        status = exc.status if isinstance(exc, _Refused) else 404 if isinstance(exc, SweepNotFoundError) else 503
-        return _json({"error": str(exc)}, status=status)
+        return _json({"error": str(exc)}, status=_status(exc))
 
     def index(request: Request) -> Response:
         try:
@@ -267,7 +273,7 @@ def create_app(store: Store, *, token: str | None = None, hosts: Iterable[str] =
         204 when it has nothing to draw). A sweep drawn whole answers the same, from the plots on its page."""
         name, kind = request.path_params["name"], request.path_params["kind"]
         if kind not in ORDER:
-            return _error_page(_Refused(f"no plot {kind[:40]!r}; plots: {', '.join(ORDER)}", 404))
+            return _error_page(_Refused(f"no plot {_shown(kind, 40)!r}; plots: {', '.join(ORDER)}", 404))
         try:
             fp, view = _sweep_view(name)
             data = view["data"]
@@ -295,21 +301,19 @@ def create_app(store: Store, *, token: str | None = None, hosts: Iterable[str] =
                         headers={"ETag": f'"{fp}"', "Cache-Control": "no-cache"}, background=_after(later))
 
     def _trial(request: Request) -> dict[str, Any]:
-        """The trial's payload and page, built once per store change (the trial checked first)."""
+        """The trial's page and JSON, built once per store change (the trial checked first)."""
         name, trial_id = request.path_params["name"], request.path_params["trial_id"]
         fp, view = _sweep_view(name)
         data = view["data"]
         trial = find_trial(data, trial_id)
         if trial is None:
-            shown = trial_id if len(trial_id) <= 80 else trial_id[:80] + "…"
-            raise _Refused(f"no trial {shown!r} in sweep {name!r}", 404)
+            raise _Refused(f"no trial {_shown(trial_id)!r} in sweep {name!r}", 404)
 
         def build(_fp: str) -> dict[str, Any]:
             payload = _finite(trial_payload(store, data, trial))
             with _PLOT_LOCK:
                 svg = trial_plot(payload)
-            return {"payload": payload, "page": trial_page_html(payload, trial_main(payload, svg)).encode(),
-                    "json": _json_bytes(payload)}
+            return {"page": trial_page_html(payload, trial_main(payload, svg)).encode(), "json": _json_bytes(payload)}
 
         return parts.get(f"trial:{name}:{trial_id}", fp, build)[1]
 

@@ -25,7 +25,7 @@ from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoin
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-__all__ = ["LOOPBACK_NAMES", "SECURITY_HEADERS", "Guard", "cookie_name", "host_allowed"]
+__all__ = ["LOOPBACK_NAMES", "SECURITY_HEADERS", "Guard", "allowed_names", "cookie_name", "host_allowed"]
 
 logger = logging.getLogger(__name__)
 
@@ -52,8 +52,13 @@ def _name(host: str) -> str:
     return f"[{name}]" if ":" in name and not name.startswith("[") else name
 
 
-def host_allowed(host: str | None, *, names: Iterable[str], port: int | None) -> bool:
-    """Whether a request's Host header names this server: one of ``names`` (or a loopback name), with
+def allowed_names(hosts: Iterable[str]) -> frozenset[str]:
+    """The names a Host may carry: the loopback ones and ``hosts``, as ``host_allowed`` compares them."""
+    return frozenset(_name(n) for n in (*LOOPBACK_NAMES, *hosts))
+
+
+def host_allowed(host: str | None, *, names: frozenset[str], port: int | None) -> bool:
+    """Whether a request's Host header names this server: one of ``names`` (from ``allowed_names``), with
     ``port`` when it carries a port."""
     if not host:
         return False
@@ -65,7 +70,7 @@ def host_allowed(host: str | None, *, names: Iterable[str], port: int | None) ->
         name, port_text = host.split(":")
     if port_text and (not port_text.isdigit() or (port is not None and int(port_text) != port)):
         return False
-    return _name(name) in {_name(n) for n in (*LOOPBACK_NAMES, *names)}
+    return _name(name) in names
 
 
 def _plain(text: str, status: int, **headers: str) -> Response:
@@ -78,7 +83,7 @@ class Guard(BaseHTTPMiddleware):
     def __init__(self, app: Any, *, token: str | None, hosts: Iterable[str] = ()) -> None:
         super().__init__(app)
         self._token = token
-        self._hosts = tuple(hosts)
+        self._names = allowed_names(hosts)
 
     def _given(self, request: Request) -> tuple[str | None, bool]:
         auth = request.headers.get("authorization", "")
@@ -98,7 +103,7 @@ class Guard(BaseHTTPMiddleware):
         if request.method not in ("GET", "HEAD"):
             return _plain("read-only: only GET and HEAD\n", 405, Allow="GET, HEAD")
         if self._token is None:
-            if not host_allowed(request.headers.get("host"), names=self._hosts, port=_port(request)):
+            if not host_allowed(request.headers.get("host"), names=self._names, port=_port(request)):
                 return _plain("hpo serve: this server answers only to its own name (a loopback name or --host); "
                               "for a reverse proxy add --allow-host NAME, or set a token\n", 400)
             return await call_next(request)

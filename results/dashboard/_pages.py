@@ -16,7 +16,7 @@ from .._report_data import ReportData
 from .._sections import STATUS_LABELS, counts_text, fmt, fmt_duration, hours
 from ._assets import CSS
 from ._model import budget
-from ._parts import guarded, malformed_note, resources_text, status_class
+from ._parts import guarded, malformed_note, resources_text, status_class, sweep_url
 from ._trial import trial_url
 
 __all__ = ["compare_page", "index_page", "not_found_page", "plot_page", "plot_url", "sweep_main", "sweep_page",
@@ -32,11 +32,6 @@ def _page(title: str, body: Markup) -> str:
                     "<nav><a href=\"/\">sweeps</a></nav>"
                     "{body}<script src=\"/static/dash.js\"></script></body></html>\n",
                     title=title, css=Markup(CSS), body=body))
-
-
-def sweep_url(name: str) -> str:
-    """``/sweeps/<name>``, the name percent-encoded."""
-    return f"/sweeps/{quote(name, safe='')}"
 
 
 def _value(number_or_none: object) -> str:

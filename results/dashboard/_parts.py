@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import quote
 
 from .._markup import Markup, html
 from .._sections import fmt
 
-__all__ = ["guarded", "malformed_note", "resources_text", "status_class"]
+__all__ = ["guarded", "malformed_note", "resources_text", "status_class", "sweep_url"]
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +29,11 @@ def guarded(what: str, render: Callable[[], Markup]) -> Markup:
         logger.warning("dashboard: the %s could not be shown: %s: %s", what, type(exc).__name__, exc)
         return html("<p class=\"problem\">The {what} cannot be shown: the store holds a value of an unexpected "
                     "type or shape ({kind}).</p>", what=what, kind=type(exc).__name__)
+
+
+def sweep_url(name: str) -> str:
+    """``/sweeps/<name>``, the name percent-encoded."""
+    return f"/sweeps/{quote(name, safe='')}"
 
 
 def status_class(status: object) -> str:

@@ -24,10 +24,10 @@ class _HeadInTime(H11Protocol):
     """uvicorn's h11 protocol, closing a connection whose request head is not complete in time."""
 
     header_timeout_s = HEADER_TIMEOUT_S
+    _head_deadline: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        self._head_deadline: asyncio.TimerHandle | None = None
         self._arm()
 
     def data_received(self, data: bytes) -> None:
@@ -46,8 +46,8 @@ class _HeadInTime(H11Protocol):
         self._head_deadline = self.loop.call_later(self.header_timeout_s, self._expired)
 
     def _disarm(self) -> None:
-        if getattr(self, "_head_deadline", None) is not None:
-            self._head_deadline.cancel()  # type: ignore[union-attr]
+        if self._head_deadline is not None:
+            self._head_deadline.cancel()
             self._head_deadline = None
 
     def _expired(self) -> None:

@@ -111,8 +111,9 @@ class Cache:
 
 
 class Names:
-    """The store's sweep names, read again at most every ``ttl_s``: whether a URL names a real sweep is
-    answered without a query, so a flood of made-up names costs one query per ``ttl_s``."""
+    """The store's sweep names, read again on a miss at most every ``ttl_s``:
+    a URL naming a real sweep is answered without a query; a made-up name is looked up once more in the
+    store (which names the close ones) and leaves nothing behind."""
 
     def __init__(self, store: Store, *, ttl_s: float = FINGERPRINT_TTL_S) -> None:
         self._store = store

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -14,7 +13,7 @@ from .._records import TrialRecord, iso
 from .._report_data import ReportData, rungs, yaml_text
 from .._sections import STATUS_LABELS, fmt, fmt_duration, hours
 from .._store import Store
-from ._parts import guarded, malformed_note, resources_text, status_class
+from ._parts import guarded, malformed_note, resources_text, status_class, sweep_url
 
 __all__ = ["find_trial", "stop_reason", "trial_main", "trial_payload", "trial_plot", "trial_url"]
 
@@ -24,7 +23,7 @@ _FAILURE = re.compile(r"^Failure # \d+", re.MULTILINE)
 
 def trial_url(sweep: str, trial_id: str) -> str:
     """``/sweeps/<sweep>/trials/<id>``, both percent-encoded."""
-    return f"/sweeps/{quote(sweep, safe='')}/trials/{quote(trial_id, safe='')}"
+    return f"{sweep_url(sweep)}/trials/{quote(trial_id, safe='')}"
 
 
 def find_trial(data: ReportData, trial_id: str) -> TrialRecord | None:
@@ -148,9 +147,9 @@ def _lineage_lines(sweep: str, lineage: dict[str, list[dict[str, Any]]]) -> Mark
 def _facts(payload: dict[str, Any]) -> list[tuple[str, Markup | str]]:
     trial, metric = payload["trial"], payload["metric"]
     node = trial.get("node") or {}
+    oom = payload["oom_halvings"]  # a count, or None (trial_payload checked it)
     retries = html("{n}{oom}", n=fmt(count(payload["retries"])),
-                   oom=f" · OOM halvings {payload['oom_halvings']}" if count(payload["oom_halvings"]) is not None
-                   else "")
+                   oom=f" · OOM halvings {oom}" if oom is not None else "")
     cost = payload["cost"]
     return [
         ("status", html("<span class=\"badge {cls}\">{label}</span> {reason}", cls=status_class(trial["status"]),
@@ -189,19 +188,13 @@ def trial_main(payload: dict[str, Any], svg: str | None) -> str:
     plot = Markup(inline_svg(svg, "t1")) if svg else Markup("<p>No result reported yet.</p>")
     return str(html(
         "<p><a href=\"{sweep_href}\">← sweep {sweep}</a></p><h1>Trial <code id=\"trial-id\">{trial_id}</code></h1>"
-        "{malformed}{facts}{error}<h2>Config</h2><pre><code id=\"config\">{config}</code></pre>"
+        "{malformed}{facts}{error}<h2>Config</h2>{config}"
         "<h2>Metrics over iterations</h2><figure id=\"plot-trial\">{plot}</figure>{history}"
         "<h2>Reproduce</h2><p>Rerun this config once, for the full budget:</p>"
         "<pre><code id=\"reproduce\">{reproduce}</code></pre>",
-        sweep_href="/sweeps/" + quote(sweep, safe=""), sweep=sweep, trial_id=trial["trial_id"], facts=facts,
+        sweep_href=sweep_url(sweep), sweep=sweep, trial_id=trial["trial_id"], facts=facts,
         malformed=malformed_note({trial["trial_id"]: trial["malformed"]} if trial.get("malformed") else {}),
-        error=error, config=_part_text(lambda: yaml_text(trial["config"])), plot=plot,
+        error=error, plot=plot,
+        config=guarded("config", lambda: html("<pre><code id=\"config\">{}</code></pre>", yaml_text(trial["config"]))),
         history=guarded("results table", lambda: _history_table(payload["history"])),
         reproduce=payload["reproduce"] or ""))
-
-
-def _part_text(render: Callable[[], str]) -> str:
-    try:
-        return render()
-    except (TypeError, ValueError) as exc:
-        return f"(cannot be shown: {type(exc).__name__})"
