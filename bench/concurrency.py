@@ -51,8 +51,8 @@ def _concurrency(out_dir: Path) -> float:
 
 
 def through_run_sweep(algorithm: str, tmp: Path) -> float:
-    from search import run_sweep
-    from spaces import parse_spec
+    from hpo.search import run_sweep
+    from hpo.spaces import parse_spec
 
     out = tmp / f"spans-{algorithm}"
     out.mkdir()
@@ -98,8 +98,7 @@ def hyperopt_ray_defaults(tmp: Path) -> float:
 
 def main() -> None:
     import ray
-
-    from search.progress import quiet_ray_logging
+    from hpo.search.engine.progress import quiet_ray_logging
 
     quiet_ray_logging()
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)

@@ -158,7 +158,7 @@ def sweep_spec(ctx: Context, name: str, trials: int) -> dict[str, Any]:
 
 
 def _run(spec: Any, ctx: Context) -> Any:
-    from search import run_sweep
+    from hpo.search import run_sweep
 
     outcome = run_sweep(spec, trainable=_trainable(), home=ctx.home, progress="none")
     if outcome.best is None or outcome.counts.get("error"):
@@ -179,8 +179,8 @@ def best_observed(trials: list[Any], mode: str) -> Any:
 
 
 def confirm_row(ctx: Context, name: str, outcome: Any, top: int, seeds: int) -> dict[str, float]:
-    from results import Store
-    from search.confirm import confirm_sweep
+    from hpo.results import Store
+    from hpo.search.derive.confirm import confirm_sweep
 
     done = confirm_sweep(name, top=top, seeds=seeds, trainable=_trainable(), home=ctx.home, progress="none")
     found = done.confirmation
@@ -203,9 +203,9 @@ def confirm_row(ctx: Context, name: str, outcome: Any, top: int, seeds: int) -> 
 
 
 def refine_row(ctx: Context, name: str, trials: int, a_regret: float) -> dict[str, float]:
-    from results import Store
-    from search.refine import refine_spec
-    from spaces import parse_spec
+    from hpo.results import Store
+    from hpo.search.derive.refine import refine_spec
+    from hpo.spaces import parse_spec
 
     store = Store.open(home=ctx.home)
     refined = refine_spec(name, store=store, samples=trials)
@@ -230,10 +230,9 @@ def _one_seed(job: tuple[str, str, int, int, int, int]) -> dict[str, float]:
     """Both experiments for one table and one bench seed, in a worker process with its own local Ray."""
     ref, table_path, seed, trials, top, confirm_seeds = job
     import ray
-
-    from results import Store
-    from search.progress import quiet_ray_logging
-    from spaces import parse_spec
+    from hpo.results import Store
+    from hpo.search.engine.progress import quiet_ray_logging
+    from hpo.spaces import parse_spec
 
     quiet_ray_logging()
     logging.getLogger("search").setLevel(logging.WARNING)

@@ -161,7 +161,7 @@ def _serve(url: str, code: Path, tmp: Path, label: str, routes: dict[str, list[s
     """One server (the code under ``code``) over the store: first render, page weight, first paint, load."""
     port = _free_port()
     env = {**os.environ, "PYTHONPATH": str(code)}
-    server = subprocess.Popen([sys.executable, "-c", "from search.cli import main; main()", "serve", "--store",
+    server = subprocess.Popen([sys.executable, "-c", "from hpo.search.cli import main; main()", "serve", "--store",
                                url, "--port", str(port)], env=env, cwd=code, stdout=subprocess.PIPE, text=True)
     skipped: dict[str, str] = {}
     try:
@@ -202,7 +202,7 @@ def _worktree(ref: str, where: Path) -> Path:
 
 def _trial_ids(url: str) -> list[str]:
     """``TRIAL_IDS`` real trial ids of the sweep, spread from the best to the worst."""
-    from results import Store
+    from hpo.results import Store
 
     store = Store.open(url)
     try:

@@ -13,10 +13,9 @@ import argparse
 import tempfile
 
 import ray
-
-from results import Store
-from search import run_sweep
-from spaces import parse_spec
+from hpo.results import Store
+from hpo.search import run_sweep
+from hpo.spaces import parse_spec
 
 
 def _images_per_s(workers: int, *, epochs: int, subset: int, home: str) -> float:

@@ -45,8 +45,8 @@ def baseline(storage: str) -> float:
 
 
 def ours(home: str, name: str, num_samples: int = NUM_TRIALS) -> float:
-    from search import run_sweep
-    from spaces import parse_spec
+    from hpo.search import run_sweep
+    from hpo.spaces import parse_spec
 
     spec = parse_spec(
         {
@@ -70,8 +70,7 @@ def ours(home: str, name: str, num_samples: int = NUM_TRIALS) -> float:
 
 def main() -> None:
     import ray
-
-    from search.progress import quiet_ray_logging
+    from hpo.search.engine.progress import quiet_ray_logging
 
     quiet_ray_logging()
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)

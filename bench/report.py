@@ -49,7 +49,7 @@ def main() -> None:
         bench_store.ingest(f"sqlite:///{folder / 'store.sqlite'}", trials=args.trials, results=args.results)
     url = f"sqlite:///{folder / 'store.sqlite'}"
 
-    from results import Store, export_report
+    from hpo.results import Store, export_report
 
     name = bench_store.SWEEP
     with Store.open(url, home=folder) as store:

@@ -84,7 +84,7 @@ print(json.dumps({"cpu_s": usage.ru_utime + usage.ru_stime, "rss_mb": usage.ru_m
 
 _HPO = r"""
 import json, resource, sys
-from search.cli import main
+from hpo.search.cli.main import main
 try:
     main(sys.argv[1:])
 except SystemExit as exc:
@@ -122,7 +122,7 @@ def _run(args: list[str], *, cwd: Path, **extra_env: str) -> tuple[float, dict[s
 
 
 def _store_figures(home: Path) -> dict[str, float]:
-    from results import Store
+    from hpo.results import Store
 
     with Store.open(home=home) as store:
         frame = store.results_frame("scale")
@@ -177,7 +177,7 @@ def _timed(args: list[str], *, cwd: Path) -> tuple[float, float]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", "from search.cli import main; main()", *args], cwd=cwd, env=env,
+    done = subprocess.run([sys.executable, "-c", "from hpo.search.cli import main; main()", *args], cwd=cwd, env=env,
                           capture_output=True, text=True, check=False, timeout=_RUN_LIMIT_S)
     wall = time.perf_counter() - start
     if done.returncode != 0:
@@ -212,7 +212,7 @@ def queries(url: str, tmp: Path, *, trials: int) -> dict[str, float]:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    server = subprocess.Popen([sys.executable, "-c", "from search.cli import main; main()", "serve", "--store", url,
+    server = subprocess.Popen([sys.executable, "-c", "from hpo.search.cli import main; main()", "serve", "--store", url,
                                "--port", str(port), "--home", str(tmp)], env=env, cwd=tmp, stdout=subprocess.PIPE,
                               text=True)
     try:
@@ -250,9 +250,8 @@ def queries(url: str, tmp: Path, *, trials: int) -> dict[str, float]:
 
 
 def _drop(url: str) -> None:
+    from hpo.results.store.schema import metadata
     from sqlalchemy import create_engine
-
-    from results._schema import metadata
 
     engine = create_engine(url)
     metadata.drop_all(engine)

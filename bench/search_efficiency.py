@@ -24,9 +24,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 def run(kind: str, seed: int, samples: int, max_t: int, home: Path) -> tuple[int, float, float]:
     """One sweep; returns (epochs spent, best val_acc, wall seconds)."""
-    from results import Store
-    from search import run_sweep
-    from spaces import load_spec
+    from hpo.results import Store
+    from hpo.search import run_sweep
+    from hpo.spaces import load_spec
 
     overrides = [
         f"name=eff-{kind}-{seed}",

@@ -125,8 +125,8 @@ def _flat_index(config: dict[str, Any]) -> int:
 
 def through_hpo(table: Table, table_path: Path, algorithm: str, seed: int, trials: int, home: Path) -> float:
     """One sweep through run_sweep, 2 trials at once; the regret of the config it picked as best."""
-    from search import run_sweep
-    from spaces import parse_spec
+    from hpo.search import run_sweep
+    from hpo.spaces import parse_spec
 
     safe = table.name.replace("/", "-")
     spec = parse_spec({
@@ -168,8 +168,7 @@ def _one_seed(job: tuple[str, str, list[str], int, int, str]) -> dict[str, float
     """Every row's regret for one table and one seed, in a worker process with its own local Ray."""
     ref, table_path, algorithms, seed, trials, home = job
     import ray
-
-    from search.progress import quiet_ray_logging
+    from hpo.search.engine.progress import quiet_ray_logging
 
     quiet_ray_logging()
     logging.getLogger("search").setLevel(logging.WARNING)

@@ -82,9 +82,8 @@ def ingest(url: str, *, trials: int = 1000, results: int = MAX_T, seed: int = 0,
     Another ``sweep`` name (and ``seed``) adds a second sweep to the same store; trial ids repeat across
     sweeps (``bench_00000``...), as they are unique per sweep only.
     """
+    from hpo.results import Store, StoreCallback
     from ray.tune.experiment import Trial
-
-    from results import Store, StoreCallback
 
     rng = random.Random(seed)
     store = Store.open(url)
@@ -137,15 +136,14 @@ def raw_floor(path: Path, *, rows: int) -> float:
 def trials_cli(url: str) -> tuple[float, float]:
     """``hpo trials bench-store``: seconds in-process (CliRunner) and as a fresh Python process."""
     from click.testing import CliRunner
-
-    from search.cli_store import trials_command
+    from hpo.search.cli.store import trials_command
 
     start = time.perf_counter()
     result = CliRunner().invoke(trials_command, [SWEEP, "--store", url], env={"COLUMNS": "160"})
     in_process = time.perf_counter() - start
     if result.exit_code != 0:
         raise SystemExit(f"hpo trials failed: {result.output}")
-    code = ("from search.cli_store import trials_command; "
+    code = ("from hpo.search.cli.store import trials_command; "
             f"trials_command([{SWEEP!r}, '--store', {url!r}, '--top', '1000'])")
     start = time.perf_counter()
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)

@@ -42,10 +42,10 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from trainables.config import DEFAULTS, TrainConfig
-from trainables.data import _torchvision_class, load_dataset, make_synthetic
-from trainables.models import TutorialCNN
-from trainables.training import Trainer, model_for, optimizer_for
+from hpo.trainables.config import DEFAULTS, TrainConfig
+from hpo.trainables.data import _torchvision_class, load_dataset, make_synthetic
+from hpo.trainables.models import TutorialCNN
+from hpo.trainables.training import Trainer, model_for, optimizer_for
 
 # Images per epoch in the limit part, per built-in model: about 0.3 s (tutorial_cnn) and 2 s
 # (resnet_small) an epoch on 2 idle cores. Short epochs and many repeats: on a shared machine the

@@ -8,23 +8,30 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ._checkpoints import local_checkpoint
-from ._confirm import Confirmation, ConfirmedConfig, confirmation
-from ._cost import Cost, sweep_cost, trial_cost
-from ._env import ensure_home, resolve_home
-from ._errors import StoreError, SweepExistsError, SweepNotFoundError, TrialNotFoundError
-from ._importance import Importance, param_importance
-from ._pareto import objective_values, objectives_of, pareto_front
-from ._records import HEARTBEAT_EVERY_S, HEARTBEAT_STALE_S, LINEAGE_KEY, ExploitRecord, SweepRecord, TrialRecord
-from ._report import export_report
-from ._secrets import mask_secrets, mask_url
-from ._sections import fmt_duration as format_duration
-from ._store import Store
-from ._tabular import flatten as flatten_config
-from ._tabular import trials_to_csv, trials_to_json
+from hpo.results.analysis.confirm import Confirmation, ConfirmedConfig, confirmation
+from hpo.results.analysis.cost import Cost, sweep_cost, trial_cost
+from hpo.results.analysis.importance import Importance, param_importance
+from hpo.results.analysis.pareto import objective_values, objectives_of, pareto_front
+from hpo.results.errors import StoreError, SweepExistsError, SweepNotFoundError, TrialNotFoundError
+from hpo.results.report.export import export_report
+from hpo.results.report.sections import fmt_duration as format_duration
+from hpo.results.report.tabular import flatten as flatten_config
+from hpo.results.report.tabular import trials_to_csv, trials_to_json
+from hpo.results.secrets import mask_secrets, mask_url
+from hpo.results.store.checkpoints import local_checkpoint
+from hpo.results.store.env import ensure_home, resolve_home
+from hpo.results.store.records import (
+    HEARTBEAT_EVERY_S,
+    HEARTBEAT_STALE_S,
+    LINEAGE_KEY,
+    ExploitRecord,
+    SweepRecord,
+    TrialRecord,
+)
+from hpo.results.store.store import Store
 
 if TYPE_CHECKING:
-    from ._callback import StoreCallback, ended_early
+    from hpo.results.store.callback import StoreCallback, ended_early
 
 __all__ = [
     "HEARTBEAT_EVERY_S",
@@ -68,7 +75,7 @@ def __getattr__(name: str) -> object:
     # The callback subclasses ray.tune.Callback: import Ray only when it is asked for, so the
     # store and the CLI's read commands start fast.
     if name in ("StoreCallback", "ended_early"):
-        from . import _callback
+        from hpo.results.store import callback as _callback
 
         return getattr(_callback, name)
     raise AttributeError(f"module 'results' has no attribute {name!r}")

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from search.errors import ResourceError, SweepExistsError, SweepInputError
+from hpo.search.errors import ResourceError, SweepExistsError, SweepInputError
 
 if TYPE_CHECKING:
-    from search.confirm import ConfirmOutcome, confirm_sweep
-    from search.refine import Refinement, refine_spec
-    from search.sweep import SweepOutcome, extend_sweep, resume_sweep, run_sweep
+    from hpo.search.derive.confirm import ConfirmOutcome, confirm_sweep
+    from hpo.search.derive.refine import Refinement, refine_spec
+    from hpo.search.engine.sweep import SweepOutcome, extend_sweep, resume_sweep, run_sweep
 
 __all__ = [
     "ConfirmOutcome",
@@ -30,8 +30,8 @@ __all__ = [
 ]
 
 
-_LAZY = {"ConfirmOutcome": "search.confirm", "confirm_sweep": "search.confirm", "Refinement": "search.refine",
-         "refine_spec": "search.refine"}
+_LAZY = {"ConfirmOutcome": "hpo.search.derive.confirm", "confirm_sweep": "hpo.search.derive.confirm",
+         "Refinement": "hpo.search.derive.refine", "refine_spec": "hpo.search.derive.refine"}
 
 
 def __getattr__(name: str) -> Any:
@@ -40,7 +40,7 @@ def __getattr__(name: str) -> Any:
 
         return getattr(importlib.import_module(_LAZY[name]), name)
     if name in ("SweepOutcome", "extend_sweep", "resume_sweep", "run_sweep"):
-        from search import sweep
+        from hpo.search.engine import sweep
 
         return getattr(sweep, name)
     raise AttributeError(f"module 'search' has no attribute {name!r}")

@@ -6,8 +6,9 @@ before Ray starts and the store's lost race for a name raise the same class.
 
 from __future__ import annotations
 
-from hpo_errors import InputError
-from results import SweepExistsError
+from hpo.results import SweepExistsError
+
+from hpo.errors import InputError
 
 __all__ = ["InputError", "MetricNotReportedError", "ResourceError", "SweepExistsError", "SweepInputError"]
 

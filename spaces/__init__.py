@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from spaces.dry_run import dry_run_report
-from spaces.errors import SpecError
-from spaces.models import (
+from hpo.spaces.dry_run import dry_run_report
+from hpo.spaces.errors import SpecError
+from hpo.spaces.models import (
     ClusterSpec,
     ConfirmSpec,
     FailuresSpec,
@@ -18,11 +18,11 @@ from spaces.models import (
     WandbSpec,
     WarmStartSpec,
 )
-from spaces.mutations import ConfigClip, mutable_paths, to_pb2_bounds, to_pbt_mutations
-from spaces.params import ChoiceParam, FloatParam, GridParam, IntParam, Param, Pow2Param, iter_params
-from spaces.plan import ParamAxis, PlanResources, SweepPlan, build_plan
-from spaces.sampling import grid_size, sample_configs
-from spaces.translate import (
+from hpo.spaces.mutations import ConfigClip, mutable_paths, to_pb2_bounds, to_pbt_mutations
+from hpo.spaces.params import ChoiceParam, FloatParam, GridParam, IntParam, Param, Pow2Param, iter_params
+from hpo.spaces.plan import ParamAxis, PlanResources, SweepPlan, build_plan
+from hpo.spaces.sampling import grid_size, sample_configs
+from hpo.spaces.translate import (
     OptunaSpace,
     constant_config,
     to_hyperopt_point,
@@ -32,8 +32,8 @@ from spaces.translate import (
     to_optuna_points,
     to_tune_space,
 )
-from spaces.validate import load_spec, parse_spec
-from spaces.yaml_io import apply_overrides, builtin_names
+from hpo.spaces.validate import load_spec, parse_spec
+from hpo.spaces.yaml_io import apply_overrides, builtin_names
 
 __all__ = [
     "ChoiceParam",

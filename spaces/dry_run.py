@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from spaces.models import SweepSpec
-from spaces.params import ChoiceParam, FloatParam, GridParam, IntParam, Pow2Param, iter_params
-from spaces.plan import SweepPlan, build_plan
-from spaces.sampling import grid_size, sample_configs
+from hpo.spaces.models import SweepSpec
+from hpo.spaces.params import ChoiceParam, FloatParam, GridParam, IntParam, Pow2Param, iter_params
+from hpo.spaces.plan import SweepPlan, build_plan
+from hpo.spaces.sampling import grid_size, sample_configs
 
 __all__ = ["dry_run_report"]
 

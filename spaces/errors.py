@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from hpo_errors import InputError
+from hpo.errors import InputError
 
 __all__ = ["SpecError"]
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from spaces.models import SweepSpec
-from spaces.params import ChoiceParam, FloatParam, GridParam, IntParam, Pow2Param
+from hpo.spaces.models import SweepSpec
+from hpo.spaces.params import ChoiceParam, FloatParam, GridParam, IntParam, Pow2Param
 
 __all__ = ["ConfigClip", "mutable_paths", "to_pb2_bounds", "to_pbt_mutations"]
 

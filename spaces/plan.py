@@ -12,10 +12,10 @@ import math
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from spaces.models import EXPLOITING_SCHEDULERS, SweepSpec
-from spaces.mutations import mutable_paths
-from spaces.params import ChoiceParam, FloatParam, GridParam, IntParam, Pow2Param
-from spaces.sampling import grid_size
+from hpo.spaces.models import EXPLOITING_SCHEDULERS, SweepSpec
+from hpo.spaces.mutations import mutable_paths
+from hpo.spaces.params import ChoiceParam, FloatParam, GridParam, IntParam, Pow2Param
+from hpo.spaces.sampling import grid_size
 
 __all__ = ["ParamAxis", "PlanResources", "SweepPlan", "build_plan"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from spaces.params import ChoiceParam, FloatParam, GridParam, IntParam, Pow2Param
+from hpo.spaces.params import ChoiceParam, FloatParam, GridParam, IntParam, Pow2Param
 
 __all__ = ["match_option", "point_from_config", "point_problems", "value_fits"]
 

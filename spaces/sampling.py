@@ -6,9 +6,8 @@ from itertools import islice
 from typing import Any
 
 import numpy as np
-
-from spaces.models import SweepSpec
-from spaces.translate import constant_config, to_hyperopt_space, to_tune_space
+from hpo.spaces.models import SweepSpec
+from hpo.spaces.translate import constant_config, to_hyperopt_space, to_tune_space
 
 __all__ = ["grid_size", "sample_configs"]
 
@@ -25,8 +24,7 @@ def _hyperopt_samples(spec: SweepSpec, seed: int | None) -> Any:
 
 def _optuna_samples(spec: SweepSpec, seed: int | None) -> Any:
     import optuna
-
-    from spaces.translate import OptunaSpace
+    from hpo.spaces.translate import OptunaSpace
 
     space = OptunaSpace(spec)
     consts = constant_config(spec)
@@ -63,7 +61,7 @@ def sample_configs(spec: SweepSpec, n: int, *, seed: int | None = None) -> list[
 
 
 def _count(node: Any, *, grid: bool) -> int:
-    from spaces.params import ChoiceParam, FloatParam, GridParam, IntParam, Pow2Param
+    from hpo.spaces.params import ChoiceParam, FloatParam, GridParam, IntParam, Pow2Param
 
     if isinstance(node, dict):
         total = 1

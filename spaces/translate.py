@@ -12,9 +12,9 @@ import math
 from itertools import pairwise
 from typing import Any
 
-from spaces.models import SweepSpec
-from spaces.params import ChoiceParam, FloatParam, GridParam, IntParam, Pow2Param
-from spaces.points import match_option
+from hpo.spaces.models import SweepSpec
+from hpo.spaces.params import ChoiceParam, FloatParam, GridParam, IntParam, Pow2Param
+from hpo.spaces.points import match_option
 
 __all__ = [
     "OptunaSpace",

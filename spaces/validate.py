@@ -6,10 +6,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
-
-from spaces.errors import SpecError
-from spaces.models import (
+from hpo.spaces.errors import SpecError
+from hpo.spaces.models import (
     EXPLOITING_SCHEDULERS,
     ClusterSpec,
     ConfirmSpec,
@@ -20,11 +18,12 @@ from spaces.models import (
     SweepSpec,
     TrackingSpec,
 )
-from spaces.mutations import mutable_paths
-from spaces.objectives import objective_problems
-from spaces.params import GridParam, describe_pydantic_error, did_you_mean, is_discrete, iter_params, parse_space
-from spaces.points import point_problems
-from spaces.yaml_io import apply_overrides, parse_yaml, read_spec_source
+from hpo.spaces.mutations import mutable_paths
+from hpo.spaces.objectives import objective_problems
+from hpo.spaces.params import GridParam, describe_pydantic_error, did_you_mean, is_discrete, iter_params, parse_space
+from hpo.spaces.points import point_problems
+from hpo.spaces.yaml_io import apply_overrides, parse_yaml, read_spec_source
+from pydantic import BaseModel, ValidationError
 
 __all__ = ["load_spec", "parse_spec"]
 

@@ -8,8 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-
-from spaces.errors import SpecError
+from hpo.spaces.errors import SpecError
 
 __all__ = ["apply_overrides", "builtin_names", "parse_yaml", "read_spec_source"]
 
@@ -49,7 +48,7 @@ def parse_yaml(text: str, *, source: str) -> Any:
 
 def builtin_names() -> list[str]:
     """Names of the specs shipped in ``configs/`` (``hpo sweep quickstart``)."""
-    root = resources.files("configs")
+    root = resources.files("hpo.configs")
     return sorted(p.name[: -len(".yaml")] for p in root.iterdir() if p.name.endswith(".yaml"))
 
 
@@ -63,7 +62,7 @@ def read_spec_source(ref: str | Path) -> tuple[str, str]:
             raise SpecError([("", f"cannot read the file: {exc}")], source=str(ref)) from exc
     name = str(ref)
     if name in builtin_names():
-        return resources.files("configs").joinpath(f"{name}.yaml").read_text(encoding="utf-8"), name
+        return resources.files("hpo.configs").joinpath(f"{name}.yaml").read_text(encoding="utf-8"), name
     if path.exists():
         raise SpecError([("", "not a file")], source=str(ref))
     builtins = ", ".join(builtin_names())

@@ -32,7 +32,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if not worker:
         # Before any Ray starts: on a new machine the workers' Ray instances and the tests' own
         # `ray start`s would otherwise race to write Ray's first token (see search/ray_token.py).
-        from search.ray_token import ensure_local_token
+        from hpo.search.cluster.ray_token import ensure_local_token
 
         ensure_local_token()
     url = os.environ.get("HPO_TEST_PG_URL")

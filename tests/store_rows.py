@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from results import Store
+from hpo.results import Store
 
 __all__ = ["FakeTrial", "fill_sweep"]
 
@@ -33,8 +33,7 @@ def fill_sweep(store: Store, name: str, spec_yaml: str, trials: dict[str, tuple[
     then end ``complete`` (completed, or stopped early below ``scheduler.max_t``), ``error`` or ``running``.
     The sweep ends ``status`` (``running`` leaves it open)."""
     import yaml
-
-    from results import StoreCallback
+    from hpo.results import StoreCallback
 
     spec = yaml.safe_load(spec_yaml)
     first = (spec.get("metrics") or [{}])[0]

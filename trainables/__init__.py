@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from trainables.config import CIFAR_CONTRACT as _CIFAR_CONTRACT
-from trainables.contract import AUTO_METRICS, ConfigKey, Contract, declare, key_problem
-from trainables.registry import (
+from hpo.trainables.config import CIFAR_CONTRACT as _CIFAR_CONTRACT
+from hpo.trainables.contract import AUTO_METRICS, ConfigKey, Contract, declare, key_problem
+from hpo.trainables.registry import (
     RunContext,
     TrainableNotFoundError,
     build_trainable,
@@ -19,14 +19,14 @@ from trainables.registry import (
     registered_names,
     resolve,
 )
-from trainables.registry import _add as _register_path
+from hpo.trainables.registry import _add as _register_path
 
 if TYPE_CHECKING:
-    from trainables.cifar import evaluate_checkpoint, prepare_cifar, train_cifar
-    from trainables.config import ConfigError
-    from trainables.data import DataSet, DataUnavailableError, load_dataset
-    from trainables.device import select_device
-    from trainables.training import CheckpointError, Trainer, TrialOutOfMemoryError, train_epochs
+    from hpo.trainables.cifar import evaluate_checkpoint, prepare_cifar, train_cifar
+    from hpo.trainables.config import ConfigError
+    from hpo.trainables.data import DataSet, DataUnavailableError, load_dataset
+    from hpo.trainables.device import select_device
+    from hpo.trainables.training import CheckpointError, Trainer, TrialOutOfMemoryError, train_epochs
 
 __all__ = [
     "AUTO_METRICS",
@@ -55,21 +55,21 @@ __all__ = [
     "train_epochs",
 ]
 
-_register_path("cifar", "trainables.cifar:train_cifar", "trainables.cifar:prepare_cifar", _CIFAR_CONTRACT)
+_register_path("cifar", "hpo.trainables.cifar:train_cifar", "hpo.trainables.cifar:prepare_cifar", _CIFAR_CONTRACT)
 
 _LAZY = {
-    "evaluate_checkpoint": "trainables.cifar",
-    "prepare_cifar": "trainables.cifar",
-    "train_cifar": "trainables.cifar",
-    "ConfigError": "trainables.config",
-    "DataSet": "trainables.data",
-    "DataUnavailableError": "trainables.data",
-    "load_dataset": "trainables.data",
-    "select_device": "trainables.device",
-    "CheckpointError": "trainables.training",
-    "Trainer": "trainables.training",
-    "TrialOutOfMemoryError": "trainables.training",
-    "train_epochs": "trainables.training",
+    "evaluate_checkpoint": "hpo.trainables.cifar",
+    "prepare_cifar": "hpo.trainables.cifar",
+    "train_cifar": "hpo.trainables.cifar",
+    "ConfigError": "hpo.trainables.config",
+    "DataSet": "hpo.trainables.data",
+    "DataUnavailableError": "hpo.trainables.data",
+    "load_dataset": "hpo.trainables.data",
+    "select_device": "hpo.trainables.device",
+    "CheckpointError": "hpo.trainables.training",
+    "Trainer": "hpo.trainables.training",
+    "TrialOutOfMemoryError": "hpo.trainables.training",
+    "train_epochs": "hpo.trainables.training",
 }
 
 

@@ -15,10 +15,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from trainables.config import DEFAULTS, parse_config
-from trainables.data import DataSet, load_dataset, split_train_val
-from trainables.registry import RunContext
-from trainables.shared import SharedData
+from hpo.trainables.config import DEFAULTS, parse_config
+from hpo.trainables.data import DataSet, load_dataset, split_train_val
+from hpo.trainables.registry import RunContext
+from hpo.trainables.shared import SharedData
 
 __all__ = ["evaluate_checkpoint", "prepare_cifar", "train_cifar"]
 
@@ -47,9 +47,9 @@ def train_cifar(
         on_oom: ``"fail"`` or ``"halve_batch"``.
         seed: Seed when the config has no ``seed``.
     """
-    from trainables.device import select_device, set_cpu_threads, trial_cpus
-    from trainables.distributed import Ranks, oom_halvings, resume_dir
-    from trainables.training import Trainer
+    from hpo.trainables.device import select_device, set_cpu_threads, trial_cpus
+    from hpo.trainables.distributed import Ranks, oom_halvings, resume_dir
+    from hpo.trainables.training import Trainer
 
     cfg = parse_config(config, max_epochs=max_epochs, seed=seed)
     ranks = Ranks.current()
@@ -144,7 +144,7 @@ def evaluate_checkpoint(
     Returns:
         ``{"split", "loss", "acc", "n", "epoch", "dataset", "model"}``.
     """
-    from trainables.training import Trainer, load_state
+    from hpo.trainables.training import Trainer, load_state
 
     if split not in ("test", "val"):
         raise ValueError(f"split must be 'test' or 'val', got {split!r}")

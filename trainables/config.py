@@ -11,8 +11,9 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from hpo_errors import InputError
-from trainables.contract import ConfigKey, Contract
+from hpo.trainables.contract import ConfigKey, Contract
+
+from hpo.errors import InputError
 
 __all__ = ["CIFAR_CONTRACT", "DEFAULTS", "KEYS", "METRICS", "ConfigError", "TrainConfig", "parse_config"]
 

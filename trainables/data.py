@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-from hpo_errors import InputError
+from hpo.errors import InputError
 
 __all__ = [
     "DataSet",

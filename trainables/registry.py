@@ -13,8 +13,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from hpo_errors import InputError
-from trainables.contract import Contract
+from hpo.trainables.contract import Contract
+
+from hpo.errors import InputError
 
 __all__ = [
     "RunContext",

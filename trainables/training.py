@@ -17,15 +17,15 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from hpo.trainables.batches import Normalizer, augment_batch, iter_batches
+from hpo.trainables.config import ON_OOM, TrainConfig, parse_config
+from hpo.trainables.data import DataSet, load_dataset, split_train_val
+from hpo.trainables.device import describe_device, select_device
+from hpo.trainables.distributed import Ranks, epoch_generator, reduce_sums, shard_batches
+from hpo.trainables.models import build_model
 from torch import nn
 
-from hpo_errors import InputError
-from trainables.batches import Normalizer, augment_batch, iter_batches
-from trainables.config import ON_OOM, TrainConfig, parse_config
-from trainables.data import DataSet, load_dataset, split_train_val
-from trainables.device import describe_device, select_device
-from trainables.distributed import Ranks, epoch_generator, reduce_sums, shard_batches
-from trainables.models import build_model
+from hpo.errors import InputError
 
 __all__ = ["OOM_FLOOR", "CheckpointError", "Trainer", "TrialOutOfMemoryError", "train_epochs"]
 
@@ -393,7 +393,7 @@ class Trainer:
     def halve_for_oom(self, times: int) -> None:
         """A multi-worker trial restarted after running out of memory: train this rank's share of
         each global batch in micro-batches halved ``times`` (a restored count, if larger, stands)."""
-        from trainables.distributed import halved_micro_batch
+        from hpo.trainables.distributed import halved_micro_batch
 
         if times > self.oom_halvings:
             self.micro_batch = halved_micro_batch(self.cfg.batch_size, self.ranks.world, times)

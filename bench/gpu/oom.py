@@ -90,8 +90,7 @@ def calibrate(data: Any) -> dict[str, int | None]:
     """The batch's reserved peak on the whole card (None: it does not fit even so), and a CUDA
     process's cost besides it (context, loaded kernels)."""
     import torch
-
-    from trainables.training import Trainer, TrialOutOfMemoryError
+    from hpo.trainables.training import Trainer, TrialOutOfMemoryError
 
     peak: int | None = None
     trainer = Trainer({**FIXED, "epochs": 1}, data, device="cuda")  # on_oom: fail, so an OOM raises
@@ -129,8 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     log_to_stderr()
     import torch
-
-    from trainables.data import load_dataset
+    from hpo.trainables.data import load_dataset
 
     found = calibrate(load_dataset("synthetic"))
     figures: dict[str, Any] = {"batch": BATCH, "context_gb": found["context"] / GB, "total_gb": found["total"] / GB,

@@ -1,7 +1,7 @@
 """Run a sweep through the real ``hpo sweep`` command and read its trials back from the real store.
 
 The spec is written as YAML beside the run home and run as ``hpo sweep SPEC --home HOME -q`` (the
-``hpo`` console script's entry point, ``search.cli:main``, under this interpreter, so the check
+``hpo`` console script's entry point, ``hpo.search.cli.main:main``, under this interpreter, so the check
 does not depend on the venv's script shebang). Ray sizes itself from the machine: its logical
 GPUs are the real ones.
 """
@@ -26,7 +26,7 @@ __all__ = ["TrialRun", "drop_checkpoints", "hpo_sweep", "last_error", "read_tria
 
 logger = logging.getLogger(__name__)
 
-HPO = (sys.executable, "-c", "from search.cli import main; main()")
+HPO = (sys.executable, "-c", "from hpo.search.cli import main; main()")
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,7 @@ def hpo_sweep(spec: dict[str, Any], *, home: Path, timeout_s: float) -> int | No
 
 def read_trials(home: Path, sweep: str) -> list[TrialRun]:
     """Every trial of ``sweep`` in the store under ``home``, with its whole history."""
-    from results import Store
+    from hpo.results import Store
 
     with Store.open(home=home, create=False) as store:
         runs = []
@@ -97,7 +97,7 @@ def drop_checkpoints(home: Path, sweep: str) -> None:
 
 def synthetic_train_images(*, subset: int | None = None, val_fraction: float = 0.1) -> int:
     """Training images per epoch of the synthetic set (the arithmetic of ``split_train_val``)."""
-    from trainables.data import SYNTHETIC_TRAIN
+    from hpo.trainables.data import SYNTHETIC_TRAIN
 
     n = min(subset, SYNTHETIC_TRAIN) if subset else SYNTHETIC_TRAIN
     return n - max(1, math.floor(val_fraction * n + 0.5))

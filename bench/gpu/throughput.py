@@ -54,7 +54,7 @@ COMPILE_MODEL, COMPILE_BATCH = "resnet_small", 512
 
 def shipped_batch_sizes(config_dir: Path = ROOT / "configs") -> dict[str, list[int]]:
     """The batch sizes each built-in model runs at in the shipped specs (``configs/*.yaml``)."""
-    from trainables.config import DEFAULTS
+    from hpo.trainables.config import DEFAULTS
 
     found: dict[str, set[int]] = {}
     for path in sorted(config_dir.glob("*.yaml")):
@@ -86,7 +86,7 @@ def timed_subset(batch: int, *, val_fraction: float = VAL_FRACTION) -> tuple[int
     Raises:
         ValueError: not one batch fits in the synthetic set.
     """
-    from trainables.data import SYNTHETIC_TRAIN
+    from hpo.trainables.data import SYNTHETIC_TRAIN
 
     most = math.floor(SYNTHETIC_TRAIN * (1 - val_fraction)) - 1  # train images the set can always give
     steps = min(MAX_STEPS, max(MIN_STEPS, TARGET_IMAGES // batch), most // batch)
@@ -109,7 +109,7 @@ def measurement_config(model: str, batch: int, variant: str) -> dict[str, Any]:
 
 def compile_offered() -> bool:
     """Whether the cifar trainable has a ``compile`` config key (it has none as of this check's writing)."""
-    from trainables.config import DEFAULTS
+    from hpo.trainables.config import DEFAULTS
 
     return "compile" in DEFAULTS
 
@@ -128,9 +128,8 @@ def measure(config: dict[str, Any], data: Any, *, device: str, warmup: int = WAR
             compiled model handed to the Trainer.
     """
     import torch
-
-    from trainables.models import build_model
-    from trainables.training import Trainer
+    from hpo.trainables.models import build_model
+    from hpo.trainables.training import Trainer
 
     model = None
     if compiled and compile_offered():
@@ -190,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--compile", action="store_true", help="torch.compile against eager instead")
     args = parser.parse_args(argv)
     log_to_stderr()
-    from trainables.data import load_dataset
+    from hpo.trainables.data import load_dataset
 
     data = load_dataset("synthetic")
     return (run_compile if args.compile else run_eager)(args.json, data)

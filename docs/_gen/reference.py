@@ -82,7 +82,7 @@ def _model_table(model: type, prefix: str) -> str:
 
 
 def _sections() -> list[tuple[str, type]]:
-    from spaces import models
+    from hpo.spaces import models
 
     return [("", models.SweepSpec), ("search.", models.SearchSpec), ("search.warm_start.", models.WarmStartSpec),
             ("metrics[].", models.ObjectiveSpec), ("scheduler.", models.SchedulerSpec),
@@ -104,7 +104,7 @@ def spec() -> str:
 
 def params() -> str:
     """The param types (``type:`` in ``params``), from ``spaces.params``."""
-    from spaces import params as p
+    from hpo.spaces import params as p
 
     parts = []
     for model in (p.FloatParam, p.IntParam, p.Pow2Param, p.ChoiceParam, p.GridParam):
@@ -117,10 +117,11 @@ def params() -> str:
 
 
 def _input_errors() -> list[type]:
-    import hpo_errors
+    from hpo import errors as hpo_errors
 
-    for module in ("spaces", "search", "search.tracking", "results", "trainables", "trainables.data",
-                   "trainables.training", "trainables.config"):
+    for module in ("hpo.spaces", "hpo.search", "hpo.search.tracking.trackers", "hpo.results", "hpo.trainables",
+                   "hpo.trainables.data",
+                   "hpo.trainables.training", "hpo.trainables.config"):
         importlib.import_module(module)
     seen: list[type] = []
     todo = [hpo_errors.InputError]
@@ -137,7 +138,7 @@ def errors() -> str:
     for cls in _input_errors():
         doc = (inspect.getdoc(cls) or "").split("\n\n")[0].replace("\n", " ").replace("|", "\\|")
         bases = ", ".join(f"`{b.__name__}`" for b in cls.__bases__)
-        public = cls.__module__.split(".")[0] if not cls.__module__.startswith("hpo_errors") else "hpo_errors"
+        public = ".".join(cls.__module__.split(".")[:2])
         rows.append(f"| `{cls.__name__}` | `{public}` | {bases} | {doc} |")
     return "\n".join(rows)
 
@@ -156,8 +157,8 @@ def _column_notes(source: str) -> dict[tuple[str, str], str]:
 
 
 def schema() -> str:
-    """The store's tables from ``results._schema``'s SQLAlchemy metadata (notes from its comments)."""
-    from results import _schema
+    """The store's tables from ``hpo.results.store.schema``'s SQLAlchemy metadata (notes from its comments)."""
+    from hpo.results.store import schema as _schema
 
     notes = _column_notes(inspect.getsource(_schema))
 

@@ -6,8 +6,8 @@ live refresh (ETag / If-None-Match) and table sorting; nothing is fetched from a
 
 from __future__ import annotations
 
-from ._app import create_app
-from ._bind import ServeError, check_bind, listen
-from ._server import HEADER_TIMEOUT_S, make_server
+from hpo.results.dashboard._app import create_app
+from hpo.results.dashboard._bind import ServeError, check_bind, listen
+from hpo.results.dashboard._server import HEADER_TIMEOUT_S, make_server
 
 __all__ = ["HEADER_TIMEOUT_S", "ServeError", "check_bind", "create_app", "listen", "make_server"]

@@ -10,24 +10,31 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
+from hpo.results.dashboard._assets import SCRIPT
+from hpo.results.dashboard._guard import Guard
+from hpo.results.dashboard._lazy import ORDER, draw, lazy, plot_kinds, slot_prefix
+from hpo.results.dashboard._model import compare_series, sweep_list, sweep_payload
+from hpo.results.dashboard._pages import (
+    compare_page,
+    index_page,
+    not_found_page,
+    plot_page,
+    sweep_main,
+    sweep_page,
+    trial_page_html,
+)
+from hpo.results.dashboard._snapshot import MIN_REBUILD_S, Cache, Fingerprints, Names
+from hpo.results.dashboard._trial import find_trial, trial_main, trial_payload, trial_plot
+from hpo.results.errors import StoreError, SweepNotFoundError
+from hpo.results.report.data import collector_paused, gather
+from hpo.results.report.plots import inline_svg
+from hpo.results.store.store import Store
 from starlette.applications import Starlette
 from starlette.background import BackgroundTask
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
-
-from .._errors import StoreError, SweepNotFoundError
-from .._plots import inline_svg
-from .._report_data import collector_paused, gather
-from .._store import Store
-from ._assets import SCRIPT
-from ._guard import Guard
-from ._lazy import ORDER, draw, lazy, plot_kinds, slot_prefix
-from ._model import compare_series, sweep_list, sweep_payload
-from ._pages import compare_page, index_page, not_found_page, plot_page, sweep_main, sweep_page, trial_page_html
-from ._snapshot import MIN_REBUILD_S, Cache, Fingerprints, Names
-from ._trial import find_trial, trial_main, trial_payload, trial_plot
 
 __all__ = ["MAX_COMPARE", "MAX_NAME", "create_app"]
 
@@ -103,9 +110,8 @@ def _warm_imports() -> None:
     """Import what the first sweep page draws with (matplotlib and its fonts, pandas, optuna: about a second)
     when the server starts, not inside its first request."""
     import pandas  # noqa: F401
-
-    from .._importance import optuna_importance
-    from .._plots import warm_up
+    from hpo.results.analysis.importance import optuna_importance
+    from hpo.results.report.plots import warm_up
 
     optuna_importance()
     with _PLOT_LOCK:
@@ -142,7 +148,7 @@ def create_app(store: Store, *, token: str | None = None, hosts: Iterable[str] =
         _known(name)
 
         def build(fp: str) -> dict[str, Any]:
-            from .._plots import all_plots, hit_maps
+            from hpo.results.report.plots import all_plots, hit_maps
 
             with collector_paused():
                 data = gather(store, name)
@@ -176,7 +182,7 @@ def create_app(store: Store, *, token: str | None = None, hosts: Iterable[str] =
 
     def _pair(request: Request, data: Any) -> tuple[str, str] | None:
         """The contour's two params the URL chose (``?cx=&cy=``), checked against the sweep's own."""
-        from .._plots import contour_axes
+        from hpo.results.report.plots import contour_axes
 
         cx, cy = request.query_params.get("cx"), request.query_params.get("cy")
         if not (cx and cy and cx != cy):
@@ -255,7 +261,7 @@ def create_app(store: Store, *, token: str | None = None, hosts: Iterable[str] =
             main = sweep_main(data, {}, view["generated"], contour=pair, lazy=view["lazy"])
         else:  # the contour over two params the URL chose, drawn once per store change and pair
             def build(_fp: str) -> str | None:
-                from .._plots import contour_plot, hit_maps
+                from hpo.results.report.plots import contour_plot, hit_maps
 
                 with _PLOT_LOCK, hit_maps():
                     return contour_plot(data, pair)
@@ -344,7 +350,7 @@ def create_app(store: Store, *, token: str | None = None, hosts: Iterable[str] =
             return _error_page(exc)
 
         def build(_fp: str) -> bytes:
-            from ._compare import compare_plot
+            from hpo.results.dashboard._compare import compare_plot
 
             series = [compare_series(view["data"]) for _, view in views]
             with _PLOT_LOCK:

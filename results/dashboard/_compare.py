@@ -11,7 +11,7 @@ _PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#
 
 def compare_plot(series: list[dict[str, Any]]) -> str | None:
     """SVG with two panels; the cost axis is GPU-hours, or CPU-hours when no sweep used a GPU."""
-    from .._plots import _figure, _label, _style, _svg, _t
+    from hpo.results.report.plots import _figure, _label, _style, _svg, _t
 
     drawn = [s for s in series if s["best"]]
     if not drawn:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .._report_data import ReportData, rungs
+from hpo.results.report.data import ReportData, rungs
 
 __all__ = ["ORDER", "draw", "lazy", "plot_kinds", "slot_prefix"]
 
@@ -24,8 +24,8 @@ def lazy(data: ReportData) -> bool:
 
 def plot_kinds(data: ReportData) -> list[str]:
     """The plots that may have something to draw, cheaply told (a kind that then draws nothing says so)."""
-    from .._pareto import objectives_of
-    from .._plots import contour_axes
+    from hpo.results.analysis.pareto import objectives_of
+    from hpo.results.report.plots import contour_axes
 
     if not data.trials:
         return []
@@ -44,8 +44,8 @@ def plot_kinds(data: ReportData) -> list[str]:
 
 
 def _maker(kind: str, pair: tuple[str, str] | None) -> Callable[[ReportData], str | None]:
-    from .. import _plots
-    from .._parallel import parallel_coordinates
+    from hpo.results.report import plots as _plots
+    from hpo.results.report.parallel import parallel_coordinates
 
     if kind == "contour":
         return lambda data: _plots.contour_plot(data, pair)
@@ -59,7 +59,7 @@ def _maker(kind: str, pair: tuple[str, str] | None) -> Callable[[ReportData], st
 def draw(data: ReportData, kind: str, *, pair: tuple[str, str] | None = None) -> str | None:
     """The SVG of one plot, with its hit map (None when it has nothing to draw); ``pair``: the contour's
     params, when the URL chose them. The caller holds the plot lock (matplotlib's rc_context is global)."""
-    from .._plots import _style, hit_maps
+    from hpo.results.report.plots import _style, hit_maps
 
     with _style(), hit_maps():
         return _maker(kind, pair)(data)

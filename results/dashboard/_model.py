@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._cost import sweep_cost, trial_cost
-from .._records import TrialRecord, iso
-from .._report_data import ReportData, parse_spec
-from .._store import Store
+from hpo.results.analysis.cost import sweep_cost, trial_cost
+from hpo.results.report.data import ReportData, parse_spec
+from hpo.results.store.records import TrialRecord, iso
+from hpo.results.store.store import Store
 
 __all__ = ["budget", "compare_series", "sweep_list", "sweep_payload"]
 

@@ -1,4 +1,4 @@
-"""The dashboard's HTML pages, built from markup templates (``results._markup.html``): every value from the
+"""The dashboard's HTML pages, built from markup templates (``hpo.results.report.markup.html``): every value from the
 store is escaped on its way in, URLs are percent-encoded first, numbers are checked as numbers."""
 
 from __future__ import annotations
@@ -8,16 +8,16 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from .._html import confirmation_section, esc_all, importance_section, sample_note
-from .._markup import Markup, count, html, join, number
-from .._plots import PLOTS, inline_svg
-from .._records import iso
-from .._report_data import ReportData
-from .._sections import STATUS_LABELS, counts_text, fmt, fmt_duration, hours
-from ._assets import CSS
-from ._model import budget
-from ._parts import guarded, malformed_note, resources_text, status_class, sweep_url
-from ._trial import trial_url
+from hpo.results.dashboard._assets import CSS
+from hpo.results.dashboard._model import budget
+from hpo.results.dashboard._parts import guarded, malformed_note, resources_text, status_class, sweep_url
+from hpo.results.dashboard._trial import trial_url
+from hpo.results.report.data import ReportData
+from hpo.results.report.html import confirmation_section, esc_all, importance_section, sample_note
+from hpo.results.report.markup import Markup, count, html, join, number
+from hpo.results.report.plots import PLOTS, inline_svg
+from hpo.results.report.sections import STATUS_LABELS, counts_text, fmt, fmt_duration, hours
+from hpo.results.store.records import iso
 
 __all__ = ["compare_page", "index_page", "not_found_page", "plot_page", "plot_url", "sweep_main", "sweep_page",
            "trial_page_html"]
@@ -122,7 +122,7 @@ def _cost_card(data: ReportData) -> Markup:
 
 
 def _trial_table(data: ReportData) -> Markup:
-    from .._cost import trial_cost
+    from hpo.results.analysis.cost import trial_cost
 
     columns = data.table_columns()
     metric = data.sweep.metric
@@ -167,7 +167,7 @@ def _trial_info(data: ReportData) -> Markup:
 
 def _contour_pick(data: ReportData, chosen: tuple[str, str] | None) -> Markup:
     """Two selects (and a button) choosing the contour's params: a plain GET form, kept in the URL."""
-    from .._plots import contour_axes
+    from hpo.results.report.plots import contour_axes
 
     keys = [a.key for a in contour_axes(data)]
     pair = chosen or tuple(keys[:2])
@@ -242,7 +242,7 @@ def sweep_page(data: ReportData, main: str, *, etag: str, query: str = "") -> st
 
 def plot_page(data: ReportData, kind: str, svg: str | None, *, contour: tuple[str, str] | None = None) -> str:
     """``/sweeps/NAME/plots/KIND`` opened on its own (the link a page without its script offers)."""
-    from ._lazy import slot_prefix
+    from hpo.results.dashboard._lazy import slot_prefix
 
     name = data.sweep.name
     body = (Markup(inline_svg(svg, slot_prefix(kind))) if svg else Markup("<p id=\"reason\">Nothing to draw yet.</p>"))

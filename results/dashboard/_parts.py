@@ -7,8 +7,8 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
-from .._markup import Markup, html
-from .._sections import fmt
+from hpo.results.report.markup import Markup, html
+from hpo.results.report.sections import fmt
 
 __all__ = ["guarded", "malformed_note", "resources_text", "status_class", "sweep_url"]
 

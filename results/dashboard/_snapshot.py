@@ -13,11 +13,10 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from hpo.results.store.db import run_read
+from hpo.results.store.schema import results_table, sweeps_table, trials_table
+from hpo.results.store.store import Store
 from sqlalchemy import Connection, func, select
-
-from .._db import run_read
-from .._schema import results_table, sweeps_table, trials_table
-from .._store import Store
 
 __all__ = ["MIN_REBUILD_S", "Cache", "Fingerprints", "Names", "fingerprint"]
 

@@ -7,13 +7,13 @@ import re
 from typing import Any
 from urllib.parse import quote
 
-from .._cost import trial_cost
-from .._markup import Markup, count, html, join, number
-from .._records import TrialRecord, iso
-from .._report_data import ReportData, rungs, yaml_text
-from .._sections import STATUS_LABELS, fmt, fmt_duration, hours
-from .._store import Store
-from ._parts import guarded, malformed_note, resources_text, status_class, sweep_url
+from hpo.results.analysis.cost import trial_cost
+from hpo.results.dashboard._parts import guarded, malformed_note, resources_text, status_class, sweep_url
+from hpo.results.report.data import ReportData, rungs, yaml_text
+from hpo.results.report.markup import Markup, count, html, join, number
+from hpo.results.report.sections import STATUS_LABELS, fmt, fmt_duration, hours
+from hpo.results.store.records import TrialRecord, iso
+from hpo.results.store.store import Store
 
 __all__ = ["find_trial", "stop_reason", "trial_main", "trial_payload", "trial_plot", "trial_url"]
 
@@ -98,7 +98,7 @@ def trial_payload(store: Store, data: ReportData, trial: TrialRecord) -> dict[st
 
 def trial_plot(payload: dict[str, Any]) -> str | None:
     """Every numeric metric the trial reported, one small plot each, against the iteration (SVG)."""
-    from .._plots import _figure, _style, _svg, _t
+    from hpo.results.report.plots import _figure, _style, _svg, _t
 
     history = payload["history"]
     skip = {"iteration", "time_total_s", "recorded", "training_iteration", "time_this_iter_s", "timestamp", "epoch",
@@ -178,7 +178,7 @@ def _history_table(history: list[dict[str, Any]]) -> Markup:
 
 def trial_main(payload: dict[str, Any], svg: str | None) -> str:
     """The trial page's body."""
-    from .._plots import inline_svg
+    from hpo.results.report.plots import inline_svg
 
     trial, sweep = payload["trial"], payload["sweep"]
     lineage = payload["lineage"]

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hpo.results import StoreError
 
 from bench.gpu import plan, probe, run, summary
 from bench.gpu.check import _cuda_absent_after, main, output_folder, shown_python
@@ -21,7 +22,6 @@ from bench.gpu.packing import LAYOUTS, packing_figures, packing_spec
 from bench.gpu.pytest_plugin import ray_init_kwargs
 from bench.gpu.sweeps import hpo_sweep, last_error, read_trials, synthetic_train_images
 from bench.gpu.throughput import MODEL_KWARGS, measurement_config, shipped_batch_sizes, timed_subset
-from results import StoreError
 
 ROOT = Path(__file__).resolve().parents[2]
 NO_DRIVER = probe.driver_absent()
@@ -228,8 +228,8 @@ def test_a_pytest_step_counts_its_tests_from_the_junit_file(tmp_path: Path) -> N
 # -- what is swept, and the figures read back from a real store --------------------------------
 
 def test_the_sweeps_pass_the_checks_hpo_sweep_makes_before_ray_starts() -> None:
-    from search.checks import check_spec
-    from spaces import parse_spec
+    from hpo.search.engine.checks import check_spec
+    from hpo.spaces import parse_spec
 
     for trials, gpu in LAYOUTS:
         spec = parse_spec(packing_spec(trials, gpu))
@@ -252,8 +252,8 @@ def test_hpo_sweep_runs_the_real_cli_and_returns_its_exit(tmp_path: Path, capfd:
 
 def _fill(home: Path, sweep: str, trials: dict[str, tuple[str, list[dict[str, Any]]]]) -> None:
     """Write trials into a real store through the callback's own writer (no Ray)."""
-    from results import Store
-    from results._writer import BatchWriter, TrialState, dumps
+    from hpo.results import Store
+    from hpo.results.store.writer import BatchWriter, TrialState, dumps
 
     with Store.open(home=home) as store:
         store.start_sweep(name=sweep, spec_yaml=None, spec_hash=None, metric="val_loss", mode="min")
@@ -334,8 +334,7 @@ def test_the_headroom_fits_half_the_batch_but_not_all_of_it() -> None:
 def _blank_set(n: int) -> Any:
     """A DataSet of ``n`` blank images: the split arithmetic needs no pixels (and no 10,000 drawn ones)."""
     import torch
-
-    from trainables.data import DataSet
+    from hpo.trainables.data import DataSet
 
     return DataSet("synthetic", torch.zeros(n, 3, 32, 32, dtype=torch.uint8), torch.zeros(n, dtype=torch.int64),
                    torch.zeros(1, 3, 32, 32, dtype=torch.uint8), torch.zeros(1, dtype=torch.int64), 10,
@@ -343,7 +342,7 @@ def _blank_set(n: int) -> Any:
 
 
 def test_synthetic_train_images() -> None:
-    from trainables.data import SYNTHETIC_TRAIN, split_train_val
+    from hpo.trainables.data import SYNTHETIC_TRAIN, split_train_val
 
     assert synthetic_train_images() == 9000 == split_train_val(_blank_set(SYNTHETIC_TRAIN), subset=None,
                                                                val_fraction=0.1, seed=0).train_y.shape[0]
@@ -358,8 +357,8 @@ def test_shipped_batch_sizes_are_read_from_the_real_configs() -> None:
 
 
 def test_a_timed_epoch_is_whole_batches_of_the_synthetic_set() -> None:
-    from trainables.config import parse_config
-    from trainables.data import SYNTHETIC_TRAIN, split_train_val
+    from hpo.trainables.config import parse_config
+    from hpo.trainables.data import SYNTHETIC_TRAIN, split_train_val
 
     data = _blank_set(SYNTHETIC_TRAIN)
     for batch in (2, 16, 128, 1024):

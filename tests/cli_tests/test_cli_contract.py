@@ -14,10 +14,9 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner
-
-from results import Store
-from search.cli import cli
-from trainables import contract_of
+from hpo.results import Store
+from hpo.search.cli.main import cli
+from hpo.trainables import contract_of
 
 CIFAR: dict[str, Any] = {
     "name": "port", "trainable": "cifar", "metric": "val_loss", "mode": "min",
@@ -146,7 +145,7 @@ def test_the_cli_imports_a_trainable_beside_the_spec_from_a_foreign_working_dire
 
 def test_the_cli_imports_a_trainable_from_the_working_directory(tmp_path: Path) -> None:
     (tmp_path / "cwd_mod_contract.py").write_text(textwrap.dedent('''
-        from trainables import declare
+        from hpo.trainables import declare
 
         @declare(metrics=["loss"])
         def train(config):

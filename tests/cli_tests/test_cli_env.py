@@ -14,8 +14,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
-from search.cli import cli
+from hpo.search.cli.main import cli
 
 ROOT = Path(__file__).resolve().parents[2]
 NOBODY = 65534
@@ -28,7 +27,7 @@ class _Hide:
         if name.split(".")[0] in ("psycopg", "psycopg2"):
             raise ModuleNotFoundError(f"No module named {name!r}", name=name)
 sys.meta_path.insert(0, _Hide())
-from search.cli import main
+from hpo.search.cli.main import main
 main()
 """
 
@@ -90,7 +89,7 @@ def _as_unprivileged(args: list[str], cwd: Path) -> subprocess.CompletedProcess[
     """``hpo ARGS`` as user nobody when we are root (root may write anywhere), else as ourselves."""
     env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(ROOT), "HOME": str(cwd), "HPO_OFFLINE": "1"}
     drop = (lambda: (os.setgid(NOBODY), os.setuid(NOBODY))) if os.geteuid() == 0 else None
-    return subprocess.run([sys.executable, "-c", "from search.cli import main; main()", *args], cwd=cwd, env=env,
+    return subprocess.run([sys.executable, "-c", "from hpo.search.cli import main; main()", *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=120, check=False, preexec_fn=drop)
 
 
@@ -120,8 +119,8 @@ def test_run_sweep_from_python_is_quiet_without_verbose(tmp_path: Path) -> None:
         "import sys\n"
         "sys.path.insert(0, 'tests/search_tests')\n"
         "from conftest import BASE, _merge\n"
-        "from spaces import parse_spec\n"
-        "from search import run_sweep\n"
+        "from hpo.spaces import parse_spec\n"
+        "from hpo.search import run_sweep\n"
         "spec = parse_spec(_merge(BASE, {'name': 'pyquiet', 'search': {'num_samples': 2}, 'fixed': {'max_iter': 2},\n"
         "    'scheduler': {'max_t': 2}, 'cluster': {'num_cpus': 1, 'num_gpus': 0}}))\n"
         f"outcome = run_sweep(spec, home={str(tmp_path / 'runs')!r}, progress='none')\n"

@@ -8,8 +8,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-
-from search.cli import cli
+from hpo.search.cli.main import cli
 
 TINY = ["--set", "search.num_samples=2", "--set", "scheduler.max_t=1", "--set", "fixed.epochs=1",
         "--set", "fixed.subset=400", "-q"]
@@ -18,8 +17,8 @@ TINY = ["--set", "search.num_samples=2", "--set", "scheduler.max_t=1", "--set", 
 @pytest.mark.slow
 @pytest.mark.integration
 def test_best_evaluate_scores_the_checkpoint_on_the_test_split(ray_session: None, tmp_home: Path) -> None:
-    from results import Store
-    from trainables import evaluate_checkpoint
+    from hpo.results import Store
+    from hpo.trainables import evaluate_checkpoint
 
     ran = CliRunner().invoke(cli, ["sweep", "quickstart", "--name", "ev", *TINY])
     assert ran.exit_code == 0, ran.output
@@ -41,9 +40,8 @@ def _evaluate_from_s3(best: Any, expected: dict[str, Any]) -> None:
     import os
     import socket
 
+    from hpo.results import Store
     from sqlalchemy import text
-
-    from results import Store
 
     try:
         import pyarrow.fs
@@ -95,8 +93,8 @@ def _foreign(config: dict) -> None:
 
 @pytest.mark.integration
 def test_evaluate_on_a_checkpoint_that_is_not_cifar_exits_2(ray_session: None, tmp_home: Path) -> None:
-    from search import run_sweep
-    from spaces import parse_spec
+    from hpo.search import run_sweep
+    from hpo.spaces import parse_spec
 
     spec = parse_spec({"name": "foreign", "trainable": "mine:fn", "metric": "acc", "mode": "max",
                        "search": {"algorithm": "random", "num_samples": 1},

@@ -6,9 +6,8 @@ import socket
 from pathlib import Path
 
 from click.testing import CliRunner, Result
-
-from results import Store
-from search.cli import cli
+from hpo.results import Store
+from hpo.search.cli.main import cli
 
 
 def _serve(args: list[str]) -> Result:

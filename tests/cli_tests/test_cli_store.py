@@ -13,11 +13,10 @@ import click
 import pytest
 import yaml
 from click.testing import CliRunner, Result
+from hpo.results import Store
+from hpo.search.cli.main import cli
+from hpo.search.cli.store import COMMANDS, best_command, ls_command, report_command, trials_command
 from sqlalchemy import text
-
-from results import Store
-from search.cli import cli
-from search.cli_store import COMMANDS, best_command, ls_command, report_command, trials_command
 
 
 def _results_fixtures() -> object:

@@ -15,8 +15,7 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner
-
-from search.cli import cli
+from hpo.search.cli.main import cli
 
 TOY_DIR = Path(__file__).parents[1] / "search_tests"
 
@@ -62,7 +61,7 @@ def test_unknown_trainable_exits_2_with_one_line_before_ray(tmp_home: Path, tmp_
 
 
 def test_impossible_resources_exit_2_before_ray(tmp_home: Path, tmp_path: Path) -> None:
-    from search.cluster import _local_gpu_count
+    from hpo.search.cluster.local import _local_gpu_count
 
     before = _ray_up()
     result = CliRunner().invoke(cli, ["sweep", _write(tmp_path, resources={"cpu": 1, "gpu": 64})])
@@ -79,7 +78,7 @@ def test_impossible_resources_exit_2_before_ray(tmp_home: Path, tmp_path: Path) 
 
 
 def test_an_unfinished_name_points_to_resume(tmp_home: Path, tmp_path: Path) -> None:
-    from results import Store
+    from hpo.results import Store
 
     Store.open().start_sweep(name="clitoy", spec_yaml="", spec_hash="", metric="loss", mode="min")
     result = CliRunner().invoke(cli, ["sweep", _write(tmp_path)])
@@ -102,9 +101,8 @@ def test_storage_and_store_secrets_are_masked_in_the_one_line_error(tmp_home: Pa
 
 def test_the_summary_shows_paths_and_errors_with_their_secrets_masked(monkeypatch: pytest.MonkeyPatch) -> None:
     import click
-
-    from results import TrialRecord
-    from search.cli_sweep import _finish
+    from hpo.results import TrialRecord
+    from hpo.search.cli.sweep import _finish
 
     monkeypatch.delenv("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", raising=False)  # the tensorboard line too
     storage = "s3://AKIAEXAMPLE:wJalrXUtnF@bucket/runs"
@@ -170,7 +168,7 @@ def test_sweep_prints_best_trial_checkpoint_logs_and_store(ray_session: None, tm
 def test_tunes_switch_for_its_loggers_leaves_trial_files_out_and_the_store_whole(
     ray_session: None, tmp_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from results import Store
+    from hpo.results import Store
 
     monkeypatch.setenv("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")
     result = CliRunner().invoke(cli, ["sweep", _write(tmp_path, search={"algorithm": "random", "num_samples": 1}),
@@ -201,14 +199,14 @@ def test_ctrl_c_exits_130_and_resume_finishes(ray_session: None, tmp_home: Path,
     )
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TOY_DIR), os.environ.get("PYTHONPATH", "")])}
     proc = subprocess.Popen(
-        [sys.executable, "-c", "from search.cli import main; main()", "sweep", spec],
+        [sys.executable, "-c", "from hpo.search.cli import main; main()", "sweep", spec],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env=env,
     )
     # Plain progress lines (stdout is a pipe): wait for the first finished trial, then Ctrl-C.
-    from results import Store
+    from hpo.results import Store
 
     store = Store.open()
     deadline = time.monotonic() + 120
@@ -230,7 +228,7 @@ def test_ctrl_c_exits_130_and_resume_finishes(ray_session: None, tmp_home: Path,
 
 
 def test_resume_of_an_unknown_or_finished_sweep_exits_2(tmp_home: Path) -> None:
-    from results import Store
+    from hpo.results import Store
 
     store = Store.open()
     store.start_sweep(name="done", spec_yaml="", spec_hash="", metric="loss", mode="min")

@@ -13,7 +13,7 @@ from doc_examples import Block, Workspace, run_block
 def _workspaces() -> Iterator[dict[str, Workspace]]:
     """The module's page workspaces; the trainables its pages register (`@register("mynet")`) are
     forgotten after it, so a later test in this process sees the registry a fresh import makes."""
-    from trainables import registry
+    from hpo.trainables import registry
 
     saved = dict(registry._REGISTRY)
     yield {}

@@ -216,8 +216,7 @@ def run_command(cmd: str, ws: Workspace, *, cwd: Path | None = None) -> tuple[in
     """Run one shell command of a page in its workspace (or ``cwd``): (exit status, what the terminal shows)."""
     if _in_process(cmd) and cwd is None:
         from click.testing import CliRunner
-
-        from search.cli import cli
+        from hpo.search.cli.main import cli
 
         result = CliRunner().invoke(cli, shlex.split(cmd, comments=True)[1:], prog_name="hpo")
         if result.exception is not None and not isinstance(result.exception, SystemExit):
@@ -254,7 +253,7 @@ def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
 
 
 def _check_yaml(block: Block, ws: Workspace) -> None:
-    from spaces import load_spec
+    from hpo.spaces import load_spec
 
     data = yaml.safe_load(block.text)
     if "yaml" in block.marks:
@@ -262,7 +261,7 @@ def _check_yaml(block: Block, ws: Workspace) -> None:
     assert isinstance(data, dict), f"{block.id}: a yaml example that is not a mapping"
     if "file" in block.marks:
         if block.marks.get("expect") == "invalid":  # a spec shown for its errors: it must have some
-            from spaces import SpecError
+            from hpo.spaces import SpecError
 
             with pytest.raises(SpecError):
                 load_spec(str(ws.folder / block.marks["file"]))

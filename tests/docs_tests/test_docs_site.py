@@ -55,9 +55,9 @@ def test_site_builds_strict_offline(site: Path) -> None:
 
 
 def test_reference_is_generated_from_the_code(site: Path) -> None:
-    from results import _schema
-    from search.cli import cli
-    from spaces import models
+    from hpo.results.store import schema as _schema
+    from hpo.search.cli.main import cli
+    from hpo.spaces import models
 
     spec = (site / "reference/spec/index.html").read_text()
     for name in (*models.SweepSpec.model_fields, *(f"scheduler.{k}" for k in models.SchedulerSpec.model_fields)):

@@ -16,9 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hpo.results import Store
 from store_rows import FakeTrial
-
-from results import Store
 
 PG_ENV = "HPO_TEST_PG_URL"
 
@@ -49,7 +48,7 @@ LOCAL = "http://127.0.0.1:8080"  # the dashboard answers only to its own name: t
 @contextmanager
 def serving(store: Store, *, header_timeout_s: float | None = None, **options: Any) -> Iterator[str]:
     """The dashboard over ``store`` served for real (uvicorn on a free loopback port, in a thread); its base URL."""
-    from results.dashboard import HEADER_TIMEOUT_S, create_app, listen, make_server
+    from hpo.results.dashboard import HEADER_TIMEOUT_S, create_app, listen, make_server
 
     sock = listen(host="127.0.0.1", port=0)
     server = make_server(create_app(store, **{"min_rebuild_s": 0.2, **options}),
@@ -71,7 +70,7 @@ def dashboard_client(store: Store, **options: Any) -> Any:
         warnings.simplefilter("ignore", DeprecationWarning)
         from starlette.testclient import TestClient
 
-    from results.dashboard import create_app
+    from hpo.results.dashboard import create_app
 
     return TestClient(create_app(store, **options), base_url=LOCAL)
 
@@ -82,9 +81,8 @@ class FakeCheckpoint:
 
 
 def _drop_all(url: str) -> None:
+    from hpo.results.store.schema import metadata
     from sqlalchemy import create_engine
-
-    from results._schema import metadata
 
     engine = create_engine(url)
     metadata.drop_all(engine)
@@ -143,12 +141,11 @@ def demo_config(index: int) -> dict[str, Any]:
 
 def fill_demo(store: Store, tmp_path: Path, *, name: str = "demo", start: bool = True) -> dict[str, FakeTrial]:
     """A sweep whose trials end every way: completed, stopped early, error, still running."""
-    from results import StoreCallback
+    from hpo.results import StoreCallback
 
     if start:
         import yaml
-
-        from spaces import build_plan, parse_spec
+        from hpo.spaces import build_plan, parse_spec
 
         spec_yaml = SPEC_YAML.replace("name: demo", f"name: {name}")
         # The engine stores the plan beside the spec; names with markup (escaping tests) bypass the spec's rule.

@@ -13,10 +13,9 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
+from hpo.results import Store, StoreCallback
+from hpo.results.store.schema import sweeps_table, trials_table
 from sqlalchemy import update
-
-from results import Store, StoreCallback
-from results._schema import sweeps_table, trials_table
 
 __all__ = ["HOSTILE_SWEEP", "SHORT", "fill_hostile", "leaks", "payload"]
 

@@ -9,10 +9,9 @@ import time
 from pathlib import Path
 
 import pytest
+from hpo.results import Store, StoreCallback
+from hpo.results.store.schema import results_table, trials_table
 from sqlalchemy import func, select
-
-from results import Store, StoreCallback
-from results._schema import results_table, trials_table
 
 from .conftest import DEMO_TRIALS, FakeTrial, fill_demo
 
@@ -284,7 +283,7 @@ class _Ended:
 
 
 def test_ended_early_is_a_scheduler_stop_only() -> None:
-    from results import ended_early
+    from hpo.results import ended_early
 
     assert ended_early(_Ended({"training_iteration": 2}), 2, max_t=8)
     assert not ended_early(_Ended({"training_iteration": 8}), 8, max_t=8)

@@ -13,10 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hpo.results import Store, StoreCallback, export_report
+from hpo.results.store.schema import results_table
 from sqlalchemy import func, select
-
-from results import Store, StoreCallback, export_report
-from results._schema import results_table
 
 MAX_T = 6
 SPEC = f"""\

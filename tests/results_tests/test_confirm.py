@@ -12,12 +12,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hpo.results import Store, confirmation, export_report
+from hpo.results.analysis.confirm import t_quantile
+from hpo.search.cli.main import cli
+from hpo.search.engine.driver import this_host
 from store_rows import fill_sweep
-
-from results import Store, confirmation, export_report
-from results._confirm import t_quantile
-from search.cli import cli
-from search.driver import this_host
 
 from .conftest import dashboard_client
 

@@ -12,8 +12,8 @@ with warnings.catch_warnings():  # Starlette nudges towards httpx2; httpx is wha
     warnings.simplefilter("ignore", DeprecationWarning)
     from starlette.testclient import TestClient
 
-from results import Store, StoreCallback
-from results.dashboard import ServeError, _snapshot, check_bind
+from hpo.results import Store, StoreCallback
+from hpo.results.dashboard import ServeError, _snapshot, check_bind
 
 from .conftest import XSS, FakeTrial, dashboard_client, fill_demo
 

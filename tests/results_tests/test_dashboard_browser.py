@@ -12,9 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hpo.results import Store
 from store_rows import FakeTrial, fill_sweep
-
-from results import Store
 
 from .cdp import CHROMIUM, Chromium
 from .conftest import serving
@@ -69,7 +68,7 @@ def _visible_rows(page: Chromium) -> list[str]:
 
 def _add_trial(store: Store, trial_id: str, x: float) -> None:
     """One more trial reaches the store the way a running sweep's results do."""
-    from results import StoreCallback
+    from hpo.results import StoreCallback
 
     callback = StoreCallback(store, sweep="live", metric="loss", mode="min", max_t=3)
     callback.setup()

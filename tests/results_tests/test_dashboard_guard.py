@@ -10,9 +10,8 @@ import time
 from pathlib import Path
 
 import pytest
-
-from results import Store
-from results.dashboard import _app
+from hpo.results import Store
+from hpo.results.dashboard import _app
 
 from .conftest import dashboard_client, fill_demo, serving
 

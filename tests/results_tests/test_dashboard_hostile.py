@@ -10,11 +10,10 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from hpo.results import Store, export_report
+from hpo.results.dashboard._lazy import ORDER
 from sqlalchemy import text
 from store_rows import fill_sweep
-
-from results import Store, export_report
-from results.dashboard._lazy import ORDER
 
 from .cdp import CHROMIUM, Chromium
 from .conftest import dashboard_client, serving

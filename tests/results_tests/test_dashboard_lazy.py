@@ -12,10 +12,9 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
+from hpo.results import Store
+from hpo.results.dashboard import _app, _snapshot
 from store_rows import fill_sweep
-
-from results import Store
-from results.dashboard import _app, _snapshot
 
 from .cdp import CHROMIUM, Chromium
 from .conftest import dashboard_client, serving

@@ -7,9 +7,8 @@ import re
 from pathlib import Path
 
 import pytest
+from hpo.results import LINEAGE_KEY, Store, StoreCallback
 from starlette.testclient import TestClient
-
-from results import LINEAGE_KEY, Store, StoreCallback
 
 from .conftest import XSS, FakeTrial, dashboard_client
 

@@ -7,11 +7,10 @@ import time
 from pathlib import Path
 
 import pytest
+from hpo.results import HEARTBEAT_STALE_S, Store, SweepNotFoundError, trials_to_csv, trials_to_json
+from hpo.results.store.schema import SCHEMA_VERSION
+from hpo.results.store.writer import BatchWriter, TrialState
 from sqlalchemy import create_engine, text
-
-from results import HEARTBEAT_STALE_S, Store, SweepNotFoundError, trials_to_csv, trials_to_json
-from results._schema import SCHEMA_VERSION
-from results._writer import BatchWriter, TrialState
 
 from .conftest import SPEC_YAML
 

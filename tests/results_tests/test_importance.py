@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 _SCRIPT = """
 import sys
 from store_rows import fill_sweep
-from results import Store, param_importance
+from hpo.results import Store, param_importance
 
 store = Store.open(home=sys.argv[1])
 spec = "name: s\\ntrainable: cifar\\nmetric: loss\\nmode: min\\nparams:\\n  x: {type: float, low: 0.0, high: 1.0}\\n" \\

@@ -6,10 +6,9 @@ import sqlite3
 from pathlib import Path
 
 from click.testing import CliRunner
-
-from results import Store
-from results._schema import SCHEMA_VERSION
-from search.cli import cli
+from hpo.results import Store
+from hpo.results.store.schema import SCHEMA_VERSION
+from hpo.search.cli.main import cli
 
 # The tables as hpo 0.1.0 created them (SQLite DDL of schema version 1).
 V1_DDL = """

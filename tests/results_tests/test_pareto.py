@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from results import TrialRecord, pareto_front
+from hpo.results import TrialRecord, pareto_front
 
 
 def _trial(i: int, values: dict[str, float]) -> TrialRecord:

@@ -12,10 +12,9 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from hpo.results import Store, SweepNotFoundError, export_report
+from hpo.results.report.markdown import code_block, md
 from sqlalchemy import text
-
-from results import Store, SweepNotFoundError, export_report
-from results._markdown import code_block, md
 
 from .conftest import SPEC_YAML, XSS, fill_demo
 

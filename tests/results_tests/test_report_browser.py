@@ -9,8 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
-from results import Store, export_report
+from hpo.results import Store, export_report
 
 from .conftest import fill_demo
 

@@ -14,15 +14,14 @@ from typing import Any
 import numpy as np
 import pytest
 import yaml
+from hpo.results import Store, StoreCallback, export_report
+from hpo.results.analysis.sample import SAMPLE_SIZE, SAMPLE_TOP, sample_trials
+from hpo.results.dashboard._pages import sweep_main
+from hpo.results.report.data import ReportData, gather
+from hpo.results.report.html import render_html
+from hpo.results.report.plots import all_plots, best_steps, hit_maps
+from hpo.results.store.records import TrialRecord
 from store_rows import FakeTrial
-
-from results import Store, StoreCallback, export_report
-from results._html import render_html
-from results._plots import all_plots, best_steps, hit_maps
-from results._records import TrialRecord
-from results._report_data import ReportData, gather
-from results._sample import SAMPLE_SIZE, SAMPLE_TOP, sample_trials
-from results.dashboard._pages import sweep_main
 
 SPEC = """\
 name: big
@@ -41,7 +40,7 @@ params:
 def _fill(store: Store, name: str, trials: int) -> None:
     """``trials`` trials, 8 at a time as a sweep runs them (each batch starts after the last one reported):
     up to 4 results each, a quarter stopped early at a rung, one in 50 errored."""
-    from spaces import build_plan, parse_spec
+    from hpo.spaces import build_plan, parse_spec
 
     spec = SPEC.replace("name: big", f"name: {name}")
     plan = dataclasses.replace(build_plan(parse_spec(yaml.safe_load(spec))), name=name)

@@ -5,10 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hpo.results import Store, StoreError, mask_secrets, mask_url
+from hpo.results.store.db import mask
 from sqlalchemy import make_url
-
-from results import Store, StoreError, mask_secrets, mask_url
-from results._db import mask
 
 
 @pytest.mark.parametrize(("url", "shown"), [

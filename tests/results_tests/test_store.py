@@ -7,11 +7,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hpo.results import Store, StoreError, SweepExistsError, SweepNotFoundError, TrialNotFoundError
+from hpo.results.store.db import mask
+from hpo.results.store.schema import SCHEMA_VERSION
 from sqlalchemy import text
-
-from results import Store, StoreError, SweepExistsError, SweepNotFoundError, TrialNotFoundError
-from results._db import mask
-from results._schema import SCHEMA_VERSION
 
 from .conftest import SPEC_YAML, XSS
 
@@ -210,7 +209,7 @@ def test_trials_are_ordered_by_last_metric_respecting_min(demo: Store) -> None:
 
 
 def test_trials_respect_max_mode(store: Store, tmp_path: Path) -> None:
-    from results import StoreCallback
+    from hpo.results import StoreCallback
 
     from .conftest import FakeTrial
 
@@ -299,8 +298,8 @@ def test_results_frame_has_every_result(demo: Store) -> None:
 
 
 def test_a_trial_row_is_spelled_once() -> None:
-    from results._records import TRIAL_FIELDS, TrialRecord
-    from results._schema import trials_table
+    from hpo.results.store.records import TRIAL_FIELDS, TrialRecord
+    from hpo.results.store.schema import trials_table
 
     # TrialRecord's fields are the trials table's columns: the loader and the writer map them by name.
     assert set(TRIAL_FIELDS) == {c.name for c in trials_table.columns} - {"id", "sweep_id"}

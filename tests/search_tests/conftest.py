@@ -39,7 +39,7 @@ def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
 @pytest.fixture
 def make_spec() -> Any:
     """``make_spec(**sections)``: the toy spec with sections deep-merged (``params`` replaced)."""
-    from spaces import parse_spec
+    from hpo.spaces import parse_spec
 
     def build(**over: Any) -> Any:
         return parse_spec(_merge(BASE, over), source="test")

@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import ray.cloudpickle as pickle
-
-from search.callbacks import LiveCallbacks, TrialTracker, bind, unbind
+from hpo.search.engine.callbacks import LiveCallbacks, TrialTracker, bind, unbind
 
 
 class _Recorder:

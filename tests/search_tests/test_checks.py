@@ -6,10 +6,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from search.checks import check_spec, contract_problems
-from spaces import SpecError, parse_spec
-from trainables import ConfigKey, Contract, contract_of, declare
+from hpo.search.engine.checks import check_spec, contract_problems
+from hpo.spaces import SpecError, parse_spec
+from hpo.trainables import ConfigKey, Contract, contract_of, declare
 
 CIFAR_KEYS = ", ".join(sorted(contract_of("cifar").config or {}))
 CIFAR_METRICS = ", ".join(contract_of("cifar").metrics or ())
@@ -24,7 +23,7 @@ def _cifar(**over: Any) -> Any:
 
 
 def test_the_shipped_quickstart_fits_the_cifar_contract() -> None:
-    from spaces import load_spec
+    from hpo.spaces import load_spec
 
     assert check_spec(load_spec("quickstart")).metrics == contract_of("cifar").metrics
 
@@ -109,13 +108,13 @@ def test_an_import_path_resolves_from_the_spec_files_folder(tmp_path: Path, monk
     lab = tmp_path / "lab"
     lab.mkdir()
     (lab / "labtrain_checks.py").write_text(
-        "from trainables import declare\n\n"
+        "from hpo.trainables import declare\n\n"
         "@declare(metrics=['score'])\n"
         "def train(config):\n    pass\n")
     spec_file = lab / "s.yaml"
     spec_file.write_text("name: s\ntrainable: labtrain_checks:train\nmetric: score\nmode: max\n"
                          "params: {x: {type: float, low: 0, high: 1}}\n")
     monkeypatch.chdir(tmp_path)  # a foreign working directory: the module is only beside the spec
-    from spaces import load_spec
+    from hpo.spaces import load_spec
 
     assert check_spec(load_spec(str(spec_file))).metrics == ("score",)

@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from search.cluster import Capacity, check_resources, concurrency_slots, resolve_home
-from search.errors import ResourceError
+from hpo.search.cluster.local import Capacity, check_resources, concurrency_slots, resolve_home
+from hpo.search.errors import ResourceError
 
 
 def test_home_argument_beats_env_beats_default(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -58,8 +57,8 @@ import json, sys
 import ray
 sys.path.insert(0, "tests/search_tests")
 from conftest import BASE, _merge
-from search.cluster import planned_capacity
-from spaces import parse_spec
+from hpo.search.cluster.local import planned_capacity
+from hpo.spaces import parse_spec
 cap = planned_capacity(parse_spec(_merge(BASE, {"cluster": {"num_cpus": 3, "num_gpus": 1}})))
 auto = planned_capacity(parse_spec(_merge(BASE, {"cluster": {"address": "auto"}})))
 print(json.dumps([cap.nodes, cap.where, auto is None, ray.is_initialized()]))

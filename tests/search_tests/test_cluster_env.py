@@ -22,9 +22,8 @@ from typing import Any
 
 import pytest
 import yaml
+from hpo.search.cluster.orphans import records_dir
 from ray_cluster import stop_group
-
-from search.orphans import records_dir
 
 ROOT = Path(__file__).resolve().parents[2]
 TOY_DIR = Path(__file__).parent
@@ -49,7 +48,7 @@ _HEAVY_IMPORTS_AT_EXIT = (
     "import atexit, sys\n"
     "atexit.register(lambda: print('heavy imports:', sorted(m for m in ('torch', 'sklearn', 'mlflow', 'wandb', 'boto3')"
     " if m in sys.modules), file=sys.stderr))\n"
-    "from search.cli import main; main()"
+    "from hpo.search.cli import main; main()"
 )
 
 
@@ -81,7 +80,7 @@ def _spec(tmp_path: Path, **over: Any) -> str:
 
 
 def _hpo(args: list[str], env: dict[str, str], timeout: float = 240) -> subprocess.CompletedProcess[str]:
-    code = "from search.cli import main; main()"
+    code = "from hpo.search.cli import main; main()"
     return subprocess.run([sys.executable, "-c", code, *args], cwd=ROOT, env=env, capture_output=True,
                           text=True, timeout=timeout, check=False)
 
@@ -131,7 +130,8 @@ def test_local_sweep_leaves_a_running_ray_start_cluster_alone_and_ray_address_jo
         assert sweep.returncode == 0, err
         assert out.startswith("sweep envtoy finished: 2 trial(s)"), out
         # The sweep's driver never imported what it does not use (bench/scale.py: its start and RSS):
-        # torch and boto3 (search.tbx), scikit-learn (PB2 only), wandb and MLflow (search.usage_tag).
+        # torch and boto3 (hpo.search.engine.tbx), scikit-learn (PB2 only), wandb and MLflow
+        # (hpo.search.ray_compat.usage_tag).
         assert "heavy imports: []" in err.splitlines(), err
         # It ran on an instance of its own: no driver of it ever connected to the cluster,
         # which is still up and still the one recorded.
@@ -206,7 +206,7 @@ def test_a_stale_cluster_record_does_not_stop_a_local_sweep_and_the_next_command
                  scheduler={"type": "fifo", "max_t": 60},
                  fixed={"max_iter": 60, "sleep": 1.0, "out_dir": str(out_dir)})
     sweep = subprocess.Popen(
-        [sys.executable, "-c", "from search.cli import main; main()", "sweep", spec, "--home", str(home), "-q"],
+        [sys.executable, "-c", "from hpo.search.cli import main; main()", "sweep", spec, "--home", str(home), "-q"],
         cwd=ROOT, env=_env(ray_tmp), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     records: list[Path] = []
     try:
@@ -232,6 +232,6 @@ def test_a_stale_cluster_record_does_not_stop_a_local_sweep_and_the_next_command
         if sweep.poll() is None:
             sweep.kill()
             sweep.wait(timeout=30)
-        from search.orphans import reap_orphans
+        from hpo.search.cluster.orphans import reap_orphans
 
         reap_orphans(home)  # whatever a failed assertion left running

@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
-from search.cli import cli
+from hpo.search.cli.main import cli
 
 FIFO = {"type": "fifo", "max_t": 2}
 
@@ -18,10 +17,9 @@ FIFO = {"type": "fifo", "max_t": 2}
 @pytest.mark.integration
 @pytest.mark.slow(seconds=10)
 def test_confirm_reruns_the_top_configs_with_fresh_seeds(ray_session: None, tmp_home: Path, make_spec) -> None:
+    from hpo.results import Store, confirmation, export_report
+    from hpo.search import resume_sweep, run_sweep
     from toy import OPTIMUM_X, seed_noise
-
-    from results import Store, confirmation, export_report
-    from search import resume_sweep, run_sweep
 
     parent = run_sweep(make_spec(name="p", trainable="toy:noisy_declared", search={"num_samples": 4},
                                  scheduler=FIFO, fixed={"max_iter": 2}), progress="none")
@@ -62,8 +60,8 @@ def test_confirm_reruns_the_top_configs_with_fresh_seeds(ray_session: None, tmp_
 
 @pytest.mark.integration
 def test_confirm_through_the_api_with_an_undeclared_trainable(ray_session: None, tmp_home: Path, make_spec) -> None:
-    from search import run_sweep
-    from search.confirm import confirm_sweep
+    from hpo.search import run_sweep
+    from hpo.search.derive.confirm import confirm_sweep
 
     spec = make_spec(name="q", trainable="toy:noisy", search={"num_samples": 2}, scheduler=FIFO,
                      fixed={"max_iter": 1, "seed": 7})
@@ -78,7 +76,7 @@ def test_confirm_through_the_api_with_an_undeclared_trainable(ray_session: None,
 
 @pytest.mark.integration
 def test_a_trainable_that_takes_no_seed_is_refused(ray_session: None, tmp_home: Path, make_spec) -> None:
-    from search import run_sweep
+    from hpo.search import run_sweep
 
     for name, trainable, fixed in (("u", "toy:unseeded", {"max_iter": 1}), ("v", "toy:quadratic", {"max_iter": 1})):
         assert run_sweep(make_spec(name=name, trainable=trainable, search={"num_samples": 1}, scheduler=FIFO,
@@ -97,10 +95,10 @@ def test_a_trainable_that_takes_no_seed_is_refused(ray_session: None, tmp_home: 
 @pytest.mark.integration
 def test_confirm_the_cifar_trainable(ray_session: None, tmp_home: Path) -> None:
     """The built-in trainable takes the fresh seeds: the same config gives another val_loss per seed."""
-    from results import Store
-    from search import run_sweep
-    from search.confirm import confirm_sweep
-    from spaces import parse_spec
+    from hpo.results import Store
+    from hpo.search import run_sweep
+    from hpo.search.derive.confirm import confirm_sweep
+    from hpo.spaces import parse_spec
 
     spec = parse_spec({
         "name": "c10", "trainable": "cifar", "metric": "val_loss", "mode": "min",

@@ -11,13 +11,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hpo.results import HEARTBEAT_STALE_S, Store
+from hpo.search.cli.main import cli
+from hpo.search.engine.driver import JOB_ID_ENV, Heartbeat, check_not_running, driver_alive, this_host
+from hpo.search.engine.sweep import resume_sweep
+from hpo.search.errors import SweepInputError
 from sqlalchemy import text
-
-from results import HEARTBEAT_STALE_S, Store
-from search.cli import cli
-from search.driver import JOB_ID_ENV, Heartbeat, check_not_running, driver_alive, this_host
-from search.errors import SweepInputError
-from search.sweep import resume_sweep
 
 SPEC_YAML = "name: s1\ntrainable: toy:quadratic\nmetric: loss\nmode: min\n"
 

@@ -9,11 +9,10 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner
-
-from results import Store
-from search import run_sweep
-from search.cli import cli
-from search.searchers import make_searcher
+from hpo.results import Store
+from hpo.search import run_sweep
+from hpo.search.cli.main import cli
+from hpo.search.searchers.build import make_searcher
 
 _CONDITIONAL = {
     "x": {"type": "float", "low": -1.0, "high": 1.0},

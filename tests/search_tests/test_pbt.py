@@ -8,8 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from spaces import parse_spec
+from hpo.spaces import parse_spec
 
 PBT_CIFAR: dict[str, Any] = {
     "name": "pbt",
@@ -40,8 +39,8 @@ def _clip(lr: float) -> float:
 @pytest.mark.slow
 @pytest.mark.integration
 def test_pbt_applies_the_mutated_lr_and_records_the_lineage(ray_session: None, tmp_home: Path) -> None:
-    from results import Store, export_report
-    from search import run_sweep
+    from hpo.results import Store, export_report
+    from hpo.search import run_sweep
 
     outcome = run_sweep(parse_spec(PBT_CIFAR), progress="none")
     assert outcome.status == "finished", outcome.first_error
@@ -72,8 +71,8 @@ def test_pbt_applies_the_mutated_lr_and_records_the_lineage(ray_session: None, t
 @pytest.mark.integration
 @pytest.mark.parametrize("kind", ["pbt", "pb2"])
 def test_exploits_of_a_declared_function_trainable(ray_session: None, tmp_home: Path, make_spec, kind: str) -> None:
-    from results import Store
-    from search import run_sweep
+    from hpo.results import Store
+    from hpo.search import run_sweep
 
     spec = make_spec(name=kind, trainable="toy:exploitable", search={"num_samples": 2},
                      scheduler={"type": kind, "max_t": 4, "perturbation_interval": 1, "quantile_fraction": 0.5,

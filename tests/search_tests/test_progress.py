@@ -6,9 +6,8 @@ import io
 from typing import Any
 
 import pytest
-
-from search.progress import ProgressView, resolve_mode
-from spaces import SweepPlan, build_plan, parse_spec
+from hpo.search.engine.progress import ProgressView, resolve_mode
+from hpo.spaces import SweepPlan, build_plan, parse_spec
 
 
 def _plan(metric: str, mode: str, max_t: int, params: dict[str, Any], samples: int) -> SweepPlan:

@@ -8,8 +8,7 @@ import stat
 from pathlib import Path
 
 import pytest
-
-from search.ray_token import ensure_local_token
+from hpo.search.cluster.ray_token import ensure_local_token
 
 
 @pytest.fixture

@@ -10,14 +10,13 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
+from hpo.results import Store, param_importance
+from hpo.search.cli.main import cli
+from hpo.search.derive.refine import refine_spec
+from hpo.search.engine.driver import this_host
+from hpo.search.errors import SweepInputError
+from hpo.spaces import parse_spec
 from store_rows import fill_sweep
-
-from results import Store, param_importance
-from search.cli import cli
-from search.driver import this_host
-from search.errors import SweepInputError
-from search.refine import refine_spec
-from spaces import parse_spec
 
 WIDE = """\
 name: wide
@@ -124,7 +123,7 @@ def test_refine_refuses_bad_input_in_one_line(store: Store) -> None:
 
 @pytest.mark.integration
 def test_a_refined_spec_runs(ray_session: None, tmp_home: Path, make_spec, tmp_path: Path) -> None:
-    from search import run_sweep
+    from hpo.search import run_sweep
 
     parent = make_spec(name="first", search={"num_samples": 10}, scheduler={"type": "fifo", "max_t": 1},
                        params={"x": {"type": "float", "low": -1.0, "high": 1.0}, "y": {"type": "float", "low": 0.0,

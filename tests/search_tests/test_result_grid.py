@@ -7,9 +7,8 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pyarrow.fs
+from hpo.search.engine.result_grid import grid_without_dataframes
 from ray.tune.analysis.experiment_analysis import ExperimentAnalysis
-
-from search.result_grid import grid_without_dataframes
 
 
 def test_inside_the_block_no_trial_file_is_read_and_tune_reads_them_again_after(tmp_path: Path) -> None:

@@ -13,8 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-
-from search import resume_sweep
+from hpo.search import resume_sweep
 
 pytestmark = pytest.mark.integration
 
@@ -24,8 +23,8 @@ DRIVER = textwrap.dedent(
     """
     import json, os, sys
     sys.path.insert(0, {toy_dir!r})
-    from spaces import parse_spec
-    from search import run_sweep
+    from hpo.spaces import parse_spec
+    from hpo.search import run_sweep
 
     spec = parse_spec(json.loads(sys.argv[1]))
     run_sweep(spec, home=sys.argv[2], progress="plain")
@@ -69,8 +68,7 @@ def _snapshot(experiment: Path, patterns: tuple[str, ...], into: Path) -> None:
     or cut short); such a copy is dropped, and ``into`` keeps the last good one.
     """
     import cloudpickle
-
-    from search.restored_state import restored_trials
+    from hpo.search.searchers.restored_state import restored_trials
 
     trying = into.with_name(into.name + ".new")
     shutil.rmtree(trying, ignore_errors=True)
@@ -116,11 +114,10 @@ def test_sigkilled_sweep_resumes_and_finishes_each_trial_once(
     ray_session: None, tmp_home: Path, tmp_path: Path, search: str, stale: str
 ) -> None:
     import ray
-
-    from results import Store
-    from results._callback import LOST_TRIAL_ERROR
-    from search.restored_state import restored_trials
-    from spaces import parse_spec
+    from hpo.results import Store
+    from hpo.results.store.callback import LOST_TRIAL_ERROR
+    from hpo.search.searchers.restored_state import restored_trials
+    from hpo.spaces import parse_spec
 
     objectives = {} if "metrics" in _SEARCHES[search] else {"metric": "loss", "mode": "min"}
     spec = parse_spec({

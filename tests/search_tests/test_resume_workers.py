@@ -17,8 +17,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-from results import Store
+from hpo.results import Store
 
 pytestmark = pytest.mark.integration
 
@@ -32,7 +31,7 @@ SPEC = {
     "params": {"lr": {"type": "float", "low": 0.01, "high": 0.1, "log": True}},
     "fixed": {"dataset": "synthetic", "subset": 300, "batch_size": 64, "augment": False, "epochs": 3},
 }
-HPO = [sys.executable, "-c", "from search.cli import main; main()"]
+HPO = [sys.executable, "-c", "from hpo.search.cli import main; main()"]
 
 
 @pytest.mark.slow(seconds=60)
@@ -40,9 +39,8 @@ def test_a_killed_two_worker_trial_resumes_from_its_last_epoch_and_reports_all_r
     ray_session: None, tmp_home: Path, tmp_path: Path
 ) -> None:
     import ray
-
-    from search import resume_sweep
-    from trainables import evaluate_checkpoint
+    from hpo.search import resume_sweep
+    from hpo.trainables import evaluate_checkpoint
 
     path = tmp_path / "ddp.yaml"
     gate = tmp_path / "gate"

@@ -7,10 +7,9 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from hpo.search import run_sweep
+from hpo.search.engine.retention import CheckpointRetention
 from ray.tune import Checkpoint
-
-from search import run_sweep
-from search.retention import CheckpointRetention
 
 
 def _checkpoints(tmp_path: Path, n: int) -> list[Checkpoint]:

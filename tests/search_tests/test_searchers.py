@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hpo.search.schedulers.build import make_scheduler
+from hpo.search.searchers.build import make_searcher, param_space
 from ray.tune.schedulers import ASHAScheduler, FIFOScheduler, HyperBandScheduler, MedianStoppingRule
 from ray.tune.search import BasicVariantGenerator, ConcurrencyLimiter
 from ray.tune.search.hyperopt import HyperOptSearch
-
-from search.schedulers import make_scheduler
-from search.searchers import make_searcher, param_space
 
 
 def test_hyperopt_is_limited_to_the_slots_and_seeded(make_spec) -> None:
@@ -59,7 +58,7 @@ def test_schedulers_leave_metric_and_mode_to_tune_config(make_spec, kind: str, c
 def test_ashas_rungs_are_the_plans(make_spec, max_t: int, grace: int, rf: int) -> None:
     import re
 
-    from spaces import build_plan
+    from hpo.spaces import build_plan
 
     spec = make_spec(scheduler={"type": "asha", "max_t": max_t, "grace_period": grace, "reduction_factor": rf})
     plan = build_plan(spec)
@@ -88,7 +87,7 @@ def test_hyperopt_takes_nested_conditional_warm_start_points(make_spec) -> None:
 
 
 def _evaluated(points: list[dict[str, Any]], values: list[float]) -> Any:
-    from search.warm_start import EvaluatedPoints
+    from hpo.search.engine.warm_start import EvaluatedPoints
 
     return EvaluatedPoints(source="earlier", points=points, values=values, considered=len(points))
 
@@ -129,8 +128,8 @@ def test_optuna_models_evaluated_points_as_finished_trials(make_spec) -> None:
 def test_the_searcher_leaves_a_trial_waiting_for_a_finished_trials_actor_unless_told_a_limit(
     make_spec: Any, search: dict[str, Any], scheduler: dict[str, Any], resources: dict[str, Any], limit: int
 ) -> None:
-    from search.searchers import searcher_limit
-    from spaces import build_plan
+    from hpo.search.searchers.build import searcher_limit
+    from hpo.spaces import build_plan
 
     spec = make_spec(search=search, scheduler=scheduler, resources=resources)
     slots = 4 // spec.resources.workers

@@ -10,9 +10,8 @@ import time
 from pathlib import Path
 
 import pytest
-
-from results import Store
-from search import run_sweep
+from hpo.results import Store
+from hpo.search import run_sweep
 
 CHROMIUM = Path("/usr/bin/chromium")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -39,8 +38,7 @@ def _number(dom: str, element_id: str) -> str:
 def test_the_dashboard_follows_a_running_sweep_in_chromium(ray_session: None, tmp_home: Path, tmp_path: Path,
                                                            make_spec) -> None:
     import uvicorn
-
-    from results.dashboard import create_app, listen
+    from hpo.results.dashboard import create_app, listen
 
     spec = make_spec(name="live", trainable="toy:checkpointed", scheduler={"type": "fifo", "max_t": 6},
                      search={"num_samples": 4, "max_concurrent": 2}, fixed={"max_iter": 6, "sleep": 0.5})

@@ -7,11 +7,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
-from search import resume_sweep, run_sweep
-from search.cli import cli
-from search.errors import SweepInputError
-from search.stall import DEFAULT_STALL_TIMEOUT_S, ClusterView, diagnose, stall_timeout
+from hpo.search import resume_sweep, run_sweep
+from hpo.search.cli.main import cli
+from hpo.search.engine.stall import DEFAULT_STALL_TIMEOUT_S, ClusterView, diagnose, stall_timeout
+from hpo.search.errors import SweepInputError
 
 TWO_NODES = ClusterView(
     nodes=({"CPU": 2.0, "GPU": 0.0}, {"CPU": 4.0, "GPU": 1.0}),
@@ -91,8 +90,7 @@ def test_a_sweep_whose_cpus_other_work_holds_fails_with_why_and_resumes_once_the
     ray_session: None, tmp_home: Path, make_spec, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import ray
-
-    from results import Store
+    from hpo.results import Store
 
     monkeypatch.setenv("HPO_STALL_TIMEOUT_S", "5")
     monkeypatch.setenv("TUNE_GLOBAL_CHECKPOINT_S", "1")  # Tune's snapshot, which the stall waits for

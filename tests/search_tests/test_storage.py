@@ -13,11 +13,10 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hpo.results import Store, local_checkpoint
+from hpo.search.cluster import storage
+from hpo.search.errors import SweepInputError
 from s3_server import BUCKET, moto_s3, s3_env
-
-from results import Store, local_checkpoint
-from search import storage
-from search.errors import SweepInputError
 
 HERE = Path(__file__).parent
 ROOT = HERE.parents[1]
@@ -117,5 +116,5 @@ def test_sweep_checkpoints_to_s3_and_the_store_points_there(s3: str, tmp_path: P
 
 
 def _hpo(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-c", "from search.cli import main; main()", *args], cwd=ROOT, env=env,
+    return subprocess.run([sys.executable, "-c", "from hpo.search.cli import main; main()", *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=300, check=False)

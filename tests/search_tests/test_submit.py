@@ -21,10 +21,9 @@ from typing import Any
 
 import pytest
 import yaml
+from hpo.results import Store, local_checkpoint
 from ray_cluster import Cluster, two_nodes
 from s3_server import BUCKET, free_port, moto_s3, s3_env
-
-from results import Store, local_checkpoint
 
 HERE = Path(__file__).parent
 ROOT = HERE.parents[1]
@@ -39,9 +38,8 @@ def pg_url() -> Iterator[str]:
     if not url:
         pytest.skip(f"{PG_ENV} unset: the cluster tests need a PostgreSQL store every node reaches "
                     f"(.ci/run starts one on 127.0.0.1)")
+    from hpo.results.store.schema import metadata
     from sqlalchemy import create_engine
-
-    from results._schema import metadata
 
     engine = create_engine(url)
     metadata.drop_all(engine)
@@ -82,7 +80,7 @@ def _skip_without_job_agent(stderr: str) -> None:
 
 
 def _hpo(args: list[str], env: dict[str, str], timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run([sys.executable, "-c", "from search.cli import main; main()", *args], cwd=ROOT, env=env,
+    done = subprocess.run([sys.executable, "-c", "from hpo.search.cli import main; main()", *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=timeout, check=False)
     if args[:1] == ["submit"]:
         _skip_without_job_agent(done.stderr)

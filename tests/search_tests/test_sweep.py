@@ -8,9 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hpo.search import SweepExistsError, run_sweep
 from ray import tune
-
-from search import SweepExistsError, run_sweep
 
 pytestmark = pytest.mark.integration
 
@@ -43,7 +42,7 @@ def test_grid_runs_exactly_the_product(ray_session: None, tmp_home: Path, make_s
         params={"x": {"type": "grid", "values": [-0.5, 0.3, 0.9]}, "y": {"type": "grid", "values": [1, 2]}},
     )
     outcome = run_sweep(spec, progress="none")
-    from results import Store
+    from hpo.results import Store
 
     trials = Store.open().trials(spec.name)
     assert len(trials) == 6
@@ -184,7 +183,7 @@ def test_every_trial_errored_fails_the_sweep_with_the_first_error(ray_session: N
     assert outcome.counts["error"] == 2
     assert "RuntimeError: boom in trial" in outcome.first_error
     assert ", in checkpointed" in outcome.first_error  # the traceback is kept
-    from results import Store
+    from hpo.results import Store
 
     assert Store.open().get_sweep("broken").status == "failed"
 

@@ -6,7 +6,7 @@ import struct
 from pathlib import Path
 from typing import Any
 
-from search.tbx import _SyncEventWriter, tensorboard_callback
+from hpo.search.engine.tbx import _SyncEventWriter, tensorboard_callback
 
 
 def _events(path: Path) -> list[Any]:

@@ -19,10 +19,9 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-
-from search import run_sweep
-from search.tracking import TrackingError, check_trackers
-from spaces import apply_overrides, build_plan, parse_spec
+from hpo.search import run_sweep
+from hpo.search.tracking.trackers import TrackingError, check_trackers
+from hpo.spaces import apply_overrides, build_plan, parse_spec
 
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE)) if str(HERE) not in sys.path else None
@@ -77,7 +76,7 @@ def test_a_spec_without_trackers_keeps_its_resolved_form_and_hash() -> None:
 
 
 def test_bad_tracking_keys_are_reported_by_dotted_path() -> None:
-    from spaces import SpecError
+    from hpo.spaces import SpecError
 
     with pytest.raises(SpecError) as info:
         _spec("tracking.wandb.mode=cloud", "tracking.wandb.api_key=x", "tracking.mlflow.uri=y")
@@ -104,7 +103,7 @@ def test_a_tracker_not_installed_names_its_extra(monkeypatch: pytest.MonkeyPatch
 def test_disabled_wandb_needs_neither_the_package_nor_a_login(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "wandb", None)
     check_trackers(_spec("tracking.wandb.mode=disabled"))
-    from search.tracking import tracker_callbacks
+    from hpo.search.tracking.trackers import tracker_callbacks
 
     spec = _spec("tracking.wandb.mode=disabled")
     assert tracker_callbacks(spec, build_plan(spec)) == []
@@ -120,8 +119,7 @@ def test_online_without_credentials_exits_2_with_one_line_before_ray(
 ) -> None:
     import ray
     import yaml
-
-    from search.cli import cli
+    from hpo.search.cli.main import cli
 
     monkeypatch.syspath_prepend(str(HERE))
     path = tmp_path / "spec.yaml"
@@ -143,7 +141,8 @@ def test_online_credentials_from_the_environment_or_wandbs_netrc_pass(no_wandb_l
     else:
         no_wandb_login.write_text(f"machine api.wandb.ai\n  login user\n  password {FAKE_KEY}\n")
     # A fresh process: W&B keeps the credentials it found for the rest of a process's life.
-    code = ("from spaces import parse_spec; from search.tracking import check_trackers; import sys, json; "
+    code = ("from hpo.spaces import parse_spec; import sys, json; "
+            "from hpo.search.tracking.trackers import check_trackers; "
             "check_trackers(parse_spec(json.loads(sys.argv[1]))); print('ok')")
     import json
 
@@ -159,7 +158,7 @@ def test_online_credentials_from_the_environment_or_wandbs_netrc_pass(no_wandb_l
 
 def _store_history(name: str) -> dict[str, tuple[str, list[float]]]:
     """Trial id -> (status, loss per iteration) as the results store has them."""
-    from results import Store
+    from hpo.results import Store
 
     store = Store.open()
     return {t.trial_id: (t.status, list(store.history(t.trial_id, sweep=name)["loss"])) for t in store.trials(name)}
@@ -318,12 +317,12 @@ def test_a_tracker_whose_server_stops_mid_sweep_warns_once_and_the_store_gets_ev
     port = int(url.rsplit(":", 1)[1])
     spec = _spec(f"tracking.mlflow.tracking_uri={url}", name="ml-down",
                  fixed={"max_iter": 3, "stop_server": [proc.pid, port, 2]})
-    with caplog.at_level(logging.WARNING, logger="search.tracking"):
+    with caplog.at_level(logging.WARNING, logger="hpo.search.tracking.trackers"):
         outcome = run_sweep(spec, progress="none")
     assert proc.wait(timeout=60) is not None  # the server really stopped during the sweep
     assert outcome.status == "finished" and outcome.counts["completed"] == 2
     assert sorted(len(losses) for _, losses in _store_history("ml-down").values()) == [3, 3]
-    warnings = [r.getMessage() for r in caplog.records if r.name == "search.tracking"]
+    warnings = [r.getMessage() for r in caplog.records if r.name == "hpo.search.tracking.trackers"]
     assert len(warnings) == 1, warnings
     assert warnings[0].startswith("MLflow tracking failed (")
     assert warnings[0].endswith("); the sweep goes on without it, the results store has every result")

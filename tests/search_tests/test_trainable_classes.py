@@ -17,9 +17,8 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-
-from search import resume_sweep, run_sweep
-from search.trainable_glue import checkpoint_frequency_for, reuse_actors_for
+from hpo.search import resume_sweep, run_sweep
+from hpo.search.engine.trainable_glue import checkpoint_frequency_for, reuse_actors_for
 
 HERE = Path(__file__).parent
 
@@ -120,8 +119,8 @@ DRIVER = textwrap.dedent(
     """
     import json, sys
     sys.path.insert(0, {toy_dir!r})
-    from spaces import parse_spec
-    from search import run_sweep
+    from hpo.spaces import parse_spec
+    from hpo.search import run_sweep
 
     run_sweep(parse_spec(json.loads(sys.argv[1])), home=sys.argv[2], progress="plain")
     """
@@ -134,8 +133,7 @@ def test_a_checkpointing_class_resumes_from_its_checkpoints_after_a_kill(
     ray_session: None, tmp_home: Path, tmp_path: Path, make_spec
 ) -> None:
     import ray
-
-    from results import Store
+    from hpo.results import Store
 
     spec = make_spec(
         name="cls-killed",

@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 import ray.cloudpickle
-
-from search.trainable_glue import _own_copy, ship_module_by_value
+from hpo.search.engine.trainable_glue import _own_copy, ship_module_by_value
 
 
 @pytest.mark.parametrize(("package", "init", "shipped"), [
@@ -42,7 +41,7 @@ def test_a_module_only_on_the_drivers_path_is_shipped_by_value(
 
 
 def test_installed_and_own_packages_are_left_alone() -> None:
-    import trainables
+    from hpo import trainables
 
     assert ship_module_by_value(json.dumps) is None
     assert ship_module_by_value(trainables.resolve) is None

@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from hpo.search.engine.callbacks import LiveCallbacks, TrialTracker
+from hpo.search.engine.retention import CheckpointRetention
+from hpo.search.engine.tbx import tensorboard_callback
+from hpo.search.ray_compat.usage_tag import callback_kinds, light_callback_tag
 from ray.air._internal import usage
 from ray.tune import Callback
 from ray.tune.logger import JsonLoggerCallback, LoggerCallback
-
-from search.callbacks import LiveCallbacks, TrialTracker
-from search.retention import CheckpointRetention
-from search.tbx import tensorboard_callback
-from search.usage_tag import callback_kinds, light_callback_tag
 
 
 class _MyLogger(LoggerCallback):

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
-from search.cli import cli
+from hpo.search.cli.main import cli
 
 FIFO = {"type": "fifo", "max_t": 2}
 
@@ -16,8 +15,8 @@ FIFO = {"type": "fifo", "max_t": 2}
 @pytest.mark.integration
 def test_warm_start_and_extend(ray_session: None, tmp_home: Path, make_spec, caplog: pytest.LogCaptureFixture
                                ) -> None:
-    from results import Store
-    from search import extend_sweep, run_sweep
+    from hpo.results import Store
+    from hpo.search import extend_sweep, run_sweep
 
     first = run_sweep(make_spec(name="a", search={"algorithm": "hyperopt", "num_samples": 6},
                                 scheduler=FIFO, fixed={"max_iter": 2}), progress="none")
@@ -28,13 +27,13 @@ def test_warm_start_and_extend(ray_session: None, tmp_home: Path, make_spec, cap
     outside = [t for t in top if t.config["x"] < 0.0]
 
     # A narrower space: the best 4 of sweep a seed TPE, those with x < 0 do not fit it.
-    caplog.set_level(logging.WARNING, logger="search.warm_start")
+    caplog.set_level(logging.WARNING, logger="hpo.search.engine.warm_start")
     narrow = {"x": {"type": "float", "low": 0.0, "high": 1.0}}
     warm = run_sweep(make_spec(name="b", search={"algorithm": "hyperopt", "num_samples": 2,
                                                  "warm_start": {"sweep": "a", "top_k": 4}},
                                scheduler=FIFO, params=narrow, fixed={"max_iter": 2}), progress="none")
     assert warm.status == "finished"
-    line = next(r.getMessage() for r in caplog.records if r.name == "search.warm_start")
+    line = next(r.getMessage() for r in caplog.records if r.name == "hpo.search.engine.warm_start")
     expected = f"warm start from sweep 'a': {4 - len(outside)} of 4 trial(s) seed the searcher"
     if outside:
         expected += (f"; {len(outside)} dropped, not fitting this space (params.x: {len(outside)}, e.g. "
@@ -63,8 +62,8 @@ def test_warm_start_and_extend(ray_session: None, tmp_home: Path, make_spec, cap
 
 @pytest.mark.integration
 def test_warm_start_and_extend_bad_input(ray_session: None, tmp_home: Path, make_spec, tmp_path: Path) -> None:
-    from results import Store
-    from search import run_sweep
+    from hpo.results import Store
+    from hpo.search import run_sweep
 
     assert run_sweep(make_spec(name="done", scheduler=FIFO, search={"num_samples": 1}, fixed={"max_iter": 1}),
                      progress="none").status == "finished"
@@ -93,8 +92,8 @@ def test_warm_start_and_extend_bad_input(ray_session: None, tmp_home: Path, make
 @pytest.mark.integration
 def test_optuna_extend_seeds_the_sampler_with_every_earlier_result(ray_session: None, tmp_home: Path,
                                                                      make_spec) -> None:
-    from results import Store
-    from search import extend_sweep, run_sweep
+    from hpo.results import Store
+    from hpo.search import extend_sweep, run_sweep
 
     spec = make_spec(name="opt-ext", search={"algorithm": "optuna", "num_samples": 3, "seed": 0},
                      scheduler={"type": "fifo", "max_t": 2}, fixed={"max_iter": 2})

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import pytest
-
-from search.checks import contract_problems
-from search.cluster import Capacity, check_resources, concurrency_slots
-from search.errors import ResourceError
-from spaces import build_plan, parse_spec
-from trainables import Contract
-from trainables.config import CIFAR_CONTRACT
+from hpo.search.cluster.local import Capacity, check_resources, concurrency_slots
+from hpo.search.engine.checks import contract_problems
+from hpo.search.errors import ResourceError
+from hpo.spaces import build_plan, parse_spec
+from hpo.trainables import Contract
+from hpo.trainables.config import CIFAR_CONTRACT
 
 
 def _spec(resources: dict, **extra) -> object:

@@ -8,8 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from results import Store
+from hpo.results import Store
 
 pytestmark = pytest.mark.integration
 
@@ -18,8 +17,8 @@ pytestmark = pytest.mark.integration
 def test_an_out_of_memory_two_worker_trial_goes_on_with_half_the_micro_batch_down_to_the_floor(
     ray_session: None, tmp_home: Path
 ) -> None:
-    from search import run_sweep
-    from spaces import parse_spec
+    from hpo.search import run_sweep
+    from hpo.spaces import parse_spec
 
     # One trial, two halvings' worth of memory lost. A batch of 32 is a share of 16 per worker. From
     # epoch 2 the model fits 8: epoch 2 runs out of memory at 16 and runs again, from epoch 1's

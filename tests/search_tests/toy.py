@@ -13,9 +13,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from hpo.trainables import declare
 from ray import tune
-
-from trainables import declare
 
 OPTIMUM_X = 0.3
 
@@ -179,7 +178,7 @@ def _await_recorded(config: dict[str, Any], *, epoch: int) -> None:
     sweep = config.get("await_sweep")
     if not sweep:
         return
-    from results import Store
+    from hpo.results import Store
 
     store = Store.open(home=config.get("await_home") or os.environ["HPO_HOME"], create=False)
     deadline = time.monotonic() + 120
@@ -203,9 +202,8 @@ def oom_above(config: dict[str, Any]) -> None:
     `halved_micro_batch` after ``oom_halvings()`` restarts; rank 0 checkpoints every epoch.
     """
     import ray.train
-
-    from trainables.distributed import Ranks, halved_micro_batch, oom_halvings, resume_dir
-    from trainables.training import TrialOutOfMemoryError
+    from hpo.trainables.distributed import Ranks, halved_micro_batch, oom_halvings, resume_dir
+    from hpo.trainables.training import TrialOutOfMemoryError
 
     ranks = Ranks.current()
     resumed = resume_dir()
@@ -231,9 +229,9 @@ def oom_above(config: dict[str, Any]) -> None:
 def gated_cifar(config: dict[str, Any]) -> None:
     """The built-in CIFAR trainable (every rank of a multi-worker trial too), held after reporting
     its first epoch until the file ``gate`` exists: a test kills the sweep's driver meanwhile."""
-    from search.environ import swapped
-    from trainables import training
-    from trainables.cifar import train_cifar
+    from hpo.search.engine.environ import swapped
+    from hpo.trainables import training
+    from hpo.trainables.cifar import train_cifar
 
     config = dict(config)
     gate = Path(config.pop("gate"))

@@ -3,8 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
-from spaces import ConfigClip, SpecError, build_plan, parse_spec, to_pb2_bounds, to_pbt_mutations
+from hpo.spaces import ConfigClip, SpecError, build_plan, parse_spec, to_pb2_bounds, to_pbt_mutations
 
 PARAMS: dict[str, Any] = {
     "lr": {"type": "float", "low": 1e-4, "high": 1e-1, "log": True},

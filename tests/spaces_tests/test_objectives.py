@@ -7,8 +7,7 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner
-
-from spaces import SpecError, SweepPlan, build_plan, parse_spec
+from hpo.spaces import SpecError, SweepPlan, build_plan, parse_spec
 
 _TWO = [{"name": "val_acc", "mode": "max"}, {"name": "epoch_time_s", "mode": "min"}]
 
@@ -81,7 +80,7 @@ def test_both_forms_and_duplicates(base) -> None:
 
 
 def test_dry_run_names_every_objective(base) -> None:
-    from spaces import dry_run_report
+    from hpo.spaces import dry_run_report
 
     text = dry_run_report(parse_spec(_multi(base)))
     assert "objectives val_acc (max), epoch_time_s (min): the answer is a Pareto set" in text
@@ -94,7 +93,7 @@ def test_optuna_refuses_grid_params(base) -> None:
 
 
 def test_cli_bad_sampler_exits_2_with_one_line(base, tmp_path) -> None:
-    from search.cli import cli
+    from hpo.search.cli.main import cli
 
     path = tmp_path / "bad.yaml"
     path.write_text(yaml.safe_dump({**base, "search": {"algorithm": "optuna", "sampler": "bogus"}}))

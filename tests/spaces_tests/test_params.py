@@ -3,8 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
-from spaces import ChoiceParam, FloatParam, GridParam, IntParam, Pow2Param, SpecError, parse_spec
+from hpo.spaces import ChoiceParam, FloatParam, GridParam, IntParam, Pow2Param, SpecError, parse_spec
 
 
 def _problems(base: dict[str, Any], params: dict[str, Any]) -> list[tuple[str, str]]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from spaces import ParamAxis, SweepPlan, build_plan, dry_run_report, load_spec, parse_spec
+from hpo.spaces import ParamAxis, SweepPlan, build_plan, dry_run_report, load_spec, parse_spec
 
 
 def _spec(**patch: Any) -> Any:

@@ -4,8 +4,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from spaces import SpecError, load_spec, parse_spec
+from hpo.spaces import SpecError, load_spec, parse_spec
 
 BAD = """\
 name: bad
@@ -124,7 +123,7 @@ def test_points_to_evaluate_are_checked(base: dict[str, Any]) -> None:
 
 
 def test_spec_round_trips_through_its_yaml(base: dict[str, Any]) -> None:
-    from spaces.yaml_io import parse_yaml
+    from hpo.spaces.yaml_io import parse_yaml
 
     base["params"]["opt"] = {"type": "choice", "values": [{"name": "sgd", "m": {"type": "float", "low": 0.8,
                                                                                  "high": 0.9}}, {"name": "adamw"}]}
@@ -160,7 +159,7 @@ def test_warm_start_needs_a_searcher_that_can_use_it(base: dict[str, Any]) -> No
 
 
 def test_point_from_config_keeps_the_searched_values_only() -> None:
-    from spaces.points import point_from_config
+    from hpo.spaces.points import point_from_config
 
     spec = parse_spec({"name": "t", "trainable": "cifar", "metric": "val_loss", "mode": "min", "params": {
         "lr": {"type": "float", "low": 0.001, "high": 0.1}, "block": {"width": {"type": "int", "low": 1, "high": 4},

@@ -1,9 +1,8 @@
 from __future__ import annotations
 
 import pytest
-
-from spaces import SpecError, apply_overrides, builtin_names, load_spec
-from spaces.yaml_io import parse_yaml
+from hpo.spaces import SpecError, apply_overrides, builtin_names, load_spec
+from hpo.spaces.yaml_io import parse_yaml
 
 
 def test_exponent_without_dot_is_a_float() -> None:

@@ -50,6 +50,6 @@ def cifar_root(tmp_path: Path) -> Path:
 @pytest.fixture(scope="session")
 def small_data():  # -> trainables.data.DataSet
     """A small synthetic data set (1,200 train / 300 test) shared by the loop tests."""
-    from trainables.data import make_synthetic
+    from hpo.trainables.data import make_synthetic
 
     return make_synthetic(n_train=1200, n_test=300)

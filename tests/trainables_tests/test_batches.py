@@ -1,8 +1,7 @@
 from __future__ import annotations
 
 import torch
-
-from trainables.batches import Normalizer, augment_batch, iter_batches
+from hpo.trainables.batches import Normalizer, augment_batch, iter_batches
 
 
 def test_iter_batches_covers_every_index_once() -> None:

@@ -5,10 +5,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-
-from trainables import RunContext, build_trainable, evaluate_checkpoint
-from trainables.data import load_dataset
-from trainables.training import Trainer
+from hpo.trainables import RunContext, build_trainable, evaluate_checkpoint
+from hpo.trainables.data import load_dataset
+from hpo.trainables.training import Trainer
 
 METRICS = ("train_loss", "train_acc", "val_loss", "val_acc", "epoch_time_s", "images_per_s")
 
@@ -82,9 +81,9 @@ def test_retried_trial_resumes_from_its_checkpoint(ray_session: None, tmp_path: 
 
         Each attempt logs "attempt:epoch" for every epoch it trains.
         """
-        from search.environ import swapped
-        from trainables import training
-        from trainables.cifar import train_cifar
+        from hpo.search.engine.environ import swapped
+        from hpo.trainables import training
+        from hpo.trainables.cifar import train_cifar
 
         config = dict(config)
         marker = Path(config.pop("crash_marker"))
@@ -125,8 +124,8 @@ def test_retried_trial_resumes_from_its_checkpoint(ray_session: None, tmp_path: 
 
 @pytest.mark.integration
 def test_quickstart_asha_sweep_through_run_sweep(ray_session: None, tmp_home: Path) -> None:
-    from search import run_sweep
-    from spaces import load_spec
+    from hpo.search import run_sweep
+    from hpo.spaces import load_spec
 
     overrides = ["search.num_samples=4", "scheduler.max_t=2", "fixed.epochs=2", "fixed.subset=600"]
     spec = load_spec("quickstart", overrides=overrides)

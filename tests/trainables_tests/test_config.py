@@ -1,8 +1,7 @@
 from __future__ import annotations
 
 import pytest
-
-from trainables.config import DEFAULTS, ConfigError, parse_config
+from hpo.trainables.config import DEFAULTS, ConfigError, parse_config
 
 
 def test_defaults_and_context_fallbacks() -> None:

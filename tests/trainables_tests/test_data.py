@@ -6,8 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-
-from trainables.data import DataUnavailableError, load_dataset, make_synthetic, split_train_val
+from hpo.trainables.data import DataUnavailableError, load_dataset, make_synthetic, split_train_val
 
 
 def test_cifar10_loads_through_torchvision_files(cifar_root: Path) -> None:
@@ -23,7 +22,7 @@ def test_cifar10_loads_through_torchvision_files(cifar_root: Path) -> None:
 
 
 def test_cifar10_matches_torchvision_reference(cifar_root: Path) -> None:
-    from trainables.data import _torchvision_class
+    from hpo.trainables.data import _torchvision_class
 
     ref = _torchvision_class("cifar10")(root=str(cifar_root), train=True, download=False)
     data = load_dataset("cifar10", data_dir=cifar_root, download=False)
@@ -78,7 +77,7 @@ def test_download_failure_is_one_line(tmp_path: Path, monkeypatch: pytest.Monkey
 
 
 def test_default_data_dir_from_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from trainables.data import default_data_dir
+    from hpo.trainables.data import default_data_dir
 
     monkeypatch.setenv("HPO_DATA_DIR", str(tmp_path))
     assert default_data_dir() == tmp_path

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-
-from trainables.distributed import Ranks, epoch_generator, shard_batches
+from hpo.trainables.distributed import Ranks, epoch_generator, shard_batches
 
 
 @pytest.mark.parametrize(("n", "batch", "world"), [(100, 32, 2), (101, 16, 3), (65, 64, 2), (10, 3, 4)])

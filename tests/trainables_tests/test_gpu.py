@@ -6,9 +6,8 @@ from pathlib import Path
 
 import pytest
 import torch
-
-from trainables.data import DataSet
-from trainables.training import Trainer
+from hpo.trainables.data import DataSet
+from hpo.trainables.training import Trainer
 
 pytestmark = pytest.mark.gpu
 
@@ -47,7 +46,7 @@ def test_channels_last_on_gpu_only(small_data: DataSet) -> None:
 
 
 def test_augmentation_runs_on_the_gpu(small_data: DataSet) -> None:
-    from trainables.batches import augment_batch
+    from hpo.trainables.batches import augment_batch
 
     x = small_data.train_x[:32].cuda()
     out = augment_batch(x, generator=torch.Generator().manual_seed(0))
@@ -57,7 +56,7 @@ def test_augmentation_runs_on_the_gpu(small_data: DataSet) -> None:
 
 
 def test_real_oom_message_names_the_gpu(small_data: DataSet) -> None:
-    from trainables.training import TrialOutOfMemoryError
+    from hpo.trainables.training import TrialOutOfMemoryError
 
     config = {**BASE, "batch_size": 512, "subset": 1200, "width": 32, "epochs": 2}
     trainer = Trainer(config, small_data, device="cuda", on_oom="fail")

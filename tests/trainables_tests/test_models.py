@@ -4,10 +4,9 @@ from pathlib import Path
 
 import pytest
 import torch
-
-from trainables.data import DataSet
-from trainables.models import ResNetSmall, TutorialCNN, build_model
-from trainables.training import Trainer
+from hpo.trainables.data import DataSet
+from hpo.trainables.models import ResNetSmall, TutorialCNN, build_model
+from hpo.trainables.training import Trainer
 
 
 @pytest.mark.parametrize(

@@ -5,10 +5,10 @@ import sys
 from collections.abc import Iterator
 
 import pytest
+from hpo.trainables import RunContext, TrainableNotFoundError, build_trainable, register, resolve
+from hpo.trainables import registry as registry_module
 
-import trainables
-from trainables import RunContext, TrainableNotFoundError, build_trainable, register, resolve
-from trainables import registry as registry_module
+from hpo import trainables
 
 
 @pytest.fixture(autouse=True)
@@ -43,7 +43,7 @@ def test_register_decorator_returns_function_and_resolves() -> None:
 
 
 def test_resolve_builtin_cifar_and_import_path(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from trainables.cifar import train_cifar
+    from hpo.trainables.cifar import train_cifar
 
     assert resolve("cifar") is train_cifar
     (tmp_path / "user_trainables.py").write_text("def train(config):\n    pass\n")
@@ -72,16 +72,17 @@ def test_import_path_missing_module() -> None:
 
 def test_import_path_missing_attribute() -> None:
     with pytest.raises(TrainableNotFoundError) as info:
-        resolve("trainables.registry:nope")
+        resolve("hpo.trainables.registry:nope")
     assert (
-        str(info.value) == "trainable 'trainables.registry:nope': module 'trainables.registry' has no attribute 'nope'"
+        str(info.value) == "trainable 'hpo.trainables.registry:nope': "
+        "module 'hpo.trainables.registry' has no attribute 'nope'"
     )
 
 
 def test_import_path_not_callable() -> None:
     with pytest.raises(TrainableNotFoundError) as info:
-        resolve("trainables.registry:__all__")
-    assert str(info.value) == "trainable 'trainables.registry:__all__': '__all__' is not callable"
+        resolve("hpo.trainables.registry:__all__")
+    assert str(info.value) == "trainable 'hpo.trainables.registry:__all__': '__all__' is not callable"
 
 
 def test_build_trainable_passes_callables_and_classes_through() -> None:
@@ -104,9 +105,9 @@ def test_build_trainable_runs_prepare_hook_in_driver() -> None:
     ctx = RunContext(fixed={"a": 1}, max_epochs=3, on_oom="halve_batch", seed=7)
     assert build_trainable("prepared", ctx) == ("wrapped", my_trainable)
     assert seen == [ctx]
-    from trainables.training import train_epochs
+    from hpo.trainables.training import train_epochs
 
-    assert build_trainable("trainables.training:train_epochs", ctx) is train_epochs
+    assert build_trainable("hpo.trainables.training:train_epochs", ctx) is train_epochs
 
 
 def test_run_context_is_frozen() -> None:

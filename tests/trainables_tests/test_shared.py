@@ -7,8 +7,7 @@ import time
 
 import numpy as np
 import pytest
-
-from trainables.shared import SharedData, SharedScope
+from hpo.trainables.shared import SharedData, SharedScope
 
 pytestmark = pytest.mark.integration
 
@@ -67,8 +66,8 @@ def test_trials_read_the_one_copy_by_name_and_the_scope_frees_it(ray_session: No
 
 
 def test_a_cifar_sweep_leaves_the_object_store_as_it_found_it(ray_session: None, tmp_home) -> None:
-    from search import run_sweep
-    from spaces import parse_spec
+    from hpo.search import run_sweep
+    from hpo.spaces import parse_spec
 
     before = settled_objects()
     spec = parse_spec({

@@ -4,10 +4,9 @@ from pathlib import Path
 
 import pytest
 import torch
+from hpo.trainables.data import DataSet
+from hpo.trainables.training import OOM_FLOOR, Trainer, TrialOutOfMemoryError, _lr_factor, train_epochs
 from torch import nn
-
-from trainables.data import DataSet
-from trainables.training import OOM_FLOOR, Trainer, TrialOutOfMemoryError, _lr_factor, train_epochs
 
 BASE = {"subset": 320, "batch_size": 32, "l1": 16, "l2": 16, "augment": True, "dropout": 0.1}
 
@@ -45,7 +44,7 @@ def test_checkpoint_restore_continues_with_identical_state(small_data: DataSet, 
 
 
 def test_checkpoint_is_self_describing(small_data: DataSet, tmp_path: Path) -> None:
-    from trainables.training import load_state
+    from hpo.trainables.training import load_state
 
     trainer = Trainer({**BASE, "epochs": 1}, small_data, device="cpu")
     trainer.train_epoch()
@@ -135,7 +134,7 @@ def test_on_oom_is_validated(small_data: DataSet) -> None:
 
 @pytest.mark.slow(seconds=5)
 def test_synthetic_is_learnable_good_beats_bad() -> None:
-    from trainables.data import load_dataset
+    from hpo.trainables.data import load_dataset
 
     torch.set_num_threads(2)
     data = load_dataset("synthetic")
@@ -147,7 +146,7 @@ def test_synthetic_is_learnable_good_beats_bad() -> None:
 
 
 def test_select_device_without_cuda_is_cpu() -> None:
-    from trainables.device import describe_device, select_device
+    from hpo.trainables.device import describe_device, select_device
 
     if torch.cuda.is_available():
         assert select_device() == torch.device("cuda", 0)
@@ -180,7 +179,7 @@ def test_restore_applies_the_config_over_the_checkpoint(small_data: DataSet, tmp
 
 
 def test_halve_for_oom_sets_the_share_halved_and_a_restored_larger_count_stands(small_data: DataSet) -> None:
-    from trainables.distributed import halved_micro_batch
+    from hpo.trainables.distributed import halved_micro_batch
 
     trainer = Trainer({**BASE, "batch_size": 64}, small_data, device="cpu")
     trainer.halve_for_oom(0)

@@ -1,0 +1,346 @@
+"""Where runs live, and the Ray instance a sweep runs on: start or join it, size it, check fit.
+
+Everything here that answers "can this sweep run at all" works before Ray starts, so a bad
+request fails in a second with one line instead of after the cluster is up.
+"""
+
+from __future__ import annotations
+
+import glob
+import logging
+import math
+import os
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hpo.search.cluster.orphans import reap_orphans, record_local_ray
+from hpo.search.cluster.ray_token import ensure_local_token
+from hpo.search.errors import ResourceError, SweepInputError
+
+__all__ = [
+    "Capacity",
+    "check_planned_resources",
+    "check_resources",
+    "concurrency_slots",
+    "ensure_ray",
+    "joined_capacity",
+    "planned_capacity",
+    "planned_slots",
+    "prepare_home",
+    "ray_address_file",
+    "reap_orphans",
+    "record_local_ray",
+    "resolve_home",
+]
+
+logger = logging.getLogger(__name__)
+
+_EPS = 1e-9
+_PROBE_TIMEOUT_S = 5.0  # a reachable GCS accepts at once; a firewalled one would hang Ray
+
+
+def resolve_home(home: str | os.PathLike[str] | None = None) -> Path:
+    """The run home by the store's rule (``home`` > ``$HPO_HOME`` > ``./runs``), made absolute.
+
+    One rule for both, so Ray's files (``<home>/ray``) and the store always share a home.
+    """
+    from hpo import results
+
+    return results.resolve_home(home).expanduser().resolve()
+
+
+def prepare_home(home: str | os.PathLike[str] | None = None) -> Path:
+    """:func:`resolve_home`, created if missing and checked writable (for a sweep or a resume).
+
+    Raises:
+        results.StoreError: the home cannot be created or written (one line).
+    """
+    from hpo import results
+
+    return results.ensure_home(resolve_home(home))
+
+
+@dataclass(frozen=True)
+class Capacity:
+    """What the Ray instance a sweep will use offers, per node.
+
+    Attributes:
+        nodes: ``(cpus, gpus)`` for each alive node.
+        where: Words for the error messages ("this machine", "the Ray cluster", ...).
+    """
+
+    nodes: tuple[tuple[float, float], ...]
+    where: str
+
+    @property
+    def max_cpus(self) -> float:
+        return max((c for c, _ in self.nodes), default=0.0)
+
+    @property
+    def max_gpus(self) -> float:
+        return max((g for _, g in self.nodes), default=0.0)
+
+
+def _local_gpu_count() -> int:
+    """GPUs a local Ray would see, without importing torch (CUDA_VISIBLE_DEVICES, then /dev)."""
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if visible is not None:
+        return len([d for d in visible.split(",") if d.strip() and d.strip() != "-1"])
+    return len(glob.glob("/dev/nvidia[0-9]*"))
+
+
+def _alive_nodes() -> tuple[tuple[float, float], ...]:
+    import ray
+
+    nodes = []
+    for node in ray.nodes():
+        if not node.get("Alive", node.get("alive", False)):
+            continue
+        res = node.get("Resources", {})
+        nodes.append((float(res.get("CPU", 0.0)), float(res.get("GPU", 0.0))))
+    return tuple(nodes)
+
+
+def planned_capacity(spec: Any) -> Capacity | None:
+    """The capacity the sweep will get, known without starting Ray where possible.
+
+    Returns ``None`` when only a running cluster can tell (``cluster.address`` or ``RAY_ADDRESS``
+    set and Ray not yet connected); :func:`check_resources` is then called again after joining.
+    """
+    import ray
+
+    if ray.is_initialized():
+        return Capacity(_alive_nodes(), "the running Ray instance")
+    if spec.cluster.address or os.environ.get("RAY_ADDRESS", "").strip():
+        return None
+    cpus = spec.cluster.num_cpus if spec.cluster.num_cpus is not None else (os.cpu_count() or 1)
+    gpus = spec.cluster.num_gpus if spec.cluster.num_gpus is not None else _local_gpu_count()
+    return Capacity(((float(cpus), float(gpus)),), "this machine")
+
+
+def planned_slots(spec: Any) -> int | None:
+    """Trials of the spec's size the capacity holds at once, when known before Ray starts."""
+    capacity = planned_capacity(spec)
+    return None if capacity is None else concurrency_slots(spec, capacity)
+
+
+def check_planned_resources(spec: Any) -> None:
+    """:func:`check_resources` against the capacity known before Ray starts (a local instance's);
+    a cluster's is checked once joined."""
+    capacity = planned_capacity(spec)
+    if capacity is not None:
+        check_resources(spec, capacity)
+
+
+def _fmt(x: float) -> str:
+    return f"{x:g}"
+
+
+def _per_node(cpu: float, gpu: float, node: tuple[float, float]) -> int:
+    """How many (cpu, gpu) bundles one node holds at once."""
+    c, g = node
+    counts = []
+    if cpu > 0:
+        counts.append(math.floor(c / cpu + _EPS))
+    if gpu > 0:
+        counts.append(math.floor(g / gpu + _EPS))
+    return min(counts) if counts else 1
+
+
+def _workers(spec: Any) -> int:
+    return int(getattr(spec.resources, "workers", 1))
+
+
+def check_resources(spec: Any, capacity: Capacity) -> None:
+    """Refuse a per-trial request that no placement could ever satisfy.
+
+    A trial of ``workers`` > 1 is one placement group of that many (cpu, gpu) bundles, which
+    Ray may spread over nodes: it fits when each bundle fits some node and the nodes together
+    hold ``workers`` bundles at once.
+
+    Raises:
+        ResourceError: One line naming the field, the request and what the largest node has.
+    """
+    cpu, gpu, workers = float(spec.resources.cpu), float(spec.resources.gpu), _workers(spec)
+    per = " per worker" if workers > 1 else ""
+    if gpu > 1 and not math.isclose(gpu, round(gpu)):
+        raise ResourceError(
+            f"resources.gpu: a trial can use a fraction of one GPU or whole GPUs, got {_fmt(gpu)}"
+        )
+    fits = [(c, g) for c, g in capacity.nodes if c + _EPS >= cpu and g + _EPS >= gpu]
+    if fits:
+        held = sum(_per_node(cpu, gpu, node) for node in capacity.nodes)
+        if held >= workers:
+            return
+        raise ResourceError(
+            f"resources.workers: each trial needs {workers} workers of {_fmt(cpu)} CPU(s) and {_fmt(gpu)} GPU(s) "
+            f"({_fmt(cpu * workers)} CPU(s), {_fmt(gpu * workers)} GPU(s) in all) but {capacity.where} holds "
+            f"{held} such worker(s) at once; lower resources.workers, resources.cpu or resources.gpu"
+        )
+    if gpu > capacity.max_gpus + _EPS:
+        hint = "set cluster.num_gpus" if capacity.where == "this machine" else "add a GPU node"
+        raise ResourceError(
+            f"resources.gpu: each trial asks for {_fmt(gpu)} GPU(s){per} but {capacity.where} has "
+            f"{_fmt(capacity.max_gpus)} on its largest node; lower resources.gpu or {hint}"
+        )
+    if cpu > capacity.max_cpus + _EPS:
+        raise ResourceError(
+            f"resources.cpu: each trial asks for {_fmt(cpu)} CPU(s){per} but {capacity.where} has "
+            f"{_fmt(capacity.max_cpus)} on its largest node; lower resources.cpu"
+        )
+    raise ResourceError(
+        f"resources: no node of {capacity.where} has {_fmt(cpu)} CPU(s) and {_fmt(gpu)} GPU(s) together"
+    )
+
+
+def concurrency_slots(spec: Any, capacity: Capacity) -> int:
+    """How many trials of the spec's size fit at once, summed over nodes (at least 1).
+
+    A multi-worker trial's bundles may sit on different nodes, so its workers are counted
+    over the whole capacity: ``workers`` bundles per trial.
+    """
+    cpu, gpu = float(spec.resources.cpu), float(spec.resources.gpu)
+    bundles = sum(_per_node(cpu, gpu, node) for node in capacity.nodes)
+    return max(1, bundles // _workers(spec))
+
+
+def ray_address_file() -> Path:
+    """Where ``ray start`` records the cluster it started (Ray's ``ray_current_cluster`` file).
+
+    Ray's rule: ``$RAY_TMPDIR``, else ``$TMPDIR`` on Linux, else ``/tmp``; then ``ray/``.
+    """
+    try:
+        from ray._common.utils import get_ray_address_file
+
+        return Path(get_ray_address_file(None))
+    except (ImportError, AttributeError):  # an older or newer Ray moved it: its documented rule
+        base = os.environ.get("RAY_TMPDIR") or os.environ.get("TMPDIR") or "/tmp"
+        return Path(base) / "ray" / "ray_current_cluster"
+
+
+def _target(address: str | None) -> tuple[str | None, str]:
+    """The address to connect to (None: start a private local instance) and what named it.
+
+    ``null`` never joins a cluster recorded on the machine (live or stale): only ``RAY_ADDRESS``,
+    the variable Ray Jobs set for their drivers, turns it into a join. ``auto`` is RAY_ADDRESS or
+    the cluster ``ray start`` recorded, never some other process's private instance.
+    """
+    env = os.environ.get("RAY_ADDRESS", "").strip()
+    if address is None:
+        return (env, "RAY_ADDRESS") if env else (None, "local")
+    if address != "auto":
+        return address, "cluster.address"
+    if env:
+        return env, "RAY_ADDRESS"
+    record = ray_address_file()
+    recorded = record.read_text().strip() if record.is_file() else ""
+    if not recorded:
+        raise SweepInputError(
+            f"cluster.address: auto found no running Ray cluster (RAY_ADDRESS is unset and `ray start` "
+            f"recorded none in {record}); start one with `ray start --head`, or set cluster.address: null "
+            f"to run on a local Ray instance"
+        )
+    return recorded, f"cluster.address: auto ({record})"
+
+
+def _probe(address: str) -> None:
+    """Fail fast when nothing listens at ``address``: Ray itself retries a dead GCS for minutes.
+
+    Raises:
+        OSError: the TCP connection was refused or timed out.
+    """
+    hostport = address.split("://", 1)[-1].split("/", 1)[0]
+    host, sep, port = hostport.rpartition(":")
+    if not sep or not port.isdigit():
+        return  # not host:port; let Ray judge the format
+    with socket.create_connection((host.strip("[]") or "127.0.0.1", int(port)), timeout=_PROBE_TIMEOUT_S):
+        pass
+
+
+class _QuietAuthBanner:
+    """Hold back Ray's "Token authentication is enabled..." notice while ``ray.init`` runs.
+
+    Only the message is held back: token authentication stays as Ray configures it.
+    """
+
+    _NAME = "ray._private.authentication.authentication_token_setup"
+
+    def __init__(self, *, verbose: bool) -> None:
+        self._verbose = verbose
+        self._level = logging.NOTSET
+
+    def __enter__(self) -> None:
+        if not self._verbose:
+            log = logging.getLogger(self._NAME)
+            self._level = log.level
+            log.setLevel(logging.ERROR)
+
+    def __exit__(self, *_exc: object) -> None:
+        if not self._verbose:
+            logging.getLogger(self._NAME).setLevel(self._level)
+
+
+def ensure_ray(spec: Any, *, verbose: bool = False, home: str | os.PathLike[str] | None = None) -> bool:
+    """Join the Ray instance that is already up, or start/connect one per ``spec.cluster``.
+
+    ``cluster.address: null`` starts a private local instance (``address="local"``), unless
+    ``RAY_ADDRESS`` is set, which joins that cluster (logged as a warning). ``auto`` joins
+    ``RAY_ADDRESS`` or the cluster ``ray start`` recorded; any other address is joined as given.
+
+    Args:
+        spec: The sweep spec (its ``cluster`` section).
+        verbose: Let Ray's own notices and worker output through.
+        home: Run home; when given, the local instance's processes are recorded under it, and
+            those a killed driver left behind are ended first (see :func:`reap_orphans`).
+
+    Returns:
+        True when this call started (or connected) Ray, so the caller shuts it down after.
+
+    Raises:
+        SweepInputError: the cluster to join is not running or cannot be reached (one line).
+    """
+    import ray
+
+    if ray.is_initialized():
+        logger.debug("joining the Ray instance already initialised in this process")
+        return False
+    common: dict[str, Any] = {"log_to_driver": verbose, "configure_logging": verbose}
+    address, source = _target(spec.cluster.address)
+    if address is not None:
+        logger.info("connecting to Ray at %s (%s)", address, source)
+        try:
+            _probe(address)
+            with _QuietAuthBanner(verbose=verbose):
+                ray.init(address=address, **common)
+        except (OSError, RuntimeError, ValueError) as exc:
+            text = (exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)).strip()
+            first = text.splitlines()[0] if text else type(exc).__name__
+            field = "RAY_ADDRESS" if source == "RAY_ADDRESS" else "cluster.address"
+            hint = "; unset RAY_ADDRESS to run on a local Ray instance" if source == "RAY_ADDRESS" else ""
+            raise SweepInputError(f"{field}: cannot connect to Ray at {address!r}: {first}{hint}") from exc
+        if source == "RAY_ADDRESS" and spec.cluster.address is None:
+            logger.warning("cluster.address is null but RAY_ADDRESS is set: joined the Ray cluster at %s", address)
+        return True
+    if home is not None:
+        reap_orphans(home)
+    cap = planned_capacity(spec)
+    cpus, gpus = cap.nodes[0] if cap else (None, None)
+    ensure_local_token()  # Ray's own first token write races with any other Ray starting now
+    with _QuietAuthBanner(verbose=verbose):
+        ray.init(
+            address="local",
+            num_cpus=int(cpus) if cpus else None,
+            num_gpus=int(gpus) if gpus is not None else None,
+            include_dashboard=False,
+            **common,
+        )
+    if home is not None:
+        record_local_ray(home)
+    return True
+
+
+def joined_capacity() -> Capacity:
+    """Capacity of the Ray instance this process is connected to."""
+    return Capacity(_alive_nodes(), "the Ray cluster")

@@ -1,0 +1,518 @@
+"""The sweep engine, top to bottom: spec -> plan -> checks -> Ray -> Tuner fitted -> sweep finished.
+
+Everything that can reject the request (the name, the trainable's contract, the resources)
+runs BEFORE Ray starts; only then is Ray started or joined, the trainable built, the sweep
+row written (with its plan) and the Tuner fitted. The plan built here is what the store, the
+progress view and the reports read.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from hpo.results import Store, SweepRecord, TrialRecord, mask_url
+from hpo.search.cluster import local as cluster
+from hpo.search.cluster import storage
+from hpo.search.engine.callbacks import CALLBACK_KEY, LiveCallbacks, PlanStopper, TrialTracker, bind, unbind
+from hpo.search.engine.checks import check_spec, import_paths
+from hpo.search.engine.driver import Heartbeat, check_not_running
+from hpo.search.engine.environ import set_env
+from hpo.search.engine.retention import CheckpointRetention
+from hpo.search.engine.warm_start import evaluated_points, warm_start_points
+from hpo.search.errors import MetricNotReportedError, SweepExistsError, SweepInputError
+from hpo.search.tracking import trackers as tracking
+from hpo.spaces import SweepPlan, SweepSpec, build_plan
+
+__all__ = ["SweepOutcome", "check_name_free", "extend_sweep", "free_name", "resume_sweep", "run_sweep", "spec_of"]
+
+logger = logging.getLogger(__name__)
+
+_CHECKPOINTS_KEPT = 2  # the latest, and one more for the best-so-far
+# PBT/PB2: a top trial's checkpoint must outlive its next reports until a bottom trial copies it.
+_CHECKPOINTS_KEPT_EXPLOITING = 4
+
+
+@dataclass(frozen=True)
+class SweepOutcome:
+    """What a sweep ended with.
+
+    Attributes:
+        name: Sweep name (key in the store).
+        status: ``finished``, ``failed`` (every trial errored) or ``interrupted``.
+        best: The best trial as the store recorded it, or None.
+        counts: Trials by status (running/completed/stopped_early/error), from the store.
+        experiment_path: Ray's experiment directory (trial dirs, checkpoints, TensorBoard events), as
+            given, credentials included: show it through ``results.mask_url``.
+        store_url: The store's URL, its secrets masked (``results.mask_url``).
+        first_error: The first errored trial's error text (traceback), if any trial errored.
+        plan: The plan the sweep ran with.
+        reason: Why the sweep failed when no trial error explains it (one line), e.g. it stalled
+            because no trial could be placed; None otherwise.
+    """
+
+    name: str
+    status: str
+    best: TrialRecord | None
+    counts: dict[str, int] = field(default_factory=dict)
+    experiment_path: str = ""
+    store_url: str = ""
+    first_error: str | None = None
+    plan: SweepPlan | None = None
+    reason: str | None = None
+
+    @property
+    def exit_code(self) -> int:
+        """0 finished, 1 failed, 130 interrupted (the CLI's exit codes)."""
+        return {"finished": 0, "failed": 1, "interrupted": 130}.get(self.status, 1)
+
+
+@dataclass(frozen=True)
+class _Run:
+    """One fit of one sweep: what every step after the checks needs."""
+
+    spec: SweepSpec
+    plan: SweepPlan
+    store: Store
+    storage: str  # Ray's storage_path (a path or a URI such as s3://bucket/prefix)
+    home: Path  # the run home (the local Ray's process records live under it)
+    trainable: Any
+    from_spec: bool
+    restore: dict[str, Any] | None = None  # Tuner.restore's options when resuming
+    evaluated: Any = None  # search.warm_start.EvaluatedPoints seeding the searcher, if any
+    experiment_name: str | None = None  # Ray's experiment directory name; default the sweep's name
+    extension: SweepPlan | None = None  # extend: the sweep's plan with the added trials (the store keeps it)
+
+    @property
+    def experiment_path(self) -> str:
+        return storage.experiment_uri(self.storage, self.experiment_name or self.spec.name)
+
+
+# --------------------------------------------------------------------------- entry points
+def run_sweep(
+    spec: SweepSpec,
+    *,
+    trainable: Any = None,
+    home: str | os.PathLike[str] | None = None,
+    store: Store | str | None = None,
+    progress: Any = None,
+    verbose: bool = False,
+) -> SweepOutcome:
+    """Run a sweep to the end (or to Ctrl-C) on a local Ray instance or a cluster.
+
+    Joins a Ray instance already initialised in this process; otherwise starts one sized by
+    ``spec.cluster`` (or connects to ``cluster.address``) and shuts it down afterwards.
+
+    Args:
+        spec: A validated ``spaces.SweepSpec``.
+        trainable: Any Ray Tune function trainable or Trainable class, used unchanged;
+            default: the spec's ``trainable`` through the registry or ``pkg.mod:fn``.
+        home: Run home (default ``$HPO_HOME`` or ``./runs``); Ray's storage is ``<home>/ray``.
+        store: A ``results.Store`` or a store URL (default the SQLite file in the home).
+        progress: ``"auto"`` (default; live view on a TTY, else plain lines), ``"live"``,
+            ``"plain"``, ``"none"``, or a ``hpo.search.engine.progress.ProgressView``.
+        verbose: Let Ray's worker output reach the console when this call starts Ray.
+
+    Returns:
+        The :class:`SweepOutcome`; ``status`` is ``failed`` when every trial errored and
+        ``interrupted`` after Ctrl-C (continue with :func:`resume_sweep`).
+
+    Raises:
+        hpo_errors.InputError: bad input, before Ray starts: a spec that breaks the trainable's
+            contract (``SpecError``), a name already in the store (``SweepExistsError``),
+            resources no node has (``ResourceError``); or, at run time, a trainable that
+            declares nothing and reports no ``metric`` (``MetricNotReportedError``).
+    """
+    home_path = cluster.prepare_home(home)
+    store_obj = _open_store(store, home_path)
+    where = storage.resolve_storage(spec.storage, home_path)
+    plan = build_plan(spec, slots=cluster.planned_slots(spec))
+    check_name_free(store_obj, spec.name, storage.experiment_uri(where, spec.name))
+    resolved = _checked_trainable(spec, trainable)
+    evaluated = warm_start_points(spec, store_obj)
+    run = _Run(spec=spec, plan=plan, store=store_obj, storage=where, home=home_path, trainable=resolved,
+               from_spec=trainable is None, evaluated=evaluated)
+    return _execute(run, progress=progress, verbose=verbose)
+
+
+def resume_sweep(
+    name: str,
+    *,
+    home: str | os.PathLike[str] | None = None,
+    store: Store | str | None = None,
+    restart_errored: bool = False,
+    trainable: Any = None,
+    progress: Any = None,
+    verbose: bool = False,
+) -> SweepOutcome:
+    """Continue an interrupted (or killed, or failed) sweep with ``Tuner.restore``.
+
+    The spec is re-read from the store, and so is Ray's storage; unfinished trials resume from
+    their last checkpoints; errored ones resume from theirs, or restart from scratch with
+    ``restart_errored=True``. Works after the driver was killed with SIGKILL.
+
+    Args:
+        name: The sweep's name in the store.
+        home: Run home, as for :func:`run_sweep` (where the store is by default).
+        store: A ``results.Store`` or URL, as for :func:`run_sweep`.
+        restart_errored: Restart errored trials from scratch instead of their checkpoint.
+        trainable: The trainable, when the sweep ran with a ``trainable=`` object.
+        progress: As for :func:`run_sweep`.
+        verbose: As for :func:`run_sweep`.
+
+    Raises:
+        results.SweepNotFoundError: No sweep of that name in the store.
+        SweepInputError: The sweep already finished, or its Ray state is missing.
+    """
+    from ray import tune
+
+    home_path = cluster.prepare_home(home)
+    store_obj = _open_store(store, home_path)
+    record = store_obj.get_sweep(name)
+    if record.status == "finished":
+        raise SweepInputError(f"sweep {name!r} already finished; nothing to resume "
+                              f"(`hpo extend {name} --samples N` adds trials)")
+    check_not_running(record)
+    where = _storage_of(record, home_path)
+    # An extended sweep's latest experiment is <name>-ext<k>: the row records which.
+    experiment = record.experiment_path.rstrip("/").rsplit("/", 1)[-1] if record.experiment_path else name
+    if not tune.Tuner.can_restore(storage.experiment_uri(where, experiment)):
+        raise SweepInputError(f"sweep {name!r}: no Ray Tune state to resume in "
+                              f"{mask_url(storage.experiment_uri(where, experiment))}")
+    spec = spec_of(record)
+    plan = build_plan(spec, slots=cluster.planned_slots(spec))
+    resolved = _checked_trainable(spec, trainable)
+    restore = {"resume_unfinished": True, "resume_errored": not restart_errored, "restart_errored": restart_errored}
+    run = _Run(spec=spec, plan=plan, store=store_obj, storage=where, home=home_path, trainable=resolved,
+               from_spec=trainable is None, restore=restore, experiment_name=experiment)
+    return _execute(run, progress=progress, verbose=verbose)
+
+
+def extend_sweep(
+    name: str,
+    *,
+    samples: int,
+    home: str | os.PathLike[str] | None = None,
+    store: Store | str | None = None,
+    trainable: Any = None,
+    progress: Any = None,
+    verbose: bool = False,
+) -> SweepOutcome:
+    """Add ``samples`` trials to a finished sweep, in the same store rows.
+
+    The spec is re-read from the store; a fresh Tuner (Ray experiment ``<name>-ext<k>`` beside the
+    first) runs the new trials, and the sweep's row goes running, then finished again. Optuna and
+    HyperOpt are seeded with every earlier trial's config and result from the store (not Ray's pickled searcher
+    state, so a sweep stays extendable across Ray upgrades); random search draws new configs with
+    the seed moved on. The earlier rows are left as they are.
+
+    Args:
+        name: The sweep's name in the store.
+        samples: Trials to add (>= 1).
+        home: Run home, as for :func:`run_sweep`.
+        store: A ``results.Store`` or URL, as for :func:`run_sweep`.
+        trainable: The trainable, when the sweep ran with a ``trainable=`` object.
+        progress: As for :func:`run_sweep`.
+        verbose: As for :func:`run_sweep`.
+
+    Raises:
+        results.SweepNotFoundError: No sweep of that name in the store.
+        SweepInputError: ``samples`` < 1, the sweep is still running or was interrupted, or it is a
+            grid search.
+    """
+    if samples < 1:
+        raise SweepInputError(f"extend {name}: --samples must be >= 1, got {samples}")
+    home_path = cluster.prepare_home(home)
+    store_obj = _open_store(store, home_path)
+    record = store_obj.get_sweep(name)
+    check_not_running(record)
+    if record.status == "running":
+        raise SweepInputError(f"sweep {name!r} is still running; extend it once it has finished")
+    if record.status == "interrupted":
+        raise SweepInputError(f"sweep {name!r} was interrupted; finish it with `hpo resume {name}` before extending it")
+    first = spec_of(record)
+    if first.search.algorithm == "grid":
+        raise SweepInputError(f"sweep {name!r} is a grid search and ran every combination; "
+                              "extend needs algorithm: optuna, hyperopt or random")
+    earlier = store_obj.trials(name)
+    search = first.search.model_copy(update={"num_samples": samples, "seed": (first.search.seed or 0) + len(earlier),
+                                             "points_to_evaluate": [], "warm_start": None})
+    spec = first.model_copy(update={"search": search})
+    plan = build_plan(spec, slots=cluster.planned_slots(spec))
+    resolved = _checked_trainable(spec, trainable)
+    evaluated = None
+    if spec.search.algorithm in ("optuna", "hyperopt"):  # model-based: they learn from every earlier result
+        evaluated = evaluated_points(spec, store_obj, sweep=name)
+        logger.warning("%s", evaluated.summary(what="extend"))
+    where = _storage_of(record, home_path)
+    k = 1
+    while storage.exists(storage.experiment_uri(where, f"{name}-ext{k}")):
+        k += 1
+    before = SweepPlan.from_dict(record.plan) if record.plan else None
+    extension = replace(plan, trials=plan.trials + (before.trials if before else len(earlier)),
+                        budget_full=plan.budget_full + (before.budget_full if before else 0),
+                        budget_expected=plan.budget_expected + (before.budget_expected if before else 0))
+    run = _Run(spec=spec, plan=plan, store=store_obj, storage=where, home=home_path, trainable=resolved,
+               from_spec=trainable is None, evaluated=evaluated, experiment_name=f"{name}-ext{k}",
+               extension=extension)
+    return _execute(run, progress=progress, verbose=verbose)
+
+
+# --------------------------------------------------------------------------- checks (no Ray)
+def _open_store(store: Store | str | None, home: Path) -> Store:
+    if store is None or isinstance(store, str):
+        return Store.open(store, home=home)
+    return store
+
+
+def free_name(store: Store, base: str) -> str:
+    """``base``, or ``base2``, ``base3``... : the first name the store does not hold (a derived sweep's default)."""
+    name, k = base, 1
+    while store.find_sweep(name) is not None:
+        k += 1
+        name = f"{base}{k}"
+    return name
+
+
+def check_name_free(store: Store, name: str, experiment_path: str) -> None:
+    """Refuse a name the store or Ray's storage already holds (one line saying what to do)."""
+    existing = store.find_sweep(name)
+    if existing is not None and existing.status != "finished":
+        raise SweepExistsError(
+            f"sweep {name!r} exists unfinished in the store (status {existing.status}); "
+            f"continue it with `hpo resume {name}` or start a new one with --name NEW_NAME", name=name)
+    if existing is not None:
+        raise SweepExistsError(
+            f"sweep {name!r} already finished in the store; choose another name with --name NEW_NAME", name=name)
+    if storage.exists(experiment_path):
+        raise SweepExistsError(
+            f"sweep {name!r}: experiment directory {mask_url(experiment_path)} already exists; "
+            f"choose another name with --name NEW_NAME", name=name)
+
+
+def _checked_trainable(spec: SweepSpec, trainable: Any) -> Any:
+    """The checks every entry point makes before Ray starts, then the trainable to run: the spec
+    against the trainable's contract, the resources against what is known of the capacity, and the
+    trackers' packages and credentials."""
+    check_spec(spec, trainable=trainable)
+    resolved = _resolve_trainable(spec, trainable)
+    cluster.check_planned_resources(spec)
+    tracking.check_trackers(spec)
+    return resolved
+
+
+def _resolve_trainable(spec: SweepSpec, trainable: Any) -> Any:
+    if trainable is not None:
+        return trainable
+    from hpo import trainables
+
+    with import_paths(spec):
+        return trainables.resolve(spec.trainable)
+
+
+def _storage_of(record: SweepRecord, home: Path) -> str:
+    return record.storage_path or str(home / "ray")
+
+
+def spec_of(record: SweepRecord) -> SweepSpec:
+    """The spec a sweep was recorded with, parsed again (for a resume)."""
+    import yaml
+
+    from hpo import spaces
+
+    return spaces.parse_spec(yaml.safe_load(record.spec_yaml or "{}"), source=f"store:{record.name}")
+
+
+# --------------------------------------------------------------------------- with Ray
+def _execute(run: _Run, *, progress: Any, verbose: bool) -> SweepOutcome:
+    from hpo.search.engine import stall
+    from hpo.search.engine.trainable_glue import prepare_trainable
+    from hpo.trainables.shared import SharedScope
+
+    stall_timeout = stall.stall_timeout()
+    started = cluster.ensure_ray(run.spec, verbose=verbose, home=run.home)
+    status, reason, grid, registered, plan = "failed", None, None, False, run.plan
+    tracker = TrialTracker()
+    live: list[Any] = []
+    shared = SharedScope()  # what the prepare hook put in the object store, freed when the sweep ends
+    try:
+        capacity = cluster.joined_capacity()
+        cluster.check_resources(run.spec, capacity)
+        storage.check_store_reachable(run.store.url, sqlite_path=run.store.sqlite_path, client=_ray_client())
+        if len(capacity.nodes) > 1 or storage.is_uri(run.storage):
+            storage.probe_nodes(run.storage)
+        plan = run.plan.with_concurrency(run.plan.concurrency or cluster.concurrency_slots(run.spec, capacity))
+        with shared.collect():
+            runnable = prepare_trainable(run.spec, run.trainable, from_spec=run.from_spec, storage=str(run.storage))
+        live = _live_callbacks(plan, run.store, progress, tracker)
+        live += tracking.tracker_callbacks(run.spec, plan)  # after the store's: it has each result first
+        if stall_timeout is not None:  # last: the others see each step before it may end the sweep
+            live.append(stall.StallWatch(name=run.spec.name, timeout_s=stall_timeout))
+        extending = run.extension is not None  # the sweep's row keeps its spec; its plan counts every trial
+        run.store.start_sweep(
+            name=run.spec.name, spec_yaml=None if extending else run.spec.to_yaml(),
+            spec_hash=None if extending else run.spec.spec_hash(), metric=plan.metric,
+            mode=plan.mode, experiment_path=str(run.experiment_path), max_t=run.spec.scheduler.max_t,
+            resumed=run.restore is not None or extending,
+            plan=(run.extension.with_concurrency(plan.concurrency) if run.extension and plan.concurrency
+                  else run.extension or plan).to_dict(),
+            storage_path=run.storage, parent=run.spec.confirm.sweep if run.spec.confirm else None)
+        registered = True
+        bind(CALLBACK_KEY, live)
+        with Heartbeat(run.store, run.spec.name):
+            try:
+                status, grid = _fit(_tuner(run, plan, runnable), tracker)
+            except stall.SweepStalled as exc:
+                reason = str(exc)
+    except MetricNotReportedError as exc:
+        reason = str(exc)
+        raise
+    finally:
+        shared.release()
+        unbind(CALLBACK_KEY)
+        for item in live:
+            for hook in ("flush", "close"):
+                if callable(getattr(item, hook, None)):
+                    getattr(item, hook)()
+        if registered:
+            run.store.finish_sweep(run.spec.name, status, reason=reason)
+        if started:
+            import ray
+
+            ray.shutdown()
+    first_error = _first_error(run.store, run.spec.name, grid) if tracker.errored() or status == "failed" else None
+    return SweepOutcome(
+        name=run.spec.name, status=status, best=run.store.best(run.spec.name),
+        counts=dict(run.store.counts(run.spec.name)), experiment_path=str(run.experiment_path),
+        store_url=run.store.url_masked, first_error=first_error, plan=plan, reason=reason)
+
+
+def _live_callbacks(plan: SweepPlan, store: Store, progress: Any, tracker: TrialTracker) -> list[Any]:
+    """The driver-side callbacks, all configured from the plan: the store's, the tracker, the view."""
+    from hpo.results import StoreCallback
+    from hpo.search.engine.progress import ProgressView, resolve_mode
+
+    live: list[Any] = [
+        StoreCallback(store, sweep=plan.name, metric=plan.metric, mode=plan.mode,
+                      max_t=plan.trial_cap if plan.early_stopping else None, time_attr=plan.time_attr,
+                      stop=plan.stop),
+        tracker,
+    ]
+    if isinstance(progress, ProgressView):
+        live.append(progress)
+    elif (mode := resolve_mode(progress)) != "none":
+        live.append(ProgressView(plan, mode_view=mode))
+    return live
+
+
+def _tuner(run: _Run, plan: SweepPlan, runnable: Any) -> Any:
+    from hpo.search.engine.tbx import tensorboard_callback, trial_files_on
+    from hpo.search.engine.trainable_glue import checkpoint_frequency_for, reuse_actors_for
+    from hpo.search.schedulers.build import make_scheduler
+    from hpo.search.searchers.build import make_searcher, param_space, searcher_limit
+    from hpo.search.searchers.restored_state import search_algorithm
+    from ray import tune
+
+    space = param_space(run.spec)
+    if run.restore is not None:
+        return tune.Tuner.restore(run.experiment_path, trainable=runnable, param_space=space, **run.restore)
+    callbacks: list[Any] = [LiveCallbacks(CALLBACK_KEY)]
+    if _ray_client():
+        # Through Ray Client the callbacks run on the cluster, where nothing is bound to the
+        # proxy's key: pass the (picklable, reopened-by-URL) store callback itself instead.
+        logger.warning("connected through Ray Client: no live progress view; results reach the store only if "
+                       "%s is reachable from the cluster", run.store.url_masked)
+        callbacks = [_live_callbacks(plan, run.store, "none", TrialTracker())[0]]
+    # Ray deletes old checkpoints itself only before its experiment state is saved: see hpo.search.engine.retention.
+    callbacks.append(CheckpointRetention(keep=_CHECKPOINTS_KEPT_EXPLOITING if plan.exploits else _CHECKPOINTS_KEPT))
+    return tune.Tuner(
+        runnable,
+        param_space=space,
+        tune_config=tune.TuneConfig(
+            metric=plan.metric,
+            mode=plan.mode,
+            search_alg=search_algorithm(make_searcher(run.spec, max_concurrent=searcher_limit(run.spec, plan),
+                                                      evaluated=run.evaluated)),
+            scheduler=make_scheduler(run.spec, plan=plan, lineage_key=CALLBACK_KEY),
+            num_samples=run.spec.search.num_samples,
+            reuse_actors=reuse_actors_for(runnable),
+            trial_dirname_creator=_trial_dirname,
+        ),
+        run_config=tune.RunConfig(
+            name=run.experiment_name or run.spec.name,
+            storage_path=run.storage,
+            callbacks=[*callbacks, *([tensorboard_callback()] if trial_files_on() else [])],
+            failure_config=tune.FailureConfig(max_failures=run.spec.failures.max_retries),
+            checkpoint_config=tune.CheckpointConfig(
+                num_to_keep=None, checkpoint_frequency=checkpoint_frequency_for(runnable)),
+            stop=PlanStopper(CALLBACK_KEY, metric=plan.metric, criteria=plan.stop),
+            verbose=0,
+        ),
+    )
+
+
+def _trial_dirname(trial: Any) -> str:
+    """``train_cifar_1da47fc4``: Ray's default puts the whole config in the path (too long to read)."""
+    return f"{trial.trainable_name}_{trial.trial_id}"
+
+
+def _ray_client() -> bool:
+    """Connected through Ray Client (``ray://``): Tune's loop then runs on the cluster."""
+    from ray.util.client import ray as client_ray
+
+    return bool(client_ray.is_connected())
+
+
+def _fit(tuner: Any, tracker: TrialTracker) -> tuple[str, Any]:
+    """Fit; return ("finished"|"failed"|"interrupted", result grid or None).
+
+    Raises:
+        MetricNotReportedError: a result lacked the metric (``PlanStopper`` ended the sweep there).
+    """
+    from hpo.search.engine.result_grid import grid_without_dataframes
+    from hpo.search.ray_compat.usage_tag import light_callback_tag
+    from ray.tune.error import TuneError
+
+    PlanStopper.clear(CALLBACK_KEY)
+    try:
+        # Ray's new console output prints its experiment banner even at verbose=0; the legacy
+        # reporter at verbose=0 prints nothing, and our ProgressView takes its place. Per-epoch
+        # checkpoints make Tune snapshot often, which it would warn about on every burst. Ray's
+        # own missing-metric check is off: PlanStopper makes it, with one line instead of a traceback.
+        # Tune's callback usage tag would import the W&B and MLflow integrations (hpo.search.ray_compat.usage_tag), and
+        # its result grid read every trial's results back from its files (hpo.search.engine.result_grid).
+        with set_env(RAY_AIR_NEW_OUTPUT="0", TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S="0",
+                     TUNE_DISABLE_STRICT_METRIC_CHECKING="1"), light_callback_tag(), grid_without_dataframes():
+            grid = tuner.fit()
+    except KeyboardInterrupt:
+        # A second Ctrl-C: Tune's graceful handler already ran on the first one.
+        return "interrupted", None
+    except TuneError:
+        problem = PlanStopper.problem(CALLBACK_KEY)
+        if problem is not None:
+            raise problem from None
+        raise
+    if tracker.unfinished():
+        return "interrupted", grid
+    trials = tracker.trials
+    if trials and all(t.status == "ERROR" for t in trials):
+        return "failed", grid
+    if not trials and len(grid) and grid.num_errors == len(grid):  # Ray Client: no driver-side tracker
+        return "failed", grid
+    return "finished", grid
+
+
+def _first_error(store: Store, name: str, grid: Any) -> str | None:
+    try:
+        for rec in store.trials(name):
+            if rec.error:
+                return str(rec.error)
+    except Exception:  # the store is the record; the grid is only a fallback
+        logger.debug("could not read errors from the store", exc_info=True)
+    if grid is not None:
+        for err in grid.errors:
+            return str(err)
+    return None

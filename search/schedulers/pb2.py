@@ -1,0 +1,13 @@
+"""PB2 noting its exploits, in a module of its own: Ray's PB2 imports scikit-learn and SciPy, which only a
+``scheduler: {type: pb2}`` sweep should pay for."""
+
+from __future__ import annotations
+
+from hpo.search.schedulers.build import _NotesExploits
+from ray.tune.schedulers.pb2 import PB2
+
+__all__ = ["LineagePB2"]
+
+
+class LineagePB2(_NotesExploits, PB2):
+    """Ray's PB2, noting its exploits."""
