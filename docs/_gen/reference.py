@@ -6,7 +6,7 @@ hook in ``hooks.py`` replaces the marker at build time; the docs tests call the 
 * ``spec``: every spec field, from the pydantic models in ``spaces`` (type, default, bounds,
   description);
 * ``params``: the param types of ``params:``, from their pydantic models;
-* ``errors``: every bad-input error class (subclasses of ``hpo_errors.InputError``) and where it
+* ``errors``: every bad-input error class (subclasses of ``hpo.errors.InputError``) and where it
   is raised from;
 * ``schema``: the results store's tables, columns, keys and indexes, from the SQLAlchemy metadata.
 """
@@ -133,7 +133,7 @@ def _input_errors() -> list[type]:
 
 
 def errors() -> str:
-    """Every bad-input error class: ``hpo_errors.InputError`` and its subclasses."""
+    """Every bad-input error class: ``hpo.errors.InputError`` and its subclasses."""
     rows = ["| class | module | bases | raised when |", "|---|---|---|---|"]
     for cls in _input_errors():
         doc = (inspect.getdoc(cls) or "").split("\n\n")[0].replace("\n", " ").replace("|", "\\|")
@@ -144,7 +144,7 @@ def errors() -> str:
 
 
 def _column_notes(source: str) -> dict[tuple[str, str], str]:
-    """(table, column) -> the comment on its ``Column(...)`` line in ``results/_schema.py``."""
+    """(table, column) -> the comment on its ``Column(...)`` line in ``results/store/schema.py``."""
     notes: dict[tuple[str, str], str] = {}
     table, expect_table = "", False
     for line in source.splitlines():
