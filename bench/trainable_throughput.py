@@ -43,7 +43,7 @@ from torch import nn
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from hpo.trainables.config import DEFAULTS, TrainConfig
-from hpo.trainables.data import _torchvision_class, load_dataset, make_synthetic
+from hpo.trainables.data import load_dataset, make_synthetic, torchvision_class
 from hpo.trainables.models import TutorialCNN
 from hpo.trainables.training import Trainer, model_for, optimizer_for
 
@@ -77,7 +77,7 @@ def tutorial_epoch(root: Path, batch_size: int, workers: int) -> float:
         [transforms.ToTensor(), transforms.Normalize((0.4914, 0.4822, 0.4465), (0.2023, 0.1994, 0.2010))]
     )
     # torchvision's CIFAR10 (md5 check of the files relaxed: these are not the real images).
-    trainset = _torchvision_class("cifar10")(root=str(root), train=True, download=False, transform=transform)
+    trainset = torchvision_class("cifar10")(root=str(root), train=True, download=False, transform=transform)
     loader = torch.utils.data.DataLoader(
         trainset, batch_size=batch_size, shuffle=True, num_workers=workers, persistent_workers=False
     )

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from urllib.parse import unquote_plus
 
-__all__ = ["MASK", "mask_secrets", "mask_url"]
+__all__ = ["MASK", "error_line", "mask_secrets", "mask_url"]
 
 MASK = "***"
 
@@ -107,3 +107,10 @@ def _mask_pair(match: re.Match[str]) -> str:
     if not _SECRET_NAME.search(unquote_plus(name).strip().lower()):
         return match.group(0)
     return f"{name}={MASK}"
+
+
+def error_line(exc: BaseException) -> str:
+    """The error's first line, secrets in any URL it quotes masked (pyarrow's and Ray's errors quote URIs);
+    the error's type name when it says nothing."""
+    text = mask_secrets(str(exc)).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

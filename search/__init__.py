@@ -43,4 +43,4 @@ def __getattr__(name: str) -> Any:
         from hpo.search.engine import sweep
 
         return getattr(sweep, name)
-    raise AttributeError(f"module 'search' has no attribute {name!r}")
+    raise AttributeError(f"module 'hpo.search' has no attribute {name!r}")

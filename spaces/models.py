@@ -28,7 +28,7 @@ __all__ = [
 # Scheduler knobs only PBT/PB2 read: left out of the resolved spec of other schedulers, so their
 # specs (and hashes) stay what they were before PBT.
 PBT_KNOBS = ("perturbation_interval", "quantile_fraction", "resample_probability", "mutate", "synch")
-EXPLOITING_SCHEDULERS = ("pbt", "pb2")
+_EXPLOITING = ("pbt", "pb2")  # read through SchedulerSpec.exploits (and the plan's copy of it), never spelled again
 
 
 class _Section(BaseModel):
@@ -93,6 +93,15 @@ class SchedulerSpec(_Section):
     synch: bool = Field(
         False, description="PBT/PB2: trials wait for each other at each interval (fair when trials start late)."
     )
+
+    @property
+    def exploits(self) -> bool:
+        """PBT/PB2: trials continue from other trials' checkpoints with mutated params.
+
+        The one place this rule is written: the spec's own checks and serialisation read it here,
+        everything after the plan reads ``SweepPlan.exploits``, which is this value.
+        """
+        return self.type in _EXPLOITING
 
 
 class ResourcesSpec(_Section):
@@ -215,7 +224,7 @@ class SweepSpec(_Section):
     def to_dict(self) -> dict[str, Any]:
         """The resolved spec (defaults filled in) as plain data; parsing it gives this spec back."""
         data = self.model_dump(mode="json", exclude={"params"})
-        if self.scheduler.type not in EXPLOITING_SCHEDULERS:
+        if not self.scheduler.exploits:
             for knob in PBT_KNOBS:
                 del data["scheduler"][knob]
         if data["search"]["warm_start"] is None:

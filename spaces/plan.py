@@ -12,7 +12,7 @@ import math
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from hpo.spaces.models import EXPLOITING_SCHEDULERS, SweepSpec
+from hpo.spaces.models import SweepSpec
 from hpo.spaces.mutations import mutable_paths
 from hpo.spaces.params import ChoiceParam, FloatParam, GridParam, IntParam, Pow2Param
 from hpo.spaces.sampling import grid_size
@@ -124,6 +124,16 @@ class SweepPlan:
             object.__setattr__(self, "objectives", ((self.metric, self.mode),))
 
     @property
+    def stop_cap(self) -> int | None:
+        """The cap a trial that ended cleanly is measured against: one that ended below it was stopped
+        early. ``trial_cap`` when the scheduler stops trials early, else None (FIFO, PBT: every clean
+        end is a completion).
+
+        Derived, so not stored: the store, the trackers and the live view are handed this value.
+        """
+        return self.trial_cap if self.early_stopping else None
+
+    @property
     def multi_objective(self) -> bool:
         """Several objectives: no single best trial, a Pareto set."""
         return len(self.objectives) > 1
@@ -231,7 +241,7 @@ def build_plan(spec: SweepSpec, *, slots: int | None = None) -> SweepPlan:
         # Tune does not hold a multi-worker trial's workers (Ray Train does): more trials than
         # the workers' slots would start drivers whose workers wait for resources.
         concurrency = min(concurrency, slots)
-    exploits = sched.type in EXPLOITING_SCHEDULERS
+    exploits = sched.exploits
     mutations: tuple[str, ...] = ()
     if exploits:
         can = mutable_paths(spec.params, scheduler=sched.type)

@@ -8,7 +8,6 @@ from typing import Any
 
 from hpo.spaces.errors import SpecError
 from hpo.spaces.models import (
-    EXPLOITING_SCHEDULERS,
     ClusterSpec,
     ConfirmSpec,
     FailuresSpec,
@@ -143,7 +142,7 @@ def _exploit_checks(scheduler: SchedulerSpec, search: SearchSpec | None, params:
                     ) -> list[tuple[str, str]]:
     """PBT/PB2: a random search to start from, something to mutate, an interval a trial reaches."""
     kind = scheduler.type
-    if kind not in EXPLOITING_SCHEDULERS:
+    if not scheduler.exploits:
         if scheduler.mutate is not None:
             return [("scheduler.mutate", f"only pbt and pb2 mutate params, got scheduler.type: {kind}; "
                                          "drop mutate, or use type: pbt")]

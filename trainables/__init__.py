@@ -16,10 +16,10 @@ from hpo.trainables.registry import (
     build_trainable,
     contract_of,
     register,
+    register_path,
     registered_names,
     resolve,
 )
-from hpo.trainables.registry import _add as _register_path
 
 if TYPE_CHECKING:
     from hpo.trainables.cifar import evaluate_checkpoint, prepare_cifar, train_cifar
@@ -55,7 +55,7 @@ __all__ = [
     "train_epochs",
 ]
 
-_register_path("cifar", "hpo.trainables.cifar:train_cifar", "hpo.trainables.cifar:prepare_cifar", _CIFAR_CONTRACT)
+register_path("cifar", "hpo.trainables.cifar:train_cifar", "hpo.trainables.cifar:prepare_cifar", _CIFAR_CONTRACT)
 
 _LAZY = {
     "evaluate_checkpoint": "hpo.trainables.cifar",
@@ -76,7 +76,7 @@ _LAZY = {
 def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
-        raise AttributeError(f"module 'trainables' has no attribute {name!r}")
+        raise AttributeError(f"module 'hpo.trainables' has no attribute {name!r}")
     import importlib
 
     return getattr(importlib.import_module(module), name)

@@ -26,6 +26,7 @@ __all__ = [
     "load_dataset",
     "make_synthetic",
     "split_train_val",
+    "torchvision_class",
 ]
 
 logger = logging.getLogger(__name__)
@@ -87,7 +88,7 @@ def _offline() -> bool:
     return os.environ.get("HPO_OFFLINE", "").strip().lower() in ("1", "true", "yes")
 
 
-def _torchvision_class(name: str) -> type:
+def torchvision_class(name: str) -> type:
     """torchvision's CIFAR class, reading an existing extracted copy as is.
 
     torchvision checks the md5 of every extracted file before reading; the archive's md5 is
@@ -118,7 +119,7 @@ def _torchvision_class(name: str) -> type:
 
 
 def _load_cifar(name: str, data_dir: Path, download: bool) -> DataSet:
-    cls = _torchvision_class(name)
+    cls = torchvision_class(name)
     folder = data_dir / _FOLDERS[name]
     present = all((folder / f).is_file() for f, _ in cls.train_list + cls.test_list)
     if not present:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hpo.trainables.contract import Contract
+from hpo.trainables.old_names import old_import_problem
 
 from hpo.errors import InputError
 
@@ -23,6 +24,7 @@ __all__ = [
     "build_trainable",
     "contract_of",
     "register",
+    "register_path",
     "registered_names",
     "resolve",
 ]
@@ -93,14 +95,19 @@ def register(
     contract = Contract.of(config=config, metrics=metrics, multi_worker=multi_worker, checkpoints=checkpoints)
 
     def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
-        _add(name, fn, prepare, contract)
+        register_path(name, fn, prepare, contract)
         return fn
 
     return decorator
 
 
-def _add(name: str, target: Callable[..., Any] | str, prepare: PrepareHook | str | None,
-         contract: Contract | None = None) -> None:
+def register_path(name: str, target: Callable[..., Any] | str, prepare: PrepareHook | str | None = None,
+                  contract: Contract | None = None) -> None:
+    """Register ``target`` under ``name``: a function, or its import path ``"pkg.mod:fn"`` (imported when resolved).
+
+    ``register`` without the decorator; by import path, registering imports nothing (the built-in
+    ``cifar`` registers so at ``import hpo.trainables``, and torch is imported only when it runs).
+    """
     if not name or ":" in name:
         raise ValueError(f"trainable name must be non-empty and contain no ':', got {name!r}")
     if name in _REGISTRY:
@@ -139,6 +146,9 @@ def _import_path(ref: str) -> Any:
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
+        old = old_import_problem(exc, module_name) if isinstance(exc, ModuleNotFoundError) else None
+        if old is not None:  # the user's module still imports a name hpo had before it was one package
+            raise TrainableNotFoundError(f"trainable {ref!r}: {old}") from exc
         raise TrainableNotFoundError(f"trainable {ref!r}: cannot import module {module_name!r} ({exc})") from exc
     obj: Any = module
     for part in attr.split("."):

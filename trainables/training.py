@@ -21,13 +21,13 @@ from hpo.trainables.batches import Normalizer, augment_batch, iter_batches
 from hpo.trainables.config import ON_OOM, TrainConfig, parse_config
 from hpo.trainables.data import DataSet, load_dataset, split_train_val
 from hpo.trainables.device import describe_device, select_device
-from hpo.trainables.distributed import Ranks, epoch_generator, reduce_sums, shard_batches
+from hpo.trainables.distributed import Ranks, epoch_generator, halved_micro_batch, reduce_sums, shard_batches
 from hpo.trainables.models import build_model
 from torch import nn
 
 from hpo.errors import InputError
 
-__all__ = ["OOM_FLOOR", "CheckpointError", "Trainer", "TrialOutOfMemoryError", "train_epochs"]
+__all__ = ["OOM_FLOOR", "CheckpointError", "Trainer", "TrialOutOfMemoryError", "lr_factor", "train_epochs"]
 
 logger = logging.getLogger(__name__)
 
@@ -68,7 +68,8 @@ def optimizer_for(cfg: TrainConfig, params: Any) -> torch.optim.Optimizer:
                            weight_decay=cfg.weight_decay)
 
 
-def _lr_factor(schedule: str, step: int, total: int) -> float:
+def lr_factor(schedule: str, step: int, total: int) -> float:
+    """The learning rate's multiplier at ``step`` of ``total``: ``constant``, ``cosine`` to 0, or ``onecycle``."""
     t = min(step, total) / max(1, total)
     if schedule == "cosine":
         return 0.5 * (1.0 + math.cos(math.pi * t))
@@ -147,11 +148,12 @@ class Trainer:
         total = cfg.epochs * self.steps_per_epoch
         self.total_steps = total
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
-            self.optimizer, lambda step: _lr_factor(cfg.schedule, step, total)
+            self.optimizer, lambda step: lr_factor(cfg.schedule, step, total)
         )
         self.scaler = torch.amp.GradScaler("cuda", enabled=cuda and cfg.precision == "fp16")
         self.epoch = 0
-        self.micro_batch = cfg.batch_size
+        # One rank's share of each global batch (the whole batch in one process): what it trains at once.
+        self.micro_batch = halved_micro_batch(cfg.batch_size, self.ranks.world, 0)
         self.oom_halvings = 0
 
     def _autocast(self) -> contextlib.AbstractContextManager[Any]:
@@ -364,7 +366,7 @@ class Trainer:
         if changed:
             logger.info("config differs from the checkpoint's; applying %s",
                         ", ".join(f"{k}: {old!r} -> {new!r}" for k, (old, new) in sorted(changed.items())))
-        factor = _lr_factor(c.schedule, self.scheduler.last_epoch, self.total_steps)
+        factor = lr_factor(c.schedule, self.scheduler.last_epoch, self.total_steps)
         self.scheduler.base_lrs = [c.lr for _ in self.optimizer.param_groups]
         for group in self.optimizer.param_groups:
             group["initial_lr"] = c.lr
@@ -393,8 +395,6 @@ class Trainer:
     def halve_for_oom(self, times: int) -> None:
         """A multi-worker trial restarted after running out of memory: train this rank's share of
         each global batch in micro-batches halved ``times`` (a restored count, if larger, stands)."""
-        from hpo.trainables.distributed import halved_micro_batch
-
         if times > self.oom_halvings:
             self.micro_batch = halved_micro_batch(self.cfg.batch_size, self.ranks.world, times)
             self.oom_halvings = times

@@ -15,6 +15,8 @@ import statistics
 from dataclasses import dataclass, field
 from typing import Any
 
+from hpo.results.formatting import format_number
+from hpo.results.store.ranking import best_first
 from hpo.results.store.records import SweepRecord, TrialRecord, finite
 from hpo.results.store.store import Store
 
@@ -184,7 +186,7 @@ class Confirmation:
         if winner is None or first is None:
             return [f"no seed of {self.sweep} has completed yet"]
         lines = [f"confirmed best: trial {winner.trial_id} (original #{winner.original_rank}), {self.metric} "
-                 f"{_num(winner.mean)} over {winner.n} seed(s){_interval_text(winner)}"]
+                 f"{format_number(winner.mean)} over {winner.n} seed(s){_interval_text(winner)}"]
         if winner.trial_id != first.trial_id:
             place = next((i for i, c in enumerate(self.measured, start=1) if c.trial_id == first.trial_id), None)
             where = f"#{place} after confirmation" if place is not None else "without a completed seed"
@@ -196,8 +198,9 @@ class Confirmation:
                          f"{other.trial_id}{_interval_text(other)}; {self.metric} cannot tell them apart with these "
                          "seeds (confirm with more --seeds)")
         if first.mean is not None and first.original is not None:
-            lines.append(f"winner's curse: the original best scored {_num(first.original)} in {self.parent}; "
-                         f"over fresh seeds it reaches {_num(first.mean)} ({first.mean - first.original:+.4g})")
+            lines.append(f"winner's curse: the original best scored {format_number(first.original)} in "
+                         f"{self.parent}; over fresh seeds it reaches {format_number(first.mean)} "
+                         f"({first.mean - first.original:+.4g})")
         if self.holds:
             lines.append(f"the original ranking holds: trial {winner.trial_id} stays best, its interval clear of "
                          "the others'")
@@ -217,13 +220,9 @@ class Confirmation:
                 "holds": self.holds, "verdict": self.verdict(), "configs": [c.to_dict() for c in self.configs]}
 
 
-def _num(value: float | None) -> str:
-    return "—" if value is None else f"{value:.5g}"
-
-
 def _interval_text(config: ConfirmedConfig) -> str:
     interval = config.interval
-    return "" if interval is None else f" [{_num(interval[0])}, {_num(interval[1])}]"
+    return "" if interval is None else f" [{format_number(interval[0])}, {format_number(interval[1])}]"
 
 
 def _confirm_section(record: SweepRecord) -> dict[str, Any] | None:
@@ -239,10 +238,8 @@ def _confirm_section(record: SweepRecord) -> dict[str, Any] | None:
 
 def ranked_configs(parent: list[TrialRecord], mode: str) -> list[tuple[str, TrialRecord]]:
     """The parent's completed trials best first, one per distinct config (its best-ranked trial)."""
-    done = [t for t in parent if t.status == "completed" and finite(t.last_metric) is not None]
-    done.sort(key=lambda t: t.last_metric if mode == "min" else -t.last_metric)  # type: ignore[operator]
     seen: dict[str, TrialRecord] = {}
-    for trial in done:
+    for trial in best_first((t for t in parent if t.status == "completed"), mode=mode):
         seen.setdefault(config_key(trial.config), trial)
     return list(seen.items())
 
@@ -271,8 +268,10 @@ def analyse(store: Store, child: SweepRecord) -> Confirmation | None:
             values=tuple(float(t.last_metric) for t in done),  # type: ignore[arg-type]
             seeds=tuple(int(t.config.get(SEED_KEY) or 0) for t in done),
             trials=tuple(t.trial_id for t in runs), unfinished=len(runs) - len(done)))
-    sign = 1.0 if child.mode == "min" else -1.0
-    configs.sort(key=lambda c: (c.mean is None, sign * (c.mean or 0.0), c.original_rank))
+    # Best confirmed mean first, ties (and configs with no finished run, last) by their original rank.
+    configs.sort(key=lambda c: c.original_rank)
+    configs = (best_first(configs, mode=child.mode, value=lambda c: c.mean)
+               + [c for c in configs if finite(c.mean) is None])
     return Confirmation(sweep=child.name, parent=parent_name, status=child.status, metric=child.metric,
                         mode=child.mode, top=int(section.get("top") or len(configs)),
                         seeds=tuple(int(s) for s in section.get("seeds") or ()), configs=configs)

@@ -2,7 +2,7 @@
 
 Per rung because under ASHA most trials stop early: at rung ``r`` every trial that reached
 ``r`` counts, with its metric at iteration ``r``, so the early stops are not silently dropped.
-Past ``SAMPLE_ABOVE`` trials a fixed sample of them counts (``_sample``): the estimate's cost grows with
+Past ``SAMPLE_ABOVE`` trials a fixed sample of them counts (``Sample.picked``): the estimate's cost grows with
 the trials, and on a 5,000-trial sweep where one param decides the metric, 1,000 of them gave its share
 within a point of all 5,000 (99.6/98.1/98.9% against 99.7/99.1/99.1% at rungs 1, 2, 4).
 """
@@ -11,16 +11,20 @@ from __future__ import annotations
 
 import logging
 import math
-import sys
 import warnings
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from hpo.results.report.data import ParamAxis, ReportData, gather, rungs
-from hpo.results.store.records import finite
-from hpo.results.store.store import Store
+from hpo.results.analysis.fanova_compat import fanova_evaluator, optuna_importance
+from hpo.results.analysis.plan import ParamAxis
+from hpo.results.store.records import TrialRecord, finite
 
-__all__ = ["EVALUATORS", "Importance", "importance", "optuna_importance", "param_importance"]
+if TYPE_CHECKING:
+    import pandas as pd
+    from hpo.results.analysis.sample import Sample
+
+__all__ = ["EVALUATORS", "Evidence", "Importance", "importance"]
 
 logger = logging.getLogger(__name__)
 
@@ -44,30 +48,6 @@ class Importance:
                 "importance": dict(self.values)}
 
 
-# optuna's modules that import scikit-learn, reloaded (importing it) when fANOVA is asked for after
-# optuna.importance was imported with scikit-learn hidden.
-_NEED_SKLEARN = ("optuna.importance._fanova._fanova", "optuna.importance._mean_decrease_impurity")
-_hidden: list[str] = []  # those modules, while they were imported without it
-
-
-def optuna_importance() -> Any:
-    """``optuna.importance``, imported without scikit-learn when nothing has imported either yet.
-
-    The package imports every evaluator, and fANOVA's import scikit-learn: over a second of CPU, most
-    of what a 10,000-trial report may take. PED-ANOVA needs none of it.
-    """
-    if "optuna.importance" not in sys.modules and "sklearn" not in sys.modules:
-        sys.modules["sklearn"] = None  # type: ignore[assignment]  # `import sklearn` raises ImportError meanwhile
-        try:
-            import optuna.importance
-        finally:
-            del sys.modules["sklearn"]
-        _hidden[:] = _NEED_SKLEARN
-    import optuna.importance
-
-    return optuna.importance
-
-
 def _distribution(axis: ParamAxis, values: list[Any]) -> tuple[Any, list[Any]] | None:
     from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
@@ -88,32 +68,56 @@ def _distribution(axis: ParamAxis, values: list[Any]) -> tuple[Any, list[Any]] |
 
 
 def _evaluator(name: str) -> Any:
-    importance = optuna_importance()
     if name == "fanova":
-        if _hidden:  # imported without scikit-learn: import it now, into the modules that use it
-            import importlib
-
-            for module in _hidden:
-                if module in sys.modules:
-                    importlib.reload(sys.modules[module])
-            _hidden.clear()
-        return importance.FanovaImportanceEvaluator(seed=0)
-    return importance.PedAnovaImportanceEvaluator()
+        return fanova_evaluator(seed=0)
+    return optuna_importance().PedAnovaImportanceEvaluator()
 
 
-def _at_rung(data: ReportData, rung: int | None) -> dict[str, float]:
+@dataclass(frozen=True)
+class Evidence:
+    """What an importance estimate reads of a sweep (plain data: the report and the dashboard hand it in).
+
+    Attributes:
+        trials: The sweep's trials, best first.
+        results: Their results (``trial_id``, ``iteration``, ``metric``): every trial's, or the sample's.
+        axes: The searched hyperparameters.
+        configs: Each trial's config as dotted keys, by trial id.
+        mode: ``min`` or ``max``.
+        rungs: Where the scheduler could stop trials, then the per-trial cap (``rungs_of`` the plan).
+        sample: A big sweep's sample: only its even part (``picked``) counts; None: every trial counts.
+    """
+
+    trials: Sequence[TrialRecord]
+    results: pd.DataFrame
+    axes: Sequence[ParamAxis]
+    configs: Mapping[str, Mapping[str, Any]]
+    mode: str
+    rungs: Sequence[int] = ()
+    sample: Sample | None = None
+
+    @property
+    def counted(self) -> Sequence[TrialRecord]:
+        """The trials that count: every trial, or a big sweep's even sample."""
+        return self.sample.picked if self.sample is not None else self.trials
+
+    @property
+    def sampled(self) -> bool:
+        """Whether only a sample counts."""
+        return self.sample is not None and self.sample.sampled
+
+
+def _at_rung(data: Evidence, rung: int | None) -> dict[str, float]:
     """Each counted trial's metric at iteration ``rung`` (its last value when ``rung`` is None)."""
-    counted = data.sample.picked if data.sample is not None else data.trials
     if rung is None:
-        return {t.trial_id: v for t in counted if (v := finite(t.last_metric)) is not None}
-    ids = {t.trial_id for t in counted}
+        return {t.trial_id: v for t in data.counted if (v := finite(t.last_metric)) is not None}
+    ids = {t.trial_id for t in data.counted}
     frame = data.results.dropna(subset=["metric"])
     frame = frame[(frame["iteration"] == rung) & frame["trial_id"].isin(ids)]
     return {str(tid): float(v) for tid, v in zip(frame["trial_id"], frame["metric"], strict=True)
             if math.isfinite(float(v))}
 
 
-def _reached(data: ReportData, rung: int | None) -> int | None:
+def _reached(data: Evidence, rung: int | None) -> int | None:
     """How many of all the trials have a value at ``rung`` when only a sample counts (else None): those with
     a last value, or that reached the rung."""
     if not data.sampled:
@@ -123,14 +127,13 @@ def _reached(data: ReportData, rung: int | None) -> int | None:
     return sum(t.iterations >= rung for t in data.trials)
 
 
-def _study(data: ReportData, values: dict[str, float]) -> tuple[Any, int] | None:
+def _study(data: Evidence, values: dict[str, float]) -> tuple[Any, int] | None:
     import optuna
 
-    axes = [a for a in data.params]
     per_axis: dict[str, tuple[Any, dict[str, Any]]] = {}
-    for axis in axes:
-        present = {tid: data.flat_configs[tid][axis.key] for tid in values
-                   if data.flat_configs.get(tid, {}).get(axis.key) is not None}
+    for axis in data.axes:
+        present = {tid: data.configs[tid][axis.key] for tid in values
+                   if data.configs.get(tid, {}).get(axis.key) is not None}
         if len(present) < len(values):
             continue  # a conditional param (present in some trials only): the evaluators need every trial
         made = _distribution(axis, list(present.values()))
@@ -139,7 +142,7 @@ def _study(data: ReportData, values: dict[str, float]) -> tuple[Any, int] | None
             per_axis[axis.key] = (dist, dict(zip(present, converted, strict=True)))
     if not per_axis or len(values) < MIN_TRIALS:
         return None
-    direction = "minimize" if data.sweep.mode == "min" else "maximize"
+    direction = "minimize" if data.mode == "min" else "maximize"
     study = optuna.create_study(direction=direction)
     study.add_trials([
         optuna.trial.create_trial(params={k: conv[tid] for k, (_, conv) in per_axis.items()},
@@ -148,11 +151,11 @@ def _study(data: ReportData, values: dict[str, float]) -> tuple[Any, int] | None
     return study, len(values)
 
 
-def importance(data: ReportData, *, evaluator: str = "ped_anova") -> list[Importance]:
+def importance(data: Evidence, *, evaluator: str = "ped_anova") -> list[Importance]:
     """Param importance at each rung the trials reached (the last value when the sweep has no rungs).
 
     Args:
-        data: The report data.
+        data: The sweep's trials, results, configs and axes.
         evaluator: ``ped_anova`` (Optuna's PED-ANOVA, default) or ``fanova``.
 
     Returns:
@@ -163,7 +166,7 @@ def importance(data: ReportData, *, evaluator: str = "ped_anova") -> list[Import
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    milestones: list[int | None] = list(rungs(data)) or [None]
+    milestones: list[int | None] = list(data.rungs) or [None]
     out: list[Importance] = []
     for rung in milestones:
         built = _study(data, _at_rung(data, rung))
@@ -183,12 +186,3 @@ def importance(data: ReportData, *, evaluator: str = "ped_anova") -> list[Import
         out.append(Importance(rung=rung if rung is not None else last, trials=count, values=values,
                               sampled_from=_reached(data, rung)))
     return out
-
-
-def param_importance(store: Store, name: str, *, evaluator: str = "ped_anova") -> list[Importance]:
-    """Sweep ``name``'s param importance per rung, as its report shows it (``importance`` over the store's rows).
-
-    Raises:
-        SweepNotFoundError: no such sweep.
-    """
-    return importance(gather(store, name), evaluator=evaluator)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hpo.results.report.html import _CSS as REPORT_CSS
+from hpo.results.report.html import REPORT_CSS
 
 __all__ = ["CSS", "SCRIPT"]
 

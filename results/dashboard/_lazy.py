@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from hpo.results.report.data import ReportData, rungs
+from hpo.results.report.data import ReportData
 
 __all__ = ["ORDER", "draw", "lazy", "plot_kinds", "slot_prefix"]
 
@@ -32,7 +32,7 @@ def plot_kinds(data: ReportData) -> list[str]:
     ruled_out = set()
     if len(objectives_of(data.sweep, data.plan)) < 2:
         ruled_out.add("pareto")
-    if not rungs(data):
+    if not data.rungs:
         ruled_out.add("rungs")
     if len(contour_axes(data)) < 2:
         ruled_out.add("contour")
@@ -44,24 +44,24 @@ def plot_kinds(data: ReportData) -> list[str]:
 
 
 def _maker(kind: str, pair: tuple[str, str] | None) -> Callable[[ReportData], str | None]:
-    from hpo.results.report import plots as _plots
+    from hpo.results.report import plots
     from hpo.results.report.parallel import parallel_coordinates
 
     if kind == "contour":
-        return lambda data: _plots.contour_plot(data, pair)
+        return lambda data: plots.contour_plot(data, pair)
     makers: dict[str, Callable[[ReportData], str | None]] = {
-        "pareto": _plots.pareto_plot, "curves": _plots.learning_curves, "params": _plots.params_plot,
-        "parallel": parallel_coordinates, "best_so_far": _plots.best_so_far, "timeline": _plots.timeline,
-        "rungs": _plots.rung_survivors}
+        "pareto": plots.pareto_plot, "curves": plots.learning_curves, "params": plots.params_plot,
+        "parallel": parallel_coordinates, "best_so_far": plots.best_so_far, "timeline": plots.timeline,
+        "rungs": plots.rung_survivors}
     return makers[kind]
 
 
 def draw(data: ReportData, kind: str, *, pair: tuple[str, str] | None = None) -> str | None:
     """The SVG of one plot, with its hit map (None when it has nothing to draw); ``pair``: the contour's
     params, when the URL chose them. The caller holds the plot lock (matplotlib's rc_context is global)."""
-    from hpo.results.report.plots import _style, hit_maps
+    from hpo.results.report.figure import hit_maps, style
 
-    with _style(), hit_maps():
+    with style(), hit_maps():
         return _maker(kind, pair)(data)
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from hpo.results.analysis.cost import sweep_cost, trial_cost
+from hpo.results.analysis.plan import budget_of
 from hpo.results.report.data import ReportData, parse_spec
+from hpo.results.store.ranking import better
 from hpo.results.store.records import TrialRecord, iso
 from hpo.results.store.store import Store
 
@@ -13,20 +15,17 @@ __all__ = ["budget", "compare_series", "sweep_list", "sweep_payload"]
 
 
 def budget(data: ReportData) -> dict[str, Any]:
-    """Budget used against planned, in the plan's time units (training iterations by default)."""
+    """Budget used against planned, in the plan's time units (training iterations by default); the planned
+    budget as the stored plan has it (none for a sweep recorded without a plan)."""
     plan = data.plan or {}
-    planned = plan.get("budget") if isinstance(plan.get("budget"), dict) else {}
-    trials_planned = plan.get("trials")
-    full = planned.get("full")
-    if full is None and trials_planned and plan.get("trial_cap"):
-        full = int(trials_planned) * int(plan["trial_cap"])  # the stored plan's own numbers, multiplied
+    planned = budget_of(plan)
     return {
         "time_attr": plan.get("time_attr", "training_iteration"),
         "used": sum(t.iterations for t in data.trials),
-        "expected": planned.get("expected"),
-        "full": full,
+        "expected": planned.expected,
+        "full": planned.full,
         "trials_started": len(data.trials),
-        "trials_planned": trials_planned,
+        "trials_planned": plan.get("trials"),
     }
 
 
@@ -75,7 +74,7 @@ def compare_series(data: ReportData) -> dict[str, Any]:
         gpu += cost.gpu_hours or 0.0
         cpu += cost.cpu_hours or 0.0
         value = float(trial.last_metric)  # type: ignore[arg-type]
-        if best is None or (value < best if data.sweep.mode == "min" else value > best):
+        if better(value, best, mode=data.sweep.mode):
             best = value
         xs_trials.append(index)
         xs_gpu.append(gpu)

@@ -12,11 +12,13 @@ from hpo.results.dashboard._assets import CSS
 from hpo.results.dashboard._model import budget
 from hpo.results.dashboard._parts import guarded, malformed_note, resources_text, status_class, sweep_url
 from hpo.results.dashboard._trial import trial_url
+from hpo.results.formatting import format_duration, format_hours
 from hpo.results.report.data import ReportData
+from hpo.results.report.figure import inline_svg
 from hpo.results.report.html import confirmation_section, esc_all, importance_section, sample_note
 from hpo.results.report.markup import Markup, count, html, join, number
-from hpo.results.report.plots import PLOTS, inline_svg
-from hpo.results.report.sections import STATUS_LABELS, counts_text, fmt, fmt_duration, hours
+from hpo.results.report.plots import PLOTS
+from hpo.results.report.sections import STATUS_LABELS, counts_text, fmt
 from hpo.results.store.records import iso
 
 __all__ = ["compare_page", "index_page", "not_found_page", "plot_page", "plot_url", "sweep_main", "sweep_page",
@@ -57,7 +59,8 @@ def index_page(sweeps: list[dict[str, Any]], store_url: str) -> str:
             name=s["name"], url=sweep_url(s["name"]), cls=status_class(s["status"]), status=s["status"],
             trials=_value(s["trials"]), counts=counts_text(s["counts"]), best_v=_value(s["best"]), metric=s["metric"],
             best=best, mode=s["mode"], started=s["started"] or "—", cpu_v=_value(s["cpu_hours"]),
-            cpu=hours(number(s["cpu_hours"])), gpu_v=_value(s["gpu_hours"]), gpu=hours(number(s["gpu_hours"]))))
+            cpu=format_hours(number(s["cpu_hours"])), gpu_v=_value(s["gpu_hours"]),
+            gpu=format_hours(number(s["gpu_hours"]))))
     table = (Markup("<p>No sweeps in this store yet.</p>") if not sweeps else html(
         "<form action=\"/compare\" method=\"get\" id=\"compare-form\">"
         "<p><input class=\"filter\" type=\"search\" placeholder=\"filter sweeps\"> "
@@ -116,9 +119,9 @@ def _cost_card(data: ReportData) -> Markup:
     return html("<div class=\"card\"><h3>Cost</h3><div class=\"big\"><span id=\"gpu-hours\">{gpu}</span> GPU-h"
                 "</div><div class=\"sub\"><span id=\"cpu-hours\">{cpu}</span> CPU-h · per trial: {per}<br>"
                 "duration {duration}</div></div>",
-                gpu=hours(number(cost.gpu_hours)), cpu=hours(number(cost.cpu_hours)),
+                gpu=format_hours(number(cost.gpu_hours)), cpu=format_hours(number(cost.cpu_hours)),
                 per=resources_text((data.plan or {}).get("resources")),
-                duration=fmt_duration(number(data.sweep.duration_s)))
+                duration=format_duration(number(data.sweep.duration_s)))
 
 
 def _trial_table(data: ReportData) -> Markup:
@@ -134,7 +137,7 @@ def _trial_table(data: ReportData) -> Markup:
         cells = [(rank, str(rank)), (trial.trial_id, trial.trial_id),
                  (trial.status, STATUS_LABELS.get(trial.status, trial.status)),
                  (trial.last_metric, fmt(trial.last_metric)), (trial.best_metric, fmt(trial.best_metric)),
-                 (trial.iterations, str(trial.iterations)), (cost.gpu_hours, hours(number(cost.gpu_hours))),
+                 (trial.iterations, str(trial.iterations)), (cost.gpu_hours, format_hours(number(cost.gpu_hours))),
                  *[(config.get(c), fmt(config.get(c))) for c in columns]]
         # The table of a big sweep has 100,000 cells: its texts are escaped in one call (the same escape as
         # ``html``'s), in order [url, the values (data-v) ..., the texts ...], and joined as markup below.
@@ -263,8 +266,8 @@ def compare_page(names: list[str], svg: str | None, rows: list[dict[str, Any]]) 
         "<td class=num>{trials}</td><td class=num>{gpu}</td><td class=num>{cpu}</td></tr>",
         url=sweep_url(r["name"]), name=r["name"], metric=r["metric"], mode=r["mode"],
         best=fmt(r["best"][-1] if r["best"] else None), trials=len(r["trials"]),
-        gpu=hours(r["gpu_hours"][-1] if r["gpu_hours"] else 0.0),
-        cpu=hours(r["cpu_hours"][-1] if r["cpu_hours"] else 0.0)) for r in rows)
+        gpu=format_hours(r["gpu_hours"][-1] if r["gpu_hours"] else 0.0),
+        cpu=format_hours(r["cpu_hours"][-1] if r["cpu_hours"] else 0.0)) for r in rows)
     plot = Markup(inline_svg(svg, "c1")) if svg else Markup("<p>No finished trial with the metric yet.</p>")
     return _page("hpo: compare " + ", ".join(names), html(
         "<h1>Compare {names}</h1><figure id=\"plot-compare\">{plot}</figure>"

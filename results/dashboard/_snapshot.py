@@ -18,7 +18,7 @@ from hpo.results.store.schema import results_table, sweeps_table, trials_table
 from hpo.results.store.store import Store
 from sqlalchemy import Connection, func, select
 
-__all__ = ["MIN_REBUILD_S", "Cache", "Fingerprints", "Names", "fingerprint"]
+__all__ = ["COST_TICK_S", "MIN_REBUILD_S", "Cache", "Fingerprints", "Names", "fingerprint"]
 
 MIN_REBUILD_S = 2.0  # a running sweep's page is rebuilt at most this often
 FINGERPRINT_TTL_S = 0.5  # how stale a "has the store changed?" answer may be
@@ -27,8 +27,13 @@ COST_TICK_S = 30  # running trials' cost grows with the clock: refresh at least 
 T = TypeVar("T")
 
 
-def fingerprint(store: Store, name: str | None) -> str:
-    """A short digest that changes whenever what a page shows changes (``name`` None: every sweep)."""
+def fingerprint(store: Store, name: str | None, *, now: float | None = None,
+                cost_tick_s: float = COST_TICK_S) -> str:
+    """A short digest that changes whenever what a page shows changes (``name`` None: every sweep).
+
+    A running sweep's cost grows with the clock: its digest also moves every ``cost_tick_s`` of wall time
+    (``now``: epoch seconds, default the clock's).
+    """
     def read(conn: Connection) -> tuple[Any, ...]:
         sweeps_q = select(sweeps_table.c.name, sweeps_table.c.status, sweeps_table.c.finished)
         trials_q = (select(func.count(), func.max(trials_table.c.ended), func.sum(trials_table.c.iterations))
@@ -48,7 +53,7 @@ def fingerprint(store: Store, name: str | None) -> str:
 
     state = run_read(store.engine, read, what="checking for changes")
     running = any(row[1] == "running" for row in state[0])
-    tick = int(time.time() // COST_TICK_S) if running else 0
+    tick = int((time.time() if now is None else now) // cost_tick_s) if running else 0
     return hashlib.sha256(repr((state, tick)).encode()).hexdigest()[:20]
 
 
@@ -56,9 +61,10 @@ class Fingerprints:
     """``fingerprint`` memoised for ``ttl_s``: many clients polling cost one query per key per ``ttl_s``
     (asked only for sweeps the store holds, so it holds one entry per sweep at most)."""
 
-    def __init__(self, store: Store, *, ttl_s: float = FINGERPRINT_TTL_S) -> None:
+    def __init__(self, store: Store, *, ttl_s: float = FINGERPRINT_TTL_S, cost_tick_s: float = COST_TICK_S) -> None:
         self._store = store
         self._ttl_s = ttl_s
+        self._cost_tick_s = cost_tick_s
         self._seen: dict[str | None, tuple[float, str]] = {}
 
     def __call__(self, name: str | None) -> str:
@@ -66,7 +72,7 @@ class Fingerprints:
         now = time.monotonic()
         if hit is not None and now - hit[0] < self._ttl_s:
             return hit[1]
-        fp = fingerprint(self._store, name)
+        fp = fingerprint(self._store, name, cost_tick_s=self._cost_tick_s)
         if len(self._seen) > 1024:
             self._seen.clear()
         self._seen[name] = (now, fp)

@@ -9,10 +9,11 @@ from urllib.parse import quote
 
 from hpo.results.analysis.cost import trial_cost
 from hpo.results.dashboard._parts import guarded, malformed_note, resources_text, status_class, sweep_url
-from hpo.results.report.data import ReportData, rungs, yaml_text
-from hpo.results.report.markup import Markup, count, html, join, number
-from hpo.results.report.sections import STATUS_LABELS, fmt, fmt_duration, hours
-from hpo.results.store.records import TrialRecord, iso
+from hpo.results.formatting import format_duration, format_hours
+from hpo.results.report.data import ReportData, yaml_text
+from hpo.results.report.markup import Markup, count, html, join, kv_table, number
+from hpo.results.report.sections import STATUS_LABELS, fmt
+from hpo.results.store.records import TrialRecord, finite, iso
 from hpo.results.store.store import Store
 
 __all__ = ["find_trial", "stop_reason", "trial_main", "trial_payload", "trial_plot", "trial_url"]
@@ -34,7 +35,7 @@ def find_trial(data: ReportData, trial_id: str) -> TrialRecord | None:
 def stop_reason(data: ReportData, trial: TrialRecord) -> str:
     """Why the trial is where it is, in a sentence."""
     if trial.status == "stopped_early":
-        marks = rungs(data)
+        marks = data.rungs
         rung = f" (ASHA rung {marks.index(trial.iterations) + 1} of {len(marks) - 1})" if trial.iterations in \
             marks[:-1] else ""
         return f"stopped early by the scheduler at iteration {trial.iterations}{rung}"
@@ -69,8 +70,8 @@ def _history(store: Store, data: ReportData, trial_id: str) -> list[dict[str, An
         for key, value in record.items():
             if hasattr(value, "isoformat"):
                 value = iso(value)
-            elif isinstance(value, float) and not math.isfinite(value):
-                value = None
+            elif isinstance(value, float):
+                value = finite(value)  # NaN and infinities as None
             row[str(key)] = value
         rows.append(row)
     return rows
@@ -98,7 +99,7 @@ def trial_payload(store: Store, data: ReportData, trial: TrialRecord) -> dict[st
 
 def trial_plot(payload: dict[str, Any]) -> str | None:
     """Every numeric metric the trial reported, one small plot each, against the iteration (SVG)."""
-    from hpo.results.report.plots import _figure, _style, _svg, _t
+    from hpo.results.report.figure import figure, plain_text, style, svg_text
 
     history = payload["history"]
     skip = {"iteration", "time_total_s", "recorded", "training_iteration", "time_this_iter_s", "timestamp", "epoch",
@@ -113,23 +114,19 @@ def trial_plot(payload: dict[str, Any]) -> str | None:
         return None
     cols = min(3, len(keys))
     rows = math.ceil(len(keys) / cols)
-    with _style():
-        fig = _figure(3.3 * cols, 2.2 * rows)
+    with style():
+        fig = figure(3.3 * cols, 2.2 * rows)
         axes = fig.subplots(rows, cols, squeeze=False)
         for ax, key in zip(axes.flat, keys, strict=False):
             points = [(row["iteration"], row[key]) for row in history if row.get(key) is not None]
             ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", markersize=3,
                     color="#ff7f0e" if key == metric else "#1f77b4")
-            ax.set_title(_t(key), fontsize=9)
+            ax.set_title(plain_text(key), fontsize=9)
             ax.set_xlabel("iteration")
             ax.xaxis.get_major_locator().set_params(integer=True)
         for ax in list(axes.flat)[len(keys):]:
             ax.set_visible(False)
-        return _svg(fig)
-
-
-def _kv(rows: list[tuple[str, Markup | str]]) -> Markup:
-    return html("<table class=\"kv\">{}</table>", join(html("<tr><th>{}</th><td>{}</td></tr>", k, v) for k, v in rows))
+        return svg_text(fig)
 
 
 def _link(sweep: str, trial_id: str) -> Markup:
@@ -161,8 +158,8 @@ def _facts(payload: dict[str, Any]) -> list[tuple[str, Markup | str]]:
         ("node", " ".join(str(v) for v in (node.get("ip"), node.get("id")) if v) or "—"),
         ("resources", resources_text(payload["resources"])),
         ("started · ended", f"{trial['started'] or '—'} · {trial['ended'] or '—'}"),
-        ("duration", fmt_duration(number(trial["duration_s"]))),
-        ("cost", f"{hours(number(cost['cpu_hours']))} CPU-h · {hours(number(cost['gpu_hours']))} GPU-h"),
+        ("duration", format_duration(number(trial["duration_s"]))),
+        ("cost", f"{format_hours(number(cost['cpu_hours']))} CPU-h · {format_hours(number(cost['gpu_hours']))} GPU-h"),
         ("checkpoint", html("<code id=\"checkpoint\">{}</code>", trial["checkpoint_path"] or "—")),
     ]
 
@@ -178,11 +175,11 @@ def _history_table(history: list[dict[str, Any]]) -> Markup:
 
 def trial_main(payload: dict[str, Any], svg: str | None) -> str:
     """The trial page's body."""
-    from hpo.results.report.plots import inline_svg
+    from hpo.results.report.figure import inline_svg
 
     trial, sweep = payload["trial"], payload["sweep"]
     lineage = payload["lineage"]
-    facts = guarded("facts", lambda: _kv(_facts(payload) + (
+    facts = guarded("facts", lambda: kv_table(_facts(payload) + (
         [("PBT lineage", _lineage_lines(sweep, lineage))] if lineage["parents"] or lineage["children"] else [])))
     error = html("<h2>Error</h2><pre id=\"error\">{}</pre>", trial["error"]) if trial.get("error") else ""
     plot = Markup(inline_svg(svg, "t1")) if svg else Markup("<p>No result reported yet.</p>")

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import yaml
-from hpo.results.analysis.plan import plan_of
+from hpo.results.analysis.plan import ParamAxis, axes_of, plan_of, rungs_of
 from hpo.results.analysis.sample import SAMPLE_ABOVE, Sample, sample_trials
 from hpo.results.report.tabular import flatten
 from hpo.results.store.records import ExploitRecord, SweepRecord, TrialRecord
@@ -26,21 +26,11 @@ if TYPE_CHECKING:
     from hpo.results.analysis.cost import Cost
     from hpo.results.analysis.importance import Importance
 
-__all__ = ["ParamAxis", "Progress", "ReportData", "collector_paused", "gather", "parse_spec", "rungs", "yaml_text"]
+__all__ = ["Progress", "ReportData", "collector_paused", "flow_text", "gather", "param_importance", "parse_spec",
+           "yaml_text"]
 
 TOP_TRIALS = 20  # rows in the "top trials" table
 TOP_CONFIG_COLUMNS = 8  # config columns shown in tables (the varying ones first)
-
-
-@dataclass(frozen=True)
-class ParamAxis:
-    """One hyperparameter as a plot axis (from the sweep's plan): dotted config key, log scale,
-    categorical, powers of two."""
-
-    key: str
-    log: bool = False
-    categorical: bool = False
-    base2: bool = False
 
 
 @dataclass(frozen=True)
@@ -104,9 +94,22 @@ class ReportData:
     @functools.cached_property
     def importance(self) -> list[Importance]:
         """Param importance per rung (Optuna's PED-ANOVA)."""
-        from hpo.results.analysis.importance import importance
+        return self.estimate_importance()
 
-        return importance(self)
+    def estimate_importance(self, *, evaluator: str = "ped_anova") -> list[Importance]:
+        """Param importance per rung by ``evaluator`` (``ped_anova`` or ``fanova``), over the trials the
+        plots draw from (a big sweep's even sample)."""
+        from hpo.results.analysis.importance import Evidence, importance
+
+        return importance(Evidence(trials=self.trials, results=self.results, axes=self.params,
+                                   configs=self.flat_configs, mode=self.sweep.mode, rungs=self.rungs,
+                                   sample=self.sample), evaluator=evaluator)
+
+    @property
+    def rungs(self) -> list[int]:
+        """Where the scheduler could stop trials, then the per-trial cap, as the sweep's plan has them;
+        [] for a scheduler without rungs, or a sweep recorded without a plan."""
+        return rungs_of(self.plan)
 
     @property
     def errored(self) -> list[TrialRecord]:
@@ -145,11 +148,12 @@ class ReportData:
                                                                     self.section("fixed")]
         for key in keys:
             if key in chosen.config:
-                args += ["--set", f"params.{key}={_flow(chosen.config[key])}"]
+                args += ["--set", f"params.{key}={flow_text(chosen.config[key])}"]
         return " ".join(shlex.quote(arg) for arg in args)
 
 
-def _flow(value: Any) -> str:
+def flow_text(value: Any) -> str:
+    """A value as one line of flow-style YAML (what ``--set key=VALUE`` reads back)."""
     text = yaml.safe_dump(value, default_flow_style=True, width=math.inf, sort_keys=False).strip()
     return text.removesuffix("...").strip()
 
@@ -165,11 +169,6 @@ def _varying(configs: Iterable[dict[str, Any]]) -> list[str]:
         for key, value in config.items():
             seen.setdefault(key, set()).add(repr(value))
     return [key for key, values in seen.items() if len(values) > 1]
-
-
-def _axes_from_plan(plan: dict[str, Any]) -> list[ParamAxis]:
-    return [ParamAxis(str(a["name"]), log=bool(a.get("log")), categorical=a.get("categories") is not None,
-                      base2=bool(a.get("base2"))) for a in plan.get("axes", ()) if isinstance(a, dict) and "name" in a]
 
 
 def _axes_from_configs(configs: list[dict[str, Any]], varying: list[str]) -> list[ParamAxis]:
@@ -235,8 +234,9 @@ def gather(store: Store, name: str) -> ReportData:
     data = ReportData(sweep=sweep, store_url=store.url_masked, spec=spec, trials=trials, results=results,
                       params=[], lineage=store.lineage(name) if exploits else [],
                       confirmation=confirmation(store, name), sample=sample, progress=progress)
-    axes = (_axes_from_plan(plan) if plan and plan.get("axes") is not None else
-            _axes_from_configs(list(data.flat_configs.values()), data.varying))
+    axes = axes_of(plan)
+    if axes is None:
+        axes = _axes_from_configs(list(data.flat_configs.values()), data.varying)
     data.params = [a for a in axes if a.key in set(data.varying)]
     return data
 
@@ -279,11 +279,11 @@ def _progress(store: Store, name: str, trials: list[TrialRecord], mode: str) -> 
     return Progress(frame=frame, last=max(lasts) if lasts else None)
 
 
-def rungs(data: ReportData) -> list[int]:
-    """Where the scheduler could stop trials, then the per-trial cap, as the sweep's plan has them;
-    [] for a scheduler without rungs, or a sweep recorded without a plan."""
-    plan = plan_of(data.sweep) or {}
-    milestones = [int(r) for r in plan.get("rungs") or ()]
-    if not milestones or plan.get("trial_cap") is None:
-        return []
-    return [*milestones, int(plan["trial_cap"])]
+def param_importance(store: Store, name: str, *, evaluator: str = "ped_anova") -> list[Importance]:
+    """Sweep ``name``'s param importance per rung, as its report shows it (read from the store as the
+    report reads it).
+
+    Raises:
+        SweepNotFoundError: no such sweep.
+    """
+    return gather(store, name).estimate_importance(evaluator=evaluator)

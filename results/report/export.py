@@ -12,7 +12,7 @@ from typing import Any
 
 from hpo.results.analysis.confirm import confirmed_columns
 from hpo.results.analysis.cost import trial_cost
-from hpo.results.report.data import ReportData, collector_paused, gather, rungs
+from hpo.results.report.data import ReportData, collector_paused, gather
 from hpo.results.report.tabular import trials_to_csv
 from hpo.results.secrets import mask_secrets
 from hpo.results.store.records import iso
@@ -48,7 +48,7 @@ def write_atomic(path: Path, text: str) -> None:
 
 def report_json(data: ReportData) -> dict[str, Any]:
     """The JSON report's document (keys documented in the README, stable within a format_version)."""
-    milestones = rungs(data)
+    milestones = data.rungs
     return {
         "format": "hpo-report",
         "format_version": REPORT_FORMAT_VERSION,

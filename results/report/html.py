@@ -8,8 +8,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from hpo.results.report.data import ReportData, yaml_text
-from hpo.results.report.markup import esc
-from hpo.results.report.plots import PLOTS, inline_svg
+from hpo.results.report.figure import inline_svg
+from hpo.results.report.markup import esc, kv_table
+from hpo.results.report.plots import PLOTS
 from hpo.results.report.sections import (
     IMPORTANCE_NOTE,
     LINEAGE_NOTE,
@@ -27,12 +28,13 @@ from hpo.results.report.sections import (
 )
 from hpo.results.secrets import mask_secrets
 
-__all__ = ["confirmation_section", "esc", "esc_all", "importance_section", "render_html", "sample_note"]
+__all__ = ["REPORT_CSS", "confirmation_section", "esc", "esc_all", "importance_section", "render_html", "sample_note"]
 
 MAX_ERRORS = 100  # errored trials listed in full; the rest are counted
 MAX_ERROR_CHARS = 4_000
 
-_CSS = """
+# The report's stylesheet; the dashboard's pages extend it (same tables, badges, figures).
+REPORT_CSS = """
 :root { --fg:#1d2433; --muted:#5b6478; --line:#d9dde6; --accent:#ff7f0e; --bg:#ffffff; --alt:#f6f7fa; }
 * { box-sizing: border-box; }
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif;
@@ -89,11 +91,6 @@ def esc_all(texts: list[str]) -> list[str]:
     return esc(joined).split("\0") if texts else []
 
 
-def _kv_table(rows: list[tuple[str, str]]) -> str:
-    body = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in rows)
-    return f'<table class="kv">{body}</table>'
-
-
 def _table(headers: list[str], rows: list[list[str]], *, best_first: bool = False) -> str:
     head = "".join(f"<th>{esc(h)}</th>" for h in headers)
     lines = []
@@ -116,13 +113,13 @@ def _best_section(data: ReportData) -> str:
         "<h2>Best trial</h2>"
         f'<p><span class="metric" id="best-metric">{esc(data.sweep.metric)} = {esc(fmt(best.last_metric))}</span>'
         f" &nbsp;trial <code>{esc(best.trial_id)}</code></p>"
-        f"{_kv_table(best_rows(data, best))}"
+        f"{kv_table(best_rows(data, best))}"
         "<h3>Config</h3>"
         f"<pre><code>{esc(yaml_text(best.config))}</code></pre>"
         "<h3>Reproduce</h3>"
         "<p>Rerun this config once for the full max_t:</p>"
         f"<pre><code>{esc(command)}</code></pre>{spec_note}"
-        f"<details><summary>Last reported metrics</summary>{_kv_table(best_metrics(best))}</details>"
+        f"<details><summary>Last reported metrics</summary>{kv_table(best_metrics(best))}</details>"
     )
 
 
@@ -204,11 +201,11 @@ def render_html(data: ReportData, plots: dict[str, str]) -> str:
         "<!DOCTYPE html>\n"
         '<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>hpo report: {esc(sweep.name)}</title><style>{_CSS}</style></head><body>"
+        f"<title>hpo report: {esc(sweep.name)}</title><style>{REPORT_CSS}</style></head><body>"
         f'<h1>Sweep {esc(sweep.name)} <span class="badge {esc(sweep.status)}">{esc(sweep.status)}</span></h1>'
         f'<p class="sub">{esc(sweep.metric)} ({esc(sweep.mode)}) · {len(data.trials)} trials · '
         f"generated {esc(data.generated.isoformat(timespec='seconds'))}</p>"
-        f"<h2>The sweep</h2>{_kv_table(summary_rows(data))}"
+        f"<h2>The sweep</h2>{kv_table(summary_rows(data))}"
         f"{_best_section(data)}"
         f"{confirmation_section(data)}"
         f"<h2>Top trials</h2>{_table(headers, rows, best_first=data.best is not None)}"

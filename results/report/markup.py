@@ -14,7 +14,7 @@ from typing import Any
 from hpo.results.store.records import finite
 from markupsafe import Markup, escape
 
-__all__ = ["Markup", "count", "esc", "html", "join", "number"]
+__all__ = ["Markup", "count", "esc", "html", "join", "kv_table", "number"]
 
 
 def html(template: str, /, *args: Any, **kwargs: Any) -> Markup:
@@ -25,6 +25,11 @@ def html(template: str, /, *args: Any, **kwargs: Any) -> Markup:
 def join(parts: Iterable[Any], separator: str = "") -> Markup:
     """The parts joined as markup (each escaped unless it is markup)."""
     return Markup(separator).join(parts)
+
+
+def kv_table(rows: Iterable[tuple[Any, Any]]) -> Markup:
+    """A two-column table of (name, value) rows, ``<table class="kv">`` (each cell escaped unless markup)."""
+    return html("<table class=\"kv\">{}</table>", join(html("<tr><th>{}</th><td>{}</td></tr>", k, v) for k, v in rows))
 
 
 def esc(text: object) -> str:

@@ -1,4 +1,4 @@
-"""The report's plots as SVG text, drawn with matplotlib's object API (no pyplot, no global backend).
+"""The report's plots as SVG text, drawn on the shared figure plumbing (``report.figure``).
 
 Readable at 1,000 trials: past ``MAX_LINES`` trials the learning curves become quantile bands
 plus the top trials, with every early stop still marked at its rung.
@@ -6,28 +6,45 @@ plus the top trials, with every early stop still marked at its rung.
 
 from __future__ import annotations
 
-import io
-import json
 import math
-import re
-import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
-from hpo.results.report.data import ParamAxis, ReportData, rungs
+from hpo.results.analysis.plan import ParamAxis
+from hpo.results.report.data import ReportData
+from hpo.results.report.figure import (
+    BEST_COLOR,
+    STATUS_COLORS,
+    categories,
+    clear_marks,
+    dense,
+    figure,
+    mark,
+    note_sample,
+    plain_text,
+    short_label,
+    style,
+    svg_text,
+)
+from hpo.results.report.parallel import parallel_coordinates
 from hpo.results.report.ticks import log_axis
 
-__all__ = ["PLOTS", "all_plots", "best_steps", "dense", "hit_maps", "inline_svg", "mark", "mark_axes", "warm_up"]
+__all__ = [
+    "PLOTS",
+    "all_plots",
+    "best_so_far",
+    "best_steps",
+    "contour_axes",
+    "contour_plot",
+    "learning_curves",
+    "params_plot",
+    "pareto_plot",
+    "rung_survivors",
+    "timeline",
+]
 
 MAX_LINES = 150  # trials drawn one line each; beyond, aggregate
 TOP_LINES = 10  # best trials still drawn as lines when aggregating
-MAX_LABEL = 24  # characters of a category label on an axis
-# Past this many marks a layer is drawn as an image inside the SVG: 1,000 trials as vector markers weigh
-# a megabyte, and the hit map, not the markers, is what says which trial a point is.
-MAX_VECTOR_MARKS = 300
-RASTER_DPI = 100
 
 PLOTS = {
     "pareto": "Pareto front",
@@ -39,127 +56,6 @@ PLOTS = {
     "timeline": "Timeline: trials over wall-clock time",
     "contour": "Metric over two hyperparameters",
 }
-_COLORS = {"completed": "#1f77b4", "stopped_early": "#7f7f7f", "error": "#d62728", "running": "#2ca02c"}
-_BEST = "#ff7f0e"
-
-
-@contextmanager
-def _style() -> Iterator[None]:
-    import matplotlib
-
-    with matplotlib.rc_context({
-        "svg.fonttype": "none",  # text stays text: smaller files, selectable, no glyph paths
-        "svg.hashsalt": "hpo",  # stable ids: the same data gives the same file
-        "path.simplify": True,
-        "font.size": 9,
-        "axes.spines.top": False,
-        "axes.spines.right": False,
-    }):
-        yield
-
-
-def _figure(width: float, height: float) -> Any:
-    from matplotlib.figure import Figure
-
-    return Figure(figsize=(width, height), layout="constrained")
-
-
-_HITS = threading.local()  # the figure being drawn's trial marks, when hit maps are asked for
-
-
-@contextmanager
-def hit_maps() -> Iterator[None]:
-    """Plots drawn inside carry a hit map: where each trial's points lie, in the SVG's own units, as the
-    root ``<svg data-hits='{"t": [ids], "p": [[x, y, i, axis], ...], "a": [...]}'>`` the dashboard's
-    script reads to say which trial is under the pointer (the static report does without)."""
-    _HITS.marks = []
-    try:
-        yield
-    finally:
-        del _HITS.marks
-
-
-def mark(ax: Any, xs: Sequence[float], ys: Sequence[float], trial_ids: Sequence[str], *,
-         axis: Sequence[int] | None = None) -> None:
-    """Record that trial ``trial_ids[i]`` has a point at data ``(xs[i], ys[i])`` of ``ax`` (inside ``hit_maps``)."""
-    marks = getattr(_HITS, "marks", None)
-    if marks is not None:
-        marks.append((ax, np.asarray(xs, dtype=float), np.asarray(ys, dtype=float), list(trial_ids),
-                      None if axis is None else list(axis)))
-
-
-def mark_axes(ax: Any, names: Sequence[str], xs: Sequence[float]) -> None:
-    """Parallel coordinates: each vertical axis (its name, and where it runs from 0 to 1), for brushing."""
-    marks = getattr(_HITS, "marks", None)
-    if marks is not None:
-        marks.append((ax, np.asarray(xs, dtype=float), None, list(names), "axes"))
-
-
-def _hit_map(fig: Any, marks: list[Any]) -> dict[str, Any]:
-    width, height = fig.get_figwidth() * 72.0, fig.get_figheight() * 72.0
-    box = fig.bbox
-
-    def to_svg(ax: Any, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
-        disp = ax.transData.transform(np.column_stack([xs, ys]))
-        return np.column_stack([disp[:, 0] / box.width * width, (1 - disp[:, 1] / box.height) * height])
-
-    ids: dict[str, int] = {}
-    points: list[list[float]] = []
-    axes: list[dict[str, Any]] = []
-    for ax, xs, ys, names, extra in marks:
-        if extra == "axes":
-            bottom, top = to_svg(ax, xs, np.zeros_like(xs)), to_svg(ax, xs, np.ones_like(xs))
-            axes += [{"name": n, "x": round(float(b[0]), 1), "y0": round(float(b[1]), 1), "y1": round(float(t[1]), 1)}
-                     for n, b, t in zip(names, bottom, top, strict=True)]
-            continue
-        keep = np.isfinite(xs) & np.isfinite(ys)
-        if not keep.any():
-            continue
-        where = to_svg(ax, xs[keep], ys[keep])
-        x0, y0, x1, y1 = ax.bbox.x0 / box.width * width, (1 - ax.bbox.y1 / box.height) * height, \
-            ax.bbox.x1 / box.width * width, (1 - ax.bbox.y0 / box.height) * height
-        kept_ids = [tid for tid, k in zip(names, keep, strict=True) if k]
-        kept_axis = [a for a, k in zip(extra, keep, strict=True) if k] if extra is not None else None
-        for j, (px, py) in enumerate(where):
-            if not (x0 - 1 <= px <= x1 + 1 and y0 - 1 <= py <= y1 + 1):
-                continue  # outside the drawn range (a robust y-limit cut it off)
-            index = ids.setdefault(kept_ids[j], len(ids))
-            point = [round(float(px), 1), round(float(py), 1), index]
-            if kept_axis is not None:
-                point.append(kept_axis[j])
-            points.append(point)
-    out: dict[str, Any] = {"t": list(ids), "p": points}
-    if axes:
-        out["a"] = axes
-    return out
-
-
-def dense(count: int) -> bool:
-    """Whether a layer of ``count`` marks is drawn as an image (``rasterized=``)."""
-    return count > MAX_VECTOR_MARKS
-
-
-def _svg(fig: Any) -> str:
-    buffer = io.StringIO()
-    fig.savefig(buffer, format="svg", dpi=RASTER_DPI,
-                metadata={"Date": None, "Creator": None, "Format": None, "Type": None})
-    text = buffer.getvalue()
-    marks = getattr(_HITS, "marks", None)
-    if marks:
-        hits = json.dumps(_hit_map(fig, marks), separators=(",", ":")).replace("&", "&amp;").replace("'", "&#39;")
-        text = text.replace("<svg ", f"<svg data-hits='{hits}' ", 1)
-        marks.clear()
-    return text
-
-
-def _t(value: Any) -> str:
-    """Text from the store, with ``$`` escaped so matplotlib never reads it as mathtext."""
-    return str(value).replace("$", r"\$")
-
-
-def _label(value: Any) -> str:
-    text = str(value)
-    return _t(text if len(text) <= MAX_LABEL else text[: MAX_LABEL - 1] + "…")
 
 
 def _robust_ylim(ax: Any, values: np.ndarray) -> None:
@@ -175,13 +71,6 @@ def _status_of(data: ReportData) -> dict[str, str]:
     return {t.trial_id: t.status for t in data.trials}
 
 
-def _sampled(fig: Any, data: ReportData) -> None:
-    """Say on a plot of a sampled sweep how many trials it draws (nothing for a sweep drawn whole)."""
-    if data.sample is not None and data.sample.sampled:
-        fig.suptitle(f"{len(data.drawn):,} of {len(data.trials):,} trials drawn: the best {data.sample.top} and a "
-                     f"fixed sample of {len(data.sample.picked):,}", fontsize=8, color="#5b6478")
-
-
 def learning_curves(data: ReportData) -> str | None:
     """Metric against iteration for every trial; early stops faint with an ``x`` at their rung."""
     frame = data.results.dropna(subset=["metric"])
@@ -189,7 +78,7 @@ def learning_curves(data: ReportData) -> str | None:
         return None
     status = _status_of(data)
     best = data.best.trial_id if data.best else None
-    fig = _figure(8, 4.2)
+    fig = figure(8, 4.2)
     ax = fig.add_subplot()
     order = list(dict.fromkeys(frame["trial_id"]))  # first reported first
     many = len(order) > MAX_LINES
@@ -198,11 +87,11 @@ def learning_curves(data: ReportData) -> str | None:
         if data.sample is not None and data.sampled:
             even = frame[frame["trial_id"].isin({t.trial_id for t in data.sample.picked})]
         stats = even.groupby("iteration")["metric"].quantile([0.1, 0.25, 0.5, 0.75, 0.9]).unstack()
-        ax.fill_between(stats.index, stats[0.1], stats[0.9], color=_COLORS["completed"], alpha=0.15,
+        ax.fill_between(stats.index, stats[0.1], stats[0.9], color=STATUS_COLORS["completed"], alpha=0.15,
                         lw=0, label="10–90% of trials")
-        ax.fill_between(stats.index, stats[0.25], stats[0.75], color=_COLORS["completed"], alpha=0.25,
+        ax.fill_between(stats.index, stats[0.25], stats[0.75], color=STATUS_COLORS["completed"], alpha=0.25,
                         lw=0, label="25–75%")
-        ax.plot(stats.index, stats[0.5], color=_COLORS["completed"], lw=1.2, label="median")
+        ax.plot(stats.index, stats[0.5], color=STATUS_COLORS["completed"], lw=1.2, label="median")
         present = set(order)
         drawn = [t.trial_id for t in data.trials[:TOP_LINES] if t.trial_id in present]
     else:
@@ -216,7 +105,7 @@ def learning_curves(data: ReportData) -> str | None:
         if tid == best:
             continue
         faint = kind == "stopped_early"
-        ax.plot(g["iteration"], g["metric"], color=_COLORS.get(kind, "#2ca02c"), lw=0.8,
+        ax.plot(g["iteration"], g["metric"], color=STATUS_COLORS.get(kind, "#2ca02c"), lw=0.8,
                 alpha=0.3 if faint else 0.75, ls="--" if kind == "error" else "-")
         mark(ax, g["iteration"], g["metric"], [tid] * len(g))
     # Each early stop's last result (its highest iteration), in the order the trials first reported.
@@ -227,31 +116,31 @@ def learning_curves(data: ReportData) -> str | None:
         xs, ys, end_ids = zip(*ends, strict=True)
         if many:  # their lines are not drawn: the x at the rung still says which trial
             mark(ax, xs, ys, end_ids)
-        ax.scatter(xs, ys, marker="x", s=14, lw=0.8, color=_COLORS["stopped_early"], alpha=0.6,
+        ax.scatter(xs, ys, marker="x", s=14, lw=0.8, color=STATUS_COLORS["stopped_early"], alpha=0.6,
                    rasterized=dense(len(xs)),
                    label=f"stopped early ({len(ends)}), x = rung where stopped", zorder=3)
     if best in groups:
         g = groups[best]
-        ax.plot(g["iteration"], g["metric"], color=_BEST, lw=2.2, label=f"best: {_label(best)}", zorder=4)
+        ax.plot(g["iteration"], g["metric"], color=BEST_COLOR, lw=2.2, label=f"best: {short_label(best)}", zorder=4)
         mark(ax, g["iteration"], g["metric"], [best] * len(g))
     from matplotlib.lines import Line2D
 
     handles, _ = ax.get_legend_handles_labels()
-    handles += [Line2D([], [], color=_COLORS["completed"], lw=1, label="completed"),
-                Line2D([], [], color=_COLORS["error"], lw=1, ls="--", label="error")]
+    handles += [Line2D([], [], color=STATUS_COLORS["completed"], lw=1, label="completed"),
+                Line2D([], [], color=STATUS_COLORS["error"], lw=1, ls="--", label="error")]
     ax.legend(handles=handles, fontsize=7, loc="best", frameon=False)
     from matplotlib.ticker import MaxNLocator
 
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("training iteration")
-    ax.set_ylabel(_t(f"{data.sweep.metric} ({data.sweep.mode})"))
+    ax.set_ylabel(plain_text(f"{data.sweep.metric} ({data.sweep.mode})"))
     title = "every trial" if not many else f"{len(order)} trials: quantile bands + top {len(drawn)}"
     if data.sample is not None and data.sample.sampled:
         title = f"quantile bands over the sample of {len(data.sample.picked):,} + top {len(drawn)}"
     ax.set_title(title, fontsize=9)
-    _sampled(fig, data)
+    note_sample(fig, data)
     _robust_ylim(ax, frame["metric"].to_numpy(dtype=float))
-    return _svg(fig)
+    return svg_text(fig)
 
 
 def _param_values(data: ReportData, axis: ParamAxis) -> tuple[list[Any], list[float], list[str], list[str]]:
@@ -267,19 +156,6 @@ def _param_values(data: ReportData, axis: ParamAxis) -> tuple[list[Any], list[fl
     return xs, ys, kinds, ids
 
 
-def _categories(values: list[Any]) -> list[str]:
-    """Distinct values as labels: numbers in numeric order, then the rest alphabetically."""
-    def key(value: Any) -> tuple[int, float, str]:
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return (0, float(value), "")
-        return (1, 0.0, str(value))
-
-    unique: dict[str, Any] = {}
-    for value in values:
-        unique.setdefault(str(value), value)
-    return sorted(unique, key=lambda label: key(unique[label]))
-
-
 def params_plot(data: ReportData) -> str | None:
     """The final metric of each trial against each hyperparameter (log axes for log params)."""
     values = {a.key: _param_values(data, a) for a in data.params}
@@ -288,7 +164,7 @@ def params_plot(data: ReportData) -> str | None:
         return None
     cols = min(3, len(axes))
     rows = math.ceil(len(axes) / cols)
-    fig = _figure(3.2 * cols, 2.6 * rows)
+    fig = figure(3.2 * cols, 2.6 * rows)
     grid = fig.subplots(rows, cols, squeeze=False)
     rng = np.random.default_rng(0)
     best = data.best
@@ -300,26 +176,26 @@ def params_plot(data: ReportData) -> str | None:
             if axis.log and np.all(positions > 0):
                 log_axis(ax, list(positions), base2=axis.base2)
         else:
-            labels = _categories(xs)
+            labels = categories(xs)
             index = {label: i for i, label in enumerate(labels)}
             positions = np.array([index[str(x)] for x in xs], dtype=float) + rng.uniform(-0.2, 0.2, len(xs))
-            ax.set_xticks(range(len(labels)), [_label(v) for v in labels], rotation=20 if len(labels) > 3 else 0)
-        colors = [_COLORS.get(k, "#2ca02c") for k in kinds]
+            ax.set_xticks(range(len(labels)), [short_label(v) for v in labels], rotation=20 if len(labels) > 3 else 0)
+        colors = [STATUS_COLORS.get(k, "#2ca02c") for k in kinds]
         alphas = [0.3 if k == "stopped_early" else 0.8 for k in kinds]
         ax.scatter(positions, ys, c=colors, s=9, alpha=alphas, lw=0, rasterized=dense(len(ys)))
         mark(ax, positions, ys, ids)
         if best is not None:
             value = data.flat_configs[best.trial_id].get(axis.key)
             if value is not None and best.last_metric is not None:
-                bx = float(value) if numeric else float(_categories(xs).index(str(value)))
-                ax.scatter([bx], [best.last_metric], marker="*", s=80, color=_BEST, zorder=3)
-        ax.set_xlabel(_label(axis.key) + (" (log)" if numeric and axis.log else ""))
-        ax.set_ylabel(_t(data.sweep.metric))
+                bx = float(value) if numeric else float(categories(xs).index(str(value)))
+                ax.scatter([bx], [best.last_metric], marker="*", s=80, color=BEST_COLOR, zorder=3)
+        ax.set_xlabel(short_label(axis.key) + (" (log)" if numeric and axis.log else ""))
+        ax.set_ylabel(plain_text(data.sweep.metric))
         _robust_ylim(ax, np.asarray(ys, dtype=float))
     for ax in list(grid.flat)[len(axes):]:
         ax.set_visible(False)
-    _sampled(fig, data)
-    return _svg(fig)
+    note_sample(fig, data)
+    return svg_text(fig)
 
 
 def best_steps(data: ReportData) -> tuple[np.ndarray, np.ndarray]:
@@ -354,37 +230,37 @@ def best_so_far(data: ReportData) -> str | None:
     values = frame["metric"].to_numpy(dtype=float)
     latest = max(float(seconds.max()), float(frame["recorded"].max()) - start)
     scale, unit = (60.0, "min") if latest > 300 else (1.0, "s")
-    fig = _figure(8, 3.2)
+    fig = figure(8, 3.2)
     ax = fig.add_subplot()
     last = frame.groupby("trial_id").tail(1)  # one faint dot per trial (its final result)
     ax.scatter((last["recorded"] - start) / scale, last["metric"], s=6, color="#7f7f7f", alpha=0.35, lw=0,
                rasterized=dense(len(last)),
                label="a trial's last result")
     mark(ax, (last["recorded"] - start) / scale, last["metric"], list(last["trial_id"]))
-    ax.step(seconds / scale, running, where="post", color=_BEST, lw=1.8, label="best so far")
+    ax.step(seconds / scale, running, where="post", color=BEST_COLOR, lw=1.8, label="best so far")
     ax.set_xlabel(f"wall time since the sweep started ({unit})")
-    ax.set_ylabel(_t(f"{data.sweep.metric} ({data.sweep.mode})"))
+    ax.set_ylabel(plain_text(f"{data.sweep.metric} ({data.sweep.mode})"))
     ax.legend(fontsize=7, frameon=False)
-    _sampled(fig, data)
+    note_sample(fig, data)
     _robust_ylim(ax, values)
-    return _svg(fig)
+    return svg_text(fig)
 
 
 def rung_survivors(data: ReportData) -> str | None:
     """Trials that reached each ASHA rung (and max_t)."""
-    milestones = rungs(data)
+    milestones = data.rungs
     if not milestones or not data.trials:
         return None
     reached = np.array([t.iterations for t in data.trials])
     counts = [int((reached >= m).sum()) for m in milestones]
-    fig = _figure(8, 2.8)
+    fig = figure(8, 2.8)
     ax = fig.add_subplot()
     labels = [f"≥{m}" for m in milestones]
-    bars = ax.bar(labels, counts, color=_COLORS["completed"], alpha=0.8)
+    bars = ax.bar(labels, counts, color=STATUS_COLORS["completed"], alpha=0.8)
     ax.bar_label(bars, fontsize=7)
     ax.set_xlabel("rung (training iterations reached; the last is max_t)")
     ax.set_ylabel("trials")
-    return _svg(fig)
+    return svg_text(fig)
 
 
 def pareto_plot(data: ReportData) -> str | None:
@@ -400,24 +276,24 @@ def pareto_plot(data: ReportData) -> str | None:
     points = [(t, v) for t, v in points if v is not None]
     if not points:
         return None
-    fig = _figure(6.5, 4.2)
+    fig = figure(6.5, 4.2)
     ax = fig.add_subplot()
     xs = np.array([v[0] for _, v in points])
     ys = np.array([v[1] for _, v in points])
     on = np.array([t.trial_id in front for t, _ in points])
     ax.scatter(xs[~on], ys[~on], s=14, color="#7f7f7f", alpha=0.45, lw=0, label="dominated trial",
                rasterized=dense(int((~on).sum())))
-    ax.scatter(xs[on], ys[on], s=30, color=_BEST, zorder=3, label="Pareto set")
+    ax.scatter(xs[on], ys[on], s=30, color=BEST_COLOR, zorder=3, label="Pareto set")
     mark(ax, xs, ys, [t.trial_id for t, _ in points])
     if len(objectives) == 2 and on.sum() > 1:
         order = np.argsort(xs[on])
         ax.step(xs[on][order], ys[on][order], where="post" if pairs[0][1] == pairs[1][1] else "pre",
-                color=_BEST, lw=1.2, alpha=0.7)
-    ax.set_xlabel(_t(f"{pairs[0][0]} ({pairs[0][1]})"))
-    ax.set_ylabel(_t(f"{pairs[1][0]} ({pairs[1][1]})"))
+                color=BEST_COLOR, lw=1.2, alpha=0.7)
+    ax.set_xlabel(plain_text(f"{pairs[0][0]} ({pairs[0][1]})"))
+    ax.set_ylabel(plain_text(f"{pairs[1][0]} ({pairs[1][1]})"))
     ax.legend(fontsize=7, frameon=False)
-    _sampled(fig, data)
-    return _svg(fig)
+    note_sample(fig, data)
+    return svg_text(fig)
 
 
 def timeline(data: ReportData) -> str | None:
@@ -435,19 +311,19 @@ def timeline(data: ReportData) -> str | None:
     spans = [span for t, span in zip(every, all_spans, strict=True) if t.trial_id in drawn]
     longest = max(end for _, end in all_spans) or 1.0
     scale, unit = (60.0, "min") if longest > 300 else (1.0, "s")
-    fig = _figure(8, 1.6 + min(6.0, 0.09 * len(rows)))
+    fig = figure(8, 1.6 + min(6.0, 0.09 * len(rows)))
     top, ax = fig.subplots(2, 1, sharex=True, height_ratios=[1, 3])
     # Trials running at once (every trial): +1 at each start, -1 at each end (an end before a start at once).
     events = sorted([(s0, 1) for s0, _ in all_spans] + [(s1, -1) for _, s1 in all_spans])
     edges = [x for x, _ in events]
     running = np.cumsum([d for _, d in events])
-    top.step(np.asarray(edges) / scale, running, where="post", color=_COLORS["completed"], lw=1.2)
+    top.step(np.asarray(edges) / scale, running, where="post", color=STATUS_COLORS["completed"], lw=1.2)
     slots = (data.plan or {}).get("concurrency")
     if slots:
-        top.axhline(slots, color=_BEST, ls="--", lw=1, label=f"slots ({slots})")
+        top.axhline(slots, color=BEST_COLOR, ls="--", lw=1, label=f"slots ({slots})")
         top.legend(fontsize=7, frameon=False, loc="lower right")
     top.set_ylabel("running", fontsize=8)
-    colors = [_COLORS.get(t.status, "#2ca02c") for t in rows]
+    colors = [STATUS_COLORS.get(t.status, "#2ca02c") for t in rows]
     if len(rows) <= 60:
         ax.barh(range(len(rows)), [(s1 - s0) / scale for s0, s1 in spans], left=[s0 / scale for s0, _ in spans],
                 height=0.8, color=colors, lw=0, alpha=0.8)
@@ -470,8 +346,8 @@ def timeline(data: ReportData) -> str | None:
     ax.set_ylabel(f"{len(rows)} trials, by start" if not data.sampled else
                   f"{len(rows):,} of {len(every):,} trials, by start")
     ax.set_xlabel(f"wall time since the sweep started ({unit})")
-    _sampled(fig, data)
-    return _svg(fig)
+    note_sample(fig, data)
+    return svg_text(fig)
 
 
 def contour_axes(data: ReportData) -> list[ParamAxis]:
@@ -506,12 +382,12 @@ def contour_plot(data: ReportData, keys: tuple[str, str] | None = None) -> str |
     if len(points) < 4 or np.ptp(xs) == 0 or np.ptp(ys) == 0:
         return None
     zs = np.array([p[2] for p in points])
-    fig = _figure(6.5, 4.6)
+    fig = figure(6.5, 4.6)
     ax = fig.add_subplot()
     try:
         filled = ax.tricontourf(xs, ys, zs, levels=12, cmap="viridis" if data.sweep.mode == "max" else "viridis_r")
         filled.set_rasterized(dense(len(xs)))
-        fig.colorbar(filled, ax=ax, label=_t(f"{data.sweep.metric} ({data.sweep.mode}; yellow is better)"))
+        fig.colorbar(filled, ax=ax, label=plain_text(f"{data.sweep.metric} ({data.sweep.mode}; yellow is better)"))
     except (ValueError, RuntimeError):  # collinear points: no triangulation, the points alone
         pass
     ax.scatter(xs, ys, s=10, color="white", edgecolors="#333333", linewidths=0.5, zorder=3, rasterized=dense(len(xs)))
@@ -519,49 +395,24 @@ def contour_plot(data: ReportData, keys: tuple[str, str] | None = None) -> str |
     best = data.best
     if best is not None and best.trial_id in {p[3] for p in points}:
         bx, by = next((p[0], p[1]) for p in points if p[3] == best.trial_id)
-        ax.scatter([bx], [by], marker="*", s=120, color=_BEST, zorder=4, label=f"best: {_label(best.trial_id)}")
+        ax.scatter([bx], [by], marker="*", s=120, color=BEST_COLOR, zorder=4,
+                   label=f"best: {short_label(best.trial_id)}")
         ax.legend(fontsize=7, frameon=False, loc="upper left")
-    ax.set_xlabel(_label(pair[0].key) + (" (log10)" if pair[0].log else ""))
-    ax.set_ylabel(_label(pair[1].key) + (" (log10)" if pair[1].log else ""))
-    _sampled(fig, data)
-    return _svg(fig)
-
-
-def warm_up() -> None:
-    """Import matplotlib and load its fonts (what the first figure costs), ahead of a server's first page;
-    once a process."""
-    if getattr(warm_up, "done", False):
-        return
-    warm_up.done = True  # type: ignore[attr-defined]
-    with _style():
-        fig = _figure(1, 1)
-        fig.add_subplot().set_title("warm")
-        _svg(fig)
+    ax.set_xlabel(short_label(pair[0].key) + (" (log10)" if pair[0].log else ""))
+    ax.set_ylabel(short_label(pair[1].key) + (" (log10)" if pair[1].log else ""))
+    note_sample(fig, data)
+    return svg_text(fig)
 
 
 def all_plots(data: ReportData) -> dict[str, str]:
     """Every plot that has data to show, keyed as in ``PLOTS``."""
-    from hpo.results.report.parallel import parallel_coordinates
-
     makers = {"pareto": pareto_plot, "curves": learning_curves, "params": params_plot, "parallel": parallel_coordinates,
               "contour": contour_plot, "best_so_far": best_so_far, "timeline": timeline, "rungs": rung_survivors}
     out: dict[str, str] = {}
-    with _style():
+    with style():
         for key, make in makers.items():
-            if getattr(_HITS, "marks", None):
-                _HITS.marks.clear()  # a maker that marked, then drew nothing
+            clear_marks()  # a maker that marked, then drew nothing
             svg = make(data)
             if svg:
                 out[key] = svg
     return out
-
-
-_ID = re.compile(r'(\bid="|xlink:href="#|href="#|url\(#)([^")]+)')
-
-
-def inline_svg(svg: str, prefix: str) -> str:
-    """An SVG file's text made fit to inline in HTML: no XML prolog or DOCTYPE, no namespace
-    declarations (HTML5 supplies them), and every id prefixed so several plots never clash."""
-    body = svg[svg.index("<svg"):]
-    body = re.sub(r'\s+xmlns(:xlink)?="[^"]*"', "", body, count=2)
-    return _ID.sub(lambda m: f"{m.group(1)}{prefix}-{m.group(2)}", body)

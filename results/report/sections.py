@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from hpo.results.formatting import format_duration, format_hours
 from hpo.results.report.data import TOP_TRIALS, ReportData, yaml_text
 from hpo.results.report.tabular import error_summary
 from hpo.results.secrets import mask_secrets, mask_url
@@ -21,8 +22,6 @@ __all__ = [
     "counts_text",
     "error_rows",
     "fmt",
-    "fmt_duration",
-    "hours",
     "importance_table",
     "lineage_table",
     "summary_rows",
@@ -49,18 +48,6 @@ def fmt(value: Any) -> str:
     if isinstance(value, dict | list):
         return yaml_text(value).replace("\n", " ") if value else str(value)
     return str(value)
-
-
-def fmt_duration(seconds: float | None) -> str:
-    """``1h 02m 03s`` style."""
-    if seconds is None:
-        return "—"
-    seconds = round(seconds)
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}h {minutes:02d}m {secs:02d}s"
-    return f"{minutes}m {secs:02d}s" if minutes else f"{secs}s"
 
 
 def _kv(mapping: dict[str, Any], keys: list[str]) -> str:
@@ -93,7 +80,7 @@ def summary_rows(data: ReportData) -> list[tuple[str, str]]:
         ("Stop", _kv(data.section("stop"), list(data.section("stop")))),
         ("Started", fmt(iso(sweep.started))),
         ("Finished", fmt(iso(sweep.finished))),
-        ("Duration", fmt_duration(sweep.duration_s)),
+        ("Duration", format_duration(sweep.duration_s)),
         ("Cost", cost_text(data.cost.cpu_hours, data.cost.gpu_hours)),
         ("Versions", versions),
         ("Git commit", fmt(sweep.git_commit)),
@@ -107,12 +94,7 @@ def cost_text(cpu_hours: float | None, gpu_hours: float | None) -> str:
     """``1.25 CPU-hours, 0.5 GPU-hours`` (resources per trial × trial wall time); ``—`` when unknown."""
     if cpu_hours is None or gpu_hours is None:
         return "—"
-    return f"{hours(cpu_hours)} CPU-hours, {hours(gpu_hours)} GPU-hours"
-
-
-def hours(value: float | None) -> str:
-    """Resource-hours to 3 significant digits (``0.0123``), ``—`` when unknown."""
-    return "—" if value is None else f"{value:.3g}"
+    return f"{format_hours(cpu_hours)} CPU-hours, {format_hours(gpu_hours)} GPU-hours"
 
 
 def importance_table(data: ReportData) -> tuple[list[str], list[list[str]]]:
@@ -137,7 +119,7 @@ def best_rows(data: ReportData, best: TrialRecord) -> list[tuple[str, str]]:
         (f"{metric} (best over all iterations)", f"{fmt(best.best_metric)} at iteration {fmt(best.best_iteration)}"),
         ("Iterations", fmt(best.iterations)),
         ("Status", STATUS_LABELS.get(best.status, best.status)),
-        ("Duration", fmt_duration(best.duration_s)),
+        ("Duration", format_duration(best.duration_s)),
         ("Checkpoint", fmt(mask_url(best.checkpoint_path) if best.checkpoint_path else None)),
     ]
 

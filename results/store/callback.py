@@ -11,19 +11,24 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from hpo.results.errors import StoreError
-from hpo.results.store.records import finite
+from hpo.results.store.outcome import iterations_reached, trial_outcome
+from hpo.results.store.records import dumps, finite
 from hpo.results.store.store import Store
-from hpo.results.store.writer import BatchWriter, TrialState, clean_result, dumps
+from hpo.results.store.writer import BatchWriter, TrialState, clean_result
 from ray.tune import Callback
 
 if TYPE_CHECKING:
     from ray.tune.experiment import Trial
 
-__all__ = ["StoreCallback", "checkpoint_uri", "ended_early", "read_trial_error", "trial_node"]
+__all__ = ["NodeOf", "StoreCallback", "checkpoint_uri", "node_label", "read_trial_error"]
+
+# Where a Tune trial's actor runs: its Ray node id (hex), or None when not known. Ray has no public
+# API for it; the engine hands in its lookup (hpo.search.ray_compat), results imports only ray.tune.
+NodeOf = Callable[[Any], str | None]
 
 logger = logging.getLogger(__name__)
 
@@ -77,64 +82,31 @@ def _checkpoint_path(trial: Trial) -> str | None:
     return checkpoint_uri(checkpoint)
 
 
-_NODE_CACHE_SIZE = 4096
-_NODE_OF_ACTOR: dict[str, str] = {}  # actor id -> its node id, oldest first
+def node_label(trial: Any, result: Mapping[str, Any], node_of: NodeOf | None) -> str | None:
+    """Where a trial's result came from, as the store records it: ``"IP NODE_ID"``, or ``"IP"`` when the
+    node id is unknown; None when the result carries no IP.
 
-
-def trial_node(trial: Any, result: Mapping[str, Any]) -> str | None:
-    """Where a trial's result came from: ``"IP NODE_ID"``, or ``"IP"`` when the node id is unknown.
-
-    The IP is in every result; two Ray nodes on one machine share it, so the node id is read from
-    the GCS's record of the trial's actor (driver side, about a millisecond, once per placement).
+    The IP is in every result; two Ray nodes on one machine share it, so the node id comes from
+    ``node_of(trial)`` (the engine's lookup), asked once per placement. A lookup that fails keeps the IP.
     """
     ip = result.get("node_ip")
     if not isinstance(ip, str) or not ip:
         return None
-    try:
-        import ray
-
-        actor_id = trial.temporary_state.ray_actor._actor_id.hex()
-        node_id = _NODE_OF_ACTOR.get(actor_id)
-        if node_id is None:
-            # No public API maps an actor to its node without the dashboard; the GCS table does.
-            info = ray._private.state.actors(actor_id=actor_id)
-            node_id = (info.get("Address") or {}).get("NodeID")
-            if node_id:  # an actor never moves: Tune's reused actors ask once, not once per trial
-                if len(_NODE_OF_ACTOR) >= _NODE_CACHE_SIZE:
-                    _NODE_OF_ACTOR.pop(next(iter(_NODE_OF_ACTOR)))
-                _NODE_OF_ACTOR[actor_id] = node_id
-    except Exception:  # any Ray that moved this keeps the IP at least
-        logger.debug("no node id for trial %s", getattr(trial, "trial_id", "?"), exc_info=True)
-        node_id = None
-    return f"{ip} {node_id}" if node_id else ip
-
-
-def ended_early(trial: Any, reached: float | None, *, max_t: float | None,
-                stop: Mapping[str, float] | None = None) -> bool:
-    """Whether a trial that ended without error was cut short by its scheduler (ASHA, median...).
-
-    Not when ``max_t`` is None (a scheduler that stops no trial, FIFO), when it reached
-    ``max_t`` (``reached``, in ``time_attr`` units), or when it met one of the ``stop``
-    criteria (a trial stops once ``result[key] >= value``; default: the trial's own
-    ``stopping_criterion``). The store and the live progress view both classify trials with
-    this one rule.
-    """
-    if max_t is None:
-        return False
-    if reached is not None and float(reached) >= max_t:
-        return False
-    stop = stop if stop is not None else (getattr(trial, "stopping_criterion", None) or {})
-    last = getattr(trial, "last_result", None) or {}
-    met = any(isinstance(last.get(key), (int, float)) and isinstance(value, (int, float)) and last[key] >= value
-              for key, value in stop.items())
-    return not met
+    node_id = None
+    if node_of is not None:
+        try:
+            node_id = node_of(trial)
+        except Exception:  # a lookup into a Ray that moved must not end the sweep: the IP at least
+            logger.debug("no node id for trial %s", getattr(trial, "trial_id", "?"), exc_info=True)
+    return f"{ip} {node_id}" if isinstance(node_id, str) and node_id else ip
 
 
 class StoreCallback(Callback):
     """Writes every trial start, result, checkpoint, completion, early stop and error to a store.
 
-    A trial that ends without error is ``stopped_early`` when its scheduler cut it short
-    (see `ended_early`: before ``max_t``, and no ``stop`` criterion met), else ``completed``.
+    A trial that ends is classified by `trial_outcome` (the rule the trackers and the live view use):
+    ``stopped_early`` when its scheduler cut it short (before ``max_t``, and no ``stop`` criterion met),
+    else ``completed``; ``error`` when it failed.
 
     Args:
         store: The store to write to (reopened by URL after the callback is unpickled).
@@ -146,6 +118,9 @@ class StoreCallback(Callback):
         stop: The sweep's stop criteria (a trial that met one completed); default each trial's own.
         flush_every_s: Longest time a result waits in memory before being written.
         flush_results: Queued results that force a write.
+        node_of: Where a trial runs: ``node_of(trial)`` gives its Ray node id, or None when not known
+            (see ``NodeOf``); recorded beside the IP of its results. None: the IP alone. A module-level
+            function, so the callback still pickles.
     """
 
     def __init__(
@@ -160,6 +135,7 @@ class StoreCallback(Callback):
         stop: Mapping[str, float] | None = None,
         flush_every_s: float = 1.0,
         flush_results: int = 5_000,
+        node_of: NodeOf | None = None,
     ) -> None:
         if mode not in ("min", "max"):
             raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
@@ -172,6 +148,7 @@ class StoreCallback(Callback):
         self.stop = dict(stop) if stop is not None else None
         self.flush_every_s = flush_every_s
         self.flush_results = flush_results
+        self.node_of = node_of
         self._reset()
 
     def _reset(self) -> None:
@@ -187,7 +164,8 @@ class StoreCallback(Callback):
     def __getstate__(self) -> dict[str, Any]:
         return {"url": self.store.url, "home": str(self.store.home), "sweep": self.sweep,
                 "metric": self.metric, "mode": self.mode, "max_t": self.max_t, "time_attr": self.time_attr,
-                "stop": self.stop, "flush_every_s": self.flush_every_s, "flush_results": self.flush_results}
+                "stop": self.stop, "flush_every_s": self.flush_every_s, "flush_results": self.flush_results,
+                **({"node_of": self.node_of} if self.node_of is not None else {})}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__init__(Store.open(state.pop("url"), home=state.pop("home")), **state)  # type: ignore[misc]
@@ -260,7 +238,7 @@ class StoreCallback(Callback):
     ) -> None:
         state = self._state(trial)
         if not state.placed:
-            state.update(node=trial_node(trial, result) or state.trial.node)
+            state.update(node=node_label(trial, result, self.node_of) or state.trial.node)
             state.placed = True
         metrics = clean_result(result)
         step = result.get("training_iteration")
@@ -283,11 +261,9 @@ class StoreCallback(Callback):
         if trial.trial_id not in self._states:
             return  # a pending trial cancelled at the end of the experiment: it never ran
         state = self._state(trial)
-        reached = state.trial.last_result.get(self.time_attr)
-        if reached is None and self.time_attr == "training_iteration":
-            reached = state.trial.iterations
-        early = ended_early(trial, reached, max_t=self.max_t, stop=self.stop)
-        self._end(trial, "stopped_early" if early else "completed")
+        reached = iterations_reached(state.trial.last_result, time_attr=self.time_attr,
+                                     counted=state.trial.iterations)
+        self._end(trial, trial_outcome(trial, failed=False, reached=reached, max_t=self.max_t, stop=self.stop))
 
     def on_trial_recover(self, iteration: int, trials: list[Trial], trial: Trial, **info: Any) -> None:
         # Ray retries it (failures.max_retries): it stays running, the error is kept for the record.
@@ -296,7 +272,8 @@ class StoreCallback(Callback):
         self._maybe_flush()
 
     def on_trial_error(self, iteration: int, trials: list[Trial], trial: Trial, **info: Any) -> None:
-        self._end(trial, "error", error=read_trial_error(trial))
+        self._end(trial, trial_outcome(trial, failed=True, reached=None, max_t=self.max_t),
+                  error=read_trial_error(trial))
 
     def on_step_end(self, iteration: int, trials: list[Trial], **info: Any) -> None:
         self._maybe_flush()

@@ -20,9 +20,11 @@ __all__ = [
     "SweepRecord",
     "TrialRecord",
     "checked_number",
+    "dumps",
     "finite",
     "from_epoch",
     "iso",
+    "loads",
     "trial_from_row",
     "trial_row",
 ]
@@ -160,21 +162,24 @@ def checked_number(value: Any, kind: type[int] | type[float] = float) -> tuple[i
     return kind(number), True
 
 
-def _json(value: Any) -> str:
+def dumps(value: Any) -> str:
+    """Compact JSON as the store keeps it; anything JSON cannot hold is written as its ``str`` (a NaN or
+    infinity inside a config as JSON's ``NaN``/``Infinity``, which every reader here accepts)."""
     try:
         return json.dumps(value, separators=(",", ":"), default=str, allow_nan=False)
     except ValueError:  # NaN/inf inside a config
         return json.dumps(value, separators=(",", ":"), default=str)
 
 
-def _loads(text: str | None) -> dict[str, Any]:
+def loads(text: str | None, default: Any = None) -> Any:
+    """The value stored as JSON ``text``; ``default`` when there is none or it is not JSON (a store written
+    by something else)."""
     if not text:
-        return {}
+        return default
     try:
-        loaded = json.loads(text)
+        return json.loads(text)
     except ValueError:
-        return {}
-    return loaded if isinstance(loaded, dict) else {}
+        return default
 
 
 def trial_from_row(sweep: str, row: Any) -> TrialRecord:
@@ -188,7 +193,8 @@ def trial_from_row(sweep: str, row: Any) -> TrialRecord:
             if not fine:
                 malformed.append(name)
         if name in _JSON_FIELDS:
-            value = _loads(value)
+            value = loads(value, {})
+            value = value if isinstance(value, dict) else {}
         elif name in _TIME_FIELDS:
             value = from_epoch(value)
         values[name] = value
@@ -207,7 +213,7 @@ def trial_row(trial: TrialRecord, sweep_id: int) -> dict[str, Any]:
     for name in TRIAL_FIELDS:
         value = getattr(trial, name)
         if name in _JSON_FIELDS:
-            value = _json(value)
+            value = dumps(value)
         elif name in _TIME_FIELDS:
             value = None if value is None else value.timestamp()
         row[name] = value

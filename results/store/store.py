@@ -21,6 +21,7 @@ from hpo.results.store.records import (
     checked_number,
     finite,
     from_epoch,
+    loads,
     trial_from_row,
 )
 from hpo.results.store.schema import (
@@ -439,7 +440,7 @@ class Store:
                 continue
             record: dict[str, Any] = {"iteration": iteration, "time_total_s": finite(row.time_total_s),
                                       "recorded": from_epoch(recorded)}
-            metrics = _loads(row.metrics, {})
+            metrics = loads(row.metrics, {})
             for key, value in (metrics.items() if isinstance(metrics, dict) else ()):
                 record.setdefault(str(key), value)
             records.append(record)
@@ -555,23 +556,14 @@ def _check_scope(scope: str) -> None:
         raise ValueError(f"scope must be 'last' or 'all', got {scope!r}")
 
 
-def _loads(text: str | None, default: Any) -> Any:
-    if not text:
-        return default
-    try:
-        return json.loads(text)
-    except ValueError:
-        return default
-
-
 def _sweep_record(row: Any, counts: dict[str, int]) -> SweepRecord:
     status = row.status if row.status in SWEEP_STATUSES else str(row.status)
-    plan = _loads(row.plan, None)
+    plan = loads(row.plan, None)
     return SweepRecord(
         name=row.name, status=status, spec_yaml=row.spec_yaml, spec_hash=row.spec_hash, metric=row.metric,
         mode=row.mode, started=from_epoch(finite(row.started)),
         finished=from_epoch(finite(row.finished)),
-        versions=_loads(row.versions, {}), git_commit=row.git_commit, experiment_path=row.experiment_path,
+        versions=loads(row.versions, {}), git_commit=row.git_commit, experiment_path=row.experiment_path,
         counts=counts, max_t=checked_number(row.max_t, int)[0], plan=plan if isinstance(plan, dict) else None,
         storage_path=row.storage_path, reason=row.reason, driver_host=row.driver_host,
         driver_pid=checked_number(row.driver_pid, int)[0], job_id=row.job_id, job_address=row.job_address,

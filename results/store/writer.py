@@ -16,18 +16,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from hpo.results.store.db import run_read, run_write, upsert
+from hpo.results.store.ranking import better
+from hpo.results.store.ray_keys import RAY_UNSTORED_KEYS
 from hpo.results.store.records import TRIAL_FIELDS, TrialRecord, finite, from_epoch, trial_from_row, trial_row
 from hpo.results.store.schema import results_table, sweeps_table, trials_table
 from sqlalchemy import Connection, Engine, select
 
-__all__ = ["BatchWriter", "TrialState", "clean_result", "dumps"]
+__all__ = ["BatchWriter", "TrialState", "clean_result"]
 
-# Keys Ray adds to every result that say nothing about training: left out of the stored metrics.
-_RAY_NOISE = frozenset({
-    "config", "date", "hostname", "node_ip", "pid", "timestamp", "trial_id", "experiment_tag", "done",
-    "time_since_restore", "iterations_since_restore", "checkpoint_dir_name", "should_checkpoint",
-    "experiment_id", "__trial_info__", "trial_resources",
-})
 _CHUNK = 500  # rows per IN (...) lookup, well under every backend's bound-parameter limit
 
 
@@ -50,7 +46,7 @@ def clean_result(result: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     Ray's bookkeeping keys and non-finite numbers dropped (NaN/inf become None)."""
     flat: dict[str, Any] = {}
     for key, value in result.items():
-        if not prefix and key in _RAY_NOISE:
+        if not prefix and key in RAY_UNSTORED_KEYS:
             continue
         name = f"{prefix}{key}"
         if isinstance(value, dict):
@@ -62,11 +58,6 @@ def clean_result(result: dict[str, Any], prefix: str = "") -> dict[str, Any]:
         elif isinstance(value, float):
             flat[name] = None
     return flat
-
-
-def dumps(value: Any) -> str:
-    """Compact JSON; anything JSON cannot hold is written as its ``str``."""
-    return json.dumps(value, separators=(",", ":"), default=str, allow_nan=False)
 
 
 @dataclass
@@ -104,14 +95,10 @@ class TrialState:
             self.recompute = True
             return
         best = (t.best_metric, t.best_iteration)
-        if value is not None and (t.best_metric is None or _better(value, t.best_metric, mode)):
+        if value is not None and better(value, t.best_metric, mode=mode):
             best = (value, iteration)
         self.trial = replace(t, iterations=iteration, last_metric=value, last_result=metrics, best_metric=best[0],
                              best_iteration=best[1])
-
-
-def _better(value: float, than: float, mode: str) -> bool:
-    return value < than if mode == "min" else value > than
 
 
 _TRIAL_UPDATE = [name for name in TRIAL_FIELDS if name != "trial_id"]
@@ -194,7 +181,7 @@ class BatchWriter:
                             .where(results_table.c.trial_pk == pk).order_by(results_table.c.iteration)).all()
         best: tuple[float, int] | None = None
         for iteration, value, _ in rows:
-            if value is not None and (best is None or _better(value, best[0], self.mode)):
+            if value is not None and better(value, best[0] if best else None, mode=self.mode):
                 best = (value, iteration)
         if rows:
             state.update(iterations=rows[-1].iteration, last_metric=finite(rows[-1].metric_value),

@@ -12,41 +12,19 @@ from pathlib import Path
 from typing import Any
 
 import click
-from hpo.results import Confirmation, mask_secrets
-from hpo.search.cli.options import home_option, progress_options, store_option
+from hpo.results import mask_secrets
+from hpo.search.cli._shared import (
+    finish,
+    home_option,
+    open_jobs_store,
+    open_store,
+    print_confirmation,
+    progress_options,
+    setup_logging,
+    store_option,
+)
 
-__all__ = ["COMMANDS", "confirm", "print_confirmation", "refine"]
-
-
-def _num(value: float | None) -> str:
-    return "—" if value is None else f"{value:.5g}"
-
-
-def print_confirmation(found: Confirmation) -> None:
-    """The confirmation as a table (best confirmed mean first), then its verdict, one finding per line."""
-    from rich.console import Console
-    from rich.markup import escape
-    from rich.table import Table
-
-    seeds = ", ".join(str(s) for s in found.seeds)
-    click.echo(f"{found.sweep}: the top {found.top} of {found.parent} re-run with seeds {seeds} "
-               f"({found.metric}, {found.mode}; 95% intervals)")
-    table = Table()
-    for header in ("#", "trial", "original #", f"in {found.parent}", "mean", "95% interval", "seeds"):
-        table.add_column(escape(header), justify="right" if header in ("#", "original #", "seeds") else "left",
-                         no_wrap=True)
-    for rank, item in enumerate(found.configs, start=1):
-        interval = item.interval
-        table.add_row(str(rank) if item.n else "—", escape(item.trial_id), str(item.original_rank),
-                      _num(item.original), _num(item.mean),
-                      f"[{_num(interval[0])}, {_num(interval[1])}]" if interval else "—",
-                      str(item.n) + (f" (+{item.unfinished} unfinished)" if item.unfinished else ""))
-    console = Console(soft_wrap=False, highlight=False)
-    if not console.is_terminal:  # piped: whole trial ids and intervals rather than 80 columns
-        console = Console(soft_wrap=False, highlight=False, width=160)
-    console.print(table)
-    for line in found.verdict():
-        click.echo(line)
+__all__ = ["COMMANDS", "confirm", "refine"]
 
 
 @click.command("confirm")
@@ -68,12 +46,10 @@ def confirm(name: str, top: int, seeds: int, child: str | None, address: str | N
     fresh seeds, FIFO. Prints each config's mean and 95% interval beside its original score, the winner
     after confirmation, and whether the original ranking held. `hpo best NAME --confirmed` shows it again.
     """
-    from hpo.search.cli.sweep import _finish, _setup_logging
-
     if address is not None:
         _submit(name, top=top, seeds=seeds, child=child, address=address, home=home, store_url=store_url)
         return
-    progress = _setup_logging(verbose=verbose, quiet=quiet or fmt == "json")
+    progress = setup_logging(verbose=verbose, quiet=quiet or fmt == "json")
     from hpo.search.derive.confirm import confirm_sweep
 
     done = confirm_sweep(name, top=top, seeds=seeds, child=child, home=home, store=store_url, progress=progress,
@@ -84,20 +60,18 @@ def confirm(name: str, top: int, seeds: int, child: str | None, address: str | N
     if done.confirmation is not None:
         print_confirmation(done.confirmation)
     # The child's own best trial is one seed's score, the number confirm exists to distrust: not shown.
-    _finish(done.outcome, metric=None, show_best=False)
+    finish(done.outcome, metric=None, show_best=False)
 
 
 def _submit(name: str, *, top: int, seeds: int, child: str | None, address: str, home: str | None,
             store_url: str | None) -> None:
-    from hpo.search.cli.jobs import _open
-    from hpo.search.cluster.jobs import submit_sweep
     from hpo.search.cluster.local import prepare_home
-    from hpo.search.derive.confirm import confirm_spec
+    from hpo.search.derive.confirm import submit_confirmation
 
     home_path = prepare_home(home)
-    with _open(str(home_path), store_url) as store:
-        spec = confirm_spec(name, store=store, top=top, seeds=seeds, child=child)
-        job_id = submit_sweep(spec, address=address, store=store, home=home_path)
+    with open_jobs_store(str(home_path), store_url) as store:
+        spec, job_id = submit_confirmation(name, store=store, home=home_path, address=address, top=top, seeds=seeds,
+                                           child=child)
     click.echo(job_id)
     click.echo(f"follow it: hpo status {spec.name} | hpo logs {spec.name} -f; once it ends: "
                f"hpo best {name} --confirmed", err=True)
@@ -122,10 +96,9 @@ def refine(name: str, output: Path | None, child: str | None, quantile: float, f
 
     Each change carries a YAML comment with its reason and numbers; run it with `hpo sweep FILE`.
     """
-    from hpo.search.cli.store import _open
     from hpo.search.derive.refine import refine_spec
 
-    with _open(home, store_url) as store:
+    with open_store(home, store_url) as store:
         done = refine_spec(name, store=store, quantile=quantile, freeze_below=freeze_below, child=child,
                            samples=samples)
     if output is None:
@@ -135,10 +108,7 @@ def refine(name: str, output: Path | None, child: str | None, quantile: float, f
     from hpo.results.report.export import write_atomic
 
     write_atomic(output, done.text)
-    counts: dict[str, int] = {}
-    for change in done.changes:
-        counts[change.kind] = counts.get(change.kind, 0) + 1
-    summary = ", ".join(f"{n} {kind}" for kind, n in counts.items())
+    summary = ", ".join(f"{n} {kind}" for kind, n in done.counts.items())
     click.echo(f"wrote {output}: sweep {done.spec.name} from {name}'s top {done.top} of {done.finished} trials "
                f"(params: {summary}); run it with `hpo sweep {output}`")
 

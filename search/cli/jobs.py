@@ -6,23 +6,11 @@ a store the cluster cannot reach, a name taken) is one line on stderr and exit 2
 
 from __future__ import annotations
 
-import logging
-
 import click
-from hpo.results import Store, mask_secrets
-from hpo.search.cli.options import home_option, store_option
+from hpo.results import mask_secrets
+from hpo.search.cli._shared import home_option, load_cli_spec, open_jobs_store, store_option
 
 __all__ = ["COMMANDS"]
-
-
-def _open(home: str | None, store_url: str | None, *, create: bool = False) -> Store:
-    # Ray's job SDK logs each upload at INFO on stderr (its modules set that level on import, so
-    # import them first); our own lines are the output.
-    import ray.job_submission  # noqa: F401
-
-    for name in ("ray", "ray.dashboard.modules.dashboard_sdk", "ray.dashboard.modules.job.sdk"):
-        logging.getLogger(name).setLevel(logging.WARNING)
-    return Store.open(store_url, home=home, create=create)
 
 
 @click.command("submit")
@@ -43,17 +31,14 @@ def submit_command(spec_ref: str, address: str, overrides: tuple[str, ...], name
     """Run a sweep on a Ray cluster as a Ray Job; print the job id once its driver has started, and return."""
     from hpo.search.cluster.jobs import submit_sweep
     from hpo.search.cluster.local import prepare_home
-    from hpo.search.engine.sweep import spec_of
-
-    from hpo import spaces
+    from hpo.search.engine.store import spec_of
 
     home_path = prepare_home(home)
-    with _open(str(home_path), store_url, create=True) as store:
+    with open_jobs_store(str(home_path), store_url, create=True) as store:
         if resume:
             spec = spec_of(store.get_sweep(spec_ref))
         else:
-            extra = [*overrides, *([f"name={name}"] if name else []), *([f"storage={storage}"] if storage else [])]
-            spec = spaces.load_spec(spec_ref, overrides=extra)
+            spec = load_cli_spec(spec_ref, overrides, name=name, storage=storage)
         job_id = submit_sweep(spec, address=address, store=store, home=home_path, resume=resume)
     click.echo(job_id)
     click.echo(f"follow it: hpo status {spec.name} | hpo logs {spec.name} -f | hpo stop {spec.name}", err=True)
@@ -67,7 +52,7 @@ def status_command(name: str, home: str | None, store_url: str | None) -> None:
     """Show a submitted sweep's job state and its trials by status."""
     from hpo.search.cluster.jobs import job_status
 
-    with _open(home, store_url) as store:
+    with open_jobs_store(home, store_url) as store:
         view = job_status(name, store=store)
     counts = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in view.sweep.counts.items() if v) or "no trials yet"
     click.echo(f"sweep {name}: {view.sweep.shown_status}; job {view.job_id}: {view.state}")
@@ -85,7 +70,7 @@ def logs_command(name: str, follow: bool, home: str | None, store_url: str | Non
     """Print the driver's output of a submitted sweep."""
     from hpo.search.cluster.jobs import job_logs
 
-    with _open(home, store_url) as store:
+    with open_jobs_store(home, store_url) as store:
         for chunk in job_logs(name, store=store, follow=follow):
             click.echo(mask_secrets(chunk), nl=False)
 
@@ -98,7 +83,7 @@ def stop_command(name: str, home: str | None, store_url: str | None) -> None:
     """Stop a running sweep gracefully; it ends interrupted and `hpo resume` (or `hpo submit --resume`) continues it."""
     from hpo.search.cluster.jobs import stop_sweep
 
-    with _open(home, store_url) as store:
+    with open_jobs_store(home, store_url) as store:
         record = stop_sweep(name, store=store)
     click.echo(f"sweep {name}: {record.shown_status}")
     if record.status != "finished":

@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 from hpo.results import mask_secrets
-from hpo.spaces import SpecError, build_plan, load_spec
+from hpo.spaces import SpecError, load_spec
 
 from hpo.errors import InputError
 
@@ -82,6 +82,7 @@ def validate(ctx: click.Context, specs: tuple[str, ...], overrides: tuple[str, .
     all are good, 2 otherwise.
     """
     from hpo.search.engine.checks import check_spec
+    from hpo.search.engine.planning import plan_sweep
 
     failed = 0
     for ref in specs:
@@ -94,7 +95,7 @@ def validate(ctx: click.Context, specs: tuple[str, ...], overrides: tuple[str, .
             click.echo(mask_secrets(str(exc) if isinstance(exc, SpecError) else f"{ref}: {exc}"), err=True)
             failed += 1
             continue
-        plan = build_plan(spec)
+        plan = plan_sweep(spec)  # the plan `hpo sweep --dry-run` prints and the engine runs
         click.echo(f"OK  {spec.source}: sweep {spec.name}, {spec.search.algorithm}, {plan.trials} trials, "
                    f"{spec.scheduler.type} max_t {plan.trial_cap}")
     if failed:

@@ -15,12 +15,12 @@ from typing import Any
 import click
 import yaml
 from hpo.results import (
-    Store,
-    StoreError,
     TrialRecord,
     export_report,
     flatten_config,
     format_duration,
+    format_hours,
+    format_number,
     mask_url,
     objective_values,
     objectives_of,
@@ -28,7 +28,7 @@ from hpo.results import (
     trials_to_csv,
     trials_to_json,
 )
-from hpo.search.cli.options import home_option, store_option
+from hpo.search.cli._shared import home_option, open_store, print_confirmation, store_option
 
 __all__ = ["COMMANDS", "best_command", "ls_command", "report_command", "trials_command"]
 
@@ -44,33 +44,13 @@ def _console() -> Any:
     return Console(soft_wrap=False, highlight=False)
 
 
-def _num(value: float | None) -> str:
-    return "—" if value is None else f"{value:.5g}"
-
-
 def _when(value: datetime | None) -> str:
     return "—" if value is None else value.astimezone().strftime("%Y-%m-%d %H:%M")
-
-
-def _hours(value: float | None) -> str:
-    return "—" if value is None else f"{value:.3g}"
 
 
 def _status(status: str) -> str:
     style = _STATUS_STYLE.get(status)
     return f"[{style}]{status}[/{style}]" if style else status
-
-
-def _open(home: str | None, store_url: str | None) -> Store:
-    """Open the store read-only: a missing store is an error, never created by a reader.
-
-    Also ends what a killed ``hpo sweep``'s local Ray left running on this home (by recorded pid).
-    """
-    from hpo.results import resolve_home
-    from hpo.search.cluster.orphans import reap_orphans
-
-    reap_orphans(resolve_home(home))
-    return Store.open(store_url, home=home, create=False)
 
 
 @click.command("ls")
@@ -80,7 +60,7 @@ def ls_command(home: str | None, store_url: str | None) -> None:
     """List the sweeps in the store: status, trials by status, best metric, start, duration."""
     from rich.table import Table
 
-    with _open(home, store_url) as store:
+    with open_store(home, store_url) as store:
         sweeps = store.sweeps()
         if not sweeps:
             click.echo(f"no sweeps in {store.url_masked}")
@@ -94,10 +74,10 @@ def ls_command(home: str | None, store_url: str | None) -> None:
             best = store.best(sweep.name)
             parts = [f"{n} {_STATUS_SHORT[s]}" for s, n in sweep.counts.items() if n]
             trials = f"{sweep.num_trials}" + (f": {', '.join(parts)}" if parts else "")
-            best_text = "—" if best is None else f"{sweep.metric} {_num(best.last_metric)} ({sweep.mode})"
+            best_text = "—" if best is None else f"{sweep.metric} {format_number(best.last_metric)} ({sweep.mode})"
             cost = sweep_cost(sweep, store.trials(sweep.name), yaml.safe_load(sweep.spec_yaml or "") or {})
             table.add_row(sweep.name, _status(sweep.shown_status), trials, best_text, _when(sweep.started),
-                          format_duration(sweep.duration_s), _hours(cost.cpu_hours), _hours(cost.gpu_hours))
+                          format_duration(sweep.duration_s), format_hours(cost.cpu_hours), format_hours(cost.gpu_hours))
         _console().print(table)
 
 
@@ -106,8 +86,9 @@ def _trials_table(title: str, metric: str, trials: list[TrialRecord], width: int
     from rich.table import Table
 
     configs = [flatten_config(t.config) for t in trials]
-    rows = [[str(rank), _cell(t.trial_id), _status(t.status), _num(t.last_metric),
-             f"{_num(t.best_metric)}@{t.best_iteration}" if t.best_metric is not None else "—", str(t.iterations)]
+    rows = [[str(rank), _cell(t.trial_id), _status(t.status), format_number(t.last_metric),
+             f"{format_number(t.best_metric)}@{t.best_iteration}" if t.best_metric is not None else "—",
+             str(t.iterations)]
             for rank, t in enumerate(trials, start=1)]
     headers = ["#", "trial", "status", metric, "best@iter", "iters"]
     if any(t.node for t in trials):
@@ -164,7 +145,7 @@ def _cell(value: Any) -> str:
 def trials_command(name: str, top: int | None, fmt: str, scope: str, home: str | None,
                    store_url: str | None) -> None:
     """List a sweep's trials, best first by its metric."""
-    with _open(home, store_url) as store:
+    with open_store(home, store_url) as store:
         sweep = store.get_sweep(name)
         trials = store.trials(name, top=top, scope=scope)  # type: ignore[arg-type]
     if fmt == "json":
@@ -194,7 +175,7 @@ def best_command(name: str, fmt: str, scope: str, evaluate: bool, confirmed: boo
     if confirmed:
         _confirmed_out(name, fmt, home, store_url)
         return
-    with _open(home, store_url) as store:
+    with open_store(home, store_url) as store:
         sweep = store.get_sweep(name)
         objectives = objectives_of(sweep)
         if len(objectives) > 1:
@@ -202,7 +183,11 @@ def best_command(name: str, fmt: str, scope: str, evaluate: bool, confirmed: boo
             return
         best = store.best(name, scope=scope)  # type: ignore[arg-type]
     data = best.to_dict() if best else None
-    test = _evaluate(name, best) if evaluate and best is not None else None
+    test = None
+    if evaluate and best is not None:
+        from hpo.search.derive.evaluate import evaluate_trial
+
+        test = evaluate_trial(best, split="test")
     if data is not None and test is not None:
         data["test"] = test
     if _emit(data, fmt):
@@ -217,12 +202,12 @@ def best_command(name: str, fmt: str, scope: str, evaluate: bool, confirmed: boo
     table.add_column("key", style="bold")
     table.add_column("value", overflow="fold")
     rows = [("trial", best.trial_id), ("status", _status(best.status)),
-            (f"{sweep.metric} (last)", _num(best.last_metric)),
-            (f"{sweep.metric} (best)", f"{_num(best.best_metric)} at iteration {best.best_iteration}"),
+            (f"{sweep.metric} (last)", format_number(best.last_metric)),
+            (f"{sweep.metric} (best)", f"{format_number(best.best_metric)} at iteration {best.best_iteration}"),
             ("iterations", str(best.iterations)),
             ("checkpoint", _cell(mask_url(best.checkpoint_path) if best.checkpoint_path else None))]
     if test is not None:
-        rows.append(("test (held out)", f"acc {_num(test['acc'])}, loss {_num(test['loss'])}, "
+        rows.append(("test (held out)", f"acc {format_number(test['acc'])}, loss {format_number(test['loss'])}, "
                      f"n {test['n']}, epoch {test['epoch']}"))
     rows += [(f"config.{k}", _cell(v)) for k, v in flatten_config(best.config).items()]
     rows += [(f"result.{k}", _cell(v)) for k, v in best.last_result.items()]
@@ -242,24 +227,20 @@ def _emit(data: Any, fmt: str) -> bool:
 
 def _confirmed_out(name: str, fmt: str, home: str | None, store_url: str | None) -> None:
     """The winner after confirmation: its config, mean and 95% interval over seeds, its original score."""
-    from hpo.results import confirmation
+    from hpo.search.derive.confirm import confirmed
 
-    with _open(home, store_url) as store:
-        found = confirmation(store, name)
-    if found is None:
-        raise StoreError(f"sweep {name!r} has no confirmation; run `hpo confirm {name} --top K --seeds S` first")
+    with open_store(home, store_url) as store:
+        found = confirmed(store, name)
     winner = found.winner
     data = {**found.to_dict(), "best": winner.to_dict() if winner else None}
     if _emit(data, fmt):
         return
-    from hpo.search.cli.derive import print_confirmation
-
     if winner is not None:
         interval = winner.interval
-        click.echo(f"confirmed best of {found.parent}: trial {winner.trial_id}, {found.metric} {_num(winner.mean)} "
-                   f"over {winner.n} seeds" + (f", 95% interval [{_num(interval[0])}, {_num(interval[1])}]"
-                                               if interval else "")
-                   + f" (original #{winner.original_rank}, {_num(winner.original)})")
+        shown = f", 95% interval [{format_number(interval[0])}, {format_number(interval[1])}]" if interval else ""
+        click.echo(f"confirmed best of {found.parent}: trial {winner.trial_id}, {found.metric} "
+                   f"{format_number(winner.mean)} over {winner.n} seeds{shown} "
+                   f"(original #{winner.original_rank}, {format_number(winner.original)})")
         click.echo("  config:  " + ", ".join(f"{k}={_cell(v)}" for k, v in flatten_config(winner.config).items()))
     print_confirmation(found)
 
@@ -290,20 +271,8 @@ def _pareto_out(name: str, objectives: list[tuple[str, str]], front: list[TrialR
     for trial in front:
         values = objective_values(trial, objectives) or ()
         config = " ".join(f"{k}={_cell(v)}" for k, v in flatten_config(trial.config).items())
-        table.add_row(trial.trial_id, *(_num(v) for v in values), config)
+        table.add_row(trial.trial_id, *(format_number(v) for v in values), config)
     _console().print(table)
-
-
-def _evaluate(name: str, best: TrialRecord) -> dict[str, Any]:
-    """The best trial's checkpoint on the test split: the one use of the test set in a sweep."""
-    from hpo.trainables import evaluate_checkpoint
-
-    if not best.checkpoint_path:
-        raise StoreError(f"trial {best.trial_id} of sweep {name} has no checkpoint to evaluate")
-    from hpo.results import local_checkpoint
-
-    with local_checkpoint(best.checkpoint_path) as path:  # a checkpoint in s3://... is copied here first
-        return evaluate_checkpoint(path, split="test")
 
 
 @click.command("report")
@@ -316,7 +285,7 @@ def _evaluate(name: str, best: TrialRecord) -> dict[str, Any]:
 @store_option
 def report_command(name: str, fmt: str, output: str | None, home: str | None, store_url: str | None) -> None:
     """Write a report of a sweep (self-contained HTML, Markdown, JSON or CSV) and print its path."""
-    with _open(home, store_url) as store:
+    with open_store(home, store_url) as store:
         path = export_report(name, fmt=fmt, path=output, store=store, home=home)
     click.echo(os.fspath(path))
 

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from hpo.results import Store, SweepRecord, mask_secrets, mask_url
+from hpo.results import Store, SweepRecord, error_line, mask_secrets, mask_url
 from hpo.search.cluster import storage
 from hpo.search.engine.checks import import_paths
 from hpo.search.engine.driver import JOB_ADDRESS_ENV, JOB_ID_ENV, check_not_running, driver_alive, this_host
@@ -55,11 +55,6 @@ class JobView:
     sweep: SweepRecord
 
 
-def _first_line(exc: BaseException) -> str:
-    text = mask_secrets(str(exc)).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
 def _client(address: str, *, field: str = "--address") -> Any:
     """A ``JobSubmissionClient`` for ``address``, failing in seconds with one line when nobody answers."""
     from ray.job_submission import JobSubmissionClient
@@ -71,7 +66,7 @@ def _client(address: str, *, field: str = "--address") -> Any:
             pass
         return JobSubmissionClient(address)
     except (OSError, RuntimeError, ValueError) as exc:
-        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else _first_line(exc)
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else error_line(exc)
         raise SweepInputError(
             f"{field}: cannot reach the Ray job server at {mask_url(address)}: {why}; is the cluster up "
             f"(`ray start --head --dashboard-host=0.0.0.0`) and is that its dashboard port (default 8265)?") from exc
@@ -138,7 +133,7 @@ def submit_sweep(
             cannot reach; the name is taken (or, with ``resume``, nothing to resume); the driver
             refused the sweep (its one line: storage a node cannot write, resources...).
     """
-    from hpo.search.engine.sweep import check_name_free
+    from hpo.search.engine.store import check_name_free
 
     if store.sqlite_path is not None and not _loopback(address):
         raise SweepInputError(
@@ -179,7 +174,7 @@ def submit_sweep(
                 time.sleep(2.0)
                 continue
             raise SweepInputError(
-                f"--address: the Ray job server at {mask_url(address)} refused the job: {_first_line(exc)}") from exc
+                f"--address: the Ray job server at {mask_url(address)} refused the job: {error_line(exc)}") from exc
     _await_driver(client, job_id, spec.name, store, wait_s=wait_s)
     return job_id
 

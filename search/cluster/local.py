@@ -18,6 +18,7 @@ from typing import Any
 from hpo.search.cluster.orphans import reap_orphans, record_local_ray
 from hpo.search.cluster.ray_token import ensure_local_token
 from hpo.search.errors import ResourceError, SweepInputError
+from hpo.search.ray_compat.cluster import QuietAuthBanner, ray_address_file
 
 __all__ = [
     "Capacity",
@@ -26,6 +27,7 @@ __all__ = [
     "concurrency_slots",
     "ensure_ray",
     "joined_capacity",
+    "local_gpu_count",
     "planned_capacity",
     "planned_slots",
     "prepare_home",
@@ -83,7 +85,7 @@ class Capacity:
         return max((g for _, g in self.nodes), default=0.0)
 
 
-def _local_gpu_count() -> int:
+def local_gpu_count() -> int:
     """GPUs a local Ray would see, without importing torch (CUDA_VISIBLE_DEVICES, then /dev)."""
     visible = os.environ.get("CUDA_VISIBLE_DEVICES")
     if visible is not None:
@@ -116,7 +118,7 @@ def planned_capacity(spec: Any) -> Capacity | None:
     if spec.cluster.address or os.environ.get("RAY_ADDRESS", "").strip():
         return None
     cpus = spec.cluster.num_cpus if spec.cluster.num_cpus is not None else (os.cpu_count() or 1)
-    gpus = spec.cluster.num_gpus if spec.cluster.num_gpus is not None else _local_gpu_count()
+    gpus = spec.cluster.num_gpus if spec.cluster.num_gpus is not None else local_gpu_count()
     return Capacity(((float(cpus), float(gpus)),), "this machine")
 
 
@@ -206,20 +208,6 @@ def concurrency_slots(spec: Any, capacity: Capacity) -> int:
     return max(1, bundles // _workers(spec))
 
 
-def ray_address_file() -> Path:
-    """Where ``ray start`` records the cluster it started (Ray's ``ray_current_cluster`` file).
-
-    Ray's rule: ``$RAY_TMPDIR``, else ``$TMPDIR`` on Linux, else ``/tmp``; then ``ray/``.
-    """
-    try:
-        from ray._common.utils import get_ray_address_file
-
-        return Path(get_ray_address_file(None))
-    except (ImportError, AttributeError):  # an older or newer Ray moved it: its documented rule
-        base = os.environ.get("RAY_TMPDIR") or os.environ.get("TMPDIR") or "/tmp"
-        return Path(base) / "ray" / "ray_current_cluster"
-
-
 def _target(address: str | None) -> tuple[str | None, str]:
     """The address to connect to (None: start a private local instance) and what named it.
 
@@ -259,29 +247,6 @@ def _probe(address: str) -> None:
         pass
 
 
-class _QuietAuthBanner:
-    """Hold back Ray's "Token authentication is enabled..." notice while ``ray.init`` runs.
-
-    Only the message is held back: token authentication stays as Ray configures it.
-    """
-
-    _NAME = "ray._private.authentication.authentication_token_setup"
-
-    def __init__(self, *, verbose: bool) -> None:
-        self._verbose = verbose
-        self._level = logging.NOTSET
-
-    def __enter__(self) -> None:
-        if not self._verbose:
-            log = logging.getLogger(self._NAME)
-            self._level = log.level
-            log.setLevel(logging.ERROR)
-
-    def __exit__(self, *_exc: object) -> None:
-        if not self._verbose:
-            logging.getLogger(self._NAME).setLevel(self._level)
-
-
 def ensure_ray(spec: Any, *, verbose: bool = False, home: str | os.PathLike[str] | None = None) -> bool:
     """Join the Ray instance that is already up, or start/connect one per ``spec.cluster``.
 
@@ -312,7 +277,7 @@ def ensure_ray(spec: Any, *, verbose: bool = False, home: str | os.PathLike[str]
         logger.info("connecting to Ray at %s (%s)", address, source)
         try:
             _probe(address)
-            with _QuietAuthBanner(verbose=verbose):
+            with QuietAuthBanner(verbose=verbose):
                 ray.init(address=address, **common)
         except (OSError, RuntimeError, ValueError) as exc:
             text = (exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)).strip()
@@ -328,7 +293,7 @@ def ensure_ray(spec: Any, *, verbose: bool = False, home: str | os.PathLike[str]
     cap = planned_capacity(spec)
     cpus, gpus = cap.nodes[0] if cap else (None, None)
     ensure_local_token()  # Ray's own first token write races with any other Ray starting now
-    with _QuietAuthBanner(verbose=verbose):
+    with QuietAuthBanner(verbose=verbose):  # Ray's token notice: not the sweep's news
         ray.init(
             address="local",
             num_cpus=int(cpus) if cpus else None,

@@ -14,7 +14,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from hpo.results import mask_secrets, mask_url
+from hpo.results import error_line, mask_url
 from hpo.search.errors import SweepInputError
 
 __all__ = ["STORAGE_ENV", "check_store_reachable", "exists", "experiment_uri", "is_uri", "probe_nodes",
@@ -69,13 +69,7 @@ def exists(uri: str) -> bool:
         fs, path = _filesystem(uri)
         return fs.get_file_info(path).type != pyarrow.fs.FileType.NotFound
     except (OSError, ValueError) as exc:
-        raise SweepInputError(f"storage: cannot reach {mask_url(uri)}: {_first_line(exc)}") from exc
-
-
-def _first_line(exc: BaseException) -> str:
-    """The error's first line, secrets in any URL it quotes masked (pyarrow's errors quote the URI)."""
-    text = mask_secrets(str(exc)).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+        raise SweepInputError(f"storage: cannot reach {mask_url(uri)}: {error_line(exc)}") from exc
 
 
 def _probe(storage: str, token: str) -> str | None:
@@ -91,7 +85,7 @@ def _probe(storage: str, token: str) -> str | None:
         fs.delete_file(path)
         return None if read == token else f"read back {read!r} instead of what was written"
     except Exception as exc:  # any filesystem error is the answer, not a crash
-        return _first_line(exc)
+        return error_line(exc)
 
 
 def probe_nodes(storage: str) -> None:
@@ -116,7 +110,7 @@ def probe_nodes(storage: str) -> None:
         try:
             problem = ray.get(ref)
         except Exception as exc:  # the task itself died (worker crash, node lost)
-            problem = _first_line(exc)
+            problem = error_line(exc)
         if problem is not None:
             raise SweepInputError(
                 f"storage: node {pending[ref]} cannot write {mask_url(storage)}: {problem}; give every node access "

@@ -13,21 +13,21 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from hpo.results import Confirmation, Store, SweepRecord, TrialRecord, confirmation
+from hpo.results import Confirmation, Store, StoreError, SweepRecord, TrialRecord, confirmation
 from hpo.results.analysis.confirm import SEED_KEY, ranked_configs
 from hpo.search.cluster import local as cluster
 from hpo.search.engine.driver import driver_alive
-from hpo.search.engine.sweep import SweepOutcome, _open_store, free_name, run_sweep, spec_of
+from hpo.search.engine.store import free_name, open_store, spec_of
+from hpo.search.engine.sweep import SweepOutcome, run_sweep
 from hpo.search.errors import SweepInputError
 from hpo.spaces import SweepSpec, parse_spec
 from hpo.spaces.params import GridParam, node_to_data
 from hpo.spaces.points import point_from_config
 
-__all__ = ["ConfirmOutcome", "confirm_spec", "confirm_sweep"]
-
-EXPLOITING = ("pbt", "pb2")
+__all__ = ["ConfirmOutcome", "confirm_spec", "confirm_sweep", "confirmed", "submit_confirmation"]
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ def _check_parent(record: SweepRecord, spec: SweepSpec, *, top: int, seeds: int)
         goals = ", ".join(m for m, _ in spec.objectives)
         raise SweepInputError(f"sweep {name!r} has several objectives ({goals}); confirm ranks configs by one "
                               "metric: pick from its Pareto set (`hpo best` lists it) and sweep those configs")
-    if spec.scheduler.type in EXPLOITING:
+    if spec.scheduler.exploits:
         raise SweepInputError(f"sweep {name!r} ran {spec.scheduler.type}: its trials' configs changed as they "
                               "trained, so no single config reproduces a score; confirm needs a sweep of fixed configs")
 
@@ -193,8 +193,46 @@ def confirm_sweep(
         As ``confirm_spec``, and as ``run_sweep`` (a child name already taken...).
     """
     home_path = cluster.prepare_home(home)
-    store_obj = _open_store(store, home_path)
+    store_obj = open_store(store, home_path)
     spec = confirm_spec(name, store=store_obj, top=top, seeds=seeds, child=child, trainable=trainable)
     outcome = run_sweep(spec, trainable=trainable, home=home_path, store=store_obj, progress=progress,
                         verbose=verbose)
     return ConfirmOutcome(outcome=outcome, confirmation=confirmation(store_obj, spec.name))
+
+
+def submit_confirmation(
+    name: str, *, store: Store, home: Path, address: str, top: int = 3, seeds: int = 5, child: str | None = None
+) -> tuple[SweepSpec, str]:
+    """The confirmation of ``confirm_sweep``, run on a Ray cluster as a Ray Job (as ``hpo submit`` runs a sweep).
+
+    Args:
+        name: The parent sweep.
+        store: The store holding it, one every node of the cluster reaches.
+        home: The run home (prepared), where the job's working folder is kept.
+        address: The cluster's job server, ``http://HEAD:8265``.
+        top: As for ``confirm_sweep``.
+        seeds: As for ``confirm_sweep``.
+        child: As for ``confirm_sweep``.
+
+    Returns:
+        The child sweep's spec and the Ray Job's id, once its driver has started.
+
+    Raises:
+        As ``confirm_spec``, and as ``hpo.search.cluster.jobs.submit_sweep``.
+    """
+    from hpo.search.cluster.jobs import submit_sweep
+
+    spec = confirm_spec(name, store=store, top=top, seeds=seeds, child=child)
+    return spec, submit_sweep(spec, address=address, store=store, home=home)
+
+
+def confirmed(store: Store, name: str) -> Confirmation:
+    """The confirmation of the sweep ``name`` (``hpo best --confirmed``).
+
+    Raises:
+        results.StoreError: ``name`` was never confirmed (the message says how to confirm it).
+    """
+    found = confirmation(store, name)
+    if found is None:
+        raise StoreError(f"sweep {name!r} has no confirmation; run `hpo confirm {name} --top K --seeds S` first")
+    return found

@@ -23,10 +23,9 @@ from datetime import date
 from typing import Any
 
 import yaml
-from hpo.results import Store, TrialRecord, param_importance
-from hpo.search.derive.confirm import EXPLOITING
+from hpo.results import Store, TrialRecord, best_first, flow_text, param_importance
 from hpo.search.engine.driver import driver_alive
-from hpo.search.engine.sweep import free_name, spec_of
+from hpo.search.engine.store import free_name, spec_of
 from hpo.search.errors import SweepInputError
 from hpo.spaces import SweepSpec, parse_spec
 from hpo.spaces.params import ChoiceParam, FloatParam, GridParam, IntParam, Pow2Param, node_to_data
@@ -68,6 +67,14 @@ class Refinement:
     changes: list[Change] = field(default_factory=list)
     finished: int = 0
     top: int = 0
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """How many params each kind of change touched (``narrowed``, ``kept``...), in the order they first occur."""
+        found: dict[str, int] = {}
+        for change in self.changes:
+            found[change.kind] = found.get(change.kind, 0) + 1
+        return found
 
 
 def _g(value: float) -> str:
@@ -158,12 +165,6 @@ def _label(option: Any) -> str:
     return str(option)
 
 
-def _finished(trials: list[TrialRecord], mode: str) -> list[TrialRecord]:
-    done = [t for t in trials if t.status in ("completed", "stopped_early") and t.last_metric is not None
-            and math.isfinite(t.last_metric)]
-    return sorted(done, key=lambda t: t.last_metric if mode == "min" else -t.last_metric)  # type: ignore[operator]
-
-
 def _check(record: Any, spec: SweepSpec) -> None:
     name = record.name
     if record.status == "running" and driver_alive(record):
@@ -172,7 +173,7 @@ def _check(record: Any, spec: SweepSpec) -> None:
         goals = ", ".join(m for m, _ in spec.objectives)
         raise SweepInputError(f"sweep {name!r} has several objectives ({goals}): there is no single top quantile to "
                               f"narrow to; `hpo extend {name} --samples N` goes on searching its Pareto front instead")
-    if spec.scheduler.type in EXPLOITING:
+    if spec.scheduler.exploits:
         raise SweepInputError(f"sweep {name!r} ran {spec.scheduler.type}: its trials' configs changed as they "
                               "trained, so a config does not explain a score; refine needs a sweep of fixed configs")
     if spec.confirm is not None:
@@ -224,26 +225,48 @@ def refine_spec(
     record = store.get_sweep(name)
     parent = spec_of(record)
     _check(record, parent)
-    ranked = _finished(store.trials(name), parent.mode)
+    ranked = _ranked(store, parent, name)
+    top_n = min(len(ranked), max(MIN_TOP, math.ceil(quantile * len(ranked))))
+    importances, importance_note = _importances(store, name)
+    params, fixed, changes = _narrowed(parent, ranked[:top_n])
+    _freeze_unimportant(parent, params, fixed, changes, importances, ranked[0], freeze_below)
+    search, search_note = _next_search(parent, name, samples=samples, finished=len(ranked))
+    data = parent.to_dict()
+    data.update(name=child or free_name(store, f"{name}-refined"), search=search, params=params, fixed=fixed)
+    header = [f"refined from sweep {name!r} by `hpo refine {name}` on {date.today().isoformat()}: "
+              f"{len(ranked)} finished trials, the top {top_n} ({quantile:.0%}) by {parent.metric} ({parent.mode}) "
+              f"are the good region; best {parent.metric} {_g(float(ranked[0].last_metric or 0))} "
+              f"(trial {ranked[0].trial_id})",
+              importance_note + (f"; params below {freeze_below:g} are frozen" if importances else "")]
+    text = _render(data, header=header, search_note=search_note, changes=changes)
+    spec = parse_spec(yaml.safe_load(text), source=f"refine:{name}")
+    return Refinement(parent=name, spec=spec, text=text, changes=changes, finished=len(ranked), top=top_n)
+
+
+def _ranked(store: Store, parent: SweepSpec, name: str) -> list[TrialRecord]:
+    """The parent's finished trials, best first; refused when too few to tell a good region from luck."""
+    ranked = best_first((t for t in store.trials(name) if t.status in ("completed", "stopped_early")),
+                        mode=parent.mode)
     if len(ranked) < MIN_TRIALS:
         raise SweepInputError(f"sweep {name!r} has {len(ranked)} finished trial(s) with a "
                               f"{parent.metric}; refine needs at least {MIN_TRIALS} to tell a good region from luck "
                               f"(`hpo extend {name} --samples N` adds trials)")
-    top_n = min(len(ranked), max(MIN_TOP, math.ceil(quantile * len(ranked))))
-    top, best = ranked[:top_n], ranked[0]
-    importances, importance_note = _importances(store, name)
+    return ranked
 
+
+def _narrowed(parent: SweepSpec, top: list[TrialRecord]) -> tuple[dict[str, Any], dict[str, Any], list[Change]]:
+    """Each param narrowed to where the ``top`` trials lie: the new params, the new fixed values, the changes."""
     params: dict[str, Any] = {}
     fixed: dict[str, Any] = dict(parent.fixed)
     changes: list[Change] = []
     for key, node in parent.params.items():
         values = [t.config[key] for t in top if key in t.config]
         if isinstance(node, FloatParam | IntParam) and values:
-            data, change = _narrow_numeric(key, node, [float(v) for v in values], top_n)
+            data, change = _narrow_numeric(key, node, [float(v) for v in values], len(top))
         elif isinstance(node, Pow2Param) and values:
-            data, change = _narrow_pow2(key, node, [int(v) for v in values], top_n)
+            data, change = _narrow_pow2(key, node, [int(v) for v in values], len(top))
         elif isinstance(node, ChoiceParam | GridParam):
-            data, change = _narrow_choice(key, node, values, top_n)
+            data, change = _narrow_choice(key, node, values, len(top))
         else:
             data, change = node_to_data(node), Change(key, "kept", "")
         if change.kind == "frozen":
@@ -251,31 +274,25 @@ def refine_spec(
         else:
             params[key] = data
         changes.append(change)
-    _freeze_unimportant(parent, params, fixed, changes, importances, best, freeze_below)
+    return params, fixed, changes
 
+
+def _next_search(parent: SweepSpec, name: str, *, samples: int | None,
+                 finished: int) -> tuple[dict[str, Any], list[str]]:
+    """The new sweep's ``search`` section (warm-started from ``name``) and the comments that explain it."""
     search = parent.search.model_dump(mode="json")
     search.update(num_samples=samples or parent.search.num_samples, seed=(parent.search.seed or 0) + 1,
                   points_to_evaluate=[], warm_start={"sweep": name})
-    search_note = [f"warm start from {name!r}: its {len(ranked)} finished trials seed the searcher (those outside "
-                   "the new ranges are dropped)"]
+    note = [f"warm start from {name!r}: its {finished} finished trials seed the searcher (those outside "
+            "the new ranges are dropped)"]
     if parent.search.algorithm in ("random", "grid"):
         search.update(algorithm="optuna", sampler=None)
-        search_note.append(f"optuna (was {parent.search.algorithm}): a random or grid warm start would re-run the "
-                           "earlier trials; optuna learns from them")
+        note.append(f"optuna (was {parent.search.algorithm}): a random or grid warm start would re-run the "
+                    "earlier trials; optuna learns from them")
     if parent.search.points_to_evaluate:
-        search_note.append(f"points_to_evaluate dropped ({len(parent.search.points_to_evaluate)}): they ran in "
-                           f"{name!r} and reach the searcher through the warm start")
-    search = {k: v for k, v in search.items() if v is not None or k == "max_concurrent"}
-
-    data = parent.to_dict()
-    data.update(name=child or free_name(store, f"{name}-refined"), search=search, params=params, fixed=fixed)
-    header = [f"refined from sweep {name!r} by `hpo refine {name}` on {date.today().isoformat()}: "
-              f"{len(ranked)} finished trials, the top {top_n} ({quantile:.0%}) by {parent.metric} ({parent.mode}) "
-              f"are the good region; best {parent.metric} {_g(float(best.last_metric or 0))} (trial {best.trial_id})",
-              importance_note + (f"; params below {freeze_below:g} are frozen" if importances else "")]
-    text = _render(data, header=header, search_note=search_note, changes=changes)
-    spec = parse_spec(yaml.safe_load(text), source=f"refine:{name}")
-    return Refinement(parent=name, spec=spec, text=text, changes=changes, finished=len(ranked), top=top_n)
+        note.append(f"points_to_evaluate dropped ({len(parent.search.points_to_evaluate)}): they ran in "
+                    f"{name!r} and reach the searcher through the warm start")
+    return {k: v for k, v in search.items() if v is not None or k == "max_concurrent"}, note
 
 
 def _freeze_unimportant(parent: SweepSpec, params: dict[str, Any], fixed: dict[str, Any], changes: list[Change],
@@ -298,11 +315,6 @@ def _freeze_unimportant(parent: SweepSpec, params: dict[str, Any], fixed: dict[s
                                                f"{below:g}" + (f" (else {earlier})" if earlier else ""))
 
 
-def _flow(value: Any) -> str:
-    return yaml.safe_dump(value, default_flow_style=True, width=math.inf, sort_keys=False).strip().removesuffix(
-        "...").strip()
-
-
 def _render(data: dict[str, Any], *, header: list[str], search_note: list[str], changes: list[Change]) -> str:
     """The spec as YAML: the header and each change as comments, params and fixed one key per line."""
     reasons = {c.path: c.reason for c in changes if c.reason}
@@ -313,12 +325,12 @@ def _render(data: dict[str, Any], *, header: list[str], search_note: list[str], 
             for name, node in value.items():
                 if name in reasons:
                     lines.append(f"  # {reasons[name]}")
-                lines.append(f"  {name}: {_flow(node)}")
+                lines.append(f"  {name}: {flow_text(node)}")
             continue
         if key == "search":
             lines += [f"# {note}" for note in search_note]
         if isinstance(value, dict | list) and value:
             lines.append(yaml.safe_dump({key: value}, sort_keys=False, default_flow_style=None, width=120).rstrip())
         else:
-            lines.append(f"{key}: {_flow(value)}")
+            lines.append(f"{key}: {flow_text(value)}")
     return "\n".join(lines) + "\n"

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from hpo.results import LINEAGE_KEY
+from hpo.results import LINEAGE_KEY, RAY_AUTO_KEYS
 from hpo.search.errors import MetricNotReportedError
 from ray.tune import Callback
 from ray.tune.stopper import Stopper
@@ -28,14 +28,8 @@ _BOUND: dict[str, list[Any]] = {}
 _EXPLOITS: dict[str, dict[str, dict[str, Any]]] = {}  # key -> trial id -> its last exploit, not yet reported
 _PROBLEMS: dict[str, MetricNotReportedError] = {}
 
-# Keys Ray adds to every result: a result holding nothing else reported no metric at all (a
+# A result holding only the keys Ray adds to every result (RAY_AUTO_KEYS) reported no metric at all (a
 # trainable that returned without reporting), which Ray lets pass and so do we.
-_RAY_KEYS = frozenset({
-    "done", "training_iteration", "time_this_iter_s", "time_total_s", "time_since_restore",
-    "iterations_since_restore", "timesteps_total", "episodes_total", "timesteps_since_restore", "config", "date",
-    "hostname", "node_ip", "pid", "timestamp", "trial_id", "experiment_tag", "checkpoint_dir_name",
-    "should_checkpoint", "experiment_id", "trial_resources",
-})
 
 
 def bind(key: str, callbacks: list[Any]) -> None:
@@ -213,8 +207,8 @@ class PlanStopper(Stopper):
         self.key, self.metric, self.criteria = key, metric, dict(criteria)
 
     def __call__(self, trial_id: str, result: dict[str, Any]) -> bool:
-        if self.metric not in result and any(k not in _RAY_KEYS for k in result):
-            reported = sorted(k for k in result if k not in _RAY_KEYS)
+        if self.metric not in result and any(k not in RAY_AUTO_KEYS for k in result):
+            reported = sorted(k for k in result if k not in RAY_AUTO_KEYS)
             problem = MetricNotReportedError(
                 f"trial {trial_id} reported no {self.metric!r} (the spec's metric); it reported: "
                 f"{', '.join(reported)}; report it with ray.tune.report, or set metric: to one of those",

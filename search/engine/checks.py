@@ -17,7 +17,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from hpo.spaces import ChoiceParam, FloatParam, GridParam, IntParam, Pow2Param, SpecError, SweepSpec
+from hpo.spaces import ChoiceParam, FloatParam, GridParam, IntParam, Pow2Param, SpecError, SweepSpec, build_plan
 from hpo.spaces.params import did_you_mean
 from hpo.trainables import ConfigKey, Contract, key_problem
 
@@ -151,11 +151,10 @@ def _checkpoints(contract: Contract, trainable: Any) -> bool:
 
 def exploit_problems(spec: SweepSpec, contract: Contract, *, trainable: Any = None) -> list[tuple[str, str]]:
     """PBT/PB2 against the trainable: it must checkpoint, and take new values of what is mutated."""
-    kind = spec.scheduler.type
-    if kind not in ("pbt", "pb2"):
+    plan = build_plan(spec)  # its exploits and mutations, which no capacity changes
+    if not plan.exploits:
         return []
-    from hpo import spaces
-
+    kind = plan.scheduler
     problems: list[tuple[str, str]] = []
     where = _name(spec)
     if not _checkpoints(contract, trainable):
@@ -163,7 +162,7 @@ def exploit_problems(spec: SweepSpec, contract: Contract, *, trainable: Any = No
                                            "declares none; checkpoint with tune.report(..., checkpoint=) and "
                                            "declare it (register(..., checkpoints=True) or "
                                            "trainables.declare(checkpoints=True)), or use another scheduler"))
-    mutations = spaces.build_plan(spec).mutations
+    mutations = plan.mutations
     for name in mutations:
         key = (contract.config or {}).get(name.split(".")[0])
         if key is not None and not key.mutable:

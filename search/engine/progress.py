@@ -12,6 +12,7 @@ import sys
 import time
 from typing import Any, Literal, TextIO
 
+from hpo.results import better, iterations_reached, trial_outcome
 from hpo.spaces import SweepPlan
 from ray.tune import Callback
 
@@ -20,6 +21,8 @@ __all__ = ["ProgressMode", "ProgressView", "quiet_ray_logging", "resolve_mode"]
 ProgressMode = Literal["auto", "live", "plain", "none"]
 
 _PLAIN_EVERY_S = 10.0
+# How this view words the store's outcomes (``trial_outcome``'s vocabulary).
+_SHOWN = {"completed": "completed", "stopped_early": "stopped early", "error": "errored"}
 
 
 def resolve_mode(mode: str | None, stream: TextIO | None = None) -> str:
@@ -69,7 +72,7 @@ class ProgressView(Callback):
     def __init__(self, plan: SweepPlan, *, mode_view: str = "plain", stream: TextIO | None = None) -> None:
         self.plan = plan
         self.name, self.metric, self.mode = plan.name, plan.metric, plan.mode
-        self.max_t, self.time_attr, self.early_stopping = plan.trial_cap, plan.time_attr, plan.early_stopping
+        self.time_attr = plan.time_attr
         self.view = mode_view
         self.config_keys = list(dict.fromkeys(a.name.partition(".")[0] for a in plan.axes))
         self.stream = stream or sys.stdout
@@ -111,32 +114,26 @@ class ProgressView(Callback):
     ) -> None:
         self.trials = trials
         tid = trial.trial_id
-        self.iters[tid] = int(result.get(self.time_attr, result.get("training_iteration", 0)) or 0)
+        self.iters[tid] = int(iterations_reached(result, time_attr=self.time_attr) or 0)
         value = result.get(self.metric)
-        if isinstance(value, (int, float)) and not math.isnan(value):
-            better = self.best is None or (
-                value < self.best[0] if self.mode == "min" else value > self.best[0]
-            )
-            if better:
-                config = dict(trial.config)
-                if self.config_keys is not None:
-                    config = {k: v for k, v in config.items() if k in self.config_keys}
-                self.best = (float(value), tid, config)
+        if isinstance(value, (int, float)) and not math.isnan(value) and better(
+                value, self.best[0] if self.best is not None else None, mode=self.mode):
+            config = dict(trial.config)
+            if self.config_keys is not None:
+                config = {k: v for k, v in config.items() if k in self.config_keys}
+            self.best = (float(value), tid, config)
 
     def on_trial_complete(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
         self.trials = trials
-        from hpo.results import ended_early
-
         it = self.iters.get(trial.trial_id, 0)
-        early = ended_early(trial, it, max_t=self.max_t if self.early_stopping else None, stop=self.plan.stop)
-        state = "stopped early" if early else "completed"
+        state = _SHOWN[trial_outcome(trial, failed=False, reached=it, max_t=self.plan.stop_cap, stop=self.plan.stop)]
         self.done[trial.trial_id] = state
         if self.view == "plain":
             self._line(f"trial {trial.trial_id} {state} after {it} iteration(s){self._metric_of(trial)}")
 
     def on_trial_error(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
         self.trials = trials
-        self.done[trial.trial_id] = "errored"
+        self.done[trial.trial_id] = _SHOWN["error"]
         if self.view == "plain":
             self._line(f"trial {trial.trial_id} errored (logs: {getattr(trial, 'path', None) or '?'})")
 

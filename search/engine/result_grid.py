@@ -11,23 +11,16 @@ has nothing to read and never paid it.
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
-from typing import Any
 
-from hpo.search.engine.environ import swapped
+from hpo.search.ray_compat.result_grid import without_trial_dataframes
 
 __all__ = ["grid_without_dataframes"]
-
-
-def _none_read(self: Any) -> dict[str, Any]:
-    return {}
 
 
 def grid_without_dataframes() -> AbstractContextManager[None]:
     """Inside the block, a result grid Tune builds holds no per-trial DataFrames (``metrics_dataframe``
     is None); every other part of it (trials, errors, last results) is as Tune makes it.
 
-    Outside it Tune reads them again (``hpo.search.engine.environ.swapped``, overlapping blocks included).
+    Outside it Tune reads them again, overlapping blocks included (``hpo.search.ray_compat.result_grid``).
     """
-    from ray.tune.analysis.experiment_analysis import ExperimentAnalysis
-
-    return swapped(ExperimentAnalysis, "_fetch_trial_dataframes", _none_read)
+    return without_trial_dataframes()

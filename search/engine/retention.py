@@ -17,6 +17,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from hpo.search.ray_compat.checkpoints import forget_checkpoint
 from ray.tune import Callback
 
 __all__ = ["CheckpointRetention"]
@@ -76,20 +77,4 @@ class CheckpointRetention(Callback):
                 gone.filesystem.delete_dir(gone.path)
             except (FileNotFoundError, OSError) as exc:
                 logger.debug("checkpoint %s already gone: %s", gone.path, exc)
-            _forget(kept.trial, gone.path)
-
-
-def _forget(trial: Any, path: str) -> None:
-    """Drop ``path`` from Ray's list of the trial's checkpoints, so its state stays small and true.
-
-    That list is Ray's internals (``_CheckpointManager._checkpoint_results``); where a Ray
-    release spells it otherwise, the list just keeps the deleted entries.
-    """
-    manager = getattr(getattr(trial, "run_metadata", None), "checkpoint_manager", None)
-    results = getattr(manager, "_checkpoint_results", None)
-    if not isinstance(results, list):
-        return
-    results[:] = [r for r in results if getattr(getattr(r, "checkpoint", None), "path", None) != path]
-    invalidate = getattr(trial.run_metadata, "invalidate_cache", None)
-    if callable(invalidate):
-        invalidate()
+            forget_checkpoint(kept.trial, gone.path)  # from Ray's list of the trial's checkpoints too

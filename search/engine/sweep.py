@@ -1,9 +1,10 @@
-"""The sweep engine, top to bottom: spec -> plan -> checks -> Ray -> Tuner fitted -> sweep finished.
+"""Run, resume and extend a sweep, top to bottom: spec -> plan -> checks -> Ray -> Tuner fitted -> sweep finished.
 
 Everything that can reject the request (the name, the trainable's contract, the resources)
 runs BEFORE Ray starts; only then is Ray started or joined, the trainable built, the sweep
-row written (with its plan) and the Tuner fitted. The plan built here is what the store, the
-progress view and the reports read.
+row written (with its plan) and the Tuner fitted. The plan (``hpo.search.engine.planning``) is
+what the store, the progress view and the reports read; the Tuner's construction and fit are
+``hpo.search.engine.tuner``'s, the store's name rules ``hpo.search.engine.store``'s.
 """
 
 from __future__ import annotations
@@ -11,29 +12,25 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
-from hpo.results import Store, SweepRecord, TrialRecord, mask_url
+from hpo.results import Store, TrialRecord, mask_url
 from hpo.search.cluster import local as cluster
 from hpo.search.cluster import storage
-from hpo.search.engine.callbacks import CALLBACK_KEY, LiveCallbacks, PlanStopper, TrialTracker, bind, unbind
+from hpo.search.engine.callbacks import CALLBACK_KEY, LiveCallbacks, TrialTracker, bind, unbind
 from hpo.search.engine.checks import check_spec, import_paths
 from hpo.search.engine.driver import Heartbeat, check_not_running
-from hpo.search.engine.environ import set_env
-from hpo.search.engine.retention import CheckpointRetention
+from hpo.search.engine.planning import plan_sweep
+from hpo.search.engine.store import check_name_free, open_store, spec_of, storage_of
+from hpo.search.engine.tuner import SweepRun, build_tuner, fit_restored, fit_tuner, ray_client
 from hpo.search.engine.warm_start import evaluated_points, warm_start_points
-from hpo.search.errors import MetricNotReportedError, SweepExistsError, SweepInputError
+from hpo.search.errors import MetricNotReportedError, SweepInputError
 from hpo.search.tracking import trackers as tracking
-from hpo.spaces import SweepPlan, SweepSpec, build_plan
+from hpo.spaces import SweepPlan, SweepSpec
 
-__all__ = ["SweepOutcome", "check_name_free", "extend_sweep", "free_name", "resume_sweep", "run_sweep", "spec_of"]
+__all__ = ["SweepOutcome", "extend_sweep", "resume_sweep", "run_sweep"]
 
 logger = logging.getLogger(__name__)
-
-_CHECKPOINTS_KEPT = 2  # the latest, and one more for the best-so-far
-# PBT/PB2: a top trial's checkpoint must outlive its next reports until a bottom trial copies it.
-_CHECKPOINTS_KEPT_EXPLOITING = 4
 
 
 @dataclass(frozen=True)
@@ -69,26 +66,10 @@ class SweepOutcome:
         """0 finished, 1 failed, 130 interrupted (the CLI's exit codes)."""
         return {"finished": 0, "failed": 1, "interrupted": 130}.get(self.status, 1)
 
-
-@dataclass(frozen=True)
-class _Run:
-    """One fit of one sweep: what every step after the checks needs."""
-
-    spec: SweepSpec
-    plan: SweepPlan
-    store: Store
-    storage: str  # Ray's storage_path (a path or a URI such as s3://bucket/prefix)
-    home: Path  # the run home (the local Ray's process records live under it)
-    trainable: Any
-    from_spec: bool
-    restore: dict[str, Any] | None = None  # Tuner.restore's options when resuming
-    evaluated: Any = None  # search.warm_start.EvaluatedPoints seeding the searcher, if any
-    experiment_name: str | None = None  # Ray's experiment directory name; default the sweep's name
-    extension: SweepPlan | None = None  # extend: the sweep's plan with the added trials (the store keeps it)
-
     @property
-    def experiment_path(self) -> str:
-        return storage.experiment_uri(self.storage, self.experiment_name or self.spec.name)
+    def metric(self) -> str | None:
+        """The metric the sweep optimised (the first objective of several), from its plan."""
+        return self.plan.metric if self.plan is not None else None
 
 
 # --------------------------------------------------------------------------- entry points
@@ -127,14 +108,14 @@ def run_sweep(
             declares nothing and reports no ``metric`` (``MetricNotReportedError``).
     """
     home_path = cluster.prepare_home(home)
-    store_obj = _open_store(store, home_path)
+    store_obj = open_store(store, home_path)
     where = storage.resolve_storage(spec.storage, home_path)
-    plan = build_plan(spec, slots=cluster.planned_slots(spec))
+    plan = plan_sweep(spec)
     check_name_free(store_obj, spec.name, storage.experiment_uri(where, spec.name))
     resolved = _checked_trainable(spec, trainable)
     evaluated = warm_start_points(spec, store_obj)
-    run = _Run(spec=spec, plan=plan, store=store_obj, storage=where, home=home_path, trainable=resolved,
-               from_spec=trainable is None, evaluated=evaluated)
+    run = SweepRun(spec=spec, plan=plan, store=store_obj, storage=where, home=home_path, trainable=resolved,
+                  from_spec=trainable is None, evaluated=evaluated)
     return _execute(run, progress=progress, verbose=verbose)
 
 
@@ -170,24 +151,24 @@ def resume_sweep(
     from ray import tune
 
     home_path = cluster.prepare_home(home)
-    store_obj = _open_store(store, home_path)
+    store_obj = open_store(store, home_path)
     record = store_obj.get_sweep(name)
     if record.status == "finished":
         raise SweepInputError(f"sweep {name!r} already finished; nothing to resume "
                               f"(`hpo extend {name} --samples N` adds trials)")
     check_not_running(record)
-    where = _storage_of(record, home_path)
+    where = storage_of(record, home_path)
     # An extended sweep's latest experiment is <name>-ext<k>: the row records which.
     experiment = record.experiment_path.rstrip("/").rsplit("/", 1)[-1] if record.experiment_path else name
     if not tune.Tuner.can_restore(storage.experiment_uri(where, experiment)):
         raise SweepInputError(f"sweep {name!r}: no Ray Tune state to resume in "
                               f"{mask_url(storage.experiment_uri(where, experiment))}")
     spec = spec_of(record)
-    plan = build_plan(spec, slots=cluster.planned_slots(spec))
+    plan = plan_sweep(spec)
     resolved = _checked_trainable(spec, trainable)
     restore = {"resume_unfinished": True, "resume_errored": not restart_errored, "restart_errored": restart_errored}
-    run = _Run(spec=spec, plan=plan, store=store_obj, storage=where, home=home_path, trainable=resolved,
-               from_spec=trainable is None, restore=restore, experiment_name=experiment)
+    run = SweepRun(spec=spec, plan=plan, store=store_obj, storage=where, home=home_path, trainable=resolved,
+                  from_spec=trainable is None, restore=restore, experiment_name=experiment)
     return _execute(run, progress=progress, verbose=verbose)
 
 
@@ -226,7 +207,7 @@ def extend_sweep(
     if samples < 1:
         raise SweepInputError(f"extend {name}: --samples must be >= 1, got {samples}")
     home_path = cluster.prepare_home(home)
-    store_obj = _open_store(store, home_path)
+    store_obj = open_store(store, home_path)
     record = store_obj.get_sweep(name)
     check_not_running(record)
     if record.status == "running":
@@ -241,13 +222,13 @@ def extend_sweep(
     search = first.search.model_copy(update={"num_samples": samples, "seed": (first.search.seed or 0) + len(earlier),
                                              "points_to_evaluate": [], "warm_start": None})
     spec = first.model_copy(update={"search": search})
-    plan = build_plan(spec, slots=cluster.planned_slots(spec))
+    plan = plan_sweep(spec)
     resolved = _checked_trainable(spec, trainable)
     evaluated = None
     if spec.search.algorithm in ("optuna", "hyperopt"):  # model-based: they learn from every earlier result
         evaluated = evaluated_points(spec, store_obj, sweep=name)
         logger.warning("%s", evaluated.summary(what="extend"))
-    where = _storage_of(record, home_path)
+    where = storage_of(record, home_path)
     k = 1
     while storage.exists(storage.experiment_uri(where, f"{name}-ext{k}")):
         k += 1
@@ -255,44 +236,13 @@ def extend_sweep(
     extension = replace(plan, trials=plan.trials + (before.trials if before else len(earlier)),
                         budget_full=plan.budget_full + (before.budget_full if before else 0),
                         budget_expected=plan.budget_expected + (before.budget_expected if before else 0))
-    run = _Run(spec=spec, plan=plan, store=store_obj, storage=where, home=home_path, trainable=resolved,
-               from_spec=trainable is None, evaluated=evaluated, experiment_name=f"{name}-ext{k}",
-               extension=extension)
+    run = SweepRun(spec=spec, plan=plan, store=store_obj, storage=where, home=home_path, trainable=resolved,
+                  from_spec=trainable is None, evaluated=evaluated, experiment_name=f"{name}-ext{k}",
+                  extension=extension)
     return _execute(run, progress=progress, verbose=verbose)
 
 
 # --------------------------------------------------------------------------- checks (no Ray)
-def _open_store(store: Store | str | None, home: Path) -> Store:
-    if store is None or isinstance(store, str):
-        return Store.open(store, home=home)
-    return store
-
-
-def free_name(store: Store, base: str) -> str:
-    """``base``, or ``base2``, ``base3``... : the first name the store does not hold (a derived sweep's default)."""
-    name, k = base, 1
-    while store.find_sweep(name) is not None:
-        k += 1
-        name = f"{base}{k}"
-    return name
-
-
-def check_name_free(store: Store, name: str, experiment_path: str) -> None:
-    """Refuse a name the store or Ray's storage already holds (one line saying what to do)."""
-    existing = store.find_sweep(name)
-    if existing is not None and existing.status != "finished":
-        raise SweepExistsError(
-            f"sweep {name!r} exists unfinished in the store (status {existing.status}); "
-            f"continue it with `hpo resume {name}` or start a new one with --name NEW_NAME", name=name)
-    if existing is not None:
-        raise SweepExistsError(
-            f"sweep {name!r} already finished in the store; choose another name with --name NEW_NAME", name=name)
-    if storage.exists(experiment_path):
-        raise SweepExistsError(
-            f"sweep {name!r}: experiment directory {mask_url(experiment_path)} already exists; "
-            f"choose another name with --name NEW_NAME", name=name)
-
-
 def _checked_trainable(spec: SweepSpec, trainable: Any) -> Any:
     """The checks every entry point makes before Ray starts, then the trainable to run: the spec
     against the trainable's contract, the resources against what is known of the capacity, and the
@@ -313,21 +263,8 @@ def _resolve_trainable(spec: SweepSpec, trainable: Any) -> Any:
         return trainables.resolve(spec.trainable)
 
 
-def _storage_of(record: SweepRecord, home: Path) -> str:
-    return record.storage_path or str(home / "ray")
-
-
-def spec_of(record: SweepRecord) -> SweepSpec:
-    """The spec a sweep was recorded with, parsed again (for a resume)."""
-    import yaml
-
-    from hpo import spaces
-
-    return spaces.parse_spec(yaml.safe_load(record.spec_yaml or "{}"), source=f"store:{record.name}")
-
-
 # --------------------------------------------------------------------------- with Ray
-def _execute(run: _Run, *, progress: Any, verbose: bool) -> SweepOutcome:
+def _execute(run: SweepRun, *, progress: Any, verbose: bool) -> SweepOutcome:
     from hpo.search.engine import stall
     from hpo.search.engine.trainable_glue import prepare_trainable
     from hpo.trainables.shared import SharedScope
@@ -341,7 +278,7 @@ def _execute(run: _Run, *, progress: Any, verbose: bool) -> SweepOutcome:
     try:
         capacity = cluster.joined_capacity()
         cluster.check_resources(run.spec, capacity)
-        storage.check_store_reachable(run.store.url, sqlite_path=run.store.sqlite_path, client=_ray_client())
+        storage.check_store_reachable(run.store.url, sqlite_path=run.store.sqlite_path, client=ray_client())
         if len(capacity.nodes) > 1 or storage.is_uri(run.storage):
             storage.probe_nodes(run.storage)
         plan = run.plan.with_concurrency(run.plan.concurrency or cluster.concurrency_slots(run.spec, capacity))
@@ -364,7 +301,11 @@ def _execute(run: _Run, *, progress: Any, verbose: bool) -> SweepOutcome:
         bind(CALLBACK_KEY, live)
         with Heartbeat(run.store, run.spec.name):
             try:
-                status, grid = _fit(_tuner(run, plan, runnable), tracker)
+                if run.restore is not None:
+                    status, grid = fit_restored(run, runnable, tracker)
+                else:
+                    status, grid = fit_tuner(build_tuner(run, plan, runnable, callbacks=_tune_callbacks(run, plan)),
+                                             tracker)
             except stall.SweepStalled as exc:
                 reason = str(exc)
     except MetricNotReportedError as exc:
@@ -394,11 +335,12 @@ def _live_callbacks(plan: SweepPlan, store: Store, progress: Any, tracker: Trial
     """The driver-side callbacks, all configured from the plan: the store's, the tracker, the view."""
     from hpo.results import StoreCallback
     from hpo.search.engine.progress import ProgressView, resolve_mode
+    from hpo.search.ray_compat.cluster import trial_node_id
 
     live: list[Any] = [
         StoreCallback(store, sweep=plan.name, metric=plan.metric, mode=plan.mode,
-                      max_t=plan.trial_cap if plan.early_stopping else None, time_attr=plan.time_attr,
-                      stop=plan.stop),
+                      max_t=plan.stop_cap, time_attr=plan.time_attr,
+                      stop=plan.stop, node_of=trial_node_id),
         tracker,
     ]
     if isinstance(progress, ProgressView):
@@ -408,101 +350,15 @@ def _live_callbacks(plan: SweepPlan, store: Store, progress: Any, tracker: Trial
     return live
 
 
-def _tuner(run: _Run, plan: SweepPlan, runnable: Any) -> Any:
-    from hpo.search.engine.tbx import tensorboard_callback, trial_files_on
-    from hpo.search.engine.trainable_glue import checkpoint_frequency_for, reuse_actors_for
-    from hpo.search.schedulers.build import make_scheduler
-    from hpo.search.searchers.build import make_searcher, param_space, searcher_limit
-    from hpo.search.searchers.restored_state import search_algorithm
-    from ray import tune
-
-    space = param_space(run.spec)
-    if run.restore is not None:
-        return tune.Tuner.restore(run.experiment_path, trainable=runnable, param_space=space, **run.restore)
-    callbacks: list[Any] = [LiveCallbacks(CALLBACK_KEY)]
-    if _ray_client():
+def _tune_callbacks(run: SweepRun, plan: SweepPlan) -> list[Any]:
+    """What Tune calls back: the proxy to the driver-side callbacks bound under ``CALLBACK_KEY``."""
+    if ray_client():
         # Through Ray Client the callbacks run on the cluster, where nothing is bound to the
         # proxy's key: pass the (picklable, reopened-by-URL) store callback itself instead.
         logger.warning("connected through Ray Client: no live progress view; results reach the store only if "
                        "%s is reachable from the cluster", run.store.url_masked)
-        callbacks = [_live_callbacks(plan, run.store, "none", TrialTracker())[0]]
-    # Ray deletes old checkpoints itself only before its experiment state is saved: see hpo.search.engine.retention.
-    callbacks.append(CheckpointRetention(keep=_CHECKPOINTS_KEPT_EXPLOITING if plan.exploits else _CHECKPOINTS_KEPT))
-    return tune.Tuner(
-        runnable,
-        param_space=space,
-        tune_config=tune.TuneConfig(
-            metric=plan.metric,
-            mode=plan.mode,
-            search_alg=search_algorithm(make_searcher(run.spec, max_concurrent=searcher_limit(run.spec, plan),
-                                                      evaluated=run.evaluated)),
-            scheduler=make_scheduler(run.spec, plan=plan, lineage_key=CALLBACK_KEY),
-            num_samples=run.spec.search.num_samples,
-            reuse_actors=reuse_actors_for(runnable),
-            trial_dirname_creator=_trial_dirname,
-        ),
-        run_config=tune.RunConfig(
-            name=run.experiment_name or run.spec.name,
-            storage_path=run.storage,
-            callbacks=[*callbacks, *([tensorboard_callback()] if trial_files_on() else [])],
-            failure_config=tune.FailureConfig(max_failures=run.spec.failures.max_retries),
-            checkpoint_config=tune.CheckpointConfig(
-                num_to_keep=None, checkpoint_frequency=checkpoint_frequency_for(runnable)),
-            stop=PlanStopper(CALLBACK_KEY, metric=plan.metric, criteria=plan.stop),
-            verbose=0,
-        ),
-    )
-
-
-def _trial_dirname(trial: Any) -> str:
-    """``train_cifar_1da47fc4``: Ray's default puts the whole config in the path (too long to read)."""
-    return f"{trial.trainable_name}_{trial.trial_id}"
-
-
-def _ray_client() -> bool:
-    """Connected through Ray Client (``ray://``): Tune's loop then runs on the cluster."""
-    from ray.util.client import ray as client_ray
-
-    return bool(client_ray.is_connected())
-
-
-def _fit(tuner: Any, tracker: TrialTracker) -> tuple[str, Any]:
-    """Fit; return ("finished"|"failed"|"interrupted", result grid or None).
-
-    Raises:
-        MetricNotReportedError: a result lacked the metric (``PlanStopper`` ended the sweep there).
-    """
-    from hpo.search.engine.result_grid import grid_without_dataframes
-    from hpo.search.ray_compat.usage_tag import light_callback_tag
-    from ray.tune.error import TuneError
-
-    PlanStopper.clear(CALLBACK_KEY)
-    try:
-        # Ray's new console output prints its experiment banner even at verbose=0; the legacy
-        # reporter at verbose=0 prints nothing, and our ProgressView takes its place. Per-epoch
-        # checkpoints make Tune snapshot often, which it would warn about on every burst. Ray's
-        # own missing-metric check is off: PlanStopper makes it, with one line instead of a traceback.
-        # Tune's callback usage tag would import the W&B and MLflow integrations (hpo.search.ray_compat.usage_tag), and
-        # its result grid read every trial's results back from its files (hpo.search.engine.result_grid).
-        with set_env(RAY_AIR_NEW_OUTPUT="0", TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S="0",
-                     TUNE_DISABLE_STRICT_METRIC_CHECKING="1"), light_callback_tag(), grid_without_dataframes():
-            grid = tuner.fit()
-    except KeyboardInterrupt:
-        # A second Ctrl-C: Tune's graceful handler already ran on the first one.
-        return "interrupted", None
-    except TuneError:
-        problem = PlanStopper.problem(CALLBACK_KEY)
-        if problem is not None:
-            raise problem from None
-        raise
-    if tracker.unfinished():
-        return "interrupted", grid
-    trials = tracker.trials
-    if trials and all(t.status == "ERROR" for t in trials):
-        return "failed", grid
-    if not trials and len(grid) and grid.num_errors == len(grid):  # Ray Client: no driver-side tracker
-        return "failed", grid
-    return "finished", grid
+        return [_live_callbacks(plan, run.store, "none", TrialTracker())[0]]
+    return [LiveCallbacks(CALLBACK_KEY)]
 
 
 def _first_error(store: Store, name: str, grid: Any) -> str | None:

@@ -15,7 +15,7 @@ import sys
 import time
 from typing import Any
 
-__all__ = ["import_tensorboardx", "tensorboard_callback", "trial_files_on"]
+__all__ = ["SyncEventWriter", "import_tensorboardx", "tensorboard_callback", "trial_files_on"]
 
 
 # Imported by tensorboardX only to accept tensors (torch) and to write events straight to s3:// paths
@@ -39,7 +39,7 @@ def import_tensorboardx() -> None:
             del sys.modules[name]
 
 
-class _SyncEventWriter:
+class SyncEventWriter:
     """The part of tensorboardX's ``SummaryWriter`` that Ray's ``TBXLoggerCallback`` uses, writing each
     trial's events file in the driver's own thread, without an fsync per flush.
 
@@ -65,7 +65,7 @@ class _SyncEventWriter:
         self._write(self._event_cls(wall_time=time.time(), file_version="brain.Event:2"))
 
     @property
-    def file_writer(self) -> _SyncEventWriter:
+    def file_writer(self) -> SyncEventWriter:
         return self
 
     def _write(self, event: Any) -> None:
@@ -119,12 +119,10 @@ def trial_files_on() -> bool:
 
 
 def tensorboard_callback() -> Any:
-    """Ray Tune's ``TBXLoggerCallback`` (so Tune adds no second one) writing through ``_SyncEventWriter``:
+    """Ray Tune's ``TBXLoggerCallback`` (so Tune adds no second one) writing through ``SyncEventWriter``:
     the same events, tags (``ray/tune/<metric>``), steps and hparams, without a thread and an fsync per
-    trial and result."""
-    from ray.tune.logger import TBXLoggerCallback
+    trial and result (``hpo.search.ray_compat.tbx``)."""
+    from hpo.search.ray_compat.tbx import tbx_callback
 
     import_tensorboardx()  # the driver needs no torch for scalars
-    callback = TBXLoggerCallback()
-    callback._summary_writer_cls = _SyncEventWriter
-    return callback
+    return tbx_callback(SyncEventWriter)

@@ -20,7 +20,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-__all__ = ["checkpoint_frequency_for", "prepare_trainable", "reuse_actors_for", "ship_module_by_value"]
+__all__ = ["checkpoint_frequency_for", "own_copy", "prepare_trainable", "reuse_actors_for", "ship_module_by_value"]
 
 logger = logging.getLogger(__name__)
 
@@ -108,7 +108,7 @@ def ship_module_by_value(obj: Any) -> str | None:
     return target.__name__
 
 
-def _own_copy(fn: Any) -> Any:
+def own_copy(fn: Any) -> Any:
     """A copy of a plain function, so ``tune.with_resources`` (which sets ``fn._resources``)
     leaves the caller's function as it was (a later plain ``tune.run(fn, resources_per_trial=...)``
     would otherwise be refused)."""
@@ -157,4 +157,4 @@ def prepare_trainable(spec: Any, trainable: Any, *, from_spec: bool, storage: st
         return multi_worker_trainable(built, workers=workers, cpu=float(spec.resources.cpu),
                                       gpu=float(spec.resources.gpu), storage=storage or tempfile.gettempdir(),
                                       sweep=spec.name, on_oom=spec.failures.on_oom)
-    return tune.with_resources(_own_copy(built), {"cpu": float(spec.resources.cpu), "gpu": float(spec.resources.gpu)})
+    return tune.with_resources(own_copy(built), {"cpu": float(spec.resources.cpu), "gpu": float(spec.resources.gpu)})

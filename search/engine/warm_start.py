@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from hpo.results import Store, SweepNotFoundError, TrialRecord
+from hpo.results import Store, SweepNotFoundError, best_first
 from hpo.search.errors import SweepInputError
 from hpo.spaces import SweepSpec
 from hpo.spaces.points import point_from_config, point_problems
@@ -48,15 +48,10 @@ class EvaluatedPoints:
         return line
 
 
-def _ranked(trials: list[TrialRecord], mode: str) -> list[TrialRecord]:
-    scored = [t for t in trials if t.last_metric is not None]
-    return sorted(scored, key=lambda t: t.last_metric if mode == "min" else -t.last_metric)  # type: ignore[operator]
-
-
 def evaluated_points(spec: SweepSpec, store: Store, *, sweep: str, top_k: int | None = None) -> EvaluatedPoints:
     """The trials of ``sweep`` as evaluated points of ``spec``'s space (best ``top_k``, or all)."""
     need_all = spec.search.algorithm != "random"  # a model-based searcher needs every searched value
-    ranked = _ranked(store.trials(sweep), spec.mode)
+    ranked = best_first(store.trials(sweep), mode=spec.mode)
     if top_k is not None:
         ranked = ranked[:top_k]
     points, values = [], []

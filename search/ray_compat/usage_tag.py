@@ -6,6 +6,8 @@ integrations, which import ``wandb`` and ``mlflow`` themselves when they are ins
 of the driver's start and 50 MB of its RSS on this machine (``bench/scale.py``), paid by every sweep
 and never by a run without callbacks. :func:`light_callback_tag` records the same tag from class
 names, which is all Ray compares, so nothing is imported for it.
+
+Checked on Ray 2.60.0.
 """
 
 from __future__ import annotations
@@ -28,7 +30,9 @@ def callback_kinds(callbacks: list[Any] | None) -> dict[str, int]:
 
     A callback of one of Ray's tracker or default logger classes counts under its class name; any other
     logger callback under ``CustomLoggerCallback``; any other Tune callback under ``CustomCallback``.
-    Objects that are not Tune callbacks are left out (Tune rejects them later).
+    Objects that are not Tune callbacks are left out (Tune rejects them later). The same count as Ray's own
+    ``ray.air._internal.usage._count_callbacks``, which imports the integrations to tell them apart
+    (the compat tests compare the two). Checked on Ray 2.60.0.
     """
     from ray.tune import Callback
     from ray.tune.logger import LoggerCallback
@@ -59,7 +63,10 @@ def _tag(callbacks: list[Any] | None) -> bool:
 def light_callback_tag() -> AbstractContextManager[None]:
     """Inside the block, Tune tags its callbacks through :func:`callback_kinds` (no integration imports).
 
-    Outside it Ray's own function is back (``hpo.search.engine.environ.swapped``, overlapping blocks included).
+    Touches ``ray.air._internal.usage.tag_callbacks``, swapped for :func:`callback_kinds` feeding
+    ``ray._common.usage.usage_lib.record_extra_usage_tag`` under ``TagKey.AIR_CALLBACKS``, as Ray's own
+    does. Outside the block Ray's own function is back (``hpo.search.engine.environ.swapped``, overlapping
+    blocks included). Checked on Ray 2.60.0.
     """
     from ray.air._internal import usage
 

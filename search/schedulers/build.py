@@ -1,38 +1,20 @@
 """Trial schedulers from a spec. metric/mode are NOT passed here: TuneConfig sets them once.
 
 PBT and PB2 are subclassed only to note each exploit (which trial took whose checkpoint, and
-at which iterations) under a key; :class:`hpo.search.engine.callbacks.LiveCallbacks` adds the note to the
-trial's next result, so the store keeps the lineage in the results it already has.
+at which iterations) as lineage: ``hpo.search.schedulers.lineage``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from hpo.search.engine.callbacks import note_exploit
+from hpo.search.schedulers.lineage import NotesExploits
 from ray.tune.schedulers import PopulationBasedTraining
 
 __all__ = ["LineagePBT", "make_scheduler"]  # LineagePB2: hpo.search.schedulers.pb2
 
 
-class _NotesExploits:
-    """Mixed into PBT/PB2: each exploit noted under ``lineage_key`` (module level: Ray pickles schedulers)."""
-
-    lineage_key: str | None = None
-
-    def _exploit(self, tune_controller: Any, trial: Any, trial_to_clone: Any) -> None:
-        time_attr = self._time_attr  # type: ignore[attr-defined]
-        states = self._trial_state  # type: ignore[attr-defined]
-        at = states[trial].last_result or {}
-        source = states[trial_to_clone].last_result or {}
-        super()._exploit(tune_controller, trial, trial_to_clone)  # type: ignore[misc]
-        if self.lineage_key is not None:
-            note_exploit(self.lineage_key, trial.trial_id, {
-                "from_trial": trial_to_clone.trial_id, "from_step": source.get(time_attr),
-                "at_step": at.get(time_attr)}, during=at)
-
-
-class LineagePBT(_NotesExploits, PopulationBasedTraining):
+class LineagePBT(NotesExploits, PopulationBasedTraining):
     """Ray's PBT, noting its exploits."""
 
 
@@ -53,7 +35,7 @@ def _exploiting(spec: Any, plan: Any, lineage_key: str | None) -> Any:
     common = {"time_attr": sch.time_attr, "perturbation_interval": plan.perturbation_interval,
               "quantile_fraction": sch.quantile_fraction, "synch": sch.synch,
               "custom_explore_fn": spaces.ConfigClip(spec)}
-    scheduler: _NotesExploits
+    scheduler: NotesExploits
     if sch.type == "pb2":
         from hpo.search.schedulers.pb2 import LineagePB2
 
@@ -82,7 +64,7 @@ def make_scheduler(spec: Any, *, plan: Any = None, lineage_key: str | None = Non
 
     sch = spec.scheduler
     kind = sch.type
-    if kind in ("pbt", "pb2"):
+    if sch.exploits:
         from hpo import spaces
 
         return _exploiting(spec, plan if plan is not None else spaces.build_plan(spec), lineage_key)

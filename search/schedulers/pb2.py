@@ -3,11 +3,11 @@
 
 from __future__ import annotations
 
-from hpo.search.schedulers.build import _NotesExploits
+from hpo.search.schedulers.lineage import NotesExploits
 from ray.tune.schedulers.pb2 import PB2
 
 __all__ = ["LineagePB2"]
 
 
-class LineagePB2(_NotesExploits, PB2):
+class LineagePB2(NotesExploits, PB2):
     """Ray's PB2, noting its exploits."""

@@ -2,7 +2,8 @@
 
 ``spaces.to_hyperopt_points`` gives points as ``{label: raw value}`` with choices as
 indices, which is right for conditional groups; Ray's own conversion only handles
-top-level choices of constants and would re-convert them, so it is skipped here.
+top-level choices of constants and would re-convert them, so it is skipped
+(``hpo.search.ray_compat.hyperopt``).
 
 ``add_evaluated`` takes points that were already run (warm start, extend) with their metric
 values: Ray 2.60's HyperOptSearch has no ``evaluated_rewards``, so they go into HyperOpt's
@@ -13,16 +14,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from ray.tune.search.hyperopt import HyperOptSearch
+from hpo.search.ray_compat.hyperopt import RawPointsHyperOptSearch
 
 __all__ = ["PreparedPointsHyperOptSearch"]
 
 
-class PreparedPointsHyperOptSearch(HyperOptSearch):
+class PreparedPointsHyperOptSearch(RawPointsHyperOptSearch):
     """``HyperOptSearch`` whose points are given as ``spaces.to_hyperopt_points`` makes them."""
-
-    def _convert_categories_to_indices(self, config: Any) -> None:
-        return None
 
     def add_evaluated(self, points: list[dict[str, Any]], values: list[float]) -> None:
         """Record ``points`` (HyperOpt's form) as finished with ``values`` of the metric (mode respected)."""
@@ -30,7 +28,7 @@ class PreparedPointsHyperOptSearch(HyperOptSearch):
 
         if not points:
             return
-        trials = self._hpopt_trials
+        trials = self.hyperopt_trials
         labels = list(self.domain.params)
         tids = trials.new_trial_ids(len(points))
         # Labels of an inactive branch (a choice of groups) get no value, as in HyperOpt's own trials.

@@ -13,11 +13,10 @@ parallel TPE degrades towards random). ``bench/search_quality.py`` measures it.
 from __future__ import annotations
 
 import logging
-import pickle
 from typing import Any
 
+from hpo.search.ray_compat.optuna import RecordedOptunaSearch
 from hpo.search.searchers.optuna_state import SamplerSettings, StudyRecord
-from ray.tune.search.optuna import OptunaSearch
 
 __all__ = ["SamplerSettings", "SpecOptunaSearch", "make_optuna_search"]
 
@@ -45,7 +44,7 @@ class _Recorder:
         return self.params[name]
 
 
-class SpecOptunaSearch(OptunaSearch):
+class SpecOptunaSearch(RecordedOptunaSearch):
     """``OptunaSearch`` on a ``spaces.OptunaSpace``: the trial's config is what the space returns.
 
     It pickles as plain data (``hpo.search.searchers.optuna_state``): Ray pickles it into ``tuner.pkl`` and into
@@ -61,29 +60,11 @@ class SpecOptunaSearch(OptunaSearch):
         super().__init__(space=space, metric=metric, mode=mode, points_to_evaluate=points_to_evaluate,
                          sampler=sampler.build(), storage=optuna.storages.InMemoryStorage())
 
-    def __getstate__(self) -> dict[str, Any]:
-        state = {k: v for k, v in self.__dict__.items() if k not in _LIVE}
-        state["_study_record"] = StudyRecord.capture(self._ot_study, self._ot_trials)
-        return state
+    def record_study(self, study: Any, running: dict[str, Any]) -> StudyRecord:
+        return StudyRecord.capture(study, running)
 
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        state = dict(state)
-        record: StudyRecord = state.pop("_study_record")
-        self.__dict__.update(state)
-        self._ot_study, self._storage, self._ot_trials = record.rebuild(self._sampler_settings)
-        self._sampler = self._ot_study.sampler
-
-    # Ray's own save/restore pickle ``self.__dict__`` as it is, live objects included.
-    def save(self, checkpoint_path: str) -> None:
-        with open(checkpoint_path, "wb") as f:
-            pickle.dump(self.__getstate__(), f)
-
-    def restore(self, checkpoint_path: str) -> None:
-        with open(checkpoint_path, "rb") as f:
-            self.__setstate__(pickle.load(f))
-
-    def _suggest_from_define_by_run_func(self, func: Any, ot_trial: Any) -> dict[str, Any]:
-        return func(ot_trial)
+    def rebuild_study(self, record: StudyRecord) -> tuple[Any, Any, dict[str, Any]]:
+        return record.rebuild(self._sampler_settings)
 
     def add_evaluated(self, points: list[dict[str, Any]], values: list[float]) -> None:
         """Tell the study about trials already run (warm start, extend): finished Optuna trials.
@@ -94,13 +75,13 @@ class SpecOptunaSearch(OptunaSearch):
         """
         import optuna
 
-        if len(self._ot_study.directions) > 1:  # earlier results carry the first objective only
+        if len(self.study.directions) > 1:  # earlier results carry the first objective only
             logger.warning("several objectives: the %d earlier trial(s) are not given to the sampler", len(points))
             return
         for point, value in zip(points, values, strict=True):
             recorder = _Recorder(point)
-            self._space(recorder)
-            self._ot_study.add_trial(optuna.trial.create_trial(
+            self.space(recorder)
+            self.study.add_trial(optuna.trial.create_trial(
                 params={k: point[k] for k in recorder.asked}, distributions=recorder.asked, value=value))
 
 
@@ -121,7 +102,3 @@ def make_optuna_search(spec: Any) -> SpecOptunaSearch:
         points_to_evaluate=spaces.to_optuna_points(spec) or None,
         sampler=SamplerSettings(spec.search.sampler, spec.search.seed),
     )
-
-
-# What ``__getstate__`` leaves out: Optuna's live objects, rebuilt from a ``StudyRecord``.
-_LIVE = frozenset({"_sampler", "_ot_study", "_storage", "_ot_trials"})

@@ -84,7 +84,9 @@ class StudyRecord:
     @classmethod
     def capture(cls, study: Any, ot_trials: dict[str, Any]) -> StudyRecord:
         """Copy ``study`` (an in-memory study) and the unfinished trials of ``ot_trials``."""
-        storage = study._storage  # the study's own storage: Optuna gives no public handle on it
+        from hpo.search.ray_compat.optuna import study_storage
+
+        storage = study_storage(study)
         study_id = storage.get_study_id_from_name(study.study_name)
         trials = study.get_trials(deepcopy=True)
         finished = {t.number for t in trials if t.state.is_finished()}

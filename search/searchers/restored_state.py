@@ -19,12 +19,19 @@ result of trials Tune saw end and it did not. ``ReconcilingVariantGenerator``
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hpo.search.ray_compat.tune_state import (
+    experiment_state_files,
+    live_variants,
+    read_saved_trials,
+    reset_suggested,
+    set_live_variants,
+    suggested_count,
+)
 from ray.tune.search import BasicVariantGenerator, SearchGenerator
 
 __all__ = ["ReconcilingSearchGenerator", "ReconcilingVariantGenerator", "RestoredTrials", "restored_trials",
@@ -47,28 +54,20 @@ class RestoredTrials:
 def restored_trials(dirpath: str | Path) -> RestoredTrials | None:
     """Tune's trials in ``dirpath``'s newest ``experiment_state-*.json``, or None when it has none.
 
-    The newest is the greatest file name, the rule ``TuneController.resume`` follows.
+    The newest is the greatest file name, the rule ``TuneController.resume`` follows
+    (``hpo.search.ray_compat.tune_state`` reads the files).
     """
-    from ray.tune.execution.tune_controller import TuneController
-
-    files = sorted(Path(dirpath).glob(TuneController.CKPT_FILE_TMPL.format("*")))
+    files = experiment_state_files(dirpath)
     if not files:
         return None
     newest = files[-1]
     try:
-        state = json.loads(newest.read_text())
-        ids: set[str] = set()
-        ended: dict[str, tuple[dict[str, Any], bool]] = {}
-        for trial_json, meta_json in state["trial_data"]:
-            trial = json.loads(trial_json)
-            ids.add(str(trial["trial_id"]))
-            if trial.get("status") in _ENDED:
-                last = json.loads(meta_json).get("last_result") or {}
-                ended[str(trial["trial_id"])] = (last if isinstance(last, dict) else {}, trial["status"] == "ERROR")
+        saved = read_saved_trials(newest)
     except (OSError, ValueError, KeyError, TypeError) as exc:
         logger.warning("could not read Tune's trials from %s (%s); the searcher keeps its own count", newest, exc)
         return None
-    return RestoredTrials(ids=frozenset(ids), ended=ended, source=newest.name)
+    ended = {t.trial_id: (t.last_result, t.status == "ERROR") for t in saved if t.status in _ENDED}
+    return RestoredTrials(ids=frozenset(t.trial_id for t in saved), ended=ended, source=newest.name)
 
 
 class ReconcilingSearchGenerator(SearchGenerator):
@@ -79,11 +78,11 @@ class ReconcilingSearchGenerator(SearchGenerator):
         restored = restored_trials(dirpath)
         if restored is None:
             return
-        if self._counter != len(restored.ids):
+        counted = suggested_count(self)
+        if counted != len(restored.ids):
             logger.warning("resume: the searcher's state counted %d trial(s), Tune's %s holds %d; "
-                           "going on from Tune's", self._counter, restored.source, len(restored.ids))
-            self._counter = len(restored.ids)
-            self._finished = False
+                           "going on from Tune's", counted, restored.source, len(restored.ids))
+            reset_suggested(self, len(restored.ids))
         for trial_id in sorted(_live_ids(self.searcher)):
             if trial_id not in restored.ids:
                 # Suggested, then lost with the driver: free its slot and fail it in the searcher.
@@ -106,14 +105,14 @@ class ReconcilingVariantGenerator(BasicVariantGenerator):
         if restored is None:
             return
         self._restored = restored.ids
-        self._live_trials = {t for t in self._live_trials if t in restored.ids and t not in restored.ended}
+        set_live_variants(self, {t for t in live_variants(self) if t in restored.ids and t not in restored.ended})
 
     def next_trial(self) -> Any:
         trial = super().next_trial()
         while trial is not None and trial.trial_id in self._restored:
             logger.warning("resume: trial %s is already in Tune's restored state; not suggested again",
                            trial.trial_id)
-            self._live_trials.discard(trial.trial_id)
+            set_live_variants(self, live_variants(self) - {trial.trial_id})
             trial = super().next_trial()
         return trial
 

@@ -1,12 +1,15 @@
-"""MLflow through Ray Tune's ``MLflowLoggerCallback``, plus each trial's final status as a run tag."""
+"""MLflow through Ray Tune's ``MLflowLoggerCallback``, plus each trial's final status as a run tag.
+
+Ray's callback is reached through ``hpo.search.ray_compat.mlflow``.
+"""
 
 from __future__ import annotations
 
 import logging
 from typing import Any
 
-from hpo.search.tracking.trackers import FailSoft, trial_status
-from ray.air.integrations.mlflow import MLflowLoggerCallback
+from hpo.search.ray_compat.mlflow import MLflowRunsCallback
+from hpo.search.tracking.common import FailSoft, StatusRule
 
 __all__ = ["MlflowTracker"]
 
@@ -14,14 +17,12 @@ STATUS_TAG = "hpo.status"
 SWEEP_TAG = "hpo.sweep"
 
 
-class _StatusMlflow(MLflowLoggerCallback):
+class _StatusMlflow(MLflowRunsCallback):
     def __init__(self, *, tracking_uri: str | None, experiment: str, sweep: str, max_t: float | None,
                  time_attr: str, stop: dict[str, float] | None = None) -> None:
         super().__init__(tracking_uri, experiment_name=experiment, tags={SWEEP_TAG: sweep})
-        self._max_t = max_t
-        self._time_attr = time_attr
-        self._stop = stop
-        self._client: Any = None
+        self.status_rule = StatusRule(max_t, time_attr, stop)
+        self.client: Any = None
 
     def setup(self, *args: Any, **kwargs: Any) -> None:
         # A new sqlite:/// tracking store logs its table creation at INFO on stderr: not the sweep's news.
@@ -29,13 +30,12 @@ class _StatusMlflow(MLflowLoggerCallback):
         super().setup(*args, **kwargs)
         from mlflow import MlflowClient
 
-        self._client = MlflowClient(tracking_uri=self.tracking_uri)  # None: MLflow's default, as Ray's
+        self.client = MlflowClient(tracking_uri=self.tracking_uri)  # None: MLflow's default, as Ray's
 
     def log_trial_end(self, trial: Any, failed: bool = False) -> None:
-        run_id = self._trial_runs.get(trial)
+        run_id = self.trial_run_id(trial)
         if run_id is not None:
-            status = trial_status(trial, failed=failed, max_t=self._max_t, time_attr=self._time_attr, stop=self._stop)
-            self._client.set_tag(run_id, STATUS_TAG, status)
+            self.client.set_tag(run_id, STATUS_TAG, self.status_rule.status(trial, failed=failed))
         super().log_trial_end(trial, failed)
 
 

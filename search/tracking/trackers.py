@@ -6,10 +6,13 @@ trial, its config and per-epoch metrics). Added here only what they lack:
 - checks before Ray starts: the tracker's package is installed (else: which extra to install),
   and W&B ``mode: online`` has credentials (else W&B would stop the sweep at a login prompt);
 - the sweep's name on every run, and each trial's final status as hpo classifies it
-  (``completed``, ``stopped_early``, ``error``: the store's rule, `results.ended_early`);
+  (``completed``, ``stopped_early``, ``error``: the store's rule, `results.trial_outcome`);
 - W&B ``mode: offline`` without credentials (Ray checks the key unless ``WANDB_MODE`` is set);
 - fail-soft: a tracker that raises (its server gone) is dropped with one warning; the sweep and
   the results store go on.
+
+The pieces both trackers share (the status rule, the keys, fail-soft) are in ``hpo.search.tracking.common``;
+Ray's internals the trackers reach are in ``hpo.search.ray_compat.wandb`` and ``.mlflow``.
 
 The callbacks run in the driver beside the store's (``hpo.search.engine.sweep._execute``), so a resumed sweep
 gets them again from its spec, and nothing of theirs is pickled into Ray's experiment state.
@@ -18,22 +21,13 @@ gets them again from its spec, and nothing of theirs is pickled into Ray's exper
 from __future__ import annotations
 
 import importlib.util
-import logging
 import os
 from typing import Any
 
-from hpo.results import mask_secrets
 from hpo.search.engine.environ import set_env
 from hpo.search.errors import SweepInputError
 
-__all__ = [
-    "STATUS_KEY", "SWEEP_KEY", "FailSoft", "TrackingError", "check_trackers", "tracker_callbacks", "trial_status",
-]
-
-logger = logging.getLogger(__name__)
-
-STATUS_KEY = "hpo_status"  # W&B summary key of a trial's final status (MLflow tag: hpo.status)
-SWEEP_KEY = "hpo_sweep"  # W&B config key of the sweep's name (MLflow tag: hpo.sweep)
+__all__ = ["TrackingError", "check_trackers", "tracker_callbacks"]
 
 
 class TrackingError(SweepInputError):
@@ -85,60 +79,6 @@ def check_trackers(spec: Any) -> None:
         raise TrackingError("; ".join(problems))
 
 
-def trial_status(trial: Any, *, failed: bool, max_t: float | None, time_attr: str,
-                 stop: dict[str, float] | None = None) -> str:
-    """``error``, ``stopped_early`` or ``completed``: the store's classification of an ended trial."""
-    from hpo.results import ended_early
-
-    if failed:
-        return "error"
-    last = getattr(trial, "last_result", None) or {}
-    return "stopped_early" if ended_early(trial, last.get(time_attr), max_t=max_t, stop=stop) else "completed"
-
-
-class FailSoft:
-    """Mixin for a tracker callback: the first exception of any hook is logged once, then it is off.
-
-    A tracker is a copy of the record, the store is the record: losing the tracker must not stop
-    the sweep (Ray ends the whole experiment when a callback raises).
-    """
-
-    tracker_name = "tracker"
-    _off = False
-
-    def _guard(self, hook: str, *args: Any, **kwargs: Any) -> None:
-        if self._off:
-            return
-        try:
-            getattr(super(), hook)(*args, **kwargs)
-        except Exception as exc:  # any failure of a tracker: its server, its files, its library
-            self._off = True
-            logger.warning("%s failed (%s: %s); the sweep goes on without it, the results store has every result",
-                           self.tracker_name, type(exc).__name__, (mask_secrets(str(exc)).splitlines() or [""])[0])
-            logger.debug("%s failure", self.tracker_name, exc_info=True)
-
-    def setup(self, *args: Any, **kwargs: Any) -> None:
-        self._guard("setup", *args, **kwargs)
-
-    def log_trial_start(self, trial: Any) -> None:
-        self._guard("log_trial_start", trial)
-
-    def log_trial_restore(self, trial: Any) -> None:
-        self._guard("log_trial_restore", trial)
-
-    def log_trial_save(self, trial: Any) -> None:
-        self._guard("log_trial_save", trial)
-
-    def log_trial_result(self, iteration: int, trial: Any, result: dict[str, Any]) -> None:
-        self._guard("log_trial_result", iteration, trial, result)
-
-    def log_trial_end(self, trial: Any, failed: bool = False) -> None:
-        self._guard("log_trial_end", trial, failed)
-
-    def on_experiment_end(self, *args: Any, **kwargs: Any) -> None:
-        self._guard("on_experiment_end", *args, **kwargs)
-
-
 def tracker_callbacks(spec: Any, plan: Any) -> list[Any]:
     """The spec's tracker callbacks (none when ``tracking:`` is empty), each one fail-soft.
 
@@ -148,7 +88,7 @@ def tracker_callbacks(spec: Any, plan: Any) -> list[Any]:
     """
     wandb, mlflow = _wanted(spec)
     found: list[Any] = []
-    common = {"sweep": spec.name, "max_t": plan.trial_cap if plan.early_stopping else None,
+    common = {"sweep": spec.name, "max_t": plan.stop_cap,
               "time_attr": plan.time_attr, "stop": dict(plan.stop)}
     if wandb is not None:
         from hpo.search.tracking.wandb_tracker import WandbTracker

@@ -1,59 +1,36 @@
-"""W&B through Ray Tune's ``WandbLoggerCallback``, plus the sweep's name and each trial's final status."""
+"""W&B through Ray Tune's ``WandbLoggerCallback``, plus the sweep's name and each trial's final status.
+
+Ray's callback and its logging actor are reached through ``hpo.search.ray_compat.wandb``.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from hpo.search.tracking.trackers import STATUS_KEY, SWEEP_KEY, FailSoft, trial_status
-from ray.air.integrations.wandb import WandbLoggerCallback, _QueueItem, _WandbLoggingActor
+from hpo.search.ray_compat.wandb import WandbRunsCallback
+from hpo.search.tracking.common import STATUS_KEY, SWEEP_KEY, FailSoft, StatusRule
 
 __all__ = ["WandbTracker"]
 
 
-class _StatusActor(_WandbLoggingActor):
-    """Ray's per-trial logging actor, taught the sweep's name (config) and the final status (summary)."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        sweep = kwargs.pop(SWEEP_KEY)
-        kwargs["config"] = {**(kwargs.get("config") or {}), SWEEP_KEY: sweep}
-        super().__init__(*args, **kwargs)
-
-    def run(self) -> None:
-        super().run()
-        # wandb.finish() can return while the wandb-core service process is still writing the run
-        # (offline: the run-*.wandb file), and Ray kills this actor, with that process, as soon as
-        # run() returns: under load a finished run's file was left as its 7-byte header. teardown()
-        # waits for the service to flush and exit; this actor logs one run, so nothing else needs it.
-        self._wandb.teardown()
-
-    def _handle_result(self, result: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-        status = result.pop(STATUS_KEY, None)
-        log, config_update = super()._handle_result(result)
-        if status is not None:
-            # The status arrives alone: an empty log adds no history row (checked in the tests).
-            self._wandb.run.summary[STATUS_KEY] = status
-        return log, config_update
-
-
-class _StatusWandb(WandbLoggerCallback):
-    _logger_actor_cls = _StatusActor
+class _StatusWandb(WandbRunsCallback):
+    """Every run gets the sweep's name (config ``hpo_sweep``) and its trial's final status (summary
+    ``hpo_status``); with local storage, the run is written in the trial's own directory."""
 
     def __init__(self, *, sweep: str, max_t: float | None, time_attr: str, mode: str,
                  stop: dict[str, float] | None = None, **kwargs: Any) -> None:
-        super().__init__(mode=mode, **{SWEEP_KEY: sweep}, **kwargs)
-        self._mode = mode
-        self._max_t = max_t
-        self._time_attr = time_attr
-        self._stop = stop
+        super().__init__(mode=mode, run_config={SWEEP_KEY: sweep}, **kwargs)
+        self.online = mode == "online"
+        self.status_rule = StatusRule(max_t, time_attr, stop)
 
     def setup(self, *args: Any, **kwargs: Any) -> None:
         # Ray's setup insists on an API key unless the WANDB_MODE variable says offline; the mode
         # here comes from the spec, and check_trackers already vetted online credentials.
-        if self._mode == "online":
+        if self.online:
             super().setup(*args, **kwargs)
 
-    def _start_logging_actor(self, trial: Any, exclude_results: list[str], **wandb_init_kwargs: Any) -> None:
+    def run_dir(self, trial: Any) -> str | None:
         # Ray runs wandb in the trial's driver staging directory (under Ray's session temp dir) and
         # syncs that to storage only at checkpoints: a run that ends last would miss the final sync.
         # With local storage, write the run straight into the trial's directory in the run home.
@@ -61,13 +38,12 @@ class _StatusWandb(WandbLoggerCallback):
 
         if isinstance(trial.storage.storage_filesystem, pyarrow.fs.LocalFileSystem):
             Path(trial.path).mkdir(parents=True, exist_ok=True)
-            wandb_init_kwargs.setdefault("dir", trial.path)
-        super()._start_logging_actor(trial, exclude_results, **wandb_init_kwargs)
+            return str(trial.path)
+        return None
 
     def log_trial_end(self, trial: Any, failed: bool = False) -> None:
-        if trial in self._trial_queues:
-            status = trial_status(trial, failed=failed, max_t=self._max_t, time_attr=self._time_attr, stop=self._stop)
-            self._trial_queues[trial].put((_QueueItem.RESULT, {STATUS_KEY: status}))
+        if self.has_run(trial):
+            self.set_summary(trial, {STATUS_KEY: self.status_rule.status(trial, failed=failed)})
         super().log_trial_end(trial, failed)
 
 

@@ -14,12 +14,13 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from harness import run_hpo
 from hpo.search.cli.main import cli
 
 ROOT = Path(__file__).resolve().parents[2]
 NOBODY = 65534
 
-# Hides the PostgreSQL drivers the way a base install lacks them: a real ModuleNotFoundError.
+# Run before `hpo`: hides the PostgreSQL drivers the way a base install lacks them (a real ModuleNotFoundError).
 _NO_PG = """
 import sys
 class _Hide:
@@ -27,8 +28,6 @@ class _Hide:
         if name.split(".")[0] in ("psycopg", "psycopg2"):
             raise ModuleNotFoundError(f"No module named {name!r}", name=name)
 sys.meta_path.insert(0, _Hide())
-from hpo.search.cli.main import main
-main()
 """
 
 
@@ -67,9 +66,8 @@ def test_sweep_with_a_home_that_cannot_be_created(tmp_path: Path) -> None:
 def test_postgresql_url_without_a_driver_names_the_extra(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("HPO_STORE", None)
-    done = subprocess.run([sys.executable, "-c", _NO_PG, "ls", "--store", "postgresql://me:pw@127.0.0.1:9/db",
-                           "--home", str(tmp_path / "runs")], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=120, check=False)
+    done = run_hpo("ls", "--store", "postgresql://me:pw@127.0.0.1:9/db", "--home", str(tmp_path / "runs"),
+                   env=env, timeout=120, prelude=_NO_PG)
     assert done.returncode == 2, done.stderr
     assert done.stderr == ("hpo ls: store postgresql://me:***@127.0.0.1:9/db: no PostgreSQL driver for "
                            "postgresql:// (No module named 'psycopg'); pip install 'hpo-service[postgres]'\n")
@@ -89,8 +87,7 @@ def _as_unprivileged(args: list[str], cwd: Path) -> subprocess.CompletedProcess[
     """``hpo ARGS`` as user nobody when we are root (root may write anywhere), else as ourselves."""
     env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(ROOT), "HOME": str(cwd), "HPO_OFFLINE": "1"}
     drop = (lambda: (os.setgid(NOBODY), os.setuid(NOBODY))) if os.geteuid() == 0 else None
-    return subprocess.run([sys.executable, "-c", "from hpo.search.cli import main; main()", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=120, check=False, preexec_fn=drop)
+    return run_hpo(*args, cwd=cwd, env=env, timeout=120, preexec_fn=drop)
 
 
 def test_sweep_with_a_home_it_may_not_create_or_write(shared_tmp: Path) -> None:

@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
 import sys
-import time
+from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -15,6 +14,7 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner
+from harness import start_hpo, wait_for
 from hpo.search.cli.main import cli
 
 TOY_DIR = Path(__file__).parents[1] / "search_tests"
@@ -61,7 +61,7 @@ def test_unknown_trainable_exits_2_with_one_line_before_ray(tmp_home: Path, tmp_
 
 
 def test_impossible_resources_exit_2_before_ray(tmp_home: Path, tmp_path: Path) -> None:
-    from hpo.search.cluster.local import _local_gpu_count
+    from hpo.search.cluster.local import local_gpu_count
 
     before = _ray_up()
     result = CliRunner().invoke(cli, ["sweep", _write(tmp_path, resources={"cpu": 1, "gpu": 64})])
@@ -69,7 +69,7 @@ def test_impossible_resources_exit_2_before_ray(tmp_home: Path, tmp_path: Path) 
     if before:  # the session's Ray (2 logical GPUs) is what the sweep would join
         where, has, hint = "the running Ray instance", 2, "add a GPU node"
     else:
-        where, has, hint = "this machine", _local_gpu_count(), "set cluster.num_gpus"
+        where, has, hint = "this machine", local_gpu_count(), "set cluster.num_gpus"
     assert result.output == (
         f"hpo sweep: resources.gpu: each trial asks for 64 GPU(s) but {where} has {has} on its largest node; "
         f"lower resources.gpu or {hint}\n"
@@ -102,7 +102,7 @@ def test_storage_and_store_secrets_are_masked_in_the_one_line_error(tmp_home: Pa
 def test_the_summary_shows_paths_and_errors_with_their_secrets_masked(monkeypatch: pytest.MonkeyPatch) -> None:
     import click
     from hpo.results import TrialRecord
-    from hpo.search.cli.sweep import _finish
+    from hpo.search.cli._shared import finish
 
     monkeypatch.delenv("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", raising=False)  # the tensorboard line too
     storage = "s3://AKIAEXAMPLE:wJalrXUtnF@bucket/runs"
@@ -115,7 +115,7 @@ def test_the_summary_shows_paths_and_errors_with_their_secrets_masked(monkeypatc
 
     @click.command()
     def summary() -> None:
-        _finish(outcome, metric="loss")
+        finish(outcome, metric="loss")
 
     result = CliRunner().invoke(summary)
     assert result.exit_code == 0
@@ -165,6 +165,7 @@ def test_sweep_prints_best_trial_checkpoint_logs_and_store(ray_session: None, tm
     assert list(trial_dir.glob("events.out.tfevents.*"))
 
 
+@pytest.mark.integration
 def test_tunes_switch_for_its_loggers_leaves_trial_files_out_and_the_store_whole(
     ray_session: None, tmp_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -198,23 +199,13 @@ def test_ctrl_c_exits_130_and_resume_finishes(ray_session: None, tmp_home: Path,
         cluster={"address": ray.get_runtime_context().gcs_address},
     )
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TOY_DIR), os.environ.get("PYTHONPATH", "")])}
-    proc = subprocess.Popen(
-        [sys.executable, "-c", "from hpo.search.cli import main; main()", "sweep", spec],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-    # Plain progress lines (stdout is a pipe): wait for the first finished trial, then Ctrl-C.
+    proc = start_hpo("sweep", spec, cwd=Path.cwd(), env=env)
+    # Plain progress lines (stdout is a pipe): wait for the first trial in the store, then Ctrl-C.
     from hpo.results import Store
 
     store = Store.open()
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and proc.poll() is None:
-        rec = store.find_sweep("cli-int")
-        if rec is not None and sum(store.counts("cli-int").values()) >= 1:
-            break
-        time.sleep(0.2)
+    wait_for(lambda: store.find_sweep("cli-int") is not None and sum(store.counts("cli-int").values()) >= 1,
+             timeout=120, proc=proc, what="the sweep's first trial in the store")
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, out + err
@@ -224,6 +215,9 @@ def test_ctrl_c_exits_130_and_resume_finishes(ray_session: None, tmp_home: Path,
     result = CliRunner().invoke(cli, ["resume", "cli-int", "-q"])
     assert result.exit_code == 0, result.output
     assert result.output.startswith("sweep cli-int finished: 3 trial(s) (completed 3)")
+    best = store.best("cli-int")  # the best line names the metric, as `hpo sweep` prints it
+    assert result.output.splitlines()[1] == (f"best trial {best.trial_id}: loss={best.best_metric:.6g} "
+                                             f"at iteration {best.best_iteration}")
     assert json.loads(json.dumps(store.counts("cli-int")))["completed"] == 3
 
 
@@ -263,3 +257,55 @@ def test_a_trainable_class_without_reset_config_and_more_trials_than_slots_finis
     assert result.exit_code == 0, result.output
     assert result.output.startswith(f"sweep mock-{scheduler} finished: 4 trial(s) (")
     assert "error" not in result.output.splitlines()[0]
+
+
+# A user's project after hpo became one package: its trainable still imports an old top-level name.
+OLD_NAMES = ("search", "spaces", "trainables", "results", "configs", "hpo_errors")
+MIGRATION = "see docs/how-to/develop.md#from-the-old-import-names"
+
+
+@pytest.fixture
+def old_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """The user's project folder as the working directory, where none of hpo's old names imports (this
+    checkout's root, which holds search/ and spaces/, is taken off the path as an installed hpo has it)."""
+    project = tmp_path / "proj"
+    (project / "mylab").mkdir(parents=True)
+    monkeypatch.chdir(project)
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if not any(
+        (Path(p or ".") / name).is_dir() or (Path(p or ".") / f"{name}.py").is_file() for name in OLD_NAMES)])
+    for name in [m for m in sys.modules if m.partition(".")[0] in (*OLD_NAMES, "mylab")]:
+        monkeypatch.delitem(sys.modules, name)
+    yield project
+    for name in [m for m in sys.modules if m.partition(".")[0] == "mylab"]:
+        del sys.modules[name]
+
+
+@pytest.mark.parametrize(("statement", "expected"), [
+    ("from trainables import declare",
+     "imports 'trainables', which is now 'hpo.trainables' (from hpo.trainables import declare)"),
+    ("from search import run_sweep", "imports 'search', which is now 'hpo.search' (from hpo.search import run_sweep)"),
+    ("import spaces", "imports 'spaces', which is now 'hpo.spaces' (from hpo import spaces)"),
+    ("import hpo_errors", "imports 'hpo_errors', which is now 'hpo.errors' (from hpo import errors as hpo_errors)"),
+    ("from results.store import Store",
+     "imports 'results', which is now 'hpo.results' (from hpo.results.store import Store)"),
+])
+def test_a_trainable_importing_an_old_name_fails_with_one_line_naming_the_new_import(
+    old_project: Path, tmp_home: Path, statement: str, expected: str
+) -> None:
+    (old_project / "mylab" / "train.py").write_text(f'"""A trainable written for the old names."""\n\n{statement}\n\n\n'
+                                                    "def fit(config):\n    pass\n")
+    (old_project / "spec.yaml").write_text(yaml.safe_dump({**SPEC, "trainable": "mylab.train:fit", "fixed": {}}))
+    before = _ray_up()
+    result = CliRunner().invoke(cli, ["sweep", "spec.yaml", "-q"])
+    assert result.exit_code == 2, result.output
+    assert result.output == f"hpo sweep: trainable 'mylab.train:fit': mylab/train.py line 3 {expected}; {MIGRATION}\n"
+    assert _ray_up() == before
+
+
+def test_a_missing_module_of_the_users_own_named_like_an_old_name_is_not_taken_for_one(old_project: Path,
+                                                                                         tmp_home: Path) -> None:
+    (old_project / "spec.yaml").write_text(yaml.safe_dump({**SPEC, "trainable": "search:fit", "fixed": {}}))
+    result = CliRunner().invoke(cli, ["sweep", "spec.yaml", "-q"])
+    assert result.exit_code == 2, result.output
+    assert result.output == ("hpo sweep: trainable 'search:fit': cannot import module 'search' "
+                             "(No module named 'search')\n")

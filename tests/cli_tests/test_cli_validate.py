@@ -82,3 +82,22 @@ def test_help_lists_every_command() -> None:
     assert result.exit_code == 0
     for command in ("validate", "sweep", "resume", "extend", "ls", "trials", "best", "report"):
         assert f"  {command}" in result.stdout
+
+
+def test_validate_and_the_dry_run_print_the_same_plan(tmp_path: Path) -> None:
+    # A grid, a stop below max_t and a concurrency cap: every number either prints comes from the plan.
+    spec = _write(tmp_path, "plan.yaml", GOOD.replace("num_samples: 3}", "num_samples: 3, max_concurrent: 2}")
+                  + "  batch_size: {type: grid, values: [64, 128]}\nstop: {training_iteration: 6}\n")
+    validated = CliRunner().invoke(cli, ["validate", spec])
+    assert validated.exit_code == 0, validated.output
+    assert validated.stdout == f"OK  {spec}: sweep good, random, 6 trials, asha max_t 6\n"
+    dry = CliRunner().invoke(cli, ["sweep", spec, "--dry-run", "--samples", "1"])
+    assert dry.exit_code == 0, dry.output
+    budget = dry.stdout.split("Budget\n")[1].split("Sample configs")[0]
+    assert budget.splitlines() == [
+        "  trials      6 (3 x a grid of 2)",
+        "  at once     2 trial(s)",
+        "  rungs       1, 2, 4 (then max_t 6)",
+        "  training_iteration: at most 36 without early stopping (6 x 6)",
+        "  about 14 with asha keeping the top 1/2 at each rung (0.39x)",
+    ]

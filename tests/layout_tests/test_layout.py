@@ -31,6 +31,9 @@ KNOWN_FOREIGN = frozenset({
     "_ot_study", "_storage", "_space", "_exploit", "_trial_state", "_fetch_trial_dataframes",
     "_summary_writer_cls", "_checkpoint_results", "_hpopt_trials", "_trial_runs", "_trial_queues", "_wandb",
     "_fanova", "_actor_id", "_iterators", "_count_callbacks", "trial_data",
+    "_ot_trials", "_suggest_from_define_by_run_func", "_convert_categories_to_indices", "_live_trials",
+    "_handle_result", "_start_logging_actor", "_logger_actor_cls", "_QueueItem", "_WandbLoggingActor",
+    "_recorded_extra_usage_tags",
 })
 # Modules that are Ray's internals though their path has no underscore.
 INTERNAL_MODULES = ("ray.train.v2",)

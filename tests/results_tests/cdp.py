@@ -1,5 +1,6 @@
 """A real headless Chromium driven over the DevTools protocol (aiohttp's websocket client, no extra package):
-navigate, evaluate, move and press the mouse, take screenshots. Started per test, stopped by its pid."""
+navigate, evaluate, move and press the mouse, take screenshots. Started per test from the ``chromium``
+fixture's launcher (tests/conftest.py), stopped by its pid."""
 
 from __future__ import annotations
 
@@ -10,37 +11,31 @@ import json
 import re
 import subprocess
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
-CHROMIUM = Path("/usr/bin/chromium")
+from harness import ChromiumLauncher, wait_for
+
 _LISTENING = re.compile(r"DevTools listening on (ws://\S+)")
 _REPLY_S = 60.0  # the longest a DevTools command may take
 
 
 class Chromium:
-    """One browser with one page. ``with Chromium(tmp) as page: page.go(url); page.js("1 + 1")``."""
+    """One browser with one page. ``with Chromium(chromium, tmp) as page: page.go(url); page.js("1 + 1")``."""
 
-    def __init__(self, profile: Path, *, width: int = 1280, height: int = 900) -> None:
+    def __init__(self, launcher: ChromiumLauncher, profile: Path, *, width: int = 1280, height: int = 900) -> None:
         self._proc = subprocess.Popen(
-            [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-extensions",
-             "--disable-background-networking", "--disable-component-update", "--mute-audio",
-             "--remote-debugging-port=0", "--remote-debugging-address=127.0.0.1", f"--user-data-dir={profile}",
-             f"--window-size={width},{height}", "about:blank"],
+            launcher.argv("--remote-debugging-port=0", "--remote-debugging-address=127.0.0.1",
+                          f"--window-size={width},{height}", "about:blank", profile=profile),
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        url = None
-        deadline = time.monotonic() + 60
         assert self._proc.stderr is not None
-        while url is None and time.monotonic() < deadline:
-            line = self._proc.stderr.readline()
-            if not line and self._proc.poll() is not None:
-                raise RuntimeError(f"chromium exited {self._proc.returncode} before its DevTools endpoint was up")
-            found = _LISTENING.search(line)
-            url = found.group(1) if found else None
-        if url is None:
-            self.close()
-            raise RuntimeError("chromium's DevTools endpoint did not come up in 60 s")
+        stderr = self._proc.stderr
+
+        def listening() -> str | None:  # one line of its stderr per look
+            found = _LISTENING.search(stderr.readline())
+            return found.group(1) if found else None
+
+        url = wait_for(listening, timeout=60, every=0, proc=self._proc, what="chromium's DevTools endpoint")
         # Keep reading its stderr: a full pipe would stop the browser mid-test.
         threading.Thread(target=self._drain, daemon=True).start()
         self._loop = asyncio.new_event_loop()
@@ -98,15 +93,9 @@ class Chromium:
         return done["result"].get("value")
 
     def wait(self, expression: str, *, timeout: float = 30.0) -> Any:
-        """Poll until the expression is truthy; its value."""
-        deadline = time.monotonic() + timeout
-        while True:
-            value = self.js(expression)
-            if value:
-                return value
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"still false after {timeout:.0f} s: {expression}")
-            time.sleep(0.1)
+        """Poll until the expression is truthy; its value (the test fails at ``timeout``)."""
+        return wait_for(lambda: self.js(expression), timeout=timeout, every=0.1,
+                        what=f"the page to make true: {expression}")
 
     def go(self, url: str) -> None:
         """Navigate and wait until the page has loaded."""

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+from harness import wait_for
 from hpo.results import Store, StoreCallback
 from hpo.results.store.schema import results_table, trials_table
 from sqlalchemy import func, select
@@ -181,6 +182,44 @@ def test_callback_survives_pickling_like_tuner_pkl(store: Store) -> None:
     clone.store.close()
 
 
+_ASKED: list[str] = []
+
+
+def _node_of(trial: FakeTrial) -> str | None:
+    """A node lookup as the engine hands one in (module-level, so the callback still pickles)."""
+    _ASKED.append(trial.trial_id)
+    if trial.trial_id == "lost":
+        raise RuntimeError("a Ray that moved its actor table")
+    return None if trial.trial_id == "unknown" else "ab" * 28
+
+
+def test_node_of_gives_the_node_id_beside_the_results_ip_once_per_placement(store: Store) -> None:
+    _ASKED.clear()
+    cb = StoreCallback(store, sweep="s", metric="m", mode="min", max_t=4, node_of=_node_of)
+    trials = [FakeTrial(tid, {}) for tid in ("x", "lost", "unknown")]
+    for trial in trials:
+        cb.on_trial_start(0, trials, trial)
+        for step in (1, 2):
+            cb.on_trial_result(0, trials, trial, {"training_iteration": step, "m": 1.0, "node_ip": "10.0.0.7"})
+    assert _ASKED == ["x", "lost", "unknown"]  # once each, not once per result
+    cb.on_trial_start(0, trials, trials[0])  # restarted: it may have moved
+    cb.on_trial_result(0, trials, trials[0], {"training_iteration": 3, "m": 1.0, "node_ip": "10.0.0.8"})
+    cb.flush()
+    assert _ASKED == ["x", "lost", "unknown", "x"]
+    nodes = {t.trial_id: t.node_info for t in store.trials("s")}
+    assert nodes == {"x": {"ip": "10.0.0.8", "id": "ab" * 28}, "lost": {"ip": "10.0.0.7", "id": None},
+                     "unknown": {"ip": "10.0.0.7", "id": None}}
+    clone = pickle.loads(pickle.dumps(cb))
+    assert clone.node_of is _node_of
+    clone.store.close()
+    alone = StoreCallback(store, sweep="t", metric="m", mode="min", max_t=4)  # no lookup: the IP alone
+    alone.on_trial_start(0, trials, trials[0])
+    alone.on_trial_result(0, trials, trials[0], {"training_iteration": 1, "m": 1.0, "node_ip": "10.0.0.9"})
+    alone.flush()
+    assert store.trials("t")[0].node_info == {"ip": "10.0.0.9", "id": None}
+    assert pickle.loads(pickle.dumps(alone)).node_of is None
+
+
 def test_bad_mode_is_refused(store: Store) -> None:
     with pytest.raises(ValueError, match=r"^mode must be 'min' or 'max', got 'best'$"):
         StoreCallback(store, sweep="s", metric="m", mode="best", max_t=1)
@@ -215,15 +254,17 @@ def _spawn(*args: object) -> multiprocessing.process.BaseProcess:
 def test_a_reader_sees_consistent_rows_while_another_process_writes(store: Store) -> None:
     writer = _spawn(store.url, "live", 8, 30, 0.02)
     seen: list[int] = []
-    deadline = time.monotonic() + 60
-    while writer.is_alive() and time.monotonic() < deadline:
+
+    def read_until_written() -> bool:
         if store.find_sweep("live") is not None:
             trials = store.trials("live")
             # Every committed trial row is whole: its iteration count matches its stored results.
             for record in trials[:2]:
                 assert len(store.history(record.trial_id, sweep="live")) >= record.iterations
             seen.append(sum(t.iterations for t in trials))
-        time.sleep(0.05)
+        return not writer.is_alive()
+
+    wait_for(read_until_written, timeout=60, every=0.05, what="the writer process to write its sweep and exit")
     writer.join(60)
     assert writer.exitcode == 0
     assert seen == sorted(seen), "progress never goes backwards"
@@ -249,12 +290,8 @@ def test_a_driver_killed_mid_sweep_leaves_whole_rows_and_resume_keeps_counts_exa
     import signal
 
     writer = _spawn(store.url, "killed", 6, 200, 0.01)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        found = store.find_sweep("killed")
-        if found is not None and sum(t.iterations for t in store.trials("killed")) > 150:
-            break
-        time.sleep(0.05)
+    wait_for(lambda: store.find_sweep("killed") is not None and sum(t.iterations for t in store.trials("killed")) > 150,
+             timeout=60, every=0.05, what="the writer to store more than 150 results before it is killed")
     os.kill(writer.pid, signal.SIGKILL)  # no flush, no finish_sweep: like a killed driver
     writer.join(30)
     trials = store.trials("killed")
@@ -280,6 +317,25 @@ class _Ended:
 
     def __init__(self, last: dict[str, float], stop: dict[str, float] | None = None) -> None:
         self.last_result, self.stopping_criterion = last, stop or {}
+
+
+def test_trial_outcome_is_one_rule_in_the_stores_words() -> None:
+    from hpo.results import OUTCOMES, iterations_reached, trial_outcome
+
+    assert OUTCOMES == ("completed", "stopped_early", "error")
+    assert trial_outcome(_Ended({"training_iteration": 8}), failed=True, reached=8, max_t=8) == "error"
+    assert trial_outcome(_Ended({"training_iteration": 2}), failed=False, reached=2, max_t=8) == "stopped_early"
+    assert trial_outcome(_Ended({"training_iteration": 8}), failed=False, reached=8, max_t=8) == "completed"
+    assert trial_outcome(_Ended({"acc": 0.95}, {"acc": 0.9}), failed=False, reached=3, max_t=8) == "completed"
+    assert trial_outcome(_Ended({"acc": 0.95}), failed=False, reached=3, max_t=8, stop={"acc": 0.9}) == "completed"
+    assert trial_outcome(_Ended({}), failed=False, reached=None, max_t=None) == "completed"
+    # The count: the last result's time_attr; the results counted stand in for training_iteration only.
+    assert iterations_reached({"training_iteration": 3, "epoch": 6}, time_attr="epoch") == 6.0
+    assert iterations_reached({"epoch": 6}) is None
+    assert iterations_reached({"epoch": 6}, counted=2) == 2.0
+    assert iterations_reached({"training_iteration": 1}, time_attr="epoch", counted=2) is None
+    assert iterations_reached({"epoch": True}, time_attr="epoch") is None
+    assert iterations_reached(None) is None
 
 
 def test_ended_early_is_a_scheduler_stop_only() -> None:

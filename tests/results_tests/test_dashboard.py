@@ -13,7 +13,9 @@ with warnings.catch_warnings():  # Starlette nudges towards httpx2; httpx is wha
     from starlette.testclient import TestClient
 
 from hpo.results import Store, StoreCallback
-from hpo.results.dashboard import ServeError, _snapshot, check_bind
+from hpo.results.dashboard import COST_TICK_S, ServeError, check_bind, fingerprint
+from hpo.spaces import build_plan, parse_spec
+from store_rows import fill_sweep
 
 from .conftest import XSS, FakeTrial, dashboard_client, fill_demo
 
@@ -49,12 +51,10 @@ def test_sweep_page_numbers_match_the_store(client: TestClient, demo: Store) -> 
     assert "Content-Security-Policy" in page.headers and "script-src 'self'" in page.headers["Content-Security-Policy"]
 
 
-def test_api_matches_the_page_and_answers_304_until_the_store_changes(client: TestClient, demo: Store,
-                                                                       tmp_path: Path,
-                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    # The demo sweep is running, so its ETag also moves with the cost clock every COST_TICK_S of
+def test_api_matches_the_page_and_answers_304_until_the_store_changes(demo: Store, tmp_path: Path) -> None:
+    # The demo sweep is running, so its ETag also moves with the cost clock every cost_tick_s of
     # wall time; that tick must not fall between the two requests below.
-    monkeypatch.setattr(_snapshot, "COST_TICK_S", 10**9)
+    client = dashboard_client(demo, min_rebuild_s=0.0, cost_tick_s=10**9)
     first = client.get("/api/sweeps/demo")
     assert first.status_code == 200
     doc = first.json()
@@ -132,15 +132,36 @@ def test_bind_rules() -> None:
         check_bind(host="127.0.0.1", port=70000, token=None)
 
 
-def test_a_running_sweeps_etag_moves_with_the_cost_clock_and_a_finished_ones_does_not(
-    demo: Store, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    now = [1000.0 * _snapshot.COST_TICK_S]
-    monkeypatch.setattr(_snapshot.time, "time", lambda: now[0])
-    before = _snapshot.fingerprint(demo, "demo")
-    now[0] += _snapshot.COST_TICK_S
-    assert _snapshot.fingerprint(demo, "demo") != before  # its running trials cost more now
+def test_a_running_sweeps_etag_moves_with_the_cost_clock_and_a_finished_ones_does_not(demo: Store) -> None:
+    now = 1000.0 * COST_TICK_S
+    before = fingerprint(demo, "demo", now=now)
+    assert fingerprint(demo, "demo", now=now + COST_TICK_S - 1) == before  # within one tick: unchanged
+    assert fingerprint(demo, "demo", now=now + COST_TICK_S) != before  # its running trials cost more now
+    assert fingerprint(demo, "demo", now=now, cost_tick_s=COST_TICK_S / 2) != before  # another clock, other ticks
     demo.finish_sweep("demo", "finished")
-    ended = _snapshot.fingerprint(demo, "demo")
-    now[0] += _snapshot.COST_TICK_S
-    assert _snapshot.fingerprint(demo, "demo") == ended
+    ended = fingerprint(demo, "demo", now=now)
+    assert ended != before
+    assert fingerprint(demo, "demo", now=now + COST_TICK_S) == ended
+
+
+def test_the_planned_budget_is_the_stored_plans(demo: Store) -> None:
+    spec = parse_spec({"name": "planned", "trainable": "t:t", "metric": "loss", "mode": "min",
+                       "search": {"algorithm": "random", "num_samples": 8},
+                       "scheduler": {"type": "asha", "max_t": 8, "grace_period": 1, "reduction_factor": 2},
+                       "params": {"x": {"type": "float", "low": 0.0, "high": 1.0}}})
+    plan = build_plan(spec)
+    demo.start_sweep(name="planned", spec_yaml=None, spec_hash=None, metric="loss", mode="min", max_t=8,
+                     plan=plan.to_dict())
+    client = dashboard_client(demo, min_rebuild_s=0.0)
+    budget = client.get("/api/sweeps/planned").json()["budget"]
+    assert budget == {"time_attr": "training_iteration", "used": 0, "expected": plan.budget_expected,
+                      "full": plan.budget_full, "trials_started": 0, "trials_planned": 8}
+    assert plan.budget_expected < plan.budget_full == 64
+    page = client.get("/sweeps/planned?fragment=1").text
+    assert f"planned: expected {plan.budget_expected} · full 64<br>0 of 8 trials started" in page
+    # A sweep recorded without a plan (a store of hpo 0.1, a bare callback): no budget is made up for it.
+    fill_sweep(demo, "bare", "name: bare\nmetric: loss\nmode: min\nsearch: {num_samples: 3}\n"
+                             "scheduler: {type: asha, max_t: 4}\n", {"b0": ({"x": 1}, [1.0, 0.5], "complete")})
+    bare = client.get("/api/sweeps/bare").json()["budget"]
+    assert (bare["full"], bare["expected"], bare["used"], bare["trials_planned"]) == (None, None, 2, 3)
+    assert "planned: no plan recorded<br>1 of 3 trials started" in client.get("/sweeps/bare?fragment=1").text

@@ -2,7 +2,7 @@
 brush a parallel-coordinates axis and see the table filtered, watch the selection survive a live update,
 click a line and land on the trial's page. On every store backend.
 
-Skips (with the reason) only where /usr/bin/chromium is absent; ``.ci/run`` installs it.
+Skips (with the reason) only where /usr/bin/chromium is absent (the ``chromium`` fixture); ``.ci/run`` installs it.
 """
 
 from __future__ import annotations
@@ -12,15 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from harness import ChromiumLauncher
 from hpo.results import Store
 from store_rows import FakeTrial, fill_sweep
 
-from .cdp import CHROMIUM, Chromium
+from .cdp import Chromium
 from .conftest import serving
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(),
-    reason="needs Debian's chromium at /usr/bin/chromium (apt-get install -y chromium; .ci/run installs it)")
+pytestmark = pytest.mark.browser
 
 SPEC = """\
 name: live
@@ -81,9 +80,10 @@ def _add_trial(store: Store, trial_id: str, x: float) -> None:
     callback.on_experiment_end([trial])
 
 
-def test_hover_brush_live_update_and_click_in_chromium(store: Store, tmp_path: Path) -> None:
+def test_hover_brush_live_update_and_click_in_chromium(store: Store, chromium: ChromiumLauncher,
+                                                       tmp_path: Path) -> None:
     fill_sweep(store, "live", SPEC, _trials(), status="running")
-    with serving(store) as base, Chromium(tmp_path / "profile") as page:
+    with serving(store) as base, Chromium(chromium, tmp_path / "profile") as page:
         page.go(f"{base}/sweeps/live")
         assert len(_visible_rows(page)) == 12
 

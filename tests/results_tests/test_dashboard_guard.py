@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 from hpo.results import Store
-from hpo.results.dashboard import _app
 
 from .conftest import dashboard_client, fill_demo, serving
 
@@ -55,7 +54,7 @@ def test_every_answer_carries_the_headers_and_no_store_behind_a_token(demo: Stor
     def broken(*_args: object) -> None:
         raise RuntimeError("a bug <b id=x>")
 
-    monkeypatch.setattr(_app, "sweep_list", broken)
+    monkeypatch.setattr(demo, "sweeps", broken)  # a bug under the index page, not a store error
     failed = dashboard_client(demo).get("/")
     assert (failed.status_code, failed.text) == (500, "hpo serve: internal error (the server's log has the details)\n")
     assert all(key in failed.headers for key in SECURITY) and failed.headers["content-type"].startswith("text/plain")
@@ -74,9 +73,9 @@ def test_made_up_urls_leave_no_trace_and_real_pages_stay_cached(sqlite_store: St
     demo = sqlite_store  # the flood reads no store row: one backend is enough
     fill_demo(demo, tmp_path)
     client = dashboard_client(demo, min_rebuild_s=3600.0)
-    built: list[str] = []
-    gather = _app.gather
-    monkeypatch.setattr(_app, "gather", lambda store, name: built.append(name) or gather(store, name))
+    built: list[str] = []  # the sweeps whose page was built: building one reads its results once
+    results_frame = demo.results_frame
+    monkeypatch.setattr(demo, "results_frame", lambda name, **kw: built.append(name) or results_frame(name, **kw))
     assert client.get("/sweeps/demo").status_code == 200
     assert client.get("/sweeps/demo/trials/t0").status_code == 200
     filler = "x" * 60_000  # httpx's longest URL is 64 KiB

@@ -10,12 +10,13 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from harness import ChromiumLauncher
 from hpo.results import Store, export_report
 from hpo.results.dashboard._lazy import ORDER
 from sqlalchemy import text
 from store_rows import fill_sweep
 
-from .cdp import CHROMIUM, Chromium
+from .cdp import Chromium
 from .conftest import dashboard_client, serving
 from .hostile import HOSTILE_SWEEP, fill_hostile, leaks
 
@@ -81,9 +82,8 @@ def test_a_malformed_row_costs_one_line_not_the_page(sqlite_store: Store) -> Non
 
 
 @pytest.mark.browser
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium (.ci/run installs it)")
-def test_no_payload_acts_in_chromium(hostile: Store, tmp_path: Path) -> None:
-    with serving(hostile) as base, Chromium(tmp_path / "profile") as page:
+def test_no_payload_acts_in_chromium(hostile: Store, chromium: ChromiumLauncher, tmp_path: Path) -> None:
+    with serving(hostile) as base, Chromium(chromium, tmp_path / "profile") as page:
         for path, _ in _pages(hostile):
             url = base + path
             page.go(url)

@@ -12,11 +12,12 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
+from harness import ChromiumLauncher
 from hpo.results import Store
-from hpo.results.dashboard import _app, _snapshot
+from hpo.results.report import parallel, plots
 from store_rows import fill_sweep
 
-from .cdp import CHROMIUM, Chromium
+from .cdp import Chromium
 from .conftest import dashboard_client, serving
 from .test_dashboard_browser import _point, _visible_rows
 
@@ -53,18 +54,27 @@ def _slots(html: str) -> dict[str, str]:
                        r'<div class="plot-slot" data-src="([^"]+)">', html)}
 
 
+# Each plot's maker, as the dashboard draws a big sweep's plots one by one.
+MAKERS = {"pareto": (plots, "pareto_plot"), "curves": (plots, "learning_curves"), "params": (plots, "params_plot"),
+          "parallel": (parallel, "parallel_coordinates"), "contour": (plots, "contour_plot"),
+          "best_so_far": (plots, "best_so_far"), "timeline": (plots, "timeline"), "rungs": (plots, "rung_survivors")}
+
+
 def test_a_big_sweeps_page_comes_first_and_its_plots_after(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     _fill(store)
-    monkeypatch.setattr(_snapshot, "COST_TICK_S", 10**9)  # the running sweep's page changes only with the store
     drawn: list[str] = []
-    real_draw = _app.draw
 
-    def counted(data: Any, kind: str, *, pair: tuple[str, str] | None = None) -> str | None:
-        drawn.append(kind)
-        return real_draw(data, kind, pair=pair)
+    def counted(kind: str, make: Any) -> Any:
+        def draw(*args: Any, **kwargs: Any) -> Any:
+            drawn.append(kind)
+            return make(*args, **kwargs)
 
-    monkeypatch.setattr(_app, "draw", counted)
-    client = dashboard_client(store, min_rebuild_s=0.0)
+        return draw
+
+    for kind, (module, name) in MAKERS.items():
+        monkeypatch.setattr(module, name, counted(kind, getattr(module, name)))
+    # The running sweep's page changes only with the store (not with the cost clock).
+    client = dashboard_client(store, min_rebuild_s=0.0, cost_tick_s=10**9)
 
     page = client.get("/sweeps/big")
     assert page.status_code == 200
@@ -106,11 +116,11 @@ def test_a_big_sweeps_page_comes_first_and_its_plots_after(store: Store, monkeyp
 
 
 @pytest.mark.browser
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium")
-def test_lazily_loaded_plots_hover_and_keep_the_urls_selection_in_chromium(store: Store, tmp_path: Path) -> None:
+def test_lazily_loaded_plots_hover_and_keep_the_urls_selection_in_chromium(store: Store, chromium: ChromiumLauncher,
+                                                                           tmp_path: Path) -> None:
     _fill(store)
     brush = [{"plot": "parallel", "axis": "x", "lo": 0.0, "hi": 0.5}]
-    with serving(store) as base, Chromium(tmp_path / "profile") as page:
+    with serving(store) as base, Chromium(chromium, tmp_path / "profile") as page:
         page.go(f"{base}/sweeps/big#sel={quote(json.dumps(brush, separators=(',', ':')), safe='')}")
         page.wait(f"document.querySelectorAll('.plot-slot.loaded svg[data-hits]').length === {len(KINDS)}",
                   timeout=60)

@@ -9,7 +9,8 @@ from typing import Any
 
 from hpo.results import Store, export_report
 from hpo.results.report.data import gather
-from hpo.results.report.plots import all_plots, hit_maps
+from hpo.results.report.figure import hit_maps
+from hpo.results.report.plots import all_plots
 from store_rows import fill_sweep
 
 from .conftest import dashboard_client

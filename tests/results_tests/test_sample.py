@@ -18,8 +18,9 @@ from hpo.results import Store, StoreCallback, export_report
 from hpo.results.analysis.sample import SAMPLE_SIZE, SAMPLE_TOP, sample_trials
 from hpo.results.dashboard._pages import sweep_main
 from hpo.results.report.data import ReportData, gather
+from hpo.results.report.figure import hit_maps
 from hpo.results.report.html import render_html
-from hpo.results.report.plots import all_plots, best_steps, hit_maps
+from hpo.results.report.plots import all_plots, best_steps
 from hpo.results.store.records import TrialRecord
 from store_rows import FakeTrial
 

@@ -73,7 +73,7 @@ def _carry_on(alg: Any, configs: list[dict[str, Any]]) -> None:
     assert -1.0 <= new["x"] <= 1.0 and 1 <= new["k"] <= 9
     # A sampler seeded as before would draw t0's values again.
     assert new["x"] not in {c["x"] for c in configs}
-    study = alg.searcher._ot_study
+    study = alg.searcher.study
     assert [t.state.name for t in study.trials] == ["COMPLETE"] * 4 + ["RUNNING"]
     values = [t.values for t in study.trials[:4]]
     expected = [[_result(c)["loss"], _result(c)["cost"]] if len(study.directions) == 2 else [_result(c)["loss"]]

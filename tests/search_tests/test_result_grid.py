@@ -1,29 +1,41 @@
-"""Tune's result grid without the per-trial DataFrames a sweep never reads."""
+"""Tune's result grid without the per-trial DataFrames a sweep never reads: everything else is Tune's.
+
+How the read is skipped is the compat layer's (``ray_compat/test_compat_result_grid.py``); here, what a
+fit inside the block still gives: each trial's metrics, config and error, on the session's Ray.
+"""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from types import SimpleNamespace
+from typing import Any
 
-import pyarrow.fs
+import pytest
 from hpo.search.engine.result_grid import grid_without_dataframes
-from ray.tune.analysis.experiment_analysis import ExperimentAnalysis
 
 
-def test_inside_the_block_no_trial_file_is_read_and_tune_reads_them_again_after(tmp_path: Path) -> None:
-    (tmp_path / "result.json").write_text(json.dumps({"loss": 0.5, "training_iteration": 1}) + "\n")
-    storage = SimpleNamespace(trial_fs_path=str(tmp_path), storage_filesystem=pyarrow.fs.LocalFileSystem())
-    analysis = ExperimentAnalysis.__new__(ExperimentAnalysis)  # only the trials the read looks at
-    analysis.trials = [SimpleNamespace(trial_id="t1", last_result={"loss": 0.5}, storage=storage)]
+@pytest.mark.integration
+def test_a_fit_in_the_block_keeps_metrics_configs_and_errors_but_no_dataframes(
+    ray_session: None, tmp_path: Path
+) -> None:
+    from ray import tune
+
+    def trainable(config: dict[str, Any]) -> None:  # nested: Ray's workers get it by value
+        for step in range(1, 3):
+            if config["fail"] and step == 2:
+                raise RuntimeError("boom at step 2")
+            tune.report({"loss": config["x"] / step})
+
+    tuner = tune.Tuner(
+        trainable,
+        param_space={"x": tune.grid_search([1.0, 2.0]), "fail": tune.grid_search([False, True])},
+        tune_config=tune.TuneConfig(metric="loss", mode="min", max_concurrent_trials=2),
+        run_config=tune.RunConfig(name="grid", storage_path=str(tmp_path), verbose=0),
+    )
     with grid_without_dataframes():
-        assert analysis._fetch_trial_dataframes() == {}
-    frames = analysis._fetch_trial_dataframes()
-    assert list(frames) == ["t1"] and list(frames["t1"]["loss"]) == [0.5]
-    # Two fits of one process whose blocks overlap (the first ends first): Tune reads them after both.
-    first, second = grid_without_dataframes(), grid_without_dataframes()
-    first.__enter__()
-    second.__enter__()
-    first.__exit__(None, None, None)
-    second.__exit__(None, None, None)
-    assert list(analysis._fetch_trial_dataframes()) == ["t1"]
+        grid = tuner.fit()
+    assert len(grid) == 4 and grid.num_errors == 2
+    assert sorted(str(e).splitlines()[-1] for e in grid.errors) == ["RuntimeError: boom at step 2"] * 2
+    finished = sorted((r.config["x"], r.metrics["loss"], r.metrics["training_iteration"]) for r in grid if not r.error)
+    assert finished == [(1.0, 0.5, 2), (2.0, 1.0, 2)]
+    assert [r.metrics_dataframe for r in grid] == [None] * 4
+    assert grid.get_best_result().config == {"x": 1.0, "fail": False}

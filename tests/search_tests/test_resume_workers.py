@@ -11,12 +11,12 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
-import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
+from harness import start_hpo, wait_for
 from hpo.results import Store
 
 pytestmark = pytest.mark.integration
@@ -31,7 +31,6 @@ SPEC = {
     "params": {"lr": {"type": "float", "low": 0.01, "high": 0.1, "log": True}},
     "fixed": {"dataset": "synthetic", "subset": 300, "batch_size": 64, "augment": False, "epochs": 3},
 }
-HPO = [sys.executable, "-c", "from hpo.search.cli import main; main()"]
 
 
 @pytest.mark.slow(seconds=60)
@@ -49,18 +48,17 @@ def test_a_killed_two_worker_trial_resumes_from_its_last_epoch_and_reports_all_r
     path_entries = [str(Path(__file__).parent), *filter(None, [os.environ.get("PYTHONPATH")])]
     env = {**os.environ, "HPO_HOME": str(tmp_home), "TUNE_GLOBAL_CHECKPOINT_S": "1",
            "PYTHONPATH": os.pathsep.join(path_entries)}  # the CLI imports toy
-    proc = subprocess.Popen([*HPO, "sweep", str(path), "-q"], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = start_hpo("sweep", str(path), "-q", cwd=Path.cwd(), env=env, stdout=subprocess.DEVNULL,
+                     stderr=subprocess.DEVNULL)
+
+    def checkpointed() -> list[Any]:
+        store = Store.open(home=tmp_home, create=False) if (tmp_home / "store.sqlite").exists() else None
+        trials = store.trials("ddp-killed") if store is not None and store.find_sweep("ddp-killed") else []
+        return trials if trials and trials[0].iterations >= 1 and trials[0].checkpoint_path is not None else []
+
     try:
-        deadline = time.monotonic() + 400
-        while True:
-            assert proc.poll() is None, f"the sweep ended before it was killed (exit {proc.returncode})"
-            assert time.monotonic() < deadline, "the 2-worker trial never checkpointed an epoch"
-            store = Store.open(home=tmp_home, create=False) if (tmp_home / "store.sqlite").exists() else None
-            trials = store.trials("ddp-killed") if store is not None and store.find_sweep("ddp-killed") else []
-            if trials and trials[0].iterations >= 1 and trials[0].checkpoint_path is not None:
-                break
-            time.sleep(1)
+        trials = wait_for(checkpointed, timeout=400, every=1, proc=proc,
+                          what="the 2-worker trial to checkpoint an epoch (before the sweep was killed)")
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait(30)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from harness import wait_for
 from hpo.search import resume_sweep, run_sweep
 from hpo.search.cli.main import cli
 from hpo.search.engine.stall import DEFAULT_STALL_TIMEOUT_S, ClusterView, diagnose, stall_timeout
@@ -123,9 +123,8 @@ def test_a_sweep_whose_cpus_other_work_holds_fails_with_why_and_resumes_once_the
         assert result.stderr == f"hpo: sweep held stalled: {why}\n"
     finally:
         ray.kill(holder)
-    deadline = time.monotonic() + 30
-    while ray.available_resources().get("CPU", 0) < 2 and time.monotonic() < deadline:
-        time.sleep(0.1)
+    wait_for(lambda: ray.available_resources().get("CPU", 0) >= 2, timeout=30, every=0.1,
+             what=lambda: f"the holder's CPU back in Ray (available: {ray.available_resources()})")
 
     outcome = resume_sweep("held", home=tmp_home, progress="none")
     assert outcome.status == "finished" and outcome.reason is None

@@ -194,3 +194,90 @@ def test_a_name_already_in_the_store_is_refused(ray_session: None, tmp_home: Pat
     with pytest.raises(SweepExistsError) as err:
         run_sweep(spec, progress="none")
     assert str(err.value) == "sweep 'twice' already finished in the store; choose another name with --name NEW_NAME"
+
+
+# A user's project holding modules named as hpo's packages were before hpo became one package.
+SHADOWS = ("search.py", "spaces.py", "results/__init__.py", "configs/__init__.py", "trainables.py")
+
+PROJECT_TRAINABLE = '''\
+"""The project's trainable: records what its Ray worker imported."""
+
+import json
+import os
+import sys
+
+from ray import tune
+
+
+def fit(config):
+    import hpo.results
+    import hpo.search
+    import hpo.spaces
+    import hpo.trainables
+
+    record = {{
+        "sys_path": sys.path,
+        "hpo": {{m.__name__: m.__file__ for m in (hpo.search, hpo.spaces, hpo.results, hpo.trainables)}},
+        "top_level": sorted(n for n in ("search", "spaces", "results", "configs", "trainables") if n in sys.modules),
+    }}
+    name = f"{{config['run']}}-{{tune.get_context().get_trial_id()}}.json"
+    with open(os.path.join({records!r}, name), "w") as out:
+        json.dump(record, out)
+    tune.report({{"loss": config["x"] ** 2}})
+'''
+
+
+@pytest.mark.slow(seconds=60)
+def test_a_project_with_its_own_search_spaces_results_configs_trainables_runs_hpos(
+    ray_session: None, tmp_home: Path, tmp_path: Path
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    import hpo.results
+    import hpo.search
+    import hpo.spaces
+    import hpo.trainables
+    import ray
+    import yaml
+    from harness import run_hpo
+
+    project, markers, records = tmp_path / "proj", tmp_path / "imported", tmp_path / "records"
+    for folder in (project / "results", project / "configs", markers, records):
+        folder.mkdir(parents=True)
+    for shadow in SHADOWS:  # each says so, if anything imports it, and fails the import
+        name = shadow.removesuffix(".py").removesuffix("/__init__")
+        (project / shadow).write_text(f'"""The project\'s own {name}: hpo must never import it."""\n\n'
+                                      f"open({str(markers / name)!r}, 'a').write('imported\\n')\n"
+                                      f"raise ImportError(\"the project's own {name} was imported\")\n")
+    (project / "proj_train.py").write_text(PROJECT_TRAINABLE.format(records=str(records)))
+    (project / "spec.yaml").write_text(yaml.safe_dump({
+        "name": "shadow-cli", "trainable": "proj_train:fit", "metric": "loss", "mode": "min",
+        "search": {"algorithm": "random", "num_samples": 2, "seed": 0}, "scheduler": {"type": "fifo", "max_t": 1},
+        "resources": {"cpu": 1, "gpu": 0}, "params": {"x": {"type": "float", "low": -1.0, "high": 1.0}},
+        "fixed": {"run": "cli"}, "cluster": {"address": ray.get_runtime_context().gcs_address}}))
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # the project folder and hpo, as installed
+
+    # `hpo sweep` run from the folder (its `python -c` puts the folder first on the driver's path), and the
+    # Python API likewise; both drivers join the session's Ray, whose workers for them get the folder too.
+    done = run_hpo("sweep", "spec.yaml", "-q", cwd=project, env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.startswith("sweep shadow-cli finished: 2 trial(s) (completed 2)\n"), done.stdout
+    api = ("from hpo import load_spec, run_sweep\n"
+           "outcome = run_sweep(load_spec('spec.yaml', overrides=['name=shadow-api', 'fixed.run=api']),"
+           " progress='none')\n"
+           "print(outcome.status, outcome.counts['completed'])\n")
+    done = subprocess.run([sys.executable, "-c", api], cwd=project, env=env, capture_output=True, text=True,
+                          timeout=300, check=False)
+    assert (done.returncode, done.stdout) == (0, "finished 2\n"), done.stdout + done.stderr
+
+    assert sorted(p.name for p in markers.iterdir()) == []  # no process imported the project's shadows
+    seen = [json.loads(p.read_text()) for p in sorted(records.glob("*.json"))]
+    assert sorted(p.name.split("-")[0] for p in records.glob("*.json")) == ["api", "api", "cli", "cli"]
+    ours = {m.__name__: m.__file__ for m in (hpo.search, hpo.spaces, hpo.results, hpo.trainables)}
+    for record in seen:
+        # The folder was on the worker's path, so `import search` there would have found the project's ...
+        assert project.resolve() in {Path(p).resolve() for p in record["sys_path"] if p}
+        # ... yet the worker imported hpo's own modules and none of the old top-level names.
+        assert (record["hpo"], record["top_level"]) == (ours, [])

@@ -6,25 +6,27 @@ netrc file written by the test.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from harness import wait_for
 from hpo.search import run_sweep
 from hpo.search.tracking.trackers import TrackingError, check_trackers
 from hpo.spaces import apply_overrides, build_plan, parse_spec
 
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE)) if str(HERE) not in sys.path else None
+from tb_files import scalars  # noqa: E402
 from wandb_files import read_run  # noqa: E402
 
 FAKE_KEY = "hpotest" + "0123456789abcdef" * 3  # well-formed for W&B, valid nowhere
@@ -190,6 +192,12 @@ def test_wandb_offline_writes_one_run_per_trial_with_its_history_and_status(
         assert [row["loss"] for row in run["history"]] == pytest.approx(losses)  # one row per epoch, no extra
         assert [row["training_iteration"] for row in run["history"]] == list(range(1, len(losses) + 1))
         assert run["summary"]["hpo_status"] == status
+    # Tune's TensorBoard events, through hpo's writer: each trial's losses, one per epoch, as the store has them.
+    for trial_id, (_, losses) in stored.items():
+        (trial_dir,) = Path(outcome.experiment_path).glob(f"*_{trial_id}")
+        written = scalars(trial_dir, "ray/tune/loss")
+        assert [step for step, _ in written] == list(range(1, len(losses) + 1))
+        assert [value for _, value in written] == pytest.approx(losses, rel=1e-6)
     leaked = [p for p in tmp_home.rglob("*") if p.is_file() and FAKE_KEY.encode() in p.read_bytes()]
     assert leaked == []
 
@@ -242,18 +250,21 @@ class _MlflowServers:
             )
         url = f"http://127.0.0.1:{port}"
         self.current = (url, proc)
-        deadline = time.time() + 120
         import urllib.request
 
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/health", timeout=2):
-                    return self.current
-            except OSError:
-                if proc.poll() is not None or time.time() > deadline:
-                    self.stop()
-                    raise RuntimeError(log.read_text()[-2000:]) from None
-                time.sleep(0.5)
+        def healthy() -> bool:
+            with urllib.request.urlopen(f"{url}/health", timeout=2):
+                return True
+
+        try:
+            wait_for(healthy, timeout=120, every=0.5, proc=proc, ignore=(OSError,),
+                     what=lambda: f"mlflow server at {url} to answer /health; its log ends:\n{log.read_text()[-2000:]}")
+        except BaseException:
+            with contextlib.suppress(ProcessLookupError):  # its workers, in its process group
+                os.killpg(proc.pid, signal.SIGKILL)
+            self.current = None
+            raise
+        return url, proc
 
     def stop(self) -> None:
         if self.current is None:
@@ -317,12 +328,12 @@ def test_a_tracker_whose_server_stops_mid_sweep_warns_once_and_the_store_gets_ev
     port = int(url.rsplit(":", 1)[1])
     spec = _spec(f"tracking.mlflow.tracking_uri={url}", name="ml-down",
                  fixed={"max_iter": 3, "stop_server": [proc.pid, port, 2]})
-    with caplog.at_level(logging.WARNING, logger="hpo.search.tracking.trackers"):
+    with caplog.at_level(logging.WARNING, logger="hpo.search.tracking.common"):
         outcome = run_sweep(spec, progress="none")
     assert proc.wait(timeout=60) is not None  # the server really stopped during the sweep
     assert outcome.status == "finished" and outcome.counts["completed"] == 2
     assert sorted(len(losses) for _, losses in _store_history("ml-down").values()) == [3, 3]
-    warnings = [r.getMessage() for r in caplog.records if r.name == "hpo.search.tracking.trackers"]
+    warnings = [r.getMessage() for r in caplog.records if r.name == "hpo.search.tracking.common"]
     assert len(warnings) == 1, warnings
     assert warnings[0].startswith("MLflow tracking failed (")
     assert warnings[0].endswith("); the sweep goes on without it, the results store has every result")

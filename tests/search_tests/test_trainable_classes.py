@@ -12,13 +12,14 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from collections import Counter
 from pathlib import Path
 
 import pytest
+from harness import wait_for
 from hpo.search import resume_sweep, run_sweep
 from hpo.search.engine.trainable_glue import checkpoint_frequency_for, reuse_actors_for
+from hpo.search.ray_compat.tune_state import experiment_state_files, read_saved_trials
 
 HERE = Path(__file__).parent
 
@@ -101,17 +102,15 @@ def _snapshot_with_a_trial_mid_run(experiment: Path) -> bool:
     The store says nothing about Tune's snapshot: waiting on the store's rows (and then a fixed
     number of snapshots) let the kill land where the running trials had no checkpoint yet.
     """
-    files = sorted(experiment.glob("experiment_state-*.json"))
+    files = experiment_state_files(experiment)
     if not files:
         return False
     try:
-        trials = [(json.loads(t), json.loads(m)) for t, m in json.loads(files[-1].read_text())["trial_data"]]
-    except (OSError, ValueError, KeyError):
+        trials = read_saved_trials(files[-1])
+    except (OSError, ValueError, KeyError, TypeError):
         return False  # mid-write
-    statuses = [t["status"] for t, _ in trials]
-    mid_run = [
-        (m.get("last_result") or {}).get("training_iteration", 0) for t, m in trials if t["status"] == "RUNNING"
-    ]
+    statuses = [t.status for t in trials]
+    mid_run = [t.last_result.get("training_iteration", 0) for t in trials if t.status == "RUNNING"]
     return "TERMINATED" in statuses and any(2 <= i <= 6 for i in mid_run)
 
 
@@ -154,14 +153,8 @@ def test_a_checkpointing_class_resumes_from_its_checkpoints_after_a_kill(
     )
     store = Store.open(home=tmp_home)
 
-    deadline = time.monotonic() + 120
-    while not _snapshot_with_a_trial_mid_run(tmp_home / "ray" / "cls-killed"):
-        if proc.poll() is not None:
-            pytest.fail(f"driver exited early ({proc.returncode}):\n{proc.stdout.read() if proc.stdout else ''}")
-        if time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail("timed out waiting for Tune to snapshot a trial mid-run")
-        time.sleep(0.1)
+    wait_for(lambda: _snapshot_with_a_trial_mid_run(tmp_home / "ray" / "cls-killed"), timeout=120, every=0.1,
+             proc=proc, what="Tune to snapshot a trial mid-run")
     proc.send_signal(signal.SIGKILL)
     proc.wait(30)
 

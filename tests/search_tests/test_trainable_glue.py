@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import ray.cloudpickle
-from hpo.search.engine.trainable_glue import _own_copy, ship_module_by_value
+from hpo.search.engine.trainable_glue import own_copy, ship_module_by_value
 
 
 @pytest.mark.parametrize(("package", "init", "shipped"), [
@@ -54,7 +54,7 @@ def _user_fn(config: dict) -> None:
 def test_with_resources_does_not_touch_the_callers_function() -> None:
     from ray import tune
 
-    tune.with_resources(_own_copy(_user_fn), {"cpu": 1})
+    tune.with_resources(own_copy(_user_fn), {"cpu": 1})
     assert not hasattr(_user_fn, "_resources")
-    copy = _own_copy(_user_fn)
+    copy = own_copy(_user_fn)
     assert copy is not _user_fn and copy.__name__ == "_user_fn" and copy({}) is None

@@ -1,7 +1,8 @@
-"""`on_oom: halve_batch` in a multi-worker trial: its driver restarts the workers from the last
-checkpoint with the micro-batch halved, down to a floor (on the session's Ray: the sweep ends
-through Tune, its only trial errored, so its worker groups and their placement groups are gone
-before the next test)."""
+"""`on_oom: halve_batch` in a multi-worker trial of the real CIFAR trainer: a rank's forward pass runs out
+of memory, the trainer raises its error, and the trial's driver restarts the workers from the last
+checkpoint with the micro-batch halved, down to a floor (on the session's Ray: the sweep ends through
+Tune, its only trial errored, so its worker groups and their placement groups are gone before the next
+test)."""
 
 from __future__ import annotations
 
@@ -13,22 +14,24 @@ from hpo.results import Store
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.slow(seconds=45)
+@pytest.mark.slow(seconds=60)
 def test_an_out_of_memory_two_worker_trial_goes_on_with_half_the_micro_batch_down_to_the_floor(
     ray_session: None, tmp_home: Path
 ) -> None:
     from hpo.search import run_sweep
     from hpo.spaces import parse_spec
 
-    # One trial, two halvings' worth of memory lost. A batch of 32 is a share of 16 per worker. From
-    # epoch 2 the model fits 8: epoch 2 runs out of memory at 16 and runs again, from epoch 1's
-    # checkpoint, at 8. From epoch 3 it fits 4: 8 is already the floor, so that out-of-memory error
-    # ends the trial. (One trial with two worker-group starts covers what two trials did with three.)
+    # One trial of the real CIFAR trainer on the synthetic data set, two halvings' worth of memory lost.
+    # A batch of 32 is a share of 16 per worker. From epoch 2 the device holds 8: epoch 2's forward
+    # pass runs out of memory at 16, and the trial runs again, from epoch 1's checkpoint, at 8. From
+    # epoch 3 it holds 4: 8 is already the floor, so that out-of-memory error ends the trial. (One
+    # trial with two worker-group starts covers what two trials did with three.)
     spec = parse_spec({
-        "name": "oom", "trainable": "toy:oom_above", "metric": "loss", "mode": "min",
+        "name": "oom", "trainable": "toy:oom_cifar", "metric": "val_loss", "mode": "min",
         "search": {"algorithm": "random", "num_samples": 1}, "scheduler": {"type": "fifo", "max_t": 3},
         "resources": {"workers": 2, "cpu": 1}, "failures": {"on_oom": "halve_batch"},
-        "fixed": {"batch_size": 32, "max_iter": 3, "x": 0.3, "fits": 8, "later": 3, "fits_later": 4,
+        "fixed": {"dataset": "synthetic", "subset": 200, "model": "tutorial_cnn", "augment": False,
+                  "batch_size": 32, "epochs": 3, "fits": 8, "later": 3, "fits_later": 4,
                   "await_sweep": "oom", "await_home": str(tmp_home)},
     }, source="test")
     outcome = run_sweep(spec, progress="none")

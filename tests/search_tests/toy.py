@@ -84,7 +84,7 @@ def checkpointed(config: dict[str, Any]) -> None:
 def gpu_probe(config: dict[str, Any]) -> None:
     """Records the GPUs Ray gave the trial and when it ran, in ``<out_dir>/<trial_id>.json``.
 
-    Waits (up to 60 s) until ``peers`` trials have started, so they provably run at once.
+    Waits (up to 60 s, then fails) until ``peers`` trials have started, so they provably run at once.
     """
     import ray
 
@@ -93,7 +93,9 @@ def gpu_probe(config: dict[str, Any]) -> None:
     began = time.time()
     (out / f"{trial_id}.began").touch()
     deadline = began + 60
-    while len(list(out.glob("*.began"))) < int(config.get("peers", 1)) and time.time() < deadline:
+    while len(list(out.glob("*.began"))) < int(config.get("peers", 1)):
+        if time.time() > deadline:
+            raise TimeoutError(f"only {len(list(out.glob('*.began')))} of {config.get('peers')} trials began in 60 s")
         time.sleep(0.05)
     time.sleep(float(config.get("sleep", 0.2)))
     record = {
@@ -193,39 +195,6 @@ def _await_recorded(config: dict[str, Any], *, epoch: int) -> None:
 
 
 @declare(multi_worker=True, checkpoints=True)
-def oom_above(config: dict[str, Any]) -> None:
-    """A data-parallel loop whose model does not fit micro-batches above ``fits`` (default: a quarter
-    of ``batch_size``) from its 2nd epoch on, nor above ``fits_later`` from epoch ``later`` on (as on
-    a GPU that other work fills up): it raises the trainer's OOM error there, as `Trainer` does.
-
-    Each rank trains ``batch_size / world`` examples per step in micro-batches of
-    `halved_micro_batch` after ``oom_halvings()`` restarts; rank 0 checkpoints every epoch.
-    """
-    import ray.train
-    from hpo.trainables.distributed import Ranks, halved_micro_batch, oom_halvings, resume_dir
-    from hpo.trainables.training import TrialOutOfMemoryError
-
-    ranks = Ranks.current()
-    resumed = resume_dir()
-    start = int(Path(resumed, "t").read_text()) if resumed else 0
-    micro = halved_micro_batch(int(config["batch_size"]), ranks.world, oom_halvings())
-    for t in range(start + 1, int(config.get("max_iter", 3)) + 1):
-        fits = int(config.get("fits", int(config["batch_size"]) // 4))
-        if "later" in config and t >= int(config["later"]):
-            fits = int(config["fits_later"])
-        if t >= 2 and micro > fits:
-            _await_recorded(config, epoch=t - 1)
-            raise TrialOutOfMemoryError(f"CUDA out of memory at batch_size={micro} on cpu (peak 0.0 GB)")
-        metrics = {"loss": _loss(config, t), "micro_batch_size": micro, "oom_halvings": oom_halvings(), "epoch": t}
-        if ranks.rank != 0:
-            ray.train.report(metrics)
-            continue
-        with tempfile.TemporaryDirectory() as d:
-            Path(d, "t").write_text(str(t))
-            ray.train.report(metrics, checkpoint=ray.train.Checkpoint.from_directory(d))
-
-
-@declare(multi_worker=True, checkpoints=True)
 def gated_cifar(config: dict[str, Any]) -> None:
     """The built-in CIFAR trainable (every rank of a multi-worker trial too), held after reporting
     its first epoch until the file ``gate`` exists: a test kills the sweep's driver meanwhile."""
@@ -244,6 +213,44 @@ def gated_cifar(config: dict[str, Any]) -> None:
                 _await_file(gate)
 
     with swapped(training.Trainer, "epochs", held):
+        train_cifar(config)
+
+
+@declare(multi_worker=True, checkpoints=True)
+def oom_cifar(config: dict[str, Any]) -> None:
+    """The built-in CIFAR trainable (every rank of a multi-worker trial through the real `Trainer`) on a
+    device that holds training micro-batches of at most ``fits`` from epoch 2 on, and at most ``fits_later``
+    from epoch ``later`` on (a GPU that other work fills up): a bigger one's forward pass raises
+    ``torch.cuda.OutOfMemoryError``, as CUDA does there, and the trainer, the trial's driver and
+    ``on_oom: halve_batch`` take it from there. Before raising it waits until the store holds the
+    epoch before (``await_sweep``, ``await_home``: see `_await_recorded`)."""
+    import torch
+    from hpo.search.engine.environ import swapped
+    from hpo.trainables import training
+    from hpo.trainables.cifar import train_cifar
+
+    config = dict(config)
+    device = {key: config.pop(key) for key in ("fits", "later", "fits_later", "await_sweep", "await_home")}
+    model_for, train_epoch = training.model_for, training.Trainer.train_epoch
+    epoch = [0]  # the epoch being trained
+
+    def tracked(self: training.Trainer) -> Any:
+        epoch[0] = self.epoch + 1
+        return train_epoch(self)
+
+    def too_big(module: torch.nn.Module, inputs: tuple[torch.Tensor, ...]) -> None:
+        holds = int(device["fits_later"] if epoch[0] >= int(device["later"]) else device["fits"])
+        if module.training and epoch[0] >= 2 and inputs[0].shape[0] > holds:
+            _await_recorded({**device, "batch_size": config["batch_size"]}, epoch=epoch[0] - 1)
+            raise torch.cuda.OutOfMemoryError(f"CUDA out of memory. Tried to allocate a micro-batch of "
+                                              f"{inputs[0].shape[0]}; this device holds {holds}")
+
+    def limited(cfg: Any, *, num_classes: int) -> torch.nn.Module:
+        model = model_for(cfg, num_classes=num_classes)
+        model.register_forward_pre_hook(too_big)
+        return model
+
+    with swapped(training, "model_for", limited), swapped(training.Trainer, "train_epoch", tracked):
         train_cifar(config)
 
 

@@ -34,6 +34,8 @@ def reporting(config: dict[str, Any]) -> None:
                 with contextlib.suppress(ProcessLookupError):  # the other trial stopped it already
                     os.killpg(pgid, signal.SIGTERM)
                 deadline = time.time() + 30
-                while not _refuses(port) and time.time() < deadline:
+                while not _refuses(port):
+                    if time.time() > deadline:
+                        raise TimeoutError(f"the server on port {port} still answers 30 s after SIGTERM")
                     time.sleep(0.1)
         tune.report({"loss": (float(config["x"]) - 0.3) ** 2 + 1.0 / t, "t_squared": t * t})

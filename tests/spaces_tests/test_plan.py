@@ -40,6 +40,19 @@ def test_median_stops_early_without_rungs() -> None:
     assert plan.early_stopping and plan.rungs == () and plan.stop == {"training_iteration": 6.0}
 
 
+def test_the_stop_cap_is_the_trial_cap_only_where_the_scheduler_stops_early() -> None:
+    caps = {kind: build_plan(_spec(scheduler={"type": kind, "max_t": 6}, stop={"training_iteration": 5})).stop_cap
+            for kind in ("asha", "hyperband", "median", "fifo", "pbt", "pb2")}
+    assert caps == {"asha": 5, "hyperband": 5, "median": 5, "fifo": None, "pbt": None, "pb2": None}
+    assert "stop_cap" not in build_plan(_spec()).to_dict()  # derived: the store keeps the plan as before
+
+
+def test_only_pbt_and_pb2_exploit_and_the_plan_says_what_the_spec_says() -> None:
+    for kind in ("asha", "hyperband", "median", "fifo", "pbt", "pb2"):
+        spec = _spec(scheduler={"type": kind, "max_t": 6})
+        assert spec.scheduler.exploits is build_plan(spec).exploits is (kind in ("pbt", "pb2"))
+
+
 def test_grid_budget_is_grid_size_times_num_samples() -> None:
     spec = _spec(search={"algorithm": "grid", "num_samples": 2},
                  params={"a": {"type": "choice", "values": [1, 2, 3]}, "b": {"type": "pow2", "low": 1, "high": 8}})

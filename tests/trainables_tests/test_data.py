@@ -22,9 +22,9 @@ def test_cifar10_loads_through_torchvision_files(cifar_root: Path) -> None:
 
 
 def test_cifar10_matches_torchvision_reference(cifar_root: Path) -> None:
-    from hpo.trainables.data import _torchvision_class
+    from hpo.trainables.data import torchvision_class
 
-    ref = _torchvision_class("cifar10")(root=str(cifar_root), train=True, download=False)
+    ref = torchvision_class("cifar10")(root=str(cifar_root), train=True, download=False)
     data = load_dataset("cifar10", data_dir=cifar_root, download=False)
     img, label = ref[17]  # PIL image, HWC
     assert torch.equal(data.train_x[17], torch.from_numpy(np.array(img)).permute(2, 0, 1))

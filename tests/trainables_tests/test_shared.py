@@ -7,6 +7,7 @@ import time
 
 import numpy as np
 import pytest
+from harness import wait_for
 from hpo.trainables.shared import SharedData, SharedScope
 
 pytestmark = pytest.mark.integration
@@ -14,12 +15,9 @@ pytestmark = pytest.mark.integration
 
 def plasma_objects() -> int:
     """Objects in this Ray's object store (what `ray memory --stats-only` prints)."""
-    import ray
-    from ray._private.internal_api import memory_summary
+    from hpo.search.ray_compat.cluster import object_store_objects
 
-    summary = memory_summary(address=ray.get_runtime_context().gcs_address, stats_only=True)
-    line = next(s for s in summary.splitlines() if "Plasma memory usage" in s)
-    return int(line.split(" MiB, ")[1].split(" objects")[0])
+    return object_store_objects()
 
 
 def settled_objects() -> int:
@@ -31,13 +29,6 @@ def settled_objects() -> int:
         if count == last:
             return count
     raise AssertionError("the object store never settled")
-
-
-def wait_for(condition, what: str, timeout_s: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, what
-        time.sleep(0.2)
 
 
 def test_trials_read_the_one_copy_by_name_and_the_scope_frees_it(ray_session: None) -> None:
@@ -60,7 +51,8 @@ def test_trials_read_the_one_copy_by_name_and_the_scope_frees_it(ray_session: No
     assert ray.get([read.remote(shared) for _ in range(2)]) == [(int(value.sum()), value.size)] * 2
     assert plasma_objects() == before + 1  # two readers, one copy
     scope.release()
-    wait_for(lambda: plasma_objects() == before, "the shared object outlived its scope")
+    wait_for(lambda: plasma_objects() == before, timeout=30,
+             what=lambda: f"the shared object to leave with its scope ({plasma_objects()} objects, {before} before)")
     with pytest.raises(ValueError):
         ray.get_actor(shared.name)
 
@@ -77,4 +69,5 @@ def test_a_cifar_sweep_leaves_the_object_store_as_it_found_it(ray_session: None,
         "fixed": {"dataset": "synthetic", "subset": 200, "epochs": 1}}, source="test")
     outcome = run_sweep(spec, progress="none")
     assert {k: n for k, n in outcome.counts.items() if n} == {"completed": 2}
-    wait_for(lambda: plasma_objects() == before, "the sweep's data set stayed in the object store")
+    wait_for(lambda: plasma_objects() == before, timeout=30,
+             what=lambda: f"the sweep's data set to leave the store ({plasma_objects()} objects, {before} before)")

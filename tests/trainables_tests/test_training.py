@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import torch
 from hpo.trainables.data import DataSet
-from hpo.trainables.training import OOM_FLOOR, Trainer, TrialOutOfMemoryError, _lr_factor, train_epochs
+from hpo.trainables.training import OOM_FLOOR, Trainer, TrialOutOfMemoryError, lr_factor, train_epochs
 from torch import nn
 
 BASE = {"subset": 320, "batch_size": 32, "l1": 16, "l2": 16, "augment": True, "dropout": 0.1}
@@ -110,12 +110,12 @@ def test_oom_halve_batch_stops_at_floor(small_data: DataSet) -> None:
 
 
 def test_schedules() -> None:
-    assert _lr_factor("constant", 50, 100) == 1.0
-    assert _lr_factor("cosine", 0, 100) == 1.0 and _lr_factor("cosine", 100, 100) == pytest.approx(0.0)
-    assert _lr_factor("cosine", 50, 100) == pytest.approx(0.5)
-    assert _lr_factor("onecycle", 0, 100) == pytest.approx(0.1)
-    assert _lr_factor("onecycle", 25, 100) == pytest.approx(1.0)
-    assert _lr_factor("onecycle", 100, 100) == pytest.approx(0.0)
+    assert lr_factor("constant", 50, 100) == 1.0
+    assert lr_factor("cosine", 0, 100) == 1.0 and lr_factor("cosine", 100, 100) == pytest.approx(0.0)
+    assert lr_factor("cosine", 50, 100) == pytest.approx(0.5)
+    assert lr_factor("onecycle", 0, 100) == pytest.approx(0.1)
+    assert lr_factor("onecycle", 25, 100) == pytest.approx(1.0)
+    assert lr_factor("onecycle", 100, 100) == pytest.approx(0.0)
 
 
 def test_adamw_and_label_smoothing_run(small_data: DataSet) -> None:
@@ -169,11 +169,11 @@ def test_restore_applies_the_config_over_the_checkpoint(small_data: DataSet, tmp
     for a, b in zip(_params(donor), _params(mutated), strict=True):
         assert torch.equal(a, b)  # the weights are the donor's
     group = mutated.optimizer.param_groups[0]
-    factor = _lr_factor(schedule, mutated.scheduler.last_epoch, mutated.total_steps)
+    factor = lr_factor(schedule, mutated.scheduler.last_epoch, mutated.total_steps)
     assert group["lr"] == pytest.approx(0.05 * factor) and group["weight_decay"] == 2e-4
     assert (group["betas"][0] if optimizer == "adamw" else group["momentum"]) == 0.8
     metrics = mutated.train_epoch()
-    factor = _lr_factor(schedule, mutated.scheduler.last_epoch, mutated.total_steps)
+    factor = lr_factor(schedule, mutated.scheduler.last_epoch, mutated.total_steps)
     assert metrics["lr"] == pytest.approx(0.05 * factor)  # the lr in effect is the mutated one
     assert metrics["micro_batch_size"] == 16
 

@@ -1,4 +1,4 @@
-"""Tune's callback usage tag, recorded without importing the tracker integrations."""
+"""Tune's callback usage tag, recorded without importing the tracker integrations (hpo.search.ray_compat.usage_tag)."""
 
 from __future__ import annotations
 
