@@ -98,6 +98,7 @@ def hyperopt_ray_defaults(tmp: Path) -> float:
 
 def main() -> None:
     import ray
+
     from hpo.search.engine.progress import quiet_ray_logging
 
     quiet_ray_logging()

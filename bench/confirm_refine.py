@@ -230,6 +230,7 @@ def _one_seed(job: tuple[str, str, int, int, int, int]) -> dict[str, float]:
     """Both experiments for one table and one bench seed, in a worker process with its own local Ray."""
     ref, table_path, seed, trials, top, confirm_seeds = job
     import ray
+
     from hpo.results import Store
     from hpo.search.engine.progress import quiet_ray_logging
     from hpo.spaces import parse_spec

@@ -13,6 +13,7 @@ import argparse
 import tempfile
 
 import ray
+
 from hpo.results import Store
 from hpo.search import run_sweep
 from hpo.spaces import parse_spec

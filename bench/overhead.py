@@ -70,6 +70,7 @@ def ours(home: str, name: str, num_samples: int = NUM_TRIALS) -> float:
 
 def main() -> None:
     import ray
+
     from hpo.search.engine.progress import quiet_ray_logging
 
     quiet_ray_logging()

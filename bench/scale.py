@@ -250,8 +250,9 @@ def queries(url: str, tmp: Path, *, trials: int) -> dict[str, float]:
 
 
 def _drop(url: str) -> None:
-    from hpo.results.store.schema import metadata
     from sqlalchemy import create_engine
+
+    from hpo.results.store.schema import metadata
 
     engine = create_engine(url)
     metadata.drop_all(engine)

@@ -168,6 +168,7 @@ def _one_seed(job: tuple[str, str, list[str], int, int, str]) -> dict[str, float
     """Every row's regret for one table and one seed, in a worker process with its own local Ray."""
     ref, table_path, algorithms, seed, trials, home = job
     import ray
+
     from hpo.search.engine.progress import quiet_ray_logging
 
     quiet_ray_logging()

@@ -82,8 +82,9 @@ def ingest(url: str, *, trials: int = 1000, results: int = MAX_T, seed: int = 0,
     Another ``sweep`` name (and ``seed``) adds a second sweep to the same store; trial ids repeat across
     sweeps (``bench_00000``...), as they are unique per sweep only.
     """
-    from hpo.results import Store, StoreCallback
     from ray.tune.experiment import Trial
+
+    from hpo.results import Store, StoreCallback
 
     rng = random.Random(seed)
     store = Store.open(url)
@@ -136,6 +137,7 @@ def raw_floor(path: Path, *, rows: int) -> float:
 def trials_cli(url: str) -> tuple[float, float]:
     """``hpo trials bench-store``: seconds in-process (CliRunner) and as a fresh Python process."""
     from click.testing import CliRunner
+
     from hpo.search.cli.store import trials_command
 
     start = time.perf_counter()

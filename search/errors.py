@@ -6,9 +6,8 @@ before Ray starts and the store's lost race for a name raise the same class.
 
 from __future__ import annotations
 
-from hpo.results import SweepExistsError
-
 from hpo.errors import InputError
+from hpo.results import SweepExistsError
 
 __all__ = ["InputError", "MetricNotReportedError", "ResourceError", "SweepExistsError", "SweepInputError"]
 

@@ -7,8 +7,9 @@ import json
 from typing import Any, Literal
 
 import yaml
-from hpo.spaces.params import node_to_data
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+
+from hpo.spaces.params import node_to_data
 
 __all__ = [
     "ClusterSpec",

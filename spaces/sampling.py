@@ -6,6 +6,7 @@ from itertools import islice
 from typing import Any
 
 import numpy as np
+
 from hpo.spaces.models import SweepSpec
 from hpo.spaces.translate import constant_config, to_hyperopt_space, to_tune_space
 
@@ -24,6 +25,7 @@ def _hyperopt_samples(spec: SweepSpec, seed: int | None) -> Any:
 
 def _optuna_samples(spec: SweepSpec, seed: int | None) -> Any:
     import optuna
+
     from hpo.spaces.translate import OptunaSpace
 
     space = OptunaSpace(spec)

@@ -6,6 +6,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel, ValidationError
+
 from hpo.spaces.errors import SpecError
 from hpo.spaces.models import (
     ClusterSpec,
@@ -22,7 +24,6 @@ from hpo.spaces.objectives import objective_problems
 from hpo.spaces.params import GridParam, describe_pydantic_error, did_you_mean, is_discrete, iter_params, parse_space
 from hpo.spaces.points import point_problems
 from hpo.spaces.yaml_io import apply_overrides, parse_yaml, read_spec_source
-from pydantic import BaseModel, ValidationError
 
 __all__ = ["load_spec", "parse_spec"]
 

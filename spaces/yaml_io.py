@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
 from hpo.spaces.errors import SpecError
 
 __all__ = ["apply_overrides", "builtin_names", "parse_yaml", "read_spec_source"]

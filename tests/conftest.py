@@ -1,17 +1,30 @@
-"""Shared fixtures: one real local Ray per test session, a temporary run home per test."""
+"""Shared fixtures and session setup: one real local Ray per test session, a temporary run home per
+test, a private Ray token and a private PostgreSQL, headless Chromium; and a check that every test
+carries the mark of what it starts (``integration`` for Ray, ``browser`` for Chromium), as
+``make test-quick`` selects by marks alone."""
 
 from __future__ import annotations
 
 import os
+import secrets
+import shutil
+import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from harness import CHROMIUM, ChromiumLauncher
+
+PG_ENV = "HPO_TEST_PG_URL"
+_POSTGRES = pytest.StashKey[object]()  # the private server this session started (pg_server.PrivatePostgres)
+_PG_LINE = pytest.StashKey[str]()  # what the session does for PostgreSQL, in one line
+_TOKEN_DIR = pytest.StashKey[Path]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Ray's token made once, up front; Ray Train's poll interval; under pytest-xdist, a PostgreSQL
-    database per worker.
+    """Ray's settings for the tests; once per session (not per xdist worker), a private Ray token and
+    PostgreSQL; under pytest-xdist, a PostgreSQL database per worker.
 
     Each worker's database is ``<db>_gw0``, ...: the store tests drop every table before and after
     each test, and two workers on one database would drop each other's tables mid-test.
@@ -29,13 +42,10 @@ def pytest_configure(config: pytest.Config) -> None:
                         ("RAY_prestart_worker_first_driver", "0"), ("RAY_TRAIN_ENABLE_PREEMPTION_WATCHER", "0")):
         os.environ.setdefault(name, value)
     worker = os.environ.get("PYTEST_XDIST_WORKER")
-    if not worker:
-        # Before any Ray starts: on a new machine the workers' Ray instances and the tests' own
-        # `ray start`s would otherwise race to write Ray's first token (see search/ray_token.py).
-        from hpo.search.cluster.ray_token import ensure_local_token
-
-        ensure_local_token()
-    url = os.environ.get("HPO_TEST_PG_URL")
+    if not worker:  # the session's own process; xdist workers start later and inherit what it sets here
+        _private_ray_token(config)
+        _choose_postgres(config)
+    url = os.environ.get(PG_ENV)
     if not worker or not url:
         return
     from sqlalchemy import create_engine, make_url, text
@@ -47,7 +57,76 @@ def pytest_configure(config: pytest.Config) -> None:
         if conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :d"), {"d": mine.database}).scalar() is None:
             conn.execute(text(f'CREATE DATABASE "{mine.database}"'))
     engine.dispose()
-    os.environ["HPO_TEST_PG_URL"] = mine.render_as_string(hide_password=False)
+    os.environ[PG_ENV] = mine.render_as_string(hide_password=False)
+
+
+def _private_ray_token(config: pytest.Config) -> None:
+    """Every Ray the tests start (in-process, ``ray start``, ``hpo`` subprocesses) reads its token from
+    a file of this session's, never the user's ``~/.ray/auth_token`` (``RAY_AUTH_TOKEN_PATH``: Ray's
+    own setting; hpo then leaves the token to Ray, see ``hpo.search.cluster.ray_token``).
+
+    Made whole before any Ray starts, so nothing races to write it.
+    """
+    folder = Path(tempfile.mkdtemp(prefix="hpo-ray-token-"))
+    token = folder / "auth_token"
+    fd = os.open(token, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(secrets.token_hex(32))  # Ray's format: 256 bits as hex
+    os.environ.pop("RAY_AUTH_TOKEN", None)  # it would win over the file
+    os.environ["RAY_AUTH_TOKEN_PATH"] = str(token)
+    config.stash[_TOKEN_DIR] = folder
+
+
+def _choose_postgres(config: pytest.Config) -> None:
+    """``HPO_TEST_PG_URL`` set: that database (CI's, or yours); set but empty: none (``make test-quick``);
+    unset: a private server when PostgreSQL's programs are here (``tests/pg_server.py``), else none,
+    said in one line at the end of the run."""
+    url = os.environ.get(PG_ENV)
+    if url:
+        from sqlalchemy import make_url
+
+        config.stash[_PG_LINE] = f"postgresql: {make_url(url).render_as_string(hide_password=True)} ({PG_ENV})"
+        return
+    if url is not None:
+        config.stash[_PG_LINE] = f"postgresql: off ({PG_ENV} is empty)"
+        return
+    from pg_server import PostgresUnavailable, start_postgres
+
+    try:
+        server = start_postgres()
+    except PostgresUnavailable as why:
+        config.stash[_PG_LINE] = (f"postgresql: left out, {why}: the store tests ran on SQLite only and the "
+                                  f"cluster tests were skipped (install PostgreSQL, or set {PG_ENV})")
+        return
+    except RuntimeError as why:
+        raise pytest.UsageError(f"the private PostgreSQL did not start: {why}; run without PostgreSQL with "
+                                f"{PG_ENV}= (empty)") from None
+    config.stash[_POSTGRES] = server
+    os.environ[PG_ENV] = server.url
+    config.stash[_PG_LINE] = f"postgresql: a private server at {server.url} (tests/pg_server.py)"
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Stop what ``pytest_configure`` started: the private PostgreSQL (by its pid), the token's folder."""
+    server = config.stash.get(_POSTGRES, None)
+    if server is not None:
+        from pg_server import stop_postgres
+
+        stop_postgres(server)  # type: ignore[arg-type]
+    folder = config.stash.get(_TOKEN_DIR, None)
+    if folder is not None:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    return config.stash.get(_PG_LINE, None)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    """The one line saying PostgreSQL was left out, where a quiet run (``-q``) shows it too."""
+    line = config.stash.get(_PG_LINE, "")
+    if line.startswith("postgresql: left out"):
+        terminalreporter.write_line(line)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -95,12 +174,43 @@ def _skip_gpu_without_cuda(items: list[pytest.Item]) -> None:
             item.add_marker(skip)
 
 
+# What a fixture starts, and the mark every test using it carries: `make test-quick` leaves tests out by
+# their marks alone, so a test that starts Ray or a browser without its mark would slow the edit loop.
+STARTS = {"ray_session": ("integration", "a real local Ray"), "chromium": ("browser", "headless Chromium")}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Fail, before it starts anything, a test whose fixtures start Ray or Chromium without the mark."""
+    for fixture, (mark, what) in STARTS.items():
+        if fixture in getattr(item, "fixturenames", ()) and item.get_closest_marker(mark) is None:
+            pytest.fail(f"{item.nodeid} uses `{fixture}` ({what}) but is not marked @pytest.mark.{mark}; "
+                        "mark it so that `make test-quick` leaves it out", pytrace=False)
+
+
+def _ray_up() -> bool:
+    ray = sys.modules.get("ray")  # never imported: never started
+    return ray is not None and bool(ray.is_initialized())
+
+
+@pytest.fixture(autouse=True)
+def _starts_ray_only_when_marked(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Fail a test that started Ray in its body (``request.getfixturevalue("ray_session")``, ``ray.init``)
+    without the ``integration`` mark: what ``pytest_runtest_setup`` cannot see in its fixtures."""
+    before = _ray_up()
+    yield
+    if not before and _ray_up() and request.node.get_closest_marker("integration") is None:
+        pytest.fail(f"{request.node.nodeid} started Ray but is not marked @pytest.mark.integration; mark it so "
+                    "that `make test-quick` leaves it out", pytrace=False)
+
+
 @pytest.fixture(scope="session")
 def ray_session() -> Iterator[None]:
     """One real local Ray instance for the whole session: 2 CPUs and 2 *logical* GPUs.
 
     Declaring GPUs that do not exist lets the tests check GPU allocation and fractional
-    packing on a CPU-only machine; trials still run their code on the CPU.
+    packing on a CPU-only machine; trials still run their code on the CPU. Tests that use it
+    carry ``@pytest.mark.integration`` (checked by ``pytest_runtest_setup``).
     """
     import ray
 
@@ -132,3 +242,12 @@ def _no_network_downloads(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests never download data sets: make any attempt fail loudly and fast."""
     monkeypatch.setenv("HPO_OFFLINE", "1")
     os.environ.setdefault("RAY_DEDUP_LOGS", "0")
+
+
+@pytest.fixture
+def chromium() -> ChromiumLauncher:
+    """Debian's headless Chromium, to launch per page or per run (``tests/harness.py``); skips, saying
+    why, where it is absent. Tests that use it carry ``@pytest.mark.browser``."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"needs Debian's chromium at {CHROMIUM} (apt-get install -y chromium; .ci/run installs it)")
+    return ChromiumLauncher(CHROMIUM)

@@ -33,6 +33,7 @@ def fill_sweep(store: Store, name: str, spec_yaml: str, trials: dict[str, tuple[
     then end ``complete`` (completed, or stopped early below ``scheduler.max_t``), ``error`` or ``running``.
     The sweep ends ``status`` (``running`` leaves it open)."""
     import yaml
+
     from hpo.results import StoreCallback
 
     spec = yaml.safe_load(spec_yaml)

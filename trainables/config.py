@@ -11,9 +11,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from hpo.trainables.contract import ConfigKey, Contract
-
 from hpo.errors import InputError
+from hpo.trainables.contract import ConfigKey, Contract
 
 __all__ = ["CIFAR_CONTRACT", "DEFAULTS", "KEYS", "METRICS", "ConfigError", "TrainConfig", "parse_config"]
 

@@ -11,13 +11,14 @@ line, and the import to write instead.
 from __future__ import annotations
 
 import ast
+import importlib.util
 import linecache
 import os
 import sysconfig
 from pathlib import Path
 from types import TracebackType
 
-__all__ = ["MIGRATION_NOTE", "OLD_NAMES", "old_import_problem"]
+__all__ = ["MIGRATION_NOTE", "OLD_NAMES", "old_import_problem", "old_path_problem"]
 
 # The old top-level name -> the module it is now.
 OLD_NAMES = {
@@ -53,6 +54,22 @@ def old_import_problem(exc: ModuleNotFoundError, module: str) -> str | None:
     instead = _rewritten(path, line, old)
     return (f"{_shown(path)} line {line} imports {missing!r}, which is now {new!r}"
             + (f" ({instead})" if instead else "") + f"; see {MIGRATION_NOTE}")
+
+
+def old_path_problem(exc: ModuleNotFoundError, module: str) -> str | None:
+    """Why importing ``module`` failed, when the spec's path itself names an old hpo module
+    (``trainable: trainables.training:train_epochs``) that is not the user's own; else None.
+
+    Returns:
+        ``"'<old>' is now '<new>' (trainable: <new>:...); see <note>"``.
+    """
+    old, dot, _ = module.partition(".")
+    if old not in OLD_NAMES or not dot or (exc.name or "").partition(".")[0] != old:
+        return None  # a module of the user's own called ``search`` is theirs
+    new = OLD_NAMES[old] + module[len(old):]
+    if importlib.util.find_spec(new) is None:
+        return None
+    return f"{module!r} is now {new!r} (write trainable: {new}:...); see {MIGRATION_NOTE}"
 
 
 def _importing_line(tb: TracebackType | None) -> tuple[str, int] | None:

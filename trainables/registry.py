@@ -13,10 +13,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from hpo.trainables.contract import Contract
-from hpo.trainables.old_names import old_import_problem
-
 from hpo.errors import InputError
+from hpo.trainables.contract import Contract
+from hpo.trainables.old_names import old_import_problem, old_path_problem
 
 __all__ = [
     "RunContext",
@@ -146,7 +145,9 @@ def _import_path(ref: str) -> Any:
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
-        old = old_import_problem(exc, module_name) if isinstance(exc, ModuleNotFoundError) else None
+        old = None
+        if isinstance(exc, ModuleNotFoundError):
+            old = old_import_problem(exc, module_name) or old_path_problem(exc, module_name)
         if old is not None:  # the user's module still imports a name hpo had before it was one package
             raise TrainableNotFoundError(f"trainable {ref!r}: {old}") from exc
         raise TrainableNotFoundError(f"trainable {ref!r}: cannot import module {module_name!r} ({exc})") from exc

@@ -17,15 +17,15 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch import nn
+
+from hpo.errors import InputError
 from hpo.trainables.batches import Normalizer, augment_batch, iter_batches
 from hpo.trainables.config import ON_OOM, TrainConfig, parse_config
 from hpo.trainables.data import DataSet, load_dataset, split_train_val
 from hpo.trainables.device import describe_device, select_device
 from hpo.trainables.distributed import Ranks, epoch_generator, halved_micro_batch, reduce_sums, shard_batches
 from hpo.trainables.models import build_model
-from torch import nn
-
-from hpo.errors import InputError
 
 __all__ = ["OOM_FLOOR", "CheckpointError", "Trainer", "TrialOutOfMemoryError", "lr_factor", "train_epochs"]
 

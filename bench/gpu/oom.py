@@ -90,6 +90,7 @@ def calibrate(data: Any) -> dict[str, int | None]:
     """The batch's reserved peak on the whole card (None: it does not fit even so), and a CUDA
     process's cost besides it (context, loaded kernels)."""
     import torch
+
     from hpo.trainables.training import Trainer, TrialOutOfMemoryError
 
     peak: int | None = None
@@ -128,6 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     log_to_stderr()
     import torch
+
     from hpo.trainables.data import load_dataset
 
     found = calibrate(load_dataset("synthetic"))

@@ -128,6 +128,7 @@ def measure(config: dict[str, Any], data: Any, *, device: str, warmup: int = WAR
             compiled model handed to the Trainer.
     """
     import torch
+
     from hpo.trainables.models import build_model
     from hpo.trainables.training import Trainer
 

@@ -22,6 +22,7 @@ from hpo.results.store.records import TrialRecord, finite
 
 if TYPE_CHECKING:
     import pandas as pd
+
     from hpo.results.analysis.sample import Sample
 
 __all__ = ["EVALUATORS", "Evidence", "Importance", "importance"]

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+
 from hpo.results.dashboard._guard import Guard
 from hpo.results.dashboard._routes import PLOT_LOCK, Routes
 from hpo.results.dashboard._snapshot import COST_TICK_S, MIN_REBUILD_S
 from hpo.results.store.store import Store
-from starlette.applications import Starlette
-from starlette.middleware import Middleware
 
 __all__ = ["create_app"]
 
@@ -18,6 +19,7 @@ def _warm_imports() -> None:
     """Import what the first sweep page draws with (matplotlib and its fonts, pandas, optuna: about a second)
     when the server starts, not inside its first request."""
     import pandas  # noqa: F401
+
     from hpo.results.analysis.fanova_compat import optuna_importance
     from hpo.results.report.figure import warm_up
 

@@ -7,11 +7,12 @@ import json
 import logging
 from typing import Any
 
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+
 from hpo.results.dashboard._pages import not_found_page
 from hpo.results.errors import SweepNotFoundError
 from hpo.results.store.records import finite
-from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
 
 __all__ = ["Refused", "error_json", "error_page", "json_bytes", "json_ready", "json_response", "matches", "shown",
            "status_of"]

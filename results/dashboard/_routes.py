@@ -14,6 +14,11 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
+from starlette.background import BackgroundTask
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route
+
 from hpo.results.dashboard._assets import SCRIPT
 from hpo.results.dashboard._http import (
     Refused,
@@ -35,10 +40,6 @@ from hpo.results.report.data import ReportData, collector_paused, gather
 from hpo.results.report.figure import inline_svg
 from hpo.results.store.records import TrialRecord
 from hpo.results.store.store import Store
-from starlette.background import BackgroundTask
-from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
-from starlette.routing import Route
 
 __all__ = ["MAX_COMPARE", "MAX_NAME", "PLOT_LOCK", "Routes"]
 

@@ -13,10 +13,11 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from sqlalchemy import Connection, func, select
+
 from hpo.results.store.db import run_read
 from hpo.results.store.schema import results_table, sweeps_table, trials_table
 from hpo.results.store.store import Store
-from sqlalchemy import Connection, func, select
 
 __all__ = ["COST_TICK_S", "MIN_REBUILD_S", "Cache", "Fingerprints", "Names", "fingerprint"]
 

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import yaml
+
 from hpo.results.analysis.plan import ParamAxis, axes_of, plan_of, rungs_of
 from hpo.results.analysis.sample import SAMPLE_ABOVE, Sample, sample_trials
 from hpo.results.report.tabular import flatten
@@ -22,6 +23,7 @@ from hpo.results.store.store import Store
 
 if TYPE_CHECKING:
     import pandas as pd
+
     from hpo.results.analysis.confirm import Confirmation
     from hpo.results.analysis.cost import Cost
     from hpo.results.analysis.importance import Importance

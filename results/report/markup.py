@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from hpo.results.store.records import finite
 from markupsafe import Markup, escape
+
+from hpo.results.store.records import finite
 
 __all__ = ["Markup", "count", "esc", "html", "join", "kv_table", "number"]
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+
 from hpo.results.analysis.plan import ParamAxis
 from hpo.results.report.data import ReportData
 from hpo.results.report.figure import (

@@ -10,6 +10,7 @@ import math
 from typing import Any
 
 import numpy as np
+
 from hpo.results.analysis.plan import ParamAxis
 from hpo.results.report.data import ReportData
 from hpo.results.report.figure import (

@@ -14,12 +14,13 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from ray.tune import Callback
+
 from hpo.results.errors import StoreError
 from hpo.results.store.outcome import iterations_reached, trial_outcome
 from hpo.results.store.records import dumps, finite
 from hpo.results.store.store import Store
 from hpo.results.store.writer import BatchWriter, TrialState, clean_result
-from ray.tune import Callback
 
 if TYPE_CHECKING:
     from ray.tune.experiment import Trial

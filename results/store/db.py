@@ -15,12 +15,13 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from hpo.results.errors import StoreError
-from hpo.results.secrets import mask_secrets, mask_url
 from sqlalchemy import Connection, Engine, Table, create_engine, event, make_url, tuple_
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.pool import StaticPool
+
+from hpo.results.errors import StoreError
+from hpo.results.secrets import mask_secrets, mask_url
 
 __all__ = ["make_engine", "mask", "run_read", "run_write", "sqlite_file", "upsert"]
 

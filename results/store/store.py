@@ -10,9 +10,13 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from sqlalchemy import Connection, Engine, case, func, select
+from sqlalchemy.exc import IntegrityError
+
 from hpo.results.errors import StoreError, SweepExistsError, SweepNotFoundError, TrialNotFoundError
 from hpo.results.store.db import make_engine, mask, run_read, run_write, sqlite_file
 from hpo.results.store.env import default_url, git_commit, resolve_home, versions
+from hpo.results.store.migrations import prepare_schema
 from hpo.results.store.records import (
     LINEAGE_KEY,
     ExploitRecord,
@@ -25,18 +29,12 @@ from hpo.results.store.records import (
     trial_from_row,
 )
 from hpo.results.store.schema import (
-    MIGRATIONS,
-    SCHEMA_VERSION,
     SWEEP_STATUSES,
     TRIAL_STATUSES,
-    metadata,
     results_table,
-    schema_version_table,
     sweeps_table,
     trials_table,
 )
-from sqlalchemy import Connection, Engine, case, func, inspect, select, text
-from sqlalchemy.exc import IntegrityError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -126,59 +124,12 @@ class Store:
         # Engines do not pickle; a pickled store reopens by URL (Ray pickles callbacks).
         return (_reopen, (self._url, str(self.home)))
 
-    def _read_version(self) -> int | None:
-        def read(conn: Connection) -> int | None:
-            if not inspect(conn).has_table("schema_version"):
-                return None
-            return conn.execute(select(schema_version_table.c.version)).scalar()
-
-        return run_read(self._engine, read, what="reading the schema version")
-
     def _prepare_schema(self, *, create: bool = True) -> None:
-        found = self._read_version()
-        if found is None and not create:
+        try:
+            prepare_schema(self._engine, shown=self.url_masked, create=create)
+        except StoreError:
             self.close()
-            raise StoreError(f"no store at {self.url_masked}: the database holds no hpo tables")
-        if found is None:
-            def create(conn: Connection) -> None:
-                metadata.create_all(conn, checkfirst=True)
-                if conn.execute(select(schema_version_table.c.version)).scalar() is None:
-                    conn.execute(schema_version_table.insert().values(
-                        id=1, version=SCHEMA_VERSION, written_by=versions()["hpo"]))
-
-            try:
-                run_write(self._engine, create, what="creating the schema")
-            except StoreError:
-                # Another process may have created it at the same moment: read again.
-                if self._read_version() is None:
-                    raise
-            found = self._read_version()
-        if found is not None and found > SCHEMA_VERSION:
-            raise StoreError(
-                f"store {self.url_masked} has schema version {found}, newer than this hpo reads "
-                f"({SCHEMA_VERSION}); upgrade hpo to open it"
-            )
-        if found is not None and found < SCHEMA_VERSION:
-            self._migrate(found)
-
-    def _migrate(self, found: int) -> None:
-        """Bring a store written by an older hpo up to ``SCHEMA_VERSION``, in one transaction."""
-        def write(conn: Connection) -> None:
-            version = conn.execute(select(schema_version_table.c.version)).scalar() or found
-            have = {table: {c["name"] for c in inspect(conn).get_columns(table)} for table in ("sweeps", "trials")}
-            for step in range(version + 1, SCHEMA_VERSION + 1):
-                for table, column, sql_type in MIGRATIONS.get(step, ()):
-                    if column not in have[table]:
-                        conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}"))
-            if version < 2:  # v1 kept Ray's experiment directory only; its storage is the folder above it
-                for sweep_id, path in conn.execute(select(sweeps_table.c.id, sweeps_table.c.experiment_path)):
-                    if path:
-                        conn.execute(sweeps_table.update().where(sweeps_table.c.id == sweep_id).values(
-                            storage_path=str(Path(path).parent)))
-            conn.execute(schema_version_table.update().values(version=SCHEMA_VERSION))
-
-        run_write(self._engine, write, what=f"migrating the schema from version {found} to {SCHEMA_VERSION}")
-        logger.info("store %s migrated from schema version %d to %d", self.url_masked, found, SCHEMA_VERSION)
+            raise
 
     # ---------------------------------------------------------------- sweeps
     def start_sweep(

@@ -15,12 +15,13 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import Connection, Engine, select
+
 from hpo.results.store.db import run_read, run_write, upsert
 from hpo.results.store.ranking import better
 from hpo.results.store.ray_keys import RAY_UNSTORED_KEYS
 from hpo.results.store.records import TRIAL_FIELDS, TrialRecord, finite, from_epoch, trial_from_row, trial_row
 from hpo.results.store.schema import results_table, sweeps_table, trials_table
-from sqlalchemy import Connection, Engine, select
 
 __all__ = ["BatchWriter", "TrialState", "clean_result"]
 

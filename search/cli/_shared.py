@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any, NoReturn, TypeVar
 
 import click
+
 from hpo.results import Confirmation, Store, flatten_config, format_number, mask_secrets, mask_url
 from hpo.search.engine.tbx import trial_files_on
 from hpo.spaces import SweepSpec

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+
 from hpo.results import mask_secrets
 from hpo.search.cli._shared import (
     finish,

@@ -7,6 +7,7 @@ a store the cluster cannot reach, a name taken) is one line on stderr and exit 2
 from __future__ import annotations
 
 import click
+
 from hpo.results import mask_secrets
 from hpo.search.cli._shared import home_option, load_cli_spec, open_jobs_store, store_option
 

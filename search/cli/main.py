@@ -11,10 +11,10 @@ import traceback
 from typing import Any
 
 import click
-from hpo.results import mask_secrets
-from hpo.spaces import SpecError, load_spec
 
 from hpo.errors import InputError
+from hpo.results import mask_secrets
+from hpo.spaces import SpecError, load_spec
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_FAILED", "EXIT_INTERRUPTED", "cli", "main"]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import click
+
 from hpo.results import Store, StoreError, mask_secrets
 from hpo.search.cli._shared import home_option, store_option
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import click
 import yaml
+
 from hpo.results import (
     TrialRecord,
     export_report,

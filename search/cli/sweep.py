@@ -7,6 +7,7 @@ before Ray starts; ``--debug`` adds the traceback), 130 interrupted.
 from __future__ import annotations
 
 import click
+
 from hpo.search.cli._shared import finish, home_option, load_cli_spec, progress_options, setup_logging, store_option
 
 __all__ = ["COMMANDS", "extend", "resume", "sweep"]

@@ -68,9 +68,8 @@ def _check_parent(record: SweepRecord, spec: SweepSpec, *, top: int, seeds: int)
 
 def _check_seed_key(spec: SweepSpec, trainable: Any) -> None:
     """The trainable must take a ``seed``: declared in its contract, or set by the parent spec."""
-    from hpo.search.engine.checks import import_paths
-
     from hpo import trainables
+    from hpo.search.engine.checks import import_paths
 
     with import_paths(spec):
         contract = trainables.contract_of(trainable if trainable is not None else spec.trainable)

@@ -23,6 +23,7 @@ from datetime import date
 from typing import Any
 
 import yaml
+
 from hpo.results import Store, TrialRecord, best_first, flow_text, param_importance
 from hpo.search.engine.driver import driver_alive
 from hpo.search.engine.store import free_name, spec_of

@@ -12,10 +12,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from hpo.results import LINEAGE_KEY, RAY_AUTO_KEYS
-from hpo.search.errors import MetricNotReportedError
 from ray.tune import Callback
 from ray.tune.stopper import Stopper
+
+from hpo.results import LINEAGE_KEY, RAY_AUTO_KEYS
+from hpo.search.errors import MetricNotReportedError
 
 __all__ = ["CALLBACK_KEY", "LiveCallbacks", "PlanStopper", "TrialTracker", "bind", "note_exploit",
            "unbind"]

@@ -17,11 +17,10 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from hpo import trainables
 from hpo.spaces import ChoiceParam, FloatParam, GridParam, IntParam, Pow2Param, SpecError, SweepSpec, build_plan
 from hpo.spaces.params import did_you_mean
 from hpo.trainables import ConfigKey, Contract, key_problem
-
-from hpo import trainables
 
 __all__ = ["check_spec", "contract_problems", "exploit_problems", "import_paths"]
 

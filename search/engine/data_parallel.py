@@ -80,8 +80,9 @@ def _run_rank(loop: Any, queue: Any, resume: dict[str, bytes] | None, halvings: 
     trial's ranks unpack its checkpoint and find the directory in ``trainables.distributed.resume_dir()``;
     after an OOM, ``trainables.distributed.oom_halvings()`` says how often to halve the micro-batch."""
     import ray.train
-    from hpo.trainables.distributed import oom_halved, resuming_from
     from ray.util import get_current_placement_group
+
+    from hpo.trainables.distributed import oom_halved, resuming_from
 
     if ray.train.get_context().get_world_rank() == 0:
         queue.put(("placement_group", get_current_placement_group(), None))

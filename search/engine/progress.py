@@ -12,9 +12,10 @@ import sys
 import time
 from typing import Any, Literal, TextIO
 
+from ray.tune import Callback
+
 from hpo.results import better, iterations_reached, trial_outcome
 from hpo.spaces import SweepPlan
-from ray.tune import Callback
 
 __all__ = ["ProgressMode", "ProgressView", "quiet_ray_logging", "resolve_mode"]
 

@@ -17,8 +17,9 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from hpo.search.ray_compat.checkpoints import forget_checkpoint
 from ray.tune import Callback
+
+from hpo.search.ray_compat.checkpoints import forget_checkpoint
 
 __all__ = ["CheckpointRetention"]
 

@@ -18,8 +18,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from hpo.search.errors import SweepInputError
 from ray.tune import Callback
+
+from hpo.search.errors import SweepInputError
 
 __all__ = [
     "DEFAULT_STALL_TIMEOUT_S",

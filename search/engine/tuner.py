@@ -62,8 +62,9 @@ def restore_tuner(run: SweepRun, runnable: Any) -> Any:
 
     Its searcher, scheduler, stopper and callbacks are the ones pickled when the sweep started.
     """
-    from hpo.search.searchers.build import param_space
     from ray import tune
+
+    from hpo.search.searchers.build import param_space
 
     return tune.Tuner.restore(run.experiment_path, trainable=runnable, param_space=param_space(run.spec),
                               **(run.restore or {}))
@@ -79,12 +80,13 @@ def build_tuner(run: SweepRun, plan: SweepPlan, runnable: Any, *, callbacks: lis
         callbacks: The Tune callbacks that feed the driver's own (the store's, the live view...):
             checkpoint retention and TensorBoard's are added here.
     """
+    from ray import tune
+
     from hpo.search.engine.tbx import tensorboard_callback, trial_files_on
     from hpo.search.engine.trainable_glue import checkpoint_frequency_for, reuse_actors_for
     from hpo.search.schedulers.build import make_scheduler
     from hpo.search.searchers.build import make_searcher, param_space, searcher_limit
     from hpo.search.searchers.restored_state import search_algorithm
-    from ray import tune
 
     # Ray deletes old checkpoints itself only before its experiment state is saved: see hpo.search.engine.retention.
     retention = CheckpointRetention(keep=CHECKPOINTS_KEPT_EXPLOITING if plan.exploits else CHECKPOINTS_KEPT)
@@ -145,9 +147,10 @@ def fit_tuner(tuner: Any, tracker: TrialTracker) -> tuple[str, Any]:
     Raises:
         MetricNotReportedError: a result lacked the metric (``PlanStopper`` ended the sweep there).
     """
+    from ray.tune.error import TuneError
+
     from hpo.search.engine.result_grid import grid_without_dataframes
     from hpo.search.ray_compat.usage_tag import light_callback_tag
-    from ray.tune.error import TuneError
 
     PlanStopper.clear(CALLBACK_KEY)
     try:

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from hpo.search.schedulers.lineage import NotesExploits
 from ray.tune.schedulers import PopulationBasedTraining
+
+from hpo.search.schedulers.lineage import NotesExploits
 
 __all__ = ["LineagePBT", "make_scheduler"]  # LineagePB2: hpo.search.schedulers.pb2
 

@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
-from hpo.search.schedulers.lineage import NotesExploits
 from ray.tune.schedulers.pb2 import PB2
+
+from hpo.search.schedulers.lineage import NotesExploits
 
 __all__ = ["LineagePB2"]
 

@@ -66,20 +66,20 @@ def make_searcher(spec: Any, *, max_concurrent: int, evaluated: Any = None) -> A
     """
     algorithm = spec.search.algorithm
     if algorithm == "optuna":
-        from hpo.search.searchers.optuna_search import make_optuna_search
         from ray.tune.search import ConcurrencyLimiter
 
         from hpo import spaces
+        from hpo.search.searchers.optuna_search import make_optuna_search
 
         searcher = make_optuna_search(spec)
         if evaluated is not None:
             searcher.add_evaluated([spaces.to_optuna_point(spec, p) for p in evaluated.points], evaluated.values)
         return ConcurrencyLimiter(searcher, max_concurrent=max_concurrent)
     if algorithm == "hyperopt":
-        from hpo.search.searchers.hyperopt_points import PreparedPointsHyperOptSearch
         from ray.tune.search import ConcurrencyLimiter
 
         from hpo import spaces
+        from hpo.search.searchers.hyperopt_points import PreparedPointsHyperOptSearch
 
         # HyperOptSearch is built with its own space, so Tune cannot pass TuneConfig's
         # metric/mode down to it (set_search_properties is a no-op once a space is set).

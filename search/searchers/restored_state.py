@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ray.tune.search import BasicVariantGenerator, SearchGenerator
+
 from hpo.search.ray_compat.tune_state import (
     experiment_state_files,
     live_variants,
@@ -32,7 +34,6 @@ from hpo.search.ray_compat.tune_state import (
     set_live_variants,
     suggested_count,
 )
-from ray.tune.search import BasicVariantGenerator, SearchGenerator
 
 __all__ = ["ReconcilingSearchGenerator", "ReconcilingVariantGenerator", "RestoredTrials", "restored_trials",
            "search_algorithm"]

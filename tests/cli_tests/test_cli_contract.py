@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner
+
 from hpo.results import Store
 from hpo.search.cli.main import cli
 from hpo.trainables import contract_of

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from harness import run_hpo
+
 from hpo.search.cli.main import cli
 
 ROOT = Path(__file__).resolve().parents[2]

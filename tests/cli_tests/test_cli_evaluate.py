@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+
 from hpo.search.cli.main import cli
 
 TINY = ["--set", "search.num_samples=2", "--set", "scheduler.max_t=1", "--set", "fixed.epochs=1",
@@ -40,8 +41,9 @@ def _evaluate_from_s3(best: Any, expected: dict[str, Any]) -> None:
     import os
     import socket
 
-    from hpo.results import Store
     from sqlalchemy import text
+
+    from hpo.results import Store
 
     try:
         import pyarrow.fs

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from click.testing import CliRunner
+
 from hpo.search.cli.main import cli
 
 PBT = ["--set", "scheduler.type=pbt", "--set", "search.algorithm=random"]

@@ -6,6 +6,7 @@ import socket
 from pathlib import Path
 
 from click.testing import CliRunner, Result
+
 from hpo.results import Store
 from hpo.search.cli.main import cli
 

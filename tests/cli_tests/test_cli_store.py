@@ -13,10 +13,11 @@ import click
 import pytest
 import yaml
 from click.testing import CliRunner, Result
+from sqlalchemy import text
+
 from hpo.results import Store
 from hpo.search.cli.main import cli
 from hpo.search.cli.store import COMMANDS, best_command, ls_command, report_command, trials_command
-from sqlalchemy import text
 
 
 def _results_fixtures() -> object:

@@ -15,6 +15,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 from harness import start_hpo, wait_for
+
 from hpo.search.cli.main import cli
 
 TOY_DIR = Path(__file__).parents[1] / "search_tests"
@@ -101,6 +102,7 @@ def test_storage_and_store_secrets_are_masked_in_the_one_line_error(tmp_home: Pa
 
 def test_the_summary_shows_paths_and_errors_with_their_secrets_masked(monkeypatch: pytest.MonkeyPatch) -> None:
     import click
+
     from hpo.results import TrialRecord
     from hpo.search.cli._shared import finish
 
@@ -300,6 +302,17 @@ def test_a_trainable_importing_an_old_name_fails_with_one_line_naming_the_new_im
     assert result.exit_code == 2, result.output
     assert result.output == f"hpo sweep: trainable 'mylab.train:fit': mylab/train.py line 3 {expected}; {MIGRATION}\n"
     assert _ray_up() == before
+
+
+def test_a_spec_naming_an_old_module_path_fails_with_one_line_naming_the_new_one(old_project: Path,
+                                                                                 tmp_home: Path) -> None:
+    (old_project / "spec.yaml").write_text(yaml.safe_dump({**SPEC, "trainable": "trainables.training:train_epochs",
+                                                            "fixed": {}}))
+    result = CliRunner().invoke(cli, ["sweep", "spec.yaml", "-q"])
+    assert result.exit_code == 2, result.output
+    assert result.output == ("hpo sweep: trainable 'trainables.training:train_epochs': 'trainables.training' is now "
+                             "'hpo.trainables.training' (write trainable: hpo.trainables.training:...); "
+                             f"{MIGRATION}\n")
 
 
 def test_a_missing_module_of_the_users_own_named_like_an_old_name_is_not_taken_for_one(old_project: Path,

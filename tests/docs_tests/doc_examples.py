@@ -84,10 +84,11 @@ def _marks(body: str) -> dict[str, str]:
     return out
 
 
-def blocks(path: Path) -> list[Block]:
-    """The fenced blocks of one Markdown file, dedented, with the marks on the line before each."""
+def blocks(path: Path, *, root: Path = ROOT) -> list[Block]:
+    """The fenced blocks of one Markdown file, dedented, with the marks on the line before each; each
+    block's page named relative to ``root`` (the repository's, or a test's own folder)."""
     lines = path.read_text().splitlines()
-    rel = str(path.relative_to(ROOT))
+    rel = str(path.relative_to(root))
     out: list[Block] = []
     i = 0
     while i < len(lines):
@@ -216,6 +217,7 @@ def run_command(cmd: str, ws: Workspace, *, cwd: Path | None = None) -> tuple[in
     """Run one shell command of a page in its workspace (or ``cwd``): (exit status, what the terminal shows)."""
     if _in_process(cmd) and cwd is None:
         from click.testing import CliRunner
+
         from hpo.search.cli.main import cli
 
         result = CliRunner().invoke(cli, shlex.split(cmd, comments=True)[1:], prog_name="hpo")

@@ -47,6 +47,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+@pytest.mark.slow(seconds=30)  # the module's `site`: a whole `mkdocs build`
 def test_site_builds_strict_offline(site: Path) -> None:
     index = (site / "index.html").read_text()
     assert "fonts.googleapis.com" not in index  # theme.font: false: nothing fetched when opened
@@ -54,6 +55,7 @@ def test_site_builds_strict_offline(site: Path) -> None:
         assert (site / page / "index.html").is_file(), page
 
 
+@pytest.mark.slow(seconds=5)
 def test_reference_is_generated_from_the_code(site: Path) -> None:
     from hpo.results.store import schema as _schema
     from hpo.search.cli.main import cli
@@ -95,13 +97,12 @@ def test_the_output_check_allows_times_ids_and_ellipses_only() -> None:
 def test_blocks_carry_their_marks_and_indentation(tmp_path: Path) -> None:
     from doc_examples import _commands
 
-    page = ROOT / "docs" / "_probe.md"
+    page = tmp_path / "docs" / "_probe.md"  # the test's own folder, never the source tree's docs/
+    page.parent.mkdir()
     page.write_text("- item\n\n  <!-- test: file=a.yaml; expect=invalid -->\n  ```yaml\n  name: x\n  ```\n\n"
                     "```console\n$ hpo validate a.yaml \\\n    --set x=1   # exit 2\nbad\n$ ls\n```\n")
-    try:
-        found = blocks(page)
-    finally:
-        page.unlink()
+    found = blocks(page, root=tmp_path)
+    assert [b.page for b in found] == ["docs/_probe.md", "docs/_probe.md"]
     assert [(b.lang, b.marks, b.text) for b in found] == [
         ("yaml", {"file": "a.yaml", "expect": "invalid"}, "name: x\n"),
         ("console", {}, "$ hpo validate a.yaml \\\n    --set x=1   # exit 2\nbad\n$ ls\n")]

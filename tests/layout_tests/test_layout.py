@@ -276,6 +276,22 @@ def test_ray_and_optuna_private_names_only_in_compat() -> None:
     assert foreign_private_uses(source_modules()) == []
 
 
+OLD_NAMES = ("search", "spaces", "trainables", "results", "configs", "hpo_errors")
+
+
+def test_nothing_imports_the_old_top_level_names() -> None:
+    """The checkout's root holds search/, spaces/, ... as folders: from the root, ``import search`` would
+    work by accident (``python -m pytest`` puts it on sys.path), so the source says it instead."""
+    files = dict(source_modules())
+    for folder in ("tests", "bench", "docs"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            if "old_layout" not in path.parts:
+                files[".".join(path.relative_to(ROOT).with_suffix("").parts)] = path
+    found = [f"{_rel(path)}:{imp.line} imports {imp.target}" for module, path in files.items()
+             for imp in imports_of(module, path, set()) if imp.target.split(".")[0] in OLD_NAMES]
+    assert found == []
+
+
 def test_pyproject_installs_every_package_folder() -> None:
     config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
     folders = {m for m, p in source_modules().items() if p.name == "__init__.py"}

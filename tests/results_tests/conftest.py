@@ -1,7 +1,8 @@
 """Fixtures for the results tests: a store on every backend, and sweeps filled through the callback.
 
 ``store_url`` runs each store test on SQLite and, when ``HPO_TEST_PG_URL`` names a PostgreSQL
-database (``.ci/run`` starts one on loopback), on PostgreSQL too.
+database (``tests/conftest.py`` starts a private server on loopback where PostgreSQL is installed),
+on PostgreSQL too.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hpo.results import Store
 from store_rows import FakeTrial
+
+from hpo.results import Store
 
 PG_ENV = "HPO_TEST_PG_URL"
 
@@ -81,8 +83,9 @@ class FakeCheckpoint:
 
 
 def _drop_all(url: str) -> None:
-    from hpo.results.store.schema import metadata
     from sqlalchemy import create_engine
+
+    from hpo.results.store.schema import metadata
 
     engine = create_engine(url)
     metadata.drop_all(engine)
@@ -145,6 +148,7 @@ def fill_demo(store: Store, tmp_path: Path, *, name: str = "demo", start: bool =
 
     if start:
         import yaml
+
         from hpo.spaces import build_plan, parse_spec
 
         spec_yaml = SPEC_YAML.replace("name: demo", f"name: {name}")

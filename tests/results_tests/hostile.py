@@ -13,9 +13,10 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import update
+
 from hpo.results import Store, StoreCallback
 from hpo.results.store.schema import sweeps_table, trials_table
-from sqlalchemy import update
 
 __all__ = ["HOSTILE_SWEEP", "SHORT", "fill_hostile", "leaks", "payload"]
 

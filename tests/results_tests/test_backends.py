@@ -13,8 +13,8 @@ from .conftest import PG_ENV
 def test_postgresql_backend_is_reachable() -> None:
     url = os.environ.get(PG_ENV)
     if not url:
-        pytest.skip(f"{PG_ENV} unset: the store tests ran on SQLite only (.ci/run sets it after starting "
-                    "PostgreSQL on 127.0.0.1)")
+        pytest.skip(f"{PG_ENV} unset: the store tests ran on SQLite only (tests/conftest.py starts a private "
+                    "PostgreSQL where its server programs are installed)")
     engine = create_engine(url)
     with engine.connect() as conn:
         assert conn.execute(text("SELECT 1")).scalar() == 1

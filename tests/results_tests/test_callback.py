@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 from harness import wait_for
+from sqlalchemy import func, select
+
 from hpo.results import Store, StoreCallback
 from hpo.results.store.schema import results_table, trials_table
-from sqlalchemy import func, select
 
 from .conftest import DEMO_TRIALS, FakeTrial, fill_demo
 

@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import func, select
+
 from hpo.results import Store, StoreCallback, export_report
 from hpo.results.store.schema import results_table
-from sqlalchemy import func, select
 
 MAX_T = 6
 SPEC = f"""\

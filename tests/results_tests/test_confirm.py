@@ -12,11 +12,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from store_rows import fill_sweep
+
 from hpo.results import Store, confirmation, export_report
 from hpo.results.analysis.confirm import t_quantile
 from hpo.search.cli.main import cli
 from hpo.search.engine.driver import this_host
-from store_rows import fill_sweep
 
 from .conftest import dashboard_client
 

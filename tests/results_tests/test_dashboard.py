@@ -12,10 +12,11 @@ with warnings.catch_warnings():  # Starlette nudges towards httpx2; httpx is wha
     warnings.simplefilter("ignore", DeprecationWarning)
     from starlette.testclient import TestClient
 
+from store_rows import fill_sweep
+
 from hpo.results import Store, StoreCallback
 from hpo.results.dashboard import COST_TICK_S, ServeError, check_bind, fingerprint
 from hpo.spaces import build_plan, parse_spec
-from store_rows import fill_sweep
 
 from .conftest import XSS, FakeTrial, dashboard_client, fill_demo
 

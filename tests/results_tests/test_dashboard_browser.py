@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 from harness import ChromiumLauncher
-from hpo.results import Store
 from store_rows import FakeTrial, fill_sweep
+
+from hpo.results import Store
 
 from .cdp import Chromium
 from .conftest import serving

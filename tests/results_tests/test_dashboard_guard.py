@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from hpo.results import Store
 
 from .conftest import dashboard_client, fill_demo, serving

@@ -11,10 +11,11 @@ from urllib.parse import quote
 
 import pytest
 from harness import ChromiumLauncher
-from hpo.results import Store, export_report
-from hpo.results.dashboard._lazy import ORDER
 from sqlalchemy import text
 from store_rows import fill_sweep
+
+from hpo.results import Store, export_report
+from hpo.results.dashboard._lazy import ORDER
 
 from .cdp import Chromium
 from .conftest import dashboard_client, serving

@@ -13,9 +13,10 @@ from urllib.parse import quote
 
 import pytest
 from harness import ChromiumLauncher
+from store_rows import fill_sweep
+
 from hpo.results import Store
 from hpo.results.report import parallel, plots
-from store_rows import fill_sweep
 
 from .cdp import Chromium
 from .conftest import dashboard_client, serving

@@ -7,8 +7,9 @@ import re
 from pathlib import Path
 
 import pytest
-from hpo.results import LINEAGE_KEY, Store, StoreCallback
 from starlette.testclient import TestClient
+
+from hpo.results import LINEAGE_KEY, Store, StoreCallback
 
 from .conftest import XSS, FakeTrial, dashboard_client
 

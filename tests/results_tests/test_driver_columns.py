@@ -7,10 +7,11 @@ import time
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
+
 from hpo.results import HEARTBEAT_STALE_S, Store, SweepNotFoundError, trials_to_csv, trials_to_json
 from hpo.results.store.schema import SCHEMA_VERSION
 from hpo.results.store.writer import BatchWriter, TrialState
-from sqlalchemy import create_engine, text
 
 from .conftest import SPEC_YAML
 

@@ -6,6 +6,7 @@ import sqlite3
 from pathlib import Path
 
 from click.testing import CliRunner
+
 from hpo.results import Store
 from hpo.results.store.schema import SCHEMA_VERSION
 from hpo.search.cli.main import cli

@@ -7,11 +7,12 @@ import re
 from pathlib import Path
 from typing import Any
 
+from store_rows import fill_sweep
+
 from hpo.results import Store, export_report
 from hpo.results.report.data import gather
 from hpo.results.report.figure import hit_maps
 from hpo.results.report.plots import all_plots
-from store_rows import fill_sweep
 
 from .conftest import dashboard_client
 
@@ -104,8 +105,9 @@ def test_the_dashboard_draws_the_contour_over_the_params_the_url_chooses(sqlite_
 
 
 def test_the_pareto_front_knows_its_trials(sqlite_store: Store) -> None:
-    from hpo.results import StoreCallback
     from store_rows import FakeTrial
+
+    from hpo.results import StoreCallback
 
     spec = ("name: two-goals\ntrainable: cifar\nmetrics: [{name: loss, mode: min}, {name: cost, mode: min}]\n"
             "scheduler: {type: fifo, max_t: 1}\nparams:\n  x: {type: float, low: 0.0, high: 1.0}\n")

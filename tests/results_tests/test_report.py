@@ -12,9 +12,10 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
+
 from hpo.results import Store, SweepNotFoundError, export_report
 from hpo.results.report.markdown import code_block, md
-from sqlalchemy import text
 
 from .conftest import SPEC_YAML, XSS, fill_demo
 

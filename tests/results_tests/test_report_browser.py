@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from harness import ChromiumLauncher
+
 from hpo.results import Store, export_report
 
 from .conftest import fill_demo

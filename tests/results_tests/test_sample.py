@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 import pytest
 import yaml
+from store_rows import FakeTrial
+
 from hpo.results import Store, StoreCallback, export_report
 from hpo.results.analysis.sample import SAMPLE_SIZE, SAMPLE_TOP, sample_trials
 from hpo.results.dashboard._pages import sweep_main
@@ -22,7 +24,6 @@ from hpo.results.report.figure import hit_maps
 from hpo.results.report.html import render_html
 from hpo.results.report.plots import all_plots, best_steps
 from hpo.results.store.records import TrialRecord
-from store_rows import FakeTrial
 
 SPEC = """\
 name: big

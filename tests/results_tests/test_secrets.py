@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from sqlalchemy import make_url
+
 from hpo.results import Store, StoreError, mask_secrets, mask_url
 from hpo.results.store.db import mask
-from sqlalchemy import make_url
 
 
 @pytest.mark.parametrize(("url", "shown"), [

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from sqlalchemy import text
+
 from hpo.results import Store, StoreError, SweepExistsError, SweepNotFoundError, TrialNotFoundError
 from hpo.results.store.db import mask
 from hpo.results.store.schema import SCHEMA_VERSION
-from sqlalchemy import text
 
 from .conftest import SPEC_YAML, XSS
 

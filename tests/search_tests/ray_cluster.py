@@ -1,7 +1,8 @@
 """A real 2-node Ray cluster on loopback for the cluster tests: ``ray start --head`` + ``ray start --address``.
 
 The nodes take distinct loopback IPs (127.0.0.2, 127.0.0.3: Ray turns 127.0.0.1 into the machine's
-address), a private temp dir, and are stopped by the process groups this module started.
+address), a private temp dir, and are stopped by the process groups this module started. A node that does
+not come up fails the test that needed it (never a skip: a regression there must show).
 """
 
 from __future__ import annotations
@@ -12,13 +13,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
+from harness import wait_for
 from s3_server import free_port
 
 RAY = Path(sys.executable).parent / "ray"
@@ -57,9 +57,14 @@ def _alive_nodes(jobs: str, token: str) -> int:
 
 @contextlib.contextmanager
 def two_nodes(tmp: Path, env: dict[str, str], *, gcs_port: int, jobs_port: int) -> Iterator[Cluster]:
-    """Head (1 CPU, the job server) and a worker (2 CPUs); skip, saying why, if they do not come up."""
+    """Head (1 CPU, the job server) and a worker (2 CPUs); the test FAILS, saying which, if they do not come up.
+
+    Both read the session's Ray token (``RAY_AUTH_TOKEN_PATH``, set by ``tests/conftest.py``), as does
+    whoever talks to the job server.
+    """
     env = {**env, "RAY_TMPDIR": str(tmp), "RAY_AUTH_MODE": "token",
            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"}
+    token = Path(env["RAY_AUTH_TOKEN_PATH"]).read_text().strip()
     common = ["--block", "--num-gpus=0", "--disable-usage-stats"]
     # Each node's job agent also listens on 127.0.0.1 at its HTTP port (default 52365): on one
     # machine, beside the session's Ray and each other, every node needs a port of its own.
@@ -72,26 +77,15 @@ def two_nodes(tmp: Path, env: dict[str, str], *, gcs_port: int, jobs_port: int) 
     procs = [head]
     jobs = f"http://127.0.0.1:{jobs_port}"
     try:
-        token_file = Path.home() / ".ray" / "auth_token"
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if token_file.is_file() and _alive_nodes(jobs, token_file.read_text().strip()) >= 1:
-                    break
-            except OSError:
-                pass
-            if head.poll() is not None or time.monotonic() > deadline:
-                pytest.skip(f"ray start --head with its job server did not come up (exit {head.poll()})")
-            time.sleep(1)
+        wait_for(lambda: _alive_nodes(jobs, token) >= 1, timeout=120, every=1, proc=head, ignore=(OSError,),
+                 what=f"`ray start --head` and its job server at {jobs}")
         worker = subprocess.Popen(
             [str(RAY), "start", *common, f"--dashboard-agent-listen-port={free_port()}",
              f"--address={HEAD_IP}:{gcs_port}", f"--node-ip-address={WORKER_IP}",
              "--num-cpus=2"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         procs.append(worker)
-        while _alive_nodes(jobs, token_file.read_text().strip()) < 2:
-            if worker.poll() is not None or time.monotonic() > deadline:
-                pytest.skip(f"the second node did not join (exit {worker.poll()})")
-            time.sleep(1)
+        wait_for(lambda: _alive_nodes(jobs, token) >= 2, timeout=120, every=1, proc=worker, ignore=(OSError,),
+                 what=f"the second node (`ray start --address={HEAD_IP}:{gcs_port}`) to join")
         yield Cluster(gcs=f"{HEAD_IP}:{gcs_port}", jobs=jobs, env=env)
     finally:
         for proc in reversed(procs):

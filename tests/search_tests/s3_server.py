@@ -1,4 +1,4 @@
-"""A real S3-compatible server on loopback for the storage tests: moto's server mode, stopped at the end."""
+"""A real S3-compatible server on loopback for the storage and cluster tests: moto's server mode, stopped at the end."""
 
 from __future__ import annotations
 
@@ -25,18 +25,22 @@ def s3_env(endpoint: str) -> dict[str, str]:
 
 @contextlib.contextmanager
 def moto_s3() -> Iterator[str]:
-    """Start moto's S3 server on 127.0.0.1 with one bucket; yield its endpoint URL. Skips if moto is missing."""
+    """Start moto's S3 server on 127.0.0.1 with one bucket; yield its endpoint URL.
+
+    A server that cannot start fails the test (moto is a dev dependency, not an optional system tool:
+    ``pip install -e '.[dev]'`` installs it, and a broken install must show, not skip).
+    """
     try:
         import boto3
         from moto.server import ThreadedMotoServer
     except ImportError as exc:
-        pytest.skip(f"moto[server] is not installed ({exc}); `pip install -e '.[dev]'` adds it")
+        pytest.fail(f"moto[server] is not installed ({exc}); `pip install -e '.[dev]'` adds it", pytrace=False)
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     try:
         server.start()
     except OSError as exc:
-        pytest.skip(f"moto's S3 server could not start on 127.0.0.1:{port}: {exc}")
+        pytest.fail(f"moto's S3 server could not start on 127.0.0.1:{port}: {exc}", pytrace=False)
     endpoint = f"http://127.0.0.1:{port}"
     try:
         env = s3_env(endpoint)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import ray.cloudpickle as pickle
+
 from hpo.search.engine.callbacks import LiveCallbacks, TrialTracker, bind, unbind
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from hpo.search.engine.checks import check_spec, contract_problems
 from hpo.spaces import SpecError, parse_spec
 from hpo.trainables import ConfigKey, Contract, contract_of, declare

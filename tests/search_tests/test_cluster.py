@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from hpo.search.cluster.local import Capacity, check_resources, concurrency_slots, resolve_home
 from hpo.search.errors import ResourceError
 

@@ -15,15 +15,16 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from hpo.search.cluster.orphans import records_dir
+from harness import run_hpo, start_hpo, wait_for
 from ray_cluster import stop_group
+
+from hpo.search.cluster.orphans import records_dir
 
 ROOT = Path(__file__).resolve().parents[2]
 TOY_DIR = Path(__file__).parent
@@ -43,12 +44,11 @@ SPEC: dict[str, Any] = {
 }
 
 
-# `hpo` whose driver, as it exits, names the heavy packages it imported.
+# Run before `hpo`: its driver, as it exits, names the heavy packages it imported.
 _HEAVY_IMPORTS_AT_EXIT = (
     "import atexit, sys\n"
     "atexit.register(lambda: print('heavy imports:', sorted(m for m in ('torch', 'sklearn', 'mlflow', 'wandb', 'boto3')"
     " if m in sys.modules), file=sys.stderr))\n"
-    "from hpo.search.cli import main; main()"
 )
 
 
@@ -79,12 +79,6 @@ def _spec(tmp_path: Path, **over: Any) -> str:
     return str(path)
 
 
-def _hpo(args: list[str], env: dict[str, str], timeout: float = 240) -> subprocess.CompletedProcess[str]:
-    code = "from hpo.search.cli import main; main()"
-    return subprocess.run([sys.executable, "-c", code, *args], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=timeout, check=False)
-
-
 @contextlib.contextmanager
 def _ray_head(ray_tmp: Path) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
     """``ray start --head --block`` on 127.0.0.1 with a private temp dir; stopped by its process group."""
@@ -98,12 +92,9 @@ def _ray_head(ray_tmp: Path) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
     proc = subprocess.Popen(cmd, env=_env(ray_tmp), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
     try:
-        deadline = time.monotonic() + 90
         record = ray_tmp / "ray" / "ray_current_cluster"
-        while not (record.is_file() and record.read_text().strip()):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"ray start --head did not come up (exit {proc.poll()})")
-            time.sleep(0.5)
+        wait_for(lambda: record.is_file() and record.read_text().strip(), timeout=90, every=0.5, proc=proc,
+                 what=f"`ray start --head` to record its cluster in {record}")
         yield proc, port
     finally:
         stop_group(proc)
@@ -122,10 +113,8 @@ def test_local_sweep_leaves_a_running_ray_start_cluster_alone_and_ray_address_jo
     with _ray_head(ray_tmp) as (head, port):
         session = (ray_tmp / "ray" / "session_latest").resolve()
         record = (ray_tmp / "ray" / "ray_current_cluster").read_text()
-        sweep = subprocess.Popen(
-            [sys.executable, "-c", _HEAVY_IMPORTS_AT_EXIT, "sweep", _spec(tmp_path), "--home", str(tmp_path / "home"),
-             "-q"],
-            cwd=ROOT, env=_env(ray_tmp), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        sweep = start_hpo("sweep", _spec(tmp_path), "--home", str(tmp_path / "home"), "-q", env=_env(ray_tmp),
+                          prelude=_HEAVY_IMPORTS_AT_EXIT)
         out, err = sweep.communicate(timeout=240)
         assert sweep.returncode == 0, err
         assert out.startswith("sweep envtoy finished: 2 trial(s)"), out
@@ -142,9 +131,9 @@ def test_local_sweep_leaves_a_running_ray_start_cluster_alone_and_ray_address_jo
         assert (ray_tmp / "ray" / "ray_current_cluster").read_text() == record
 
         spec = _spec(tmp_path, name="envjoin", cluster={"address": None})
-        done = _hpo(["sweep", spec, "--home", str(tmp_path / "home"), "-q"],
-                    # `ray start` enables token auth; a driver joining it opts in the same way
-                    _env(ray_tmp, RAY_ADDRESS=f"127.0.0.1:{port}", RAY_AUTH_MODE="token"))
+        done = run_hpo("sweep", spec, "--home", str(tmp_path / "home"), "-q", timeout=240,
+                       # `ray start` enables token auth; a driver joining it opts in the same way
+                       env=_env(ray_tmp, RAY_ADDRESS=f"127.0.0.1:{port}", RAY_AUTH_MODE="token"))
         assert done.returncode == 0, done.stderr
         assert f"cluster.address is null but RAY_ADDRESS is set: joined the Ray cluster at 127.0.0.1:{port}" \
             in done.stderr.splitlines()
@@ -154,7 +143,7 @@ def test_local_sweep_leaves_a_running_ray_start_cluster_alone_and_ray_address_jo
 @pytest.mark.slow(seconds=5)
 def test_auto_without_a_cluster_is_one_line(tmp_path: Path, ray_tmp: Path) -> None:
     spec = _spec(tmp_path, cluster={"address": "auto"})
-    done = _hpo(["sweep", spec, "--home", str(tmp_path / "home"), "-q"], _env(ray_tmp), timeout=120)
+    done = run_hpo("sweep", spec, "--home", str(tmp_path / "home"), "-q", env=_env(ray_tmp), timeout=120)
     assert done.returncode == 2, done.stderr
     assert done.stderr == (
         "hpo sweep: cluster.address: auto found no running Ray cluster (RAY_ADDRESS is unset and `ray start` "
@@ -168,15 +157,23 @@ def test_auto_with_a_stale_record_and_dead_ray_address_are_one_line(tmp_path: Pa
     dead = f"127.0.0.1:{_free_port()}"
     (ray_tmp / "ray").mkdir()
     (ray_tmp / "ray" / "ray_current_cluster").write_text(dead)
-    done = _hpo(["sweep", _spec(tmp_path, cluster={"address": "auto"}), "--home", str(tmp_path / "h1"), "-q"],
-                _env(ray_tmp), timeout=120)
+    done = run_hpo("sweep", _spec(tmp_path, cluster={"address": "auto"}), "--home", str(tmp_path / "h1"), "-q",
+                   env=_env(ray_tmp), timeout=120)
     assert (done.returncode, done.stderr) == (
         2, f"hpo sweep: cluster.address: cannot connect to Ray at {dead!r}: Connection refused\n")
-    done = _hpo(["sweep", _spec(tmp_path), "--home", str(tmp_path / "h2"), "-q"],
-                _env(ray_tmp, RAY_ADDRESS=dead), timeout=120)
+    done = run_hpo("sweep", _spec(tmp_path), "--home", str(tmp_path / "h2"), "-q",
+                   env=_env(ray_tmp, RAY_ADDRESS=dead), timeout=120)
     assert (done.returncode, done.stderr) == (
         2, f"hpo sweep: RAY_ADDRESS: cannot connect to Ray at {dead!r}: Connection refused; "
            "unset RAY_ADDRESS to run on a local Ray instance\n")
+
+
+def _command(pid: int) -> str:
+    """The process's command name (``/proc/PID/comm``); empty once it is gone."""
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
 
 
 def _alive(pid: int, start: str) -> bool:
@@ -205,28 +202,27 @@ def test_a_stale_cluster_record_does_not_stop_a_local_sweep_and_the_next_command
     spec = _spec(tmp_path, trainable="toy:checkpointed", search={"algorithm": "random", "num_samples": 1},
                  scheduler={"type": "fifo", "max_t": 60},
                  fixed={"max_iter": 60, "sleep": 1.0, "out_dir": str(out_dir)})
-    sweep = subprocess.Popen(
-        [sys.executable, "-c", "from hpo.search.cli import main; main()", "sweep", spec, "--home", str(home), "-q"],
-        cwd=ROOT, env=_env(ray_tmp), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    sweep = start_hpo("sweep", spec, "--home", str(home), "-q", env=_env(ray_tmp), stdout=subprocess.DEVNULL,
+                      stderr=subprocess.DEVNULL)
     records: list[Path] = []
     try:
-        deadline = time.monotonic() + 180
-        while not (out_dir / "iterations.txt").exists():
-            assert sweep.poll() is None and time.monotonic() < deadline, "the sweep never started its trial"
-            time.sleep(0.5)
+        wait_for((out_dir / "iterations.txt").exists, timeout=180, every=0.5, proc=sweep,
+                 what="the sweep to start its trial")
         records = list(records_dir(home).glob("*.json"))
         assert [p.name for p in records] == [f"{sweep.pid}.json"]
         processes = json.loads(records[0].read_text())["processes"]
         assert processes
+        named = {_command(pid): (pid, start) for pid, start in processes}
         sweep.send_signal(signal.SIGKILL)
         sweep.wait(timeout=30)
-        time.sleep(3)  # gcs_server and raylet die with their driver; the agents do not
-        done = _hpo(["ls", "--home", str(home)], _env(ray_tmp), timeout=120)
+        # gcs_server and raylet die with their driver; the agents do not: the next command ends those.
+        wait_for(lambda: not any(_alive(*named[n]) for n in ("gcs_server", "raylet") if n in named), timeout=60,
+                 what=lambda: f"gcs_server and raylet to die with their driver (recorded: {sorted(named)})")
+        done = run_hpo("ls", "--home", str(home), env=_env(ray_tmp), timeout=120)
         assert done.returncode == 0, done.stderr
-        deadline = time.monotonic() + 10
-        while any(_alive(pid, start) for pid, start in processes) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert [pid for pid, start in processes if _alive(pid, start)] == []
+        wait_for(lambda: not any(_alive(pid, start) for pid, start in processes), timeout=10,
+                 what=lambda: "the recorded processes to end after `hpo ls` (alive: "
+                              f"{[pid for pid, start in processes if _alive(pid, start)]})")
         assert not records[0].exists()
     finally:
         if sweep.poll() is None:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+
 from hpo.search.cli.main import cli
 
 FIFO = {"type": "fifo", "max_t": 2}
@@ -17,9 +18,10 @@ FIFO = {"type": "fifo", "max_t": 2}
 @pytest.mark.integration
 @pytest.mark.slow(seconds=10)
 def test_confirm_reruns_the_top_configs_with_fresh_seeds(ray_session: None, tmp_home: Path, make_spec) -> None:
+    from toy import OPTIMUM_X, seed_noise
+
     from hpo.results import Store, confirmation, export_report
     from hpo.search import resume_sweep, run_sweep
-    from toy import OPTIMUM_X, seed_noise
 
     parent = run_sweep(make_spec(name="p", trainable="toy:noisy_declared", search={"num_samples": 4},
                                  scheduler=FIFO, fixed={"max_iter": 2}), progress="none")

@@ -11,12 +11,14 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from harness import wait_for
+from sqlalchemy import text
+
 from hpo.results import HEARTBEAT_STALE_S, Store
 from hpo.search.cli.main import cli
 from hpo.search.engine.driver import JOB_ID_ENV, Heartbeat, check_not_running, driver_alive, this_host
 from hpo.search.engine.sweep import resume_sweep
 from hpo.search.errors import SweepInputError
-from sqlalchemy import text
 
 SPEC_YAML = "name: s1\ntrainable: toy:quadratic\nmetric: loss\nmode: min\n"
 
@@ -45,10 +47,8 @@ def test_heartbeat_records_driver_and_stamps_until_exit(store: Store, monkeypatc
         record = store.get_sweep("s1")
         assert (record.driver_host, record.driver_pid, record.job_id) == (this_host(), os.getpid(), "hpo-s1-0001")
         _age(store, 30)
-        deadline = time.monotonic() + 5
-        while store.get_sweep("s1").heartbeat_age_s > 5 and time.monotonic() < deadline:  # type: ignore[operator]
-            time.sleep(0.05)
-        assert store.get_sweep("s1").heartbeat_age_s < 5  # type: ignore[operator]
+        wait_for(lambda: store.get_sweep("s1").heartbeat_age_s < 5, timeout=5, every=0.05,  # type: ignore[operator]
+                 what=lambda: f"a fresh heartbeat (age: {store.get_sweep('s1').heartbeat_age_s} s)")
         assert driver_alive(store.get_sweep("s1"))
     _age(store, 30)
     time.sleep(0.2)

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner
+
 from hpo.results import Store
 from hpo.search import run_sweep
 from hpo.search.cli.main import cli

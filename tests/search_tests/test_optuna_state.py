@@ -15,10 +15,11 @@ from typing import Any
 
 import optuna
 import pytest
-from hpo.search.searchers.build import make_searcher
-from hpo.spaces import parse_spec
 from ray import cloudpickle
 from ray.tune.search import SearchGenerator
+
+from hpo.search.searchers.build import make_searcher
+from hpo.spaces import parse_spec
 
 # Every sampler with one objective and every one that takes several (CMA-ES takes one).
 CASES = [pytest.param(s, False, id=f"{s}-one-objective") for s in ("tpe", "cmaes", "nsga2", "gp", "random")] + [

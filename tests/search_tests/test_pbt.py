@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from hpo.spaces import parse_spec
 
 PBT_CIFAR: dict[str, Any] = {

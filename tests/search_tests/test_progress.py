@@ -6,6 +6,7 @@ import io
 from typing import Any
 
 import pytest
+
 from hpo.search.engine.progress import ProgressView, resolve_mode
 from hpo.spaces import SweepPlan, build_plan, parse_spec
 

@@ -8,6 +8,7 @@ import stat
 from pathlib import Path
 
 import pytest
+
 from hpo.search.cluster.ray_token import ensure_local_token
 
 

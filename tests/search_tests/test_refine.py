@@ -10,13 +10,14 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
+from store_rows import fill_sweep
+
 from hpo.results import Store, param_importance
 from hpo.search.cli.main import cli
 from hpo.search.derive.refine import refine_spec
 from hpo.search.engine.driver import this_host
 from hpo.search.errors import SweepInputError
 from hpo.spaces import parse_spec
-from store_rows import fill_sweep
 
 WIDE = """\
 name: wide

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from hpo.search.engine.result_grid import grid_without_dataframes
 
 

@@ -9,10 +9,11 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
+from harness import wait_for
+
 from hpo.search import resume_sweep
 
 pytestmark = pytest.mark.integration
@@ -32,30 +33,11 @@ DRIVER = textwrap.dedent(
 )
 
 
-def _wait_for(predicate, timeout: float, proc: subprocess.Popen) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        if proc.poll() is not None:
-            out = proc.stdout.read() if proc.stdout else ""
-            pytest.fail(f"driver exited early ({proc.returncode}):\n{out}")
-        time.sleep(0.2)
-    proc.kill()
-    pytest.fail("timed out waiting for the sweep to make progress")
-
-
 def _searcher_count(experiment: Path) -> int | None:
     """Trials the searcher's saved state says it suggested (SearchGenerator or BasicVariantGenerator)."""
-    import cloudpickle
+    from hpo.search.ray_compat.tune_state import saved_suggestion_count
 
-    for pattern in ("search_gen_state-*.json", "basic-variant-state-*.json"):
-        for path in experiment.glob(pattern):
-            state = cloudpickle.loads(path.read_bytes())
-            if "counter" in state:
-                return int(state["counter"])
-            return sum(it.counter for it in state["_iterators"])
-    return None
+    return saved_suggestion_count(experiment)
 
 
 _SEARCHER_FILES = ("search_gen_state-*", "searcher-state-*", "basic-variant-state-*")
@@ -68,6 +50,7 @@ def _snapshot(experiment: Path, patterns: tuple[str, ...], into: Path) -> None:
     or cut short); such a copy is dropped, and ``into`` keeps the last good one.
     """
     import cloudpickle
+
     from hpo.search.searchers.restored_state import restored_trials
 
     trying = into.with_name(into.name + ".new")
@@ -114,6 +97,7 @@ def test_sigkilled_sweep_resumes_and_finishes_each_trial_once(
     ray_session: None, tmp_home: Path, tmp_path: Path, search: str, stale: str
 ) -> None:
     import ray
+
     from hpo.results import Store
     from hpo.results.store.callback import LOST_TRIAL_ERROR
     from hpo.search.searchers.restored_state import restored_trials
@@ -158,7 +142,8 @@ def test_sigkilled_sweep_resumes_and_finishes_each_trial_once(
             _snapshot(experiment, files, early)
         return len(held.ids) >= 3 and early.exists() and store.counts("killed").get("completed", 0) >= 1
 
-    _wait_for(three_trials_saved, 120, proc)
+    wait_for(three_trials_saved, timeout=120, proc=proc,
+             what="3 trials in Tune's saved state, 1 completed, and a state of 2 kept")
     proc.send_signal(signal.SIGKILL)
     proc.wait(30)
     assert store.get_sweep("killed").status == "running"  # the driver never got to finish it

@@ -120,6 +120,7 @@ def test_sweep_killed_under_the_old_layout_resumes(
     ray_session: None, tmp_home: Path, monkeypatch: pytest.MonkeyPatch, name: str
 ) -> None:
     import yaml
+
     from hpo.results import LINEAGE_KEY, Store
     from hpo.search import resume_sweep
 

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 import yaml
 from harness import start_hpo, wait_for
+
 from hpo.results import Store
 
 pytestmark = pytest.mark.integration
@@ -38,6 +39,7 @@ def test_a_killed_two_worker_trial_resumes_from_its_last_epoch_and_reports_all_r
     ray_session: None, tmp_home: Path, tmp_path: Path
 ) -> None:
     import ray
+
     from hpo.search import resume_sweep
     from hpo.trainables import evaluate_checkpoint
 

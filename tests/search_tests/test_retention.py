@@ -7,9 +7,10 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from ray.tune import Checkpoint
+
 from hpo.search import run_sweep
 from hpo.search.engine.retention import CheckpointRetention
-from ray.tune import Checkpoint
 
 
 def _checkpoints(tmp_path: Path, n: int) -> list[Checkpoint]:

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from hpo.search.schedulers.build import make_scheduler
-from hpo.search.searchers.build import make_searcher, param_space
 from ray.tune.schedulers import ASHAScheduler, FIFOScheduler, HyperBandScheduler, MedianStoppingRule
 from ray.tune.search import BasicVariantGenerator, ConcurrencyLimiter
 from ray.tune.search.hyperopt import HyperOptSearch
+
+from hpo.search.schedulers.build import make_scheduler
+from hpo.search.searchers.build import make_searcher, param_space
 
 
 def test_hyperopt_is_limited_to_the_slots_and_seeded(make_spec) -> None:

@@ -4,28 +4,17 @@ read by headless Chromium (Debian's, offline) while the sweep runs and after it 
 from __future__ import annotations
 
 import re
-import subprocess
 import threading
 import time
 from pathlib import Path
 
 import pytest
+from harness import ChromiumLauncher, wait_for
+
 from hpo.results import Store
 from hpo.search import run_sweep
 
-CHROMIUM = Path("/usr/bin/chromium")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--no-first-run", "--disable-extensions", "--mute-audio"]
-
-pytestmark = [pytest.mark.integration, pytest.mark.skipif(
-    not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium (apt-get install -y chromium)")]
-
-
-def _chromium(args: list[str], profile: Path) -> str:
-    done = subprocess.run([str(CHROMIUM), *FLAGS, f"--user-data-dir={profile}", *args], capture_output=True,
-                          text=True, timeout=120, check=False)
-    assert done.returncode == 0, done.stderr[-2000:]
-    return done.stdout
+pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
 
 def _number(dom: str, element_id: str) -> str:
@@ -35,9 +24,10 @@ def _number(dom: str, element_id: str) -> str:
 
 
 @pytest.mark.slow
-def test_the_dashboard_follows_a_running_sweep_in_chromium(ray_session: None, tmp_home: Path, tmp_path: Path,
-                                                           make_spec) -> None:
+def test_the_dashboard_follows_a_running_sweep_in_chromium(ray_session: None, chromium: ChromiumLauncher,
+                                                           tmp_home: Path, tmp_path: Path, make_spec) -> None:
     import uvicorn
+
     from hpo.results.dashboard import create_app, listen
 
     spec = make_spec(name="live", trainable="toy:checkpointed", scheduler={"type": "fifo", "max_t": 6},
@@ -52,6 +42,7 @@ def test_the_dashboard_follows_a_running_sweep_in_chromium(ray_session: None, tm
     serving.start()
     url = f"http://127.0.0.1:{port}/sweeps/live"
     seen: list[tuple[int, int, int]] = []  # (store's used before, page's used, store's used after)
+    failed: list[BaseException] = []  # what went wrong in the watcher's thread, raised in the test's
 
     def used() -> int:
         try:
@@ -60,24 +51,29 @@ def test_the_dashboard_follows_a_running_sweep_in_chromium(ray_session: None, tm
             return -1
 
     def watch() -> None:
-        while used() < 1:
-            time.sleep(0.2)
-        for i in range(2):
-            before = used()
-            dom = _chromium(["--dump-dom", url], tmp_path / f"profile-live-{i}")
-            seen.append((before, int(_number(dom, "budget-used")), used()))
-            time.sleep(1.0)
+        try:
+            wait_for(lambda: used() >= 1, timeout=120, what="the sweep's first result in the store")
+            for i in range(2):
+                before = used()
+                dom = chromium.run("--dump-dom", url, profile=tmp_path / f"profile-live-{i}").stdout
+                seen.append((before, int(_number(dom, "budget-used")), used()))
+                time.sleep(1.0)  # a second apart: the second page shows the sweep further on
+        except BaseException as exc:  # pytest.fail's exception too: the test raises it
+            failed.append(exc)
 
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
     try:
         outcome = run_sweep(spec, progress="none")
         watcher.join(timeout=120)
+        assert not watcher.is_alive(), "the watcher's pages took past 120 s after the sweep"
+        if failed:
+            raise failed[0]
         assert outcome.status == "finished"
-        dom = _chromium(["--dump-dom", url], tmp_path / "profile-end")
-        shot = tmp_path / "dashboard.png"
-        _chromium([f"--screenshot={shot}", "--window-size=1280,1800", "--hide-scrollbars", url],
-                  tmp_path / "profile-shot")
+        dom = chromium.run("--dump-dom", url, profile=tmp_path / "profile-end").stdout
+        shot = tmp_path / "dashboard.png"  # the test's own folder: pytest keeps the last runs' for a person to see
+        chromium.run(f"--screenshot={shot}", "--window-size=1280,1800", "--hide-scrollbars", url,
+                     profile=tmp_path / "profile-shot")
         sweep, best = store.get_sweep("live"), store.best("live")
         final_used = sum(t.iterations for t in store.trials("live"))
     finally:
@@ -102,5 +98,3 @@ def test_the_dashboard_follows_a_running_sweep_in_chromium(ray_session: None, tm
         assert image.size == (1280, 1800)
         colors = image.convert("RGB").getcolors(maxcolors=1 << 20)
     assert colors is not None and len(colors) > 50, "the page rendered more than a blank screen"
-    keep = Path("/tmp/hpo-dashboard-test.png")  # for a person to look at
-    keep.write_bytes(shot.read_bytes())

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from harness import wait_for
+
 from hpo.search import resume_sweep, run_sweep
 from hpo.search.cli.main import cli
 from hpo.search.engine.stall import DEFAULT_STALL_TIMEOUT_S, ClusterView, diagnose, stall_timeout
@@ -90,6 +91,7 @@ def test_a_sweep_whose_cpus_other_work_holds_fails_with_why_and_resumes_once_the
     ray_session: None, tmp_home: Path, make_spec, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import ray
+
     from hpo.results import Store
 
     monkeypatch.setenv("HPO_STALL_TIMEOUT_S", "5")

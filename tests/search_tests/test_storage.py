@@ -1,22 +1,22 @@
 """Ray's storage as a URI: where it resolves, the name check there, the per-node probe, a sweep on S3.
 
-S3 is moto's real server on 127.0.0.1 (skipped, saying why, when moto is missing).
+S3 is moto's real server on 127.0.0.1 (a server that cannot start fails the test, saying why).
 """
 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
+from harness import run_hpo
+from s3_server import BUCKET, moto_s3, s3_env
+
 from hpo.results import Store, local_checkpoint
 from hpo.search.cluster import storage
 from hpo.search.errors import SweepInputError
-from s3_server import BUCKET, moto_s3, s3_env
 
 HERE = Path(__file__).parent
 ROOT = HERE.parents[1]
@@ -99,10 +99,10 @@ def test_sweep_checkpoints_to_s3_and_the_store_points_there(s3: str, tmp_path: P
         "cluster": {"address": None, "num_cpus": 1, "num_gpus": 0}}))
     env = {k: v for k, v in os.environ.items() if k not in ("RAY_ADDRESS", "HPO_STORE", "HPO_STORAGE")}
     env.update(s3_env(s3), HPO_HOME=str(tmp_path / "home"), PYTHONPATH=os.pathsep.join([str(ROOT), str(HERE)]))
-    done = _hpo(["sweep", str(spec), "--storage", f"s3://{BUCKET}/runs", "-q"], env)
+    done = run_hpo("sweep", str(spec), "--storage", f"s3://{BUCKET}/runs", "-q", env=env)
     assert done.returncode == 0, done.stderr
     assert f"logs: s3://{BUCKET}/runs/on-s3" in done.stdout.splitlines()
-    again = _hpo(["sweep", str(spec), "--storage", f"s3://{BUCKET}/runs", "-q"], env)
+    again = run_hpo("sweep", str(spec), "--storage", f"s3://{BUCKET}/runs", "-q", env=env)
     assert again.returncode == 2
     assert again.stderr == ("hpo sweep: sweep 'on-s3' already finished in the store; choose another name with "
                             "--name NEW_NAME\n")
@@ -113,8 +113,3 @@ def test_sweep_checkpoints_to_s3_and_the_store_points_there(s3: str, tmp_path: P
     with local_checkpoint(best.checkpoint_path) as local:
         assert (local / "t").read_text() == "2"  # the toy's last iteration, read back from the bucket
     assert not (tmp_path / "home" / "ray" / "on-s3").exists()  # no trial dir on local disk
-
-
-def _hpo(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-c", "from hpo.search.cli import main; main()", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=300, check=False)

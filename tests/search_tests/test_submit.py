@@ -1,8 +1,11 @@
 """Sweeps as Ray Jobs on a real 2-node Ray cluster on loopback, results in PostgreSQL, checkpoints in S3.
 
 Components: ``ray start --head`` (1 CPU, job server) + ``ray start --address`` (2 CPUs) on 127.0.0.2/.3,
-moto's S3 server on 127.0.0.1, and the PostgreSQL that CI starts (``HPO_TEST_PG_URL``). Each test skips,
-saying why, when one of them cannot start. Everything is stopped by the pids this module started.
+moto's S3 server on 127.0.0.1, and the session's PostgreSQL (``HPO_TEST_PG_URL``: the private server
+``tests/conftest.py`` starts, or CI's). A component that does not start FAILS the test, saying which in one
+line: a regression in the cluster, the job agent or S3 must not pass as a skip. The one skip left is
+PostgreSQL's server programs missing from the machine (a system package, not a pip one), said in its
+reason and in the run's last lines. Everything is stopped by the pids this module started.
 """
 
 from __future__ import annotations
@@ -11,9 +14,7 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,9 +22,11 @@ from typing import Any
 
 import pytest
 import yaml
-from hpo.results import Store, local_checkpoint
+from harness import run_hpo, wait_for
 from ray_cluster import Cluster, two_nodes
 from s3_server import BUCKET, free_port, moto_s3, s3_env
+
+from hpo.results import Store, local_checkpoint
 
 HERE = Path(__file__).parent
 ROOT = HERE.parents[1]
@@ -36,10 +39,11 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow(seconds=30)]
 def pg_url() -> Iterator[str]:
     url = os.environ.get(PG_ENV)
     if not url:
-        pytest.skip(f"{PG_ENV} unset: the cluster tests need a PostgreSQL store every node reaches "
-                    f"(.ci/run starts one on 127.0.0.1)")
-    from hpo.results.store.schema import metadata
+        pytest.skip(f"no PostgreSQL in this session ({PG_ENV} empty, or PostgreSQL's server programs are not "
+                    "installed: the run's last line says which); the cluster tests need a store every node reaches")
     from sqlalchemy import create_engine
+
+    from hpo.results.store.schema import metadata
 
     engine = create_engine(url)
     metadata.drop_all(engine)
@@ -72,18 +76,17 @@ def _env(world: dict[str, Any], home: Path) -> dict[str, str]:
 _NO_AGENT = "No available agent to submit job"
 
 
-def _skip_without_job_agent(stderr: str) -> None:
-    """A component that cannot start skips the test, saying why (as the PostgreSQL tests do)."""
+def _fail_without_job_agent(stderr: str) -> None:
+    """A job agent that never came up fails the test in one line (not in a long assertion on stderr)."""
     if _NO_AGENT in stderr:
-        pytest.skip("the test cluster's Ray job agent never came up (the job server answers 'No available agent "
-                    "to submit job' past hpo's 60 s of retries): this machine cannot run Ray Jobs now")
+        pytest.fail("the test cluster's Ray job agent never came up (the job server answers 'No available agent "
+                    "to submit job' past hpo's 60 s of retries)", pytrace=False)
 
 
-def _hpo(args: list[str], env: dict[str, str], timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run([sys.executable, "-c", "from hpo.search.cli import main; main()", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=timeout, check=False)
-    if args[:1] == ["submit"]:
-        _skip_without_job_agent(done.stderr)
+def _hpo(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    done = run_hpo(*args, env=env, timeout=300)
+    if args[:1] == ("submit",):
+        _fail_without_job_agent(done.stderr)
     return done
 
 
@@ -98,13 +101,12 @@ def _spec(tmp_path: Path, name: str, **over: Any) -> str:
 
 
 def _wait(store: Store, name: str, *, until: tuple[str, ...], timeout: float = 300) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def reached() -> Any:
         record = store.find_sweep(name)
-        if record is not None and record.status in until:
-            return record
-        time.sleep(1)
-    pytest.fail(f"sweep {name} did not reach {until} in {timeout:.0f} s (last: {store.find_sweep(name)})")
+        return record if record is not None and record.status in until else None
+
+    return wait_for(reached, timeout=timeout, every=1,
+                    what=lambda: f"sweep {name} to reach {until} (last: {store.find_sweep(name)})")
 
 
 @pytest.mark.slow(seconds=90)
@@ -124,27 +126,29 @@ def test_a_submitted_sweep_spans_both_nodes_stops_resumes_beside_the_cluster_gui
     gate = tmp_path / "gate"  # holds the trials at iteration 2 until the sweep was stopped
     # fixed.seed: `checkpointed` declares nothing, so the spec says it takes a seed (hpo confirm needs one).
     spec = _spec(tmp_path, name, fixed={"max_iter": 3, "sleep": 0.2, "seed": 0, "gate": str(gate), "hold_at": 2})
-    done = _hpo(["submit", spec, "--address", world["cluster"].jobs, "--storage", storage], env)
+    done = _hpo("submit", spec, "--address", world["cluster"].jobs, "--storage", storage, env=env)
     assert done.returncode == 0, done.stderr
     first_job = done.stdout.strip()
     assert first_job.startswith(f"hpo-{name}-")
     store = Store.open(world["pg"], home=tmp_path / "home")
-    deadline = time.monotonic() + 120
-    while not ((held := store.trials(name)) and len(held) == 3 and all(t.iterations >= 1 and t.node_info
-                                                                        for t in held)):
-        assert time.monotonic() < deadline, f"the 3 trials never all reported (last: {held})"
-        time.sleep(1)
+
+    def all_reported() -> list[Any]:
+        trials = store.trials(name)
+        return trials if len(trials) == 3 and all(t.iterations >= 1 and t.node_info for t in trials) else []
+
+    held = wait_for(all_reported, timeout=120, every=1,
+                    what=lambda: f"the 3 trials to report from their nodes (last: {store.trials(name)})")
     # 3 trials of 1 CPU at once on 3 CPUs: the head's one and the worker's two.
     assert {t.node_info["ip"] for t in held} == {"127.0.0.2", "127.0.0.3"}  # type: ignore[index]
-    busy = _hpo(["resume", name], env)
+    busy = _hpo("resume", name, env=env)
     assert busy.returncode == 2 and busy.stderr.startswith(f"hpo resume: sweep {name!r} is still running (pid ")
-    stopped = _hpo(["stop", name], env)
+    stopped = _hpo("stop", name, env=env)
     assert stopped.returncode == 0, stopped.stderr
     assert stopped.stdout == f"sweep {name}: interrupted\n"
     before = {t.trial_id: t.iterations for t in store.trials(name)}
     assert len(before) == 3 and all(i < 3 for i in before.values()), before
     gate.touch()
-    resumed = _hpo(["submit", name, "--resume", "--address", world["cluster"].jobs], env)
+    resumed = _hpo("submit", name, "--resume", "--address", world["cluster"].jobs, env=env)
     assert resumed.returncode == 0, resumed.stderr
     job_id = resumed.stdout.strip()
     assert job_id.startswith(f"hpo-{name}-") and job_id != first_job
@@ -162,15 +166,19 @@ def test_a_submitted_sweep_spans_both_nodes_stops_resumes_beside_the_cluster_gui
         for trial in ran:  # each trial's results recorded once, in its own sweep's experiment
             assert list(store.history(trial.trial_id, sweep=sweep)["iteration"]) == iterations, (sweep, trial)
             assert trial.checkpoint_path.startswith(f"s3://{BUCKET}/{where}/{sweep}/"), (sweep, trial)
-    deadline = time.monotonic() + 60  # the store says finished a moment before the driver process exits
-    while True:
-        status = _hpo(["status", name], env)
-        if "SUCCEEDED" in status.stdout or time.monotonic() > deadline:
-            break
-        time.sleep(2)
+    # The store says finished a moment before the driver process exits and its job SUCCEEDED.
+    said: list[str] = []
+
+    def succeeded() -> subprocess.CompletedProcess[str] | None:
+        shown = _hpo("status", name, env=env)
+        said[:] = [shown.stdout + shown.stderr]
+        return shown if "SUCCEEDED" in shown.stdout else None
+
+    status = wait_for(succeeded, timeout=60, every=2,
+                      what=lambda: f"`hpo status {name}` to say its job SUCCEEDED (last: {said})")
     assert status.returncode == 0 and status.stdout.splitlines() == [
         f"sweep {name}: finished; job {job_id}: SUCCEEDED", "trials: 3 (completed 3)"]
-    logs = _hpo(["logs", name], env)
+    logs = _hpo("logs", name, env=env)
     assert f"sweep {name} finished: 3 trial(s)" in logs.stdout
     best = store.best(name)
     assert best is not None and best.checkpoint_path.startswith(f"{storage}/{name}/")
@@ -178,18 +186,18 @@ def test_a_submitted_sweep_spans_both_nodes_stops_resumes_beside_the_cluster_gui
         monkeypatch.setenv(key, value)
     with local_checkpoint(best.checkpoint_path) as local:  # restored from the bucket
         assert (local / "t").read_text() == "3"
-    again = _hpo(["submit", spec, "--address", world["cluster"].jobs, "--storage", storage], env)
+    again = _hpo("submit", spec, "--address", world["cluster"].jobs, "--storage", storage, env=env)
     assert (again.returncode, again.stderr) == (
         2, f"hpo submit: sweep {name!r} already finished in the store; choose another name with --name NEW_NAME\n")
 
     # Its confirmation runs on the cluster the same way: a child sweep submitted as a Ray Job.
-    confirmed = _hpo(["confirm", name, "--top", "1", "--seeds", "2", "--address", world["cluster"].jobs], env)
+    confirmed = _hpo("confirm", name, "--top", "1", "--seeds", "2", "--address", world["cluster"].jobs, env=env)
     assert confirmed.returncode == 0, confirmed.stderr
     assert confirmed.stdout.strip().startswith(f"hpo-{name}-confirm-")
     child = _wait(store, f"{name}-confirm", until=("finished", "failed", "interrupted"))
     assert (child.status, child.parent, child.storage_path) == ("finished", name, storage)
     assert sorted(t.config["seed"] for t in store.trials(child.name)) == [1, 2]
-    shown = _hpo(["best", name, "--confirmed", "--format", "json"], env)
+    shown = _hpo("best", name, "--confirmed", "--format", "json", env=env)
     assert json.loads(shown.stdout)["best"]["trial_id"] == best.trial_id  # the only config re-run
 
 
@@ -211,7 +219,7 @@ def _run_the_cluster_guide(world: dict[str, Any], tmp_path: Path, env: dict[str,
             done = subprocess.run(["bash", "-c", real], cwd=tmp_path, env={**env, "PATH": f"{docs.BIN}:{env['PATH']}"},
                                   capture_output=True, text=True, timeout=300, check=False)
             if cmd.startswith("hpo submit"):
-                _skip_without_job_agent(done.stderr)
+                _fail_without_job_agent(done.stderr)
             output = done.stdout + done.stderr
             assert done.returncode == docs._expected_exit(cmd), f"$ {cmd}\n{output}"
             if shown:
@@ -221,7 +229,7 @@ def _run_the_cluster_guide(world: dict[str, Any], tmp_path: Path, env: dict[str,
 
 def test_unreachable_job_server_is_one_line(world: dict[str, Any], tmp_path: Path) -> None:
     dead = f"http://127.0.0.1:{free_port()}"
-    done = _hpo(["submit", _spec(tmp_path, "nowhere"), "--address", dead], _env(world, tmp_path / "home"))
+    done = _hpo("submit", _spec(tmp_path, "nowhere"), "--address", dead, env=_env(world, tmp_path / "home"))
     assert (done.returncode, done.stderr) == (
         2, f"hpo submit: --address: cannot reach the Ray job server at {dead}: Connection refused; is the cluster "
            "up (`ray start --head --dashboard-host=0.0.0.0`) and is that its dashboard port (default 8265)?\n")
@@ -230,8 +238,8 @@ def test_unreachable_job_server_is_one_line(world: dict[str, Any], tmp_path: Pat
 
 def test_z_storage_a_node_cannot_write_is_one_line_and_leaves_no_sweep(world: dict[str, Any],
                                                                        tmp_path: Path) -> None:
-    done = _hpo(["submit", _spec(tmp_path, "badstore"), "--address", world["cluster"].jobs,
-                 "--storage", "s3://no-such-bucket/x"], _env(world, tmp_path / "home"))
+    done = _hpo("submit", _spec(tmp_path, "badstore"), "--address", world["cluster"].jobs,
+                "--storage", "s3://no-such-bucket/x", env=_env(world, tmp_path / "home"))
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("hpo submit: ") and "s3://no-such-bucket/x" in lines[0], lines

@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hpo.search import SweepExistsError, run_sweep
 from ray import tune
+
+from hpo.search import SweepExistsError, run_sweep
 
 pytestmark = pytest.mark.integration
 
@@ -235,13 +236,14 @@ def test_a_project_with_its_own_search_spaces_results_configs_trainables_runs_hp
     import subprocess
     import sys
 
+    import ray
+    import yaml
+    from harness import run_hpo
+
     import hpo.results
     import hpo.search
     import hpo.spaces
     import hpo.trainables
-    import ray
-    import yaml
-    from harness import run_hpo
 
     project, markers, records = tmp_path / "proj", tmp_path / "imported", tmp_path / "records"
     for folder in (project / "results", project / "configs", markers, records):

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hpo.search.engine.tbx import SyncEventWriter, tensorboard_callback
 from tb_files import events  # tests/search_tests (its conftest puts it on the path)
+
+from hpo.search.engine.tbx import SyncEventWriter, tensorboard_callback
 
 
 def test_scalars_and_hparams_land_in_one_readable_events_file(tmp_path: Path) -> None:

@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from harness import wait_for
+
 from hpo.search import run_sweep
 from hpo.search.tracking.trackers import TrackingError, check_trackers
 from hpo.spaces import apply_overrides, build_plan, parse_spec
@@ -121,6 +122,7 @@ def test_online_without_credentials_exits_2_with_one_line_before_ray(
 ) -> None:
     import ray
     import yaml
+
     from hpo.search.cli.main import cli
 
     monkeypatch.syspath_prepend(str(HERE))

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from harness import wait_for
+
 from hpo.search import resume_sweep, run_sweep
 from hpo.search.engine.trainable_glue import checkpoint_frequency_for, reuse_actors_for
 from hpo.search.ray_compat.tune_state import experiment_state_files, read_saved_trials
@@ -132,6 +133,7 @@ def test_a_checkpointing_class_resumes_from_its_checkpoints_after_a_kill(
     ray_session: None, tmp_home: Path, tmp_path: Path, make_spec
 ) -> None:
     import ray
+
     from hpo.results import Store
 
     spec = make_spec(

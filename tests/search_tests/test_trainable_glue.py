@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import ray.cloudpickle
+
 from hpo.search.engine.trainable_glue import own_copy, ship_module_by_value
 
 

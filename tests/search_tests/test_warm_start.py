@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+
 from hpo.search.cli.main import cli
 
 FIFO = {"type": "fifo", "max_t": 2}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from hpo.search.cluster.local import Capacity, check_resources, concurrency_slots
 from hpo.search.engine.checks import contract_problems
 from hpo.search.errors import ResourceError

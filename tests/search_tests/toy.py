@@ -13,8 +13,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from hpo.trainables import declare
 from ray import tune
+
+from hpo.trainables import declare
 
 OPTIMUM_X = 0.3
 
@@ -225,6 +226,7 @@ def oom_cifar(config: dict[str, Any]) -> None:
     ``on_oom: halve_batch`` take it from there. Before raising it waits until the store holds the
     epoch before (``await_sweep``, ``await_home``: see `_await_recorded`)."""
     import torch
+
     from hpo.search.engine.environ import swapped
     from hpo.trainables import training
     from hpo.trainables.cifar import train_cifar

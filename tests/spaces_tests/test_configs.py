@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from hpo.spaces import builtin_names, dry_run_report, load_spec
 
 NAMES = builtin_names()

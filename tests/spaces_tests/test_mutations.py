@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from hpo.spaces import ConfigClip, SpecError, build_plan, parse_spec, to_pb2_bounds, to_pbt_mutations
 
 PARAMS: dict[str, Any] = {

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner
+
 from hpo.spaces import SpecError, SweepPlan, build_plan, parse_spec
 
 _TWO = [{"name": "val_acc", "mode": "max"}, {"name": "epoch_time_s", "mode": "min"}]

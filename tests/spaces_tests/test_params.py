@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from hpo.spaces import ChoiceParam, FloatParam, GridParam, IntParam, Pow2Param, SpecError, parse_spec
 
 

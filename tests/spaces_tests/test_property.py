@@ -5,9 +5,10 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from hpo.spaces import SpecError, load_spec, parse_spec
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from hpo.spaces import SpecError, load_spec, parse_spec
 
 SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-1000, 1000), st.floats(allow_nan=True),
                     st.text(max_size=8), st.sampled_from(["float", "int", "pow2", "choice", "grid", "hyperopt",

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+
 from hpo.spaces import constant_config, parse_spec, sample_configs, to_hyperopt_points, to_hyperopt_space, to_tune_space
 
 PARAMS: dict[str, Any] = {

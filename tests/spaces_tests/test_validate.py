@@ -4,6 +4,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from hpo.spaces import SpecError, load_spec, parse_spec
 
 BAD = """\

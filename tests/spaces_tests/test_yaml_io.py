@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+
 from hpo.spaces import SpecError, apply_overrides, builtin_names, load_spec
 from hpo.spaces.yaml_io import parse_yaml
 

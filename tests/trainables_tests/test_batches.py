@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import torch
+
 from hpo.trainables.batches import Normalizer, augment_batch, iter_batches
 
 

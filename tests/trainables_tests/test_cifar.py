@@ -5,6 +5,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+
 from hpo.trainables import RunContext, build_trainable, evaluate_checkpoint
 from hpo.trainables.data import load_dataset
 from hpo.trainables.training import Trainer

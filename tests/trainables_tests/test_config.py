@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+
 from hpo.trainables.config import DEFAULTS, ConfigError, parse_config
 
 

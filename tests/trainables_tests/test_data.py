@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+
 from hpo.trainables.data import DataUnavailableError, load_dataset, make_synthetic, split_train_val
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+
 from hpo.trainables.distributed import Ranks, epoch_generator, shard_batches
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import torch
+
 from hpo.trainables.data import DataSet
 from hpo.trainables.training import Trainer
 

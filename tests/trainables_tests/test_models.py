@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 import torch
+
 from hpo.trainables.data import DataSet
 from hpo.trainables.models import ResNetSmall, TutorialCNN, build_model
 from hpo.trainables.training import Trainer

@@ -5,10 +5,10 @@ import sys
 from collections.abc import Iterator
 
 import pytest
-from hpo.trainables import RunContext, TrainableNotFoundError, build_trainable, register, resolve
-from hpo.trainables import registry as registry_module
 
 from hpo import trainables
+from hpo.trainables import RunContext, TrainableNotFoundError, build_trainable, register, resolve
+from hpo.trainables import registry as registry_module
 
 
 @pytest.fixture(autouse=True)

@@ -8,6 +8,7 @@ import time
 import numpy as np
 import pytest
 from harness import wait_for
+
 from hpo.trainables.shared import SharedData, SharedScope
 
 pytestmark = pytest.mark.integration

@@ -4,9 +4,10 @@ from pathlib import Path
 
 import pytest
 import torch
+from torch import nn
+
 from hpo.trainables.data import DataSet
 from hpo.trainables.training import OOM_FLOOR, Trainer, TrialOutOfMemoryError, lr_factor, train_epochs
-from torch import nn
 
 BASE = {"subset": 320, "batch_size": 32, "l1": 16, "l2": 16, "augment": True, "dropout": 0.1}
 

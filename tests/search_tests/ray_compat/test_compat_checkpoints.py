@@ -7,10 +7,11 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from hpo.search.ray_compat.checkpoints import forget_checkpoint
 from ray import tune
 from ray.train._internal.session import _TrainingResult
 from ray.tune.search import BasicVariantGenerator
+
+from hpo.search.ray_compat.checkpoints import forget_checkpoint
 
 
 def _noop(config: dict[str, Any]) -> None:

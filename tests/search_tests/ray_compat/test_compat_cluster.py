@@ -7,6 +7,7 @@ import logging
 from pathlib import Path
 
 import pytest
+
 from hpo.search.ray_compat.cluster import QuietAuthBanner, ray_address_file
 
 

@@ -8,8 +8,9 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pyarrow.fs
-from hpo.search.ray_compat.result_grid import without_trial_dataframes
 from ray.tune.analysis.experiment_analysis import ExperimentAnalysis
+
+from hpo.search.ray_compat.result_grid import without_trial_dataframes
 
 
 def test_inside_the_block_no_trial_file_is_read_and_tune_reads_them_again_after(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+
 from hpo.search.ray_compat.hyperopt import RawPointsHyperOptSearch
 from hpo.search.ray_compat.mlflow import MLflowRunsCallback
 from hpo.search.ray_compat.optuna import study_storage
@@ -78,8 +79,9 @@ def test_mlflows_run_of_a_trial_is_rays() -> None:
 
 def test_wandbs_summary_item_goes_on_the_trials_queue() -> None:
     pytest.importorskip("wandb")
-    from hpo.search.ray_compat.wandb import SUMMARY_ITEM, WandbRunsCallback
     from ray.air.integrations.wandb import _QueueItem
+
+    from hpo.search.ray_compat.wandb import SUMMARY_ITEM, WandbRunsCallback
 
     callback = WandbRunsCallback(project="p", run_config={"hpo_sweep": "s"})
     trial, queued = _Trial(), []

@@ -3,9 +3,10 @@ each trial's writer from is ``TBXLoggerCallback._summary_writer_cls``."""
 
 from __future__ import annotations
 
+from ray.tune.logger import TBXLoggerCallback
+
 from hpo.search.engine.tbx import SyncEventWriter, tensorboard_callback
 from hpo.search.ray_compat.tbx import tbx_callback, tbx_writer_class
-from ray.tune.logger import TBXLoggerCallback
 
 
 def test_the_callback_makes_each_trials_writer_from_the_class_given() -> None:

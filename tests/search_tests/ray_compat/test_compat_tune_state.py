@@ -9,6 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from ray import tune
+from ray.tune.experiment import Trial
+from ray.tune.search import BasicVariantGenerator, Searcher, SearchGenerator
+
 from hpo.search.ray_compat.tune_state import (
     SavedTrial,
     experiment_state_files,
@@ -19,9 +23,6 @@ from hpo.search.ray_compat.tune_state import (
     set_live_variants,
     suggested_count,
 )
-from ray import tune
-from ray.tune.experiment import Trial
-from ray.tune.search import BasicVariantGenerator, Searcher, SearchGenerator
 
 
 def _noop(config: dict[str, Any]) -> None:

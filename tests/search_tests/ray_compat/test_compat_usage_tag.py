@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ray.air._internal import usage
+from ray.tune import Callback
+from ray.tune.logger import JsonLoggerCallback, LoggerCallback
+
 from hpo.search.engine.callbacks import LiveCallbacks, TrialTracker
 from hpo.search.engine.retention import CheckpointRetention
 from hpo.search.engine.tbx import tensorboard_callback
 from hpo.search.ray_compat.usage_tag import callback_kinds, light_callback_tag
-from ray.air._internal import usage
-from ray.tune import Callback
-from ray.tune.logger import JsonLoggerCallback, LoggerCallback
 
 
 class _MyLogger(LoggerCallback):

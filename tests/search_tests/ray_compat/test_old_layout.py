@@ -48,7 +48,11 @@ def test_each_pickled_name_resolves(dotted: str) -> None:
     assert obj.__module__.startswith("hpo.")
 
 
-def test_old_names_resolve_only_inside_the_block() -> None:
+def test_old_names_resolve_only_inside_the_block(monkeypatch: pytest.MonkeyPatch) -> None:
+    # As installed: the checkout's root (which `python -m pytest` puts on sys.path) holds the folders
+    # search/, spaces/, ... that a plain import would find there.
+    root = Path(__file__).resolve().parents[3]
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if Path(p or ".").resolve() != root])
     # the class as an old-layout process pickled it: protocol 0 spells the module path as a text line
     raw = pickle.dumps(resolve_old_name("spaces.params", "FloatParam"), protocol=0)
     raw = raw.replace(b"chpo.spaces.params\n", b"cspaces.params\n")

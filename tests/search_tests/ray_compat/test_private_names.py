@@ -11,6 +11,7 @@ import importlib.util
 from pathlib import Path
 
 import pytest
+
 from hpo.search.ray_compat import CHECKED_ON, PRIVATE_NAMES, PrivateName, missing_private_names
 
 COMPAT = Path(__file__).resolve().parents[3] / "search" / "ray_compat"
