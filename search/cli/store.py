@@ -66,7 +66,10 @@ def ls_command(home: str | None, store_url: str | None) -> None:
         if not sweeps:
             click.echo(f"no sweeps in {store.url_masked}")
             return
-        table = Table(title=f"sweeps in {store.url_masked}", title_justify="left")
+        # The heading as a line of its own: as a table title it folded into the table's width, which a
+        # long store URL passes.
+        click.echo(f"sweeps in {store.url_masked}")
+        table = Table()
         longest = max(len(s.name) for s in sweeps)
         table.add_column("name", overflow="fold", min_width=min(longest, 30))
         for header in ("status", "trials", "best", "started", "duration", "CPU-h", "GPU-h"):
