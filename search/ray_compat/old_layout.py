@@ -7,11 +7,13 @@ callbacks, stopper and trial-name function by module path into a sweep's experim
 ``basic-variant-state-*.json`` and ``searcher-state-*.pkl``. Ray's own restore unpickles them with
 plain ``cloudpickle.loads``/``pickle.load``, so no Unpickler of ours sees them.
 
-While :func:`old_module_paths` is active (the engine holds it around ``Tuner.restore`` only), an
-import hook at the front of ``sys.meta_path`` answers the old module names with stand-in modules
-whose attributes are the new layout's objects. When it ends, the hook and every stand-in are gone:
-``import search`` fails again, and nothing outside that block can reach an old name. A name that
-moved between modules since is listed in :data:`MOVED_NAMES`, with why.
+While :func:`old_module_paths` is active (the engine holds it around a resumed sweep's
+``Tuner.restore`` and its fit, in the driver: Tune reads the experiment and searcher state as the fit
+starts, and new sweeps never hold it), an import hook at the front of ``sys.meta_path`` answers the
+old module names with stand-in modules whose attributes are the new layout's objects. When it ends,
+the hook and every stand-in are gone: ``import search`` fails again, and nothing outside that block
+can reach an old name. Within it, a name some module already imported (a user's own ``search.py``)
+is left as it is. A name that moved between modules since is listed in :data:`MOVED_NAMES`, with why.
 
 Touches no private Ray name, but only Ray's pickled checkpoints need it, so it lives here.
 Checked on Ray 2.60.0 with the sweeps in ``tests/search_tests/old_layout/`` (an Optuna+ASHA sweep and
