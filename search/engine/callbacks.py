@@ -29,9 +29,6 @@ _BOUND: dict[str, list[Any]] = {}
 _EXPLOITS: dict[str, dict[str, dict[str, Any]]] = {}  # key -> trial id -> its last exploit, not yet reported
 _PROBLEMS: dict[str, MetricNotReportedError] = {}
 
-# A result holding only the keys Ray adds to every result (RAY_AUTO_KEYS) reported no metric at all (a
-# trainable that returned without reporting), which Ray lets pass and so do we.
-
 
 def bind(key: str, callbacks: list[Any]) -> None:
     """Route the hooks of every :class:`LiveCallbacks` with ``key`` to ``callbacks``."""
@@ -208,6 +205,8 @@ class PlanStopper(Stopper):
         self.key, self.metric, self.criteria = key, metric, dict(criteria)
 
     def __call__(self, trial_id: str, result: dict[str, Any]) -> bool:
+        # A result holding only the keys Ray adds to every result (RAY_AUTO_KEYS) reported no metric at
+        # all (a trainable that returned without reporting), which Ray lets pass and so do we.
         if self.metric not in result and any(k not in RAY_AUTO_KEYS for k in result):
             reported = sorted(k for k in result if k not in RAY_AUTO_KEYS)
             problem = MetricNotReportedError(
