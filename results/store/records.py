@@ -96,6 +96,8 @@ class TrialRecord:
         started: When the trial started (UTC).
         ended: When it completed, stopped or errored (UTC); None while running.
         node: The Ray node it last ran on: ``"IP"``, or ``"IP NODE_ID"`` when Ray's node id is known.
+        replaced_by: For an errored trial whose config ran again as a new trial (``hpo resume
+            --restart-errored``), that trial's id: the row stays for the record but is not counted.
     """
 
     sweep: str
@@ -112,6 +114,7 @@ class TrialRecord:
     started: datetime | None = None
     ended: datetime | None = None
     node: str | None = None
+    replaced_by: str | None = None
     malformed: tuple[str, ...] = field(default=(), compare=False)  # columns whose stored value was not a number
 
     @property
@@ -250,6 +253,9 @@ class SweepRecord:
         heartbeat: The driver's last sign of life (UTC), stamped every ``HEARTBEAT_EVERY_S``.
         parent: The sweep this one was derived from: a confirmation (``hpo confirm``) names the sweep
             whose top configs it re-runs; None for a sweep of its own.
+        gpu_kind: ``"cuda"`` when the GPUs the sweep declared were GPUs CUDA saw, ``"logical"`` when
+            they were Ray's bookkeeping only (``cluster.num_gpus`` on a machine without them: no trial
+            ran on a GPU); None when it declared none, or for a sweep recorded before hpo knew.
     """
 
     name: str
@@ -274,6 +280,7 @@ class SweepRecord:
     job_address: str | None = None
     heartbeat: datetime | None = None
     parent: str | None = None
+    gpu_kind: str | None = None
 
     @property
     def duration_s(self) -> float | None:
@@ -324,6 +331,7 @@ class SweepRecord:
             "storage_path": _masked_url(self.storage_path),
             "reason": _masked_text(self.reason),
             "parent": self.parent,
+            "gpu_kind": self.gpu_kind,
             "driver": {"host": self.driver_host, "pid": self.driver_pid, "job_id": self.job_id,
                        "job_address": _masked_url(self.job_address), "heartbeat": iso(self.heartbeat),
                        "lost": self.lost},

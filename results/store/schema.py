@@ -33,7 +33,7 @@ __all__ = [
 
 # Bump when a table changes; Store.open refuses stores written by a newer version and migrates older
 # ones (MIGRATIONS: the columns each version added, so an old store opens and reads unchanged).
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 SWEEP_STATUSES = ("running", "finished", "failed", "interrupted")
 TRIAL_STATUSES = ("running", "completed", "stopped_early", "error")
@@ -76,6 +76,9 @@ sweeps_table = Table(
     Column("heartbeat", Float, nullable=True),  # epoch seconds of the driver's last sign of life
     # version 4: the sweep this one was derived from (`hpo confirm` re-runs its parent's top configs)
     Column("parent", String(255), nullable=True),
+    # version 5: "logical" when the sweep declared GPUs that CUDA did not see (cluster.num_gpus on a
+    # machine without them: its GPU-hours are Ray's bookkeeping, not GPU time), "cuda" when CUDA saw them
+    Column("gpu_kind", String(16), nullable=True),
 )
 
 # version -> the (table, column, SQL type) it added, all nullable, added to a store of an older version.
@@ -85,6 +88,7 @@ MIGRATIONS: dict[int, tuple[tuple[str, str, str], ...]] = {
         ("sweeps", "job_id", "VARCHAR(128)"), ("sweeps", "job_address", "TEXT"), ("sweeps", "heartbeat", "FLOAT"),
         ("trials", "node", "TEXT")),
     4: (("sweeps", "parent", "VARCHAR(255)"),),
+    5: (("sweeps", "gpu_kind", "VARCHAR(16)"), ("trials", "replaced_by", "VARCHAR(255)")),
 }
 
 trials_table = Table(
@@ -105,6 +109,9 @@ trials_table = Table(
     Column("started", Float, nullable=True),
     Column("ended", Float, nullable=True),
     Column("node", Text, nullable=True),  # version 3: where it ran, "IP" or "IP node-id" (Ray's node id)
+    # version 5: the trial that ran this errored trial's config again (`hpo resume --restart-errored`);
+    # a replaced row stays for the record but is not counted among the sweep's trials
+    Column("replaced_by", String(255), nullable=True),
     UniqueConstraint("sweep_id", "trial_id", name="uq_trials_sweep_trial"),
     Index("ix_trials_sweep_status", "sweep_id", "status"),
     Index("ix_trials_sweep_last", "sweep_id", "last_metric"),

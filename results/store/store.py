@@ -518,4 +518,4 @@ def _sweep_record(row: Any, counts: dict[str, int]) -> SweepRecord:
         counts=counts, max_t=checked_number(row.max_t, int)[0], plan=plan if isinstance(plan, dict) else None,
         storage_path=row.storage_path, reason=row.reason, driver_host=row.driver_host,
         driver_pid=checked_number(row.driver_pid, int)[0], job_id=row.job_id, job_address=row.job_address,
-        heartbeat=from_epoch(finite(row.heartbeat)), parent=row.parent)
+        heartbeat=from_epoch(finite(row.heartbeat)), parent=row.parent, gpu_kind=row.gpu_kind)
