@@ -17,7 +17,7 @@ from hpo.results.analysis.cost import Cost, sweep_cost, trial_cost
 from hpo.results.analysis.importance import Importance
 from hpo.results.analysis.pareto import objective_values, objectives_of, pareto_front
 from hpo.results.errors import StoreError, SweepExistsError, SweepNotFoundError, TrialNotFoundError
-from hpo.results.formatting import format_duration, format_hours, format_number
+from hpo.results.formatting import error_summary, format_duration, format_hours, format_number
 from hpo.results.report.data import flow_text, param_importance
 from hpo.results.report.export import export_report
 from hpo.results.report.tabular import flatten as flatten_config
@@ -74,6 +74,7 @@ __all__ = [
     "ended_early",
     "ensure_home",
     "error_line",
+    "error_summary",
     "export_report",
     "flatten_config",
     "flow_text",

@@ -5,7 +5,9 @@ Each helper shows a missing value as an em dash, so a table cell is never empty 
 
 from __future__ import annotations
 
-__all__ = ["format_duration", "format_hours", "format_number"]
+from hpo.results.secrets import mask_secrets
+
+__all__ = ["error_summary", "format_duration", "format_hours", "format_number"]
 
 
 def format_number(value: float | None) -> str:
@@ -28,3 +30,16 @@ def format_duration(seconds: float | None) -> str:
     if hours:
         return f"{hours}h {minutes:02d}m {secs:02d}s"
     return f"{minutes}m {secs:02d}s" if minutes else f"{secs}s"
+
+
+def error_summary(text: str | None) -> str | None:
+    """The line of an error text that names the exception (e.g. ``ValueError: boom``), else its last line;
+    secrets in URLs masked (before the line is cut, so a cut cannot split one)."""
+    if not text:
+        return None
+    lines = [line.strip() for line in mask_secrets(text).strip().splitlines() if line.strip()]
+    for line in reversed(lines):
+        head = line.split(":", 1)[0]
+        if head.endswith(("Error", "Exception", "Interrupt", "Exit")) and " " not in head:
+            return line[:300]
+    return lines[-1][:300] if lines else None

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from hpo.results.formatting import format_duration, format_hours
+from hpo.results.formatting import error_summary, format_duration, format_hours
 from hpo.results.report.data import TOP_TRIALS, ReportData, yaml_text
-from hpo.results.report.tabular import error_summary
 from hpo.results.secrets import mask_secrets, mask_url
 from hpo.results.store.records import TrialRecord, iso
 

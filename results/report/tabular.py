@@ -8,10 +8,10 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from hpo.results.secrets import mask_secrets
+from hpo.results.formatting import error_summary
 from hpo.results.store.records import TrialRecord
 
-__all__ = ["CSV_COLUMNS", "error_summary", "flatten", "trials_to_csv", "trials_to_json"]
+__all__ = ["CSV_COLUMNS", "flatten", "trials_to_csv", "trials_to_json"]
 
 # Fixed leading CSV columns; then config.<dotted key> and result.<metric>, each sorted.
 CSV_COLUMNS = (
@@ -30,19 +30,6 @@ def flatten(mapping: dict[str, Any], prefix: str = "") -> dict[str, Any]:
         else:
             flat[name] = value
     return flat
-
-
-def error_summary(text: str | None) -> str | None:
-    """The line of an error text that names the exception (e.g. ``ValueError: boom``), else its last line;
-    secrets in URLs masked (before the line is cut, so a cut cannot split one)."""
-    if not text:
-        return None
-    lines = [line.strip() for line in mask_secrets(text).strip().splitlines() if line.strip()]
-    for line in reversed(lines):
-        head = line.split(":", 1)[0]
-        if head.endswith(("Error", "Exception", "Interrupt", "Exit")) and " " not in head:
-            return line[:300]
-    return lines[-1][:300] if lines else None
 
 
 def _cell(value: Any) -> Any:

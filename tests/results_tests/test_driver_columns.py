@@ -105,7 +105,7 @@ def test_version_2_store_migrates_to_the_current_version_and_reads_unchanged(tmp
         assert [(t.trial_id, t.last_metric, t.node) for t in store.trials("old")] == [("t0", 0.25, None)]
         store.set_driver("old", host="h", pid=7)  # the new columns take writes
         with store.engine.connect() as conn:
-            assert conn.execute(text("SELECT version FROM schema_version")).scalar() == SCHEMA_VERSION == 4
+            assert conn.execute(text("SELECT version FROM schema_version")).scalar() == SCHEMA_VERSION == 5
     with Store.open(url, home=tmp_path) as again:  # a second open finds nothing left to migrate
         assert again.get_sweep("old").driver_pid == 7
 

@@ -159,7 +159,7 @@ def test_json_has_stable_documented_keys(reports: tuple[Store, dict[str, Path]])
     assert doc["confirmation"] is None  # never confirmed
     assert (doc["format"], doc["format_version"], doc["scope"]) == ("hpo-report", 1, "last")
     assert set(doc["sweep"]) == {"name", "status", "metric", "mode", "max_t", "started", "finished", "duration_s",
-                                 "storage_path", "reason", "parent", "driver", "plan",
+                                 "storage_path", "reason", "parent", "gpu_kind", "driver", "plan",
                                  "counts", "spec_hash", "git_commit", "versions", "experiment_path", "spec_yaml",
                                  "store"}
     assert doc["sweep"]["counts"] == {"running": 1, "completed": 3, "stopped_early": 1, "error": 1}
@@ -171,7 +171,7 @@ def test_json_has_stable_documented_keys(reports: tuple[Store, dict[str, Path]])
     assert [t["trial_id"] for t in doc["trials"]] == ["t0", "t1", "t2", "t5", "t3", "t4"]
     assert set(doc["trials"][0]) == {"sweep", "trial_id", "status", "config", "last_metric", "best_metric",
                                      "best_iteration", "iterations", "checkpoint_path", "error", "last_result",
-                                     "started", "ended", "duration_s", "node", "cpu_hours", "gpu_hours"}
+                                     "started", "ended", "duration_s", "node", "replaced_by", "cpu_hours", "gpu_hours"}
     assert doc["trials"][1]["config"]["tag"] == XSS  # JSON keeps the value; json.dumps quotes it
 
 
