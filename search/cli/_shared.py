@@ -12,7 +12,7 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
-from hpo.results import Confirmation, Store, flatten_config, format_number, mask_secrets, mask_url
+from hpo.results import Confirmation, Store, error_summary, flatten_config, format_number, mask_secrets, mask_url
 from hpo.search.engine.tbx import trial_files_on
 from hpo.spaces import SweepSpec
 
@@ -115,8 +115,10 @@ def _summary(outcome: Any, *, metric: str | None, show_best: bool = True) -> Non
     click.echo(f"sweep {outcome.name} {outcome.status}: {total} trial(s) ({counts or 'none'})")
     best = outcome.best if show_best else None
     if best is not None:
-        where = f" at iteration {best.best_iteration}" if best.best_iteration is not None else ""
-        shown = f"{metric}={_fmt(best.best_metric)}" if metric else _fmt(best.best_metric)
+        # `hpo best`'s scope, `last`: the trial ranked best by its last value shows that value (its best over
+        # iterations could differ: 2.29577 then, 2.29579 at the end), at the iteration it was reported.
+        where = f" at iteration {best.iterations}" if best.iterations else ""
+        shown = f"{metric}={_fmt(best.last_metric)}" if metric else _fmt(best.last_metric)
         click.echo(f"best trial {best.trial_id}: {shown}{where}")
         click.echo("  config:  " + ", ".join(f"{k}={_fmt(v)}" for k, v in flatten_config(best.config or {}).items()))
         metrics = {k: v for k, v in (best.last_result or {}).items() if isinstance(v, (int, float))}
@@ -131,12 +133,16 @@ def _summary(outcome: Any, *, metric: str | None, show_best: bool = True) -> Non
 def finish(outcome: Any, *, metric: str | None, show_best: bool = True) -> NoReturn:
     """Print a sweep's outcome (the summary on stdout, what went wrong on stderr) and exit with its code."""
     _summary(outcome, metric=metric, show_best=show_best)
+    ended_by = getattr(outcome, "ended_by", None)  # how a watch ended it: stalled, failed fast
     if outcome.status == "failed" and outcome.reason:
-        click.echo(f"hpo: sweep {outcome.name} stalled: {mask_secrets(outcome.reason)}", err=True)
+        click.echo(f"hpo: sweep {outcome.name} {ended_by or 'failed'}: {mask_secrets(outcome.reason)}", err=True)
+        if ended_by == "failed fast":
+            click.echo(f"  tracebacks: `hpo trials {outcome.name} --errors`; fix it, then `hpo resume {outcome.name}`; "
+                       "or set failures.fail_fast: false to run every trial anyway", err=True)
     elif outcome.status == "failed":
-        first = mask_secrets(outcome.first_error or "no error text recorded").strip().splitlines()
-        click.echo(f"hpo: every trial errored; first error: {first[-1] if first else '?'}", err=True)
-        click.echo(f"  (full traceback: `hpo trials {outcome.name}` or the trial's error.txt)", err=True)
+        first = error_summary(outcome.first_error) or "no error text recorded"
+        click.echo(f"hpo: every trial errored; first error: {first}", err=True)
+        click.echo(f"  tracebacks: `hpo trials {outcome.name} --errors`", err=True)
     elif outcome.status == "interrupted":
         click.echo(f"interrupted; continue it with `hpo resume {outcome.name}`", err=True)
     elif outcome.counts.get("error") and outcome.first_error:
@@ -148,25 +154,34 @@ def finish(outcome: Any, *, metric: str | None, show_best: bool = True) -> NoRet
 def print_confirmation(found: Confirmation) -> None:
     """The confirmation as a table (best confirmed mean first), then its verdict, one finding per line."""
     from rich.console import Console
-    from rich.markup import escape
-    from rich.table import Table
+
+    from hpo.search.cli._tables import TableColumn, fit_table, left_out_note, print_fitted
 
     seeds = ", ".join(str(s) for s in found.seeds)
     click.echo(f"{found.sweep}: the top {found.top} of {found.parent} re-run with seeds {seeds} "
                f"({found.metric}, {found.mode}; 95% intervals)")
-    table = Table()
-    for header in ("#", "trial", "original #", f"in {found.parent}", "mean", "95% interval", "seeds"):
-        table.add_column(escape(header), justify="right" if header in ("#", "original #", "seeds") else "left",
-                         no_wrap=True)
-    for rank, item in enumerate(found.configs, start=1):
-        interval = item.interval
-        table.add_row(str(rank) if item.n else "—", escape(item.trial_id), str(item.original_rank),
-                      format_number(item.original), format_number(item.mean),
-                      f"[{format_number(interval[0])}, {format_number(interval[1])}]" if interval else "—",
-                      str(item.n) + (f" (+{item.unfinished} unfinished)" if item.unfinished else ""))
+    items = found.configs
+    # Rank, trial, mean and interval always whole; the original rank and score, then the seeds, left out
+    # (with a line saying so) on a terminal too narrow for them.
+    columns = [
+        TableColumn("#", [str(rank) if item.n else "—" for rank, item in enumerate(items, start=1)], keep=True,
+                    justify="right"),
+        TableColumn("trial", [item.trial_id for item in items], keep=True),
+        TableColumn("original #", [str(item.original_rank) for item in items], priority=2, justify="right"),
+        TableColumn(f"in {found.parent}", [format_number(item.original) for item in items], priority=1),
+        TableColumn("mean", [format_number(item.mean) for item in items], keep=True),
+        TableColumn("95% interval", [f"[{format_number(item.interval[0])}, {format_number(item.interval[1])}]"
+                                     if item.interval else "—" for item in items], keep=True),
+        TableColumn("seeds", [str(item.n) + (f" (+{item.unfinished} unfinished)" if item.unfinished else "")
+                              for item in items], priority=3, justify="right"),
+    ]
     console = Console(soft_wrap=False, highlight=False)
-    if not console.is_terminal:  # piped: whole trial ids and intervals rather than 80 columns
+    if not console.is_terminal:  # piped: whole rows rather than 80 columns
         console = Console(soft_wrap=False, highlight=False, width=160)
-    console.print(table)
+    fitted = fit_table(columns, width=console.width)
+    print_fitted(console, fitted)
+    note = left_out_note(fitted.left_out, width=console.width, wider="a wider terminal shows them")
+    if note:
+        click.echo(note)
     for line in found.verdict():
         click.echo(line)

@@ -10,6 +10,7 @@ as its key, and forwards every hook to the callbacks bound to that key in this p
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 
 from ray.tune import Callback
@@ -18,8 +19,8 @@ from ray.tune.stopper import Stopper
 from hpo.results import LINEAGE_KEY, RAY_AUTO_KEYS
 from hpo.search.errors import MetricNotReportedError
 
-__all__ = ["CALLBACK_KEY", "LiveCallbacks", "PlanStopper", "TrialTracker", "bind", "note_exploit",
-           "unbind"]
+__all__ = ["CALLBACK_KEY", "LiveCallbacks", "PlanStopper", "SweepEnded", "TrialTracker", "bind", "keep_trial_files",
+           "note_exploit", "unbind"]
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +29,43 @@ CALLBACK_KEY = "hpo-sweep"  # one sweep runs in a driver process at a time
 _BOUND: dict[str, list[Any]] = {}
 _EXPLOITS: dict[str, dict[str, dict[str, Any]]] = {}  # key -> trial id -> its last exploit, not yet reported
 _PROBLEMS: dict[str, MetricNotReportedError] = {}
+
+
+class SweepEnded(RuntimeError):
+    """Raised from a driver-side callback's ``on_step_end`` to end the sweep ``failed``; ``str()`` is one line.
+
+    Tune lets an exception from a callback end ``fit()`` (it stops the trials' actors and re-raises
+    it), which is how a watch that sees the sweep cannot succeed ends it at once instead of letting
+    it run on. The engine catches this family, records the sweep ``failed`` with ``str(exc)`` as its
+    reason, and the CLI prints ``hpo: sweep NAME <verb>: <reason>``. Raise it from ``on_step_end``,
+    not from a trial's hook, so every other callback has seen that step first.
+    """
+
+    verb = "ended"  # how the CLI words the end: each watch names its own
+
+
+def keep_trial_files(trials: list[Any]) -> int:
+    """Upload what Tune wrote for each trial on the driver (``error.txt``, ``result.json``...) to its storage.
+
+    A fit that ends normally, or by Ctrl-C, does this in its last snapshot; one a ``SweepEnded`` ends
+    skips it, and the files would stay in Ray's session folder (gone with it) while the trial's folder
+    under the storage (the ``logs:`` the CLI prints) stays empty. Returns how many trials were uploaded.
+    """
+    import pyarrow.fs
+
+    kept = 0
+    for trial in trials:
+        local, remote = getattr(trial, "local_path", None), getattr(trial, "path", None)
+        if not local or not remote or not os.path.isdir(local) or not os.listdir(local):
+            continue
+        try:
+            fs = trial.storage.storage_filesystem
+            fs.create_dir(remote, recursive=True)
+            pyarrow.fs.copy_files(local, remote, destination_filesystem=fs)
+            kept += 1
+        except Exception:  # the store holds each error's text either way
+            logger.debug("could not upload the files of trial %s", getattr(trial, "trial_id", "?"), exc_info=True)
+    return kept
 
 
 def bind(key: str, callbacks: list[Any]) -> None:
@@ -194,25 +232,34 @@ class TrialTracker(Callback):
 
 class PlanStopper(Stopper):
     """The plan's stop criteria (a trial stops once ``result[key] >= value``; the per-trial cap
-    is one of them), and the check that every result carries the sweep's metric.
+    is one of them), and the check that every result carries the sweep's metric (and the
+    scheduler's own, ``scheduler.metric``, when it ranks by another).
 
     Tune calls the stopper before its scheduler and searcher see a result, so a trainable that
     never reports the metric is caught at its first result: the problem is kept under ``key``
     and raised, which ends the whole fit; the engine turns it into one line (exit 2).
     """
 
-    def __init__(self, key: str, *, metric: str, criteria: dict[str, float]) -> None:
+    def __init__(self, key: str, *, metric: str, criteria: dict[str, float],
+                 scheduler_metric: str | None = None) -> None:
         self.key, self.metric, self.criteria = key, metric, dict(criteria)
+        self.scheduler_metric = scheduler_metric  # scheduler.metric, when the scheduler ranks by its own
 
     def __call__(self, trial_id: str, result: dict[str, Any]) -> bool:
         # A result holding only the keys Ray adds to every result (RAY_AUTO_KEYS) reported no metric at
-        # all (a trainable that returned without reporting), which Ray lets pass and so do we.
-        if self.metric not in result and any(k not in RAY_AUTO_KEYS for k in result):
+        # all (a trainable that returned without reporting), which Ray lets pass and so do we. Ray's
+        # schedulers pass over a result without their metric, so a missing scheduler.metric would
+        # silently stop no trial: it is caught here too. (getattr: a stopper pickled before it existed.)
+        own = getattr(self, "scheduler_metric", None)
+        wanted = [(self.metric, "the spec's metric", "metric:"), (own, "the scheduler's metric", "scheduler.metric:")]
+        missing = next(((m, what, key) for m, what, key in wanted if m is not None and m not in result), None)
+        if missing is not None and any(k not in RAY_AUTO_KEYS for k in result):
+            metric, what, key = missing
             reported = sorted(k for k in result if k not in RAY_AUTO_KEYS)
             problem = MetricNotReportedError(
-                f"trial {trial_id} reported no {self.metric!r} (the spec's metric); it reported: "
-                f"{', '.join(reported)}; report it with ray.tune.report, or set metric: to one of those",
-                trial_id=trial_id, metric=self.metric, reported=reported)
+                f"trial {trial_id} reported no {metric!r} ({what}); it reported: "
+                f"{', '.join(reported)}; report it with ray.tune.report, or set {key} to one of those",
+                trial_id=trial_id, metric=metric, reported=reported)
             _PROBLEMS[self.key] = problem
             raise problem
         return any(isinstance(result.get(k), (int, float)) and result[k] >= v for k, v in self.criteria.items())

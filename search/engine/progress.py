@@ -1,23 +1,28 @@
-"""Our console output for a running sweep, replacing Ray Tune's tables.
+"""Our console output for a running sweep, replacing Ray Tune's tables and tracebacks.
 
 ``live``: a rich view redrawn in place (stdout a TTY). ``plain``: one line per trial end
-plus a status line every few seconds (logs, CI). ``none``: nothing (``-q``).
+plus a status line every few seconds (logs, CI). ``none``: nothing (``-q``). A failed trial's
+traceback is in its ``error.txt`` and the store (``hpo trials NAME --errors``), so Ray's copy of it
+never reaches the console unless ``-v``; a failure Ray retries is one line (:func:`retry_line`).
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import pickle
 import sys
 import time
 from typing import Any, Literal, TextIO
 
 from ray.tune import Callback
 
-from hpo.results import better, iterations_reached, trial_outcome
+from hpo.results import better, error_summary, iterations_reached, trial_outcome
+from hpo.results.store.callback import read_trial_error
+from hpo.search.ray_compat.logs import UNHANDLED_ERROR_LOGGER, quiet_worker_deaths
 from hpo.spaces import SweepPlan
 
-__all__ = ["ProgressMode", "ProgressView", "quiet_ray_logging", "resolve_mode"]
+__all__ = ["RAY_REPEATS", "ProgressMode", "ProgressView", "quiet_ray_logging", "resolve_mode", "retry_line"]
 
 ProgressMode = Literal["auto", "live", "plain", "none"]
 
@@ -36,11 +41,96 @@ def resolve_mode(mode: str | None, stream: TextIO | None = None) -> str:
     return mode
 
 
+# Ray's error lines that repeat what the trial's error.txt, the store and hpo's end line already say,
+# by the logger that prints them and how they start: each failed trial's whole traceback (a retried
+# one too), the list of trials that did not complete, and the error of a trial still running when the
+# sweep was ended, which Ray prints as "unhandled" once nothing waits for it. (Checked on Ray 2.60; a
+# test asserts a failing sweep's whole console output, so a reworded line shows there.)
+RAY_REPEATS: dict[str, tuple[str, ...]] = {
+    "ray.tune.execution.tune_controller": ("Trial task failed for trial ",),
+    "ray.tune.tune": ("Trials did not complete",),
+    UNHANDLED_ERROR_LOGGER: ("Unhandled error (suppress with ",),
+}
+
+
+class _DropRayRepeats(logging.Filter):
+    """Drops one Ray logger's records whose message starts with one of ``prefixes``."""
+
+    def __init__(self, prefixes: tuple[str, ...]) -> None:
+        super().__init__()
+        self.prefixes = prefixes
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (isinstance(record.msg, str) and record.msg.startswith(self.prefixes))
+
+
 def quiet_ray_logging(*, verbose: bool = False) -> None:
-    """Keep Ray's own log lines off the console unless ``verbose`` (our view replaces them)."""
+    """Keep Ray's own log lines off the console unless ``verbose`` (our view replaces them).
+
+    Ray's errors still show, except the :data:`RAY_REPEATS` (trial tracebacks) and the raylet's notice
+    of each dead worker (``hpo.search.ray_compat.logs``), which ``verbose`` keeps. The filters sit on the
+    loggers that print them, not on a handler: ``ray.init`` replaces the ``ray`` logger's handlers (or,
+    with ``configure_logging=False``, removes them).
+    """
     level = logging.INFO if verbose else logging.ERROR
     for name in ("ray", "ray.tune", "ray.train", "ray.air"):
         logging.getLogger(name).setLevel(level)
+    for name, prefixes in RAY_REPEATS.items():
+        logger = logging.getLogger(name)
+        for old in [f for f in logger.filters if isinstance(f, _DropRayRepeats)]:
+            logger.removeFilter(old)
+        if not verbose:
+            logger.addFilter(_DropRayRepeats(prefixes))
+    quiet_worker_deaths(verbose=verbose)
+
+
+def _last_error(trial: Any) -> BaseException | None:
+    """The exception Ray pickled for the trial's latest failure (written on the driver as it failed)."""
+    try:
+        with open(trial.pickled_error_file, "rb") as handle:
+            error = pickle.load(handle)  # cloudpickle's output is plain pickle to load
+    except Exception:  # no file (an error Ray did not pickle), or a class the driver cannot import
+        return None
+    return error if isinstance(error, BaseException) else None
+
+
+def _failure(error: BaseException | None, trial: Any) -> str:
+    """What a retried failure was: ``worker lost (ActorDiedError)`` or ``failed with KeyError: 'l2'``."""
+    from ray import exceptions as rx
+
+    from hpo.search.engine.trial_limits import timeout_reason
+
+    if (reason := timeout_reason(trial)) is not None:  # hpo ended it (failures.report_timeout...): Ray's
+        return reason  # error only says that its actor died
+    lost = (rx.RayActorError, rx.NodeDiedError, rx.WorkerCrashedError, rx.LocalRayletDiedError, rx.OutOfMemoryError)
+    name = type(error).__name__
+    if isinstance(error, rx.RayTaskError) and name.startswith("RayTaskError(") and name.endswith(")"):
+        name = name[len("RayTaskError("):-1]  # a task's error, re-raised as an instance of its cause too
+    if isinstance(error, lost):
+        return f"worker lost ({name})"
+    if error is None:
+        text = read_trial_error(trial)
+    elif isinstance(error, rx.RayTaskError):  # its str() is the task's traceback, ending in the cause
+        text = str(error)
+    else:
+        text = f"{name}: {error}"
+    return f"failed with {error_summary(text) or 'an error Ray left no text for'}"
+
+
+def retry_line(trial: Any) -> str:
+    """One line for a failure Ray retries, in place of its traceback.
+
+    ``trial e4790_00001: worker lost (ActorDiedError); retrying from its checkpoint (retry 1 of 2)``,
+    or ``trial e4790_00001: failed with ValueError: boom; retrying from the start (retry 1 of 1)``.
+    """
+    error = _last_error(trial)
+    where = "from its checkpoint" if getattr(trial, "checkpoint", None) is not None else "from the start"
+    if getattr(error, "preempted", False):
+        count = "a preempted node: not counted against failures.max_retries"
+    else:
+        most = getattr(trial, "max_failures", None)
+        count = f"retry {trial.num_failures}" + (f" of {most}" if isinstance(most, int) and most >= 0 else "")
+    return f"trial {trial.trial_id}: {_failure(error, trial)}; retrying {where} ({count})"
 
 
 def _fmt_elapsed(seconds: float) -> str:
@@ -140,7 +230,9 @@ class ProgressView(Callback):
 
     def on_trial_recover(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
         if self.view == "plain":
-            self._line(f"trial {trial.trial_id} failed; retrying from its last checkpoint")
+            self._line(retry_line(trial))
+        elif self._live is not None:  # above the live table, which rich redraws below it
+            self._live.console.print(retry_line(trial), markup=False, highlight=False)
 
     def on_experiment_end(self, trials: list[Any], **info: Any) -> None:
         self.trials = trials

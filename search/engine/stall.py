@@ -4,7 +4,8 @@ Tune waits forever when no trial can be placed: a node left the cluster, other w
 CPUs, or Tune itself lost track of an actor. Ray only logs a warning. :class:`StallWatch` is a
 driver-side Tune callback that raises :class:`SweepStalled` once nothing has run and no trial
 has changed status for ``HPO_STALL_TIMEOUT_S`` seconds while trials wait; the engine turns that
-into a failed sweep whose ``reason`` comes from :func:`diagnose`. It raises only after Tune has
+(a ``SweepEnded``, as ``hpo.search.engine.fail_fast``'s end is) into a failed sweep whose
+``reason`` comes from :func:`diagnose`. It raises only after Tune has
 snapshotted the stalled state, so ``hpo resume`` starts from it once the cause is gone.
 """
 
@@ -20,6 +21,7 @@ from typing import Any
 
 from ray.tune import Callback
 
+from hpo.search.engine.callbacks import SweepEnded
 from hpo.search.errors import SweepInputError
 
 __all__ = [
@@ -49,8 +51,10 @@ _EPS = 1e-9
 _LOOK_EVERY_S = 1.0
 
 
-class SweepStalled(RuntimeError):
+class SweepStalled(SweepEnded):
     """Raised inside Tune's loop when the sweep can make no progress; ``str()`` is one line."""
+
+    verb = "stalled"
 
 
 def stall_timeout() -> float | None:
