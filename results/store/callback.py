@@ -25,11 +25,14 @@ from hpo.results.store.writer import BatchWriter, TrialState, clean_result
 if TYPE_CHECKING:
     from ray.tune.experiment import Trial
 
-__all__ = ["NodeOf", "StoreCallback", "checkpoint_uri", "node_label", "read_trial_error"]
+__all__ = ["ErrorOf", "NodeOf", "StoreCallback", "checkpoint_uri", "node_label", "read_trial_error"]
 
 # Where a Tune trial's actor runs: its Ray node id (hex), or None when not known. Ray has no public
 # API for it; the engine hands in its lookup (hpo.search.ray_compat), results imports only ray.tune.
 NodeOf = Callable[[Any], str | None]
+# Why a trial failed in hpo's words, when hpo itself ended it (a time limit), else None: recorded instead
+# of what Ray wrote (a killed actor's RayActorError says nothing of the reason).
+ErrorOf = Callable[[Any], str | None]
 
 logger = logging.getLogger(__name__)
 
@@ -122,6 +125,8 @@ class StoreCallback(Callback):
         node_of: Where a trial runs: ``node_of(trial)`` gives its Ray node id, or None when not known
             (see ``NodeOf``); recorded beside the IP of its results. None: the IP alone. A module-level
             function, so the callback still pickles.
+        error_of: Why a failed trial failed when hpo ended it (see ``ErrorOf``): recorded as its error
+            instead of Ray's error file when it gives one. A module-level function, as ``node_of``.
     """
 
     def __init__(
@@ -137,6 +142,7 @@ class StoreCallback(Callback):
         flush_every_s: float = 1.0,
         flush_results: int = 5_000,
         node_of: NodeOf | None = None,
+        error_of: ErrorOf | None = None,
     ) -> None:
         if mode not in ("min", "max"):
             raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
@@ -150,6 +156,7 @@ class StoreCallback(Callback):
         self.flush_every_s = flush_every_s
         self.flush_results = flush_results
         self.node_of = node_of
+        self.error_of = error_of
         self._reset()
 
     def _reset(self) -> None:
@@ -166,7 +173,8 @@ class StoreCallback(Callback):
         return {"url": self.store.url, "home": str(self.store.home), "sweep": self.sweep,
                 "metric": self.metric, "mode": self.mode, "max_t": self.max_t, "time_attr": self.time_attr,
                 "stop": self.stop, "flush_every_s": self.flush_every_s, "flush_results": self.flush_results,
-                **({"node_of": self.node_of} if self.node_of is not None else {})}
+                **({"node_of": self.node_of} if self.node_of is not None else {}),
+                **({"error_of": self.error_of} if self.error_of is not None else {})}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__init__(Store.open(state.pop("url"), home=state.pop("home")), **state)  # type: ignore[misc]
@@ -220,6 +228,18 @@ class StoreCallback(Callback):
                      checkpoint_path=_checkpoint_path(trial) or state.trial.checkpoint_path)
         self._maybe_flush()
 
+    def _error(self, trial: Trial) -> str:
+        """hpo's reason when it ended the trial itself (``error_of``), else what Ray wrote."""
+        if self.error_of is not None:
+            try:
+                reason = self.error_of(trial)
+            except Exception:  # the record must be written: Ray's text then
+                logger.debug("no hpo reason for trial %s", getattr(trial, "trial_id", "?"), exc_info=True)
+                reason = None
+            if reason:
+                return str(reason)[-_MAX_ERROR_CHARS:]
+        return read_trial_error(trial)
+
     # ------------------------------------------------------------ Ray hooks
     def setup(self, **info: Any) -> None:
         """Register the sweep and load its existing trials (a resume continues from them)."""
@@ -269,12 +289,12 @@ class StoreCallback(Callback):
     def on_trial_recover(self, iteration: int, trials: list[Trial], trial: Trial, **info: Any) -> None:
         # Ray retries it (failures.max_retries): it stays running, the error is kept for the record.
         state = self._state(trial)
-        state.update(error=read_trial_error(trial))
+        state.update(error=self._error(trial))
         self._maybe_flush()
 
     def on_trial_error(self, iteration: int, trials: list[Trial], trial: Trial, **info: Any) -> None:
         self._end(trial, trial_outcome(trial, failed=True, reached=None, max_t=self.max_t),
-                  error=read_trial_error(trial))
+                  error=self._error(trial))
 
     def on_step_end(self, iteration: int, trials: list[Trial], **info: Any) -> None:
         self._maybe_flush()

@@ -63,6 +63,33 @@ def test_recovered_trial_stays_running_with_its_error_kept(store: Store, tmp_pat
     assert store.trials("s")[0].status == "completed"
 
 
+def _ended_by_hpo(trial: FakeTrial) -> str | None:
+    ended = trial.trial_id == "x1"
+    return "timed out: no result for 600 s after iteration 3 (failures.report_timeout)" if ended else None
+
+
+def test_a_reason_hpo_gives_is_recorded_instead_of_rays_error_file(store: Store, tmp_path: Path) -> None:
+    """``error_of`` (the engine's time limits) names why hpo ended a trial; Ray's file says only that the
+    actor died. Trials hpo did not end keep Ray's text; the callback still pickles with the hook."""
+    err = tmp_path / "error.txt"
+    err.write_text("ray.exceptions.RayActorError: The actor died unexpectedly\n")
+    cb = pickle.loads(pickle.dumps(StoreCallback(store, sweep="s", metric="m", mode="min", max_t=3,
+                                                 error_of=_ended_by_hpo)))
+    ended, crashed = FakeTrial("x1", {}, error_file=str(err)), FakeTrial("x2", {}, error_file=str(err))
+    for trial in (ended, crashed):
+        cb.on_trial_start(0, [trial], trial)
+    cb.on_trial_recover(0, [ended], ended)
+    cb.flush()
+    assert store.trials("s", status="running")[0].error == (
+        "timed out: no result for 600 s after iteration 3 (failures.report_timeout)")
+    cb.on_trial_error(0, [ended], ended)
+    cb.on_trial_error(0, [crashed], crashed)
+    cb.flush()
+    assert {t.trial_id: t.error for t in store.trials("s")} == {
+        "x1": "timed out: no result for 600 s after iteration 3 (failures.report_timeout)",
+        "x2": "ray.exceptions.RayActorError: The actor died unexpectedly"}
+
+
 def test_callback_alone_creates_the_sweep_row(store: Store) -> None:
     cb = StoreCallback(store, sweep="bare", metric="loss", mode="max", max_t=None)
     cb.setup()

@@ -84,3 +84,29 @@ def test_exploits_of_a_declared_function_trainable(ray_session: None, tmp_home: 
     assert lineage and all(e.from_trial != e.trial_id for e in lineage)
     configs = {t.trial_id: t.config["x"] for t in Store.open().trials(kind)}
     assert all(-1.0 <= x <= 1.0 for x in configs.values())  # mutated values stay in the param's bounds
+
+
+@pytest.mark.integration
+def test_a_trial_that_hangs_under_pbt_is_ended_retried_and_recorded(
+    ray_session: None, tmp_home: Path, tmp_path: Path, make_spec
+) -> None:
+    """failures.report_timeout under PBT: the hanging trial (the better one: it is only ever a donor) is
+    ended twice and recorded as timed out; the other trial, exploiting its checkpoints, completes."""
+    from toy_limits import hung_runs
+
+    from hpo.results import Store
+    from hpo.search import run_sweep
+
+    spec = make_spec(name="hangs-pbt", trainable="toy_limits:hangs_after_two", search={"num_samples": 2},
+                     scheduler={"type": "pbt", "max_t": 6, "perturbation_interval": 3, "quantile_fraction": 0.5},
+                     failures={"max_retries": 1, "report_timeout": "4s"},
+                     fixed={"max_iter": 6, "out_dir": str(tmp_path), "penalty": 1.0})
+    outcome = run_sweep(spec, progress="none")
+    hung = (tmp_path / "hang.claim").read_text()
+    trials = {t.trial_id: t for t in Store.open().trials("hangs-pbt")}
+    assert (trials[hung].status, trials[hung].iterations) == ("error", 4)
+    assert trials[hung].error == "timed out: no result for 4 s after iteration 4 (failures.report_timeout)"
+    assert [(t.status, t.iterations) for i, t in trials.items() if i != hung] == [("completed", 6)]
+    files, alive = hung_runs(tmp_path)
+    assert (files, alive) == ([f"pids-{hung}-2.txt", f"pids-{hung}-4.txt"], [])
+    assert (outcome.status, outcome.counts["error"]) == ("finished", 1)
