@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from hpo.spaces.durations import duration_text
 from hpo.spaces.models import SweepSpec
 from hpo.spaces.params import ChoiceParam, FloatParam, GridParam, IntParam, Pow2Param, iter_params
 from hpo.spaces.plan import SweepPlan, build_plan
@@ -39,14 +40,17 @@ def _round(value: Any) -> Any:
     return value
 
 
-def dry_run_report(spec: SweepSpec, *, samples: int = 5, plan: SweepPlan | None = None) -> str:
+def dry_run_report(spec: SweepSpec | dict[str, Any] | str, *, samples: int = 5, plan: SweepPlan | None = None) -> str:
     """The ``hpo sweep --dry-run`` text: spec summary, trial budget, sample configs. Starts no Ray.
 
     Args:
-        spec: The spec.
+        spec: The spec; or a dict / YAML file's path, validated first (``spaces.spec_input.as_spec``).
         samples: How many sample configs to draw.
         plan: The spec's plan (default: built from the spec alone, capacity unknown).
     """
+    from hpo.spaces.spec_input import as_spec  # here: it imports validate, which may come to need the plan
+
+    spec = as_spec(spec)
     s, sched, res = spec.search, spec.scheduler, spec.resources
     budget = plan if plan is not None else build_plan(spec)
     where = f"{spec.source}, " if spec.source else ""
@@ -60,11 +64,15 @@ def dry_run_report(spec: SweepSpec, *, samples: int = 5, plan: SweepPlan | None 
         + (f", at most {s.max_concurrent} at once" if s.max_concurrent else "")
         + (f", {len(s.points_to_evaluate)} warm-start points" if s.points_to_evaluate else ""),
         f"  scheduler   {sched.type}: max_t {sched.max_t}, grace {sched.grace_period}, "
-        f"rf {_num(sched.reduction_factor)} ({sched.time_attr})",
+        f"rf {_num(sched.reduction_factor)} ({sched.time_attr})"
+        + (f"; ranks by {budget.scheduler_metric} ({budget.scheduler_mode})" if budget.scheduler_metric else ""),
         f"  resources   {_num(res.cpu)} CPU, {_num(res.gpu)} GPU per trial" if res.workers == 1 else
         f"  resources   {res.workers} workers x ({_num(res.cpu)} CPU, {_num(res.gpu)} GPU) per trial: "
         f"{_num(res.cpu * res.workers)} CPU, {_num(res.gpu * res.workers)} GPU, data-parallel",
-        f"  failures    max_retries {spec.failures.max_retries}, on_oom {spec.failures.on_oom}",
+        f"  failures    max_retries {spec.failures.max_retries}, on_oom {spec.failures.on_oom}"
+        + "".join(f", {key} {duration_text(value)}" for key, value in (
+            ("trial_timeout", spec.failures.trial_timeout), ("report_timeout", spec.failures.report_timeout))
+            if value is not None),
     ]
     if spec.stop:
         lines.append("  stop        " + ", ".join(f"{k} >= {_num(v)}" for k, v in spec.stop.items()))

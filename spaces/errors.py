@@ -16,11 +16,16 @@ class SpecError(InputError):
         problems: ``(dotted path, message)`` pairs; the path is ``""`` for a problem with the
             file as a whole (missing, unreadable YAML).
         source: the file (or built-in name) the spec came from, when known.
+        name: the sweep's name when the spec gives a well-formed one despite its problems, so that a
+            caller holding the results store can add a clash of that name to the same error (one run
+            of ``hpo sweep`` shows everything); None otherwise.
     """
 
-    def __init__(self, problems: Iterable[tuple[str, str]], *, source: str | None = None) -> None:
+    def __init__(self, problems: Iterable[tuple[str, str]], *, source: str | None = None,
+                 name: str | None = None) -> None:
         self.problems: list[tuple[str, str]] = list(problems)
         self.source = source
+        self.name = name
         super().__init__(self.render())
 
     def render(self) -> str:

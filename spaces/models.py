@@ -7,8 +7,10 @@ import json
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_serializer, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
+from hpo.spaces.durations import DURATION_RULE, duration_seconds, duration_text
 from hpo.spaces.params import node_to_data
 
 __all__ = [
@@ -75,6 +77,11 @@ class SchedulerSpec(_Section):
     """When trials are stopped early."""
 
     type: Literal["asha", "hyperband", "median", "fifo", "pbt", "pb2"] = Field("asha", description="Trial scheduler.")
+    metric: str | None = Field(
+        None, min_length=1, description="The metric the scheduler ranks trials by, when not the sweep's (with "
+                                        "mode); the searcher, the store and the best trial keep the sweep's metric.")
+    mode: Literal["min", "max"] | None = Field(
+        None, description="With scheduler.metric: min keeps the trials with its lowest values, max the highest.")
     max_t: int = Field(10, ge=1, description="Most time_attr units a trial may run (epochs, for CIFAR).")
     grace_period: int = Field(1, ge=1, description="Units a trial always gets before it can be stopped.")
     reduction_factor: float = Field(2, ge=2, description="ASHA/Hyperband: keep the top 1/rf at each rung.")
@@ -121,6 +128,30 @@ class FailuresSpec(_Section):
     max_retries: int = Field(0, ge=0, description="Retries of a failed trial, from its last checkpoint.")
     on_oom: Literal["fail", "halve_batch"] = Field(
         "fail", description="On CUDA out-of-memory: fail the trial, or halve the micro-batch and go on."
+    )
+    trial_timeout: float | None = Field(
+        None, description="A duration (30s, 10m, 2h): a trial running longer since it (re)started is ended and "
+                          "counts as failed; null: no limit. Written back as a duration.")
+    report_timeout: float | None = Field(
+        None, description="A duration (30s, 10m, 2h): a trial with no result for that long (since its last "
+                          "result or its start) is ended and counts as failed; null: no limit.")
+
+    @field_validator("trial_timeout", "report_timeout", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> float | None:
+        if value is None:
+            return None
+        try:
+            return duration_seconds(value)
+        except ValueError:
+            raise PydanticCustomError("duration", DURATION_RULE) from None
+
+    @field_serializer("trial_timeout", "report_timeout", when_used="json")
+    def _duration_text(self, seconds: float | None) -> str | None:
+        return None if seconds is None else duration_text(seconds)
+    fail_fast: bool = Field(
+        True, description="End the sweep, failed, when its first 3 trials (all, if fewer are planned) fail in a row "
+                          "with the same error before any trial reports a result; false runs every trial anyway."
     )
 
 
@@ -228,6 +259,9 @@ class SweepSpec(_Section):
         if not self.scheduler.exploits:
             for knob in PBT_KNOBS:
                 del data["scheduler"][knob]
+        for key in ("metric", "mode"):
+            if data["scheduler"][key] is None:
+                del data["scheduler"][key]  # the sweep's metric: the resolved spec (and its hash) stays what it was
         if data["search"]["warm_start"] is None:
             del data["search"]["warm_start"]
         data["params"] = node_to_data(self.params)
@@ -239,8 +273,13 @@ class SweepSpec(_Section):
             del data["search"]["sampler"]
         if data["tracking"] == TrackingSpec().model_dump(mode="json"):
             del data["tracking"]  # no tracker: the resolved spec (and its hash) stays what it was before trackers
+        if data["failures"].get("fail_fast") is True:
+            del data["failures"]["fail_fast"]  # the default: the resolved spec (and its hash) stays what it was
         if data["resources"].get("workers") == 1:
             del data["resources"]["workers"]  # the same for single-process trials, the default
+        for limit in ("trial_timeout", "report_timeout"):
+            if data["failures"].get(limit) is None:
+                data["failures"].pop(limit, None)  # no time limit: the resolved spec (and its hash) stays as it was
         if data.get("storage") is None:
             data.pop("storage", None)  # likewise for a spec that names no storage
         if data.get("confirm") is None:

@@ -96,6 +96,10 @@ class SweepPlan:
             (no trial is stopped early; checkpoints must outlive their trial's next report).
         perturbation_interval: PBT/PB2: ``time_attr`` units between exploits; None for others.
         mutations: PBT/PB2: the dotted params it mutates; () for others.
+        scheduler_metric: The metric the scheduler ranks trials by when it is not ``metric``
+            (``scheduler.metric``); None: the sweep's. The searcher, the store and the best trial
+            stay on ``metric``.
+        scheduler_mode: ``min`` or ``max`` with ``scheduler_metric``; None with it.
     """
 
     name: str
@@ -118,6 +122,8 @@ class SweepPlan:
     exploits: bool = False
     perturbation_interval: int | None = None
     mutations: tuple[str, ...] = ()
+    scheduler_metric: str | None = None
+    scheduler_mode: str | None = None
 
     def __post_init__(self) -> None:
         if not self.objectives:  # a plan stored before objectives existed: the one metric
@@ -132,6 +138,13 @@ class SweepPlan:
         Derived, so not stored: the store, the trackers and the live view are handed this value.
         """
         return self.trial_cap if self.early_stopping else None
+
+    @property
+    def ranked_by(self) -> tuple[str, str]:
+        """``(metric, mode)`` the scheduler ranks trials by: its own (``scheduler.metric``), else the sweep's."""
+        if self.scheduler_metric is not None and self.scheduler_mode is not None:
+            return self.scheduler_metric, self.scheduler_mode
+        return self.metric, self.mode
 
     @property
     def multi_objective(self) -> bool:
@@ -214,16 +227,19 @@ def _is_constant(node: Any) -> bool:
     return not isinstance(node, (FloatParam, IntParam, Pow2Param, ChoiceParam, GridParam, dict))
 
 
-def build_plan(spec: SweepSpec, *, slots: int | None = None) -> SweepPlan:
+def build_plan(spec: SweepSpec | dict[str, Any] | str, *, slots: int | None = None) -> SweepPlan:
     """The plan of a validated spec.
 
     Args:
-        spec: The spec.
+        spec: The spec; or a dict / YAML file's path, validated first (``spaces.spec_input.as_spec``).
         slots: How many trials of the spec's size the capacity holds at once, when known.
 
     Returns:
         The plan; ``concurrency`` is ``search.max_concurrent``, else ``slots``.
     """
+    from hpo.spaces.spec_input import as_spec  # here: it imports validate, which may come to need the plan
+
+    spec = as_spec(spec)
     sched = spec.scheduler
     trials = spec.search.num_samples * grid_size(spec)
     cap = _cap(spec)
@@ -242,6 +258,7 @@ def build_plan(spec: SweepSpec, *, slots: int | None = None) -> SweepPlan:
         # the workers' slots would start drivers whose workers wait for resources.
         concurrency = min(concurrency, slots)
     exploits = sched.exploits
+    ranking = _ranking(spec)
     mutations: tuple[str, ...] = ()
     if exploits:
         can = mutable_paths(spec.params, scheduler=sched.type)
@@ -268,4 +285,14 @@ def build_plan(spec: SweepSpec, *, slots: int | None = None) -> SweepPlan:
         exploits=exploits,
         perturbation_interval=(sched.perturbation_interval or max(1, cap // 4)) if exploits else None,
         mutations=mutations,
+        scheduler_metric=ranking[0] if ranking else None,
+        scheduler_mode=ranking[1] if ranking else None,
     )
+
+
+def _ranking(spec: SweepSpec) -> tuple[str, str] | None:
+    """The scheduler's own ``(metric, mode)`` when they differ from the sweep's; None: it ranks by the sweep's."""
+    sched = spec.scheduler
+    if sched.metric is None or sched.mode is None or (sched.metric, sched.mode) == (spec.metric, spec.mode):
+        return None
+    return sched.metric, sched.mode

@@ -46,8 +46,19 @@ _TRAINABLE_RE = re.compile(r"^[A-Za-z_][\w-]*$|^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 _ADDRESS_RE = re.compile(r"^(auto|ray://[^\s:]+:\d+|[^\s:/]+:\d+)$")
 
 
-def _unknown(key: str, allowed: list[str]) -> str:
-    return f"unknown key{did_you_mean(key, allowed)}; allowed: {', '.join(allowed)}"
+# Keys written where Ray Tune's own code puts them (``HyperOptSearch(metric=..., mode=...)``): the hint
+# says where they go in a spec instead of guessing a near-miss spelling.
+_MOVED = {
+    "search.metric": " (did you mean the top-level metric:? the searcher optimises the sweep's metric; "
+                     "scheduler.metric gives the scheduler another)",
+    "search.mode": " (did you mean the top-level mode:? the searcher follows the sweep's mode; "
+                   "scheduler.mode goes with scheduler.metric)",
+}
+
+
+def _unknown(key: str, allowed: list[str], *, path: str = "") -> str:
+    hint = _MOVED.get(path) or did_you_mean(key, allowed)
+    return f"unknown key{hint}; allowed: {', '.join(allowed)}"
 
 
 def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel]:
@@ -67,7 +78,7 @@ def _collect(exc: ValidationError, prefix: str, model: type[BaseModel], problems
         path = ".".join(str(p) for p in (prefix, *err["loc"]) if p != "")
         if err["type"] == "extra_forbidden":
             allowed = list(_model_at(model, tuple(err["loc"])).model_fields)
-            problems.append((path, _unknown(str(err["loc"][-1]), allowed)))
+            problems.append((path, _unknown(str(err["loc"][-1]), allowed, path=path)))
         elif err["type"] == "missing" and path in _MISSING:
             problems.append((path, _MISSING[path]))
         else:
@@ -139,6 +150,39 @@ def _cross_checks(head: dict[str, Any], sections: dict[str, Any], params: dict[s
     return problems
 
 
+def _ranking_checks(scheduler: SchedulerSpec | None, raw: Any, head: dict[str, Any]) -> list[tuple[str, str]]:
+    """``scheduler.metric``/``mode``: both or neither, a scheduler that ranks, and not the sweep's metric backwards.
+
+    ``raw`` is the scheduler section as written: a key given with a bad value (already reported) is
+    not reported again as missing.
+    """
+    written = raw if isinstance(raw, dict) else {}
+    if scheduler is None or any(written.get(k) is not None and getattr(scheduler, k) is None
+                                for k in ("metric", "mode")):
+        return []
+    metric, mode = scheduler.metric, scheduler.mode
+    if metric is None and mode is None:
+        return []
+    metrics = head.get("metrics")
+    first = metrics[0] if isinstance(metrics, list) and metrics and isinstance(metrics[0], dict) else {}
+    sweep_metric, sweep_mode = head.get("metric", first.get("name")), head.get("mode", first.get("mode"))
+    if scheduler.type == "fifo":
+        return [("scheduler.metric" if metric is not None else "scheduler.mode",
+                 "fifo ranks no trials (it stops none early); drop scheduler.metric and scheduler.mode, "
+                 "or use type: asha")]
+    if metric is None:
+        return [("scheduler.mode", f"needs scheduler.metric, the metric the scheduler ranks by; without one it "
+                                   f"ranks by the sweep's {sweep_metric} ({sweep_mode}): drop scheduler.mode")]
+    if mode is None:
+        return [("scheduler.mode", f"required with scheduler.metric: min or max, the way the scheduler ranks "
+                                   f"{metric!r}")]
+    if metric == sweep_metric and sweep_mode in ("min", "max") and mode != sweep_mode:
+        return [("scheduler.mode", f"the scheduler would rank {metric!r} {mode} while the sweep ranks it "
+                                   f"{sweep_mode}, and stop the trials the sweep wants; drop scheduler.metric "
+                                   "and scheduler.mode")]
+    return []
+
+
 def _exploit_checks(scheduler: SchedulerSpec, search: SearchSpec | None, params: dict[str, Any]
                     ) -> list[tuple[str, str]]:
     """PBT/PB2: a random search to start from, something to mutate, an interval a trial reaches."""
@@ -172,6 +216,13 @@ def _exploit_checks(scheduler: SchedulerSpec, search: SearchSpec | None, params:
                                                             f"max_t={scheduler.max_t}; no trial would ever be "
                                                             "exploited"))
     return problems
+
+
+def _well_formed_name(name: Any, problems: list[tuple[str, str]]) -> str | None:
+    """The spec's sweep name when nothing is wrong with it (for a name clash reported beside the problems)."""
+    if not isinstance(name, str) or any(path == "name" for path, _ in problems):
+        return None
+    return name
 
 
 def parse_spec(data: Any, *, source: str | None = None) -> SweepSpec:
@@ -227,9 +278,10 @@ def parse_spec(data: Any, *, source: str | None = None) -> SweepSpec:
         spec = None
     checked = {**sections, **{k: v for k, v in partial.items() if v is not None}}
     problems += _cross_checks(head, checked, params)
+    problems += _ranking_checks(checked.get("scheduler"), data.get("scheduler"), head)
     problems += objective_problems(head, checked)
     if problems or spec is None:
-        raise SpecError(problems, source=source)
+        raise SpecError(problems, source=source, name=_well_formed_name(data.get("name"), problems))
     spec._source = source
     return spec
 

@@ -97,7 +97,8 @@ def validate(ctx: click.Context, specs: tuple[str, ...], overrides: tuple[str, .
             continue
         plan = plan_sweep(spec)  # the plan `hpo sweep --dry-run` prints and the engine runs
         click.echo(f"OK  {spec.source}: sweep {spec.name}, {spec.search.algorithm}, {plan.trials} trials, "
-                   f"{spec.scheduler.type} max_t {plan.trial_cap}")
+                   f"{spec.scheduler.type} max_t {plan.trial_cap}"
+                   + (f" by {plan.scheduler_metric} ({plan.scheduler_mode})" if plan.scheduler_metric else ""))
     if failed:
         ctx.exit(EXIT_BAD_INPUT)
 
@@ -105,11 +106,13 @@ def validate(ctx: click.Context, specs: tuple[str, ...], overrides: tuple[str, .
 def _register_commands() -> None:
     from hpo.search.cli.derive import COMMANDS as DERIVE_COMMANDS
     from hpo.search.cli.jobs import COMMANDS as JOB_COMMANDS
+    from hpo.search.cli.remove import COMMANDS as REMOVE_COMMANDS
     from hpo.search.cli.serve import COMMANDS as SERVE_COMMANDS
     from hpo.search.cli.store import COMMANDS as STORE_COMMANDS
     from hpo.search.cli.sweep import COMMANDS as SWEEP_COMMANDS
 
-    for command in (*SWEEP_COMMANDS, *STORE_COMMANDS, *DERIVE_COMMANDS, *SERVE_COMMANDS, *JOB_COMMANDS):
+    for command in (*SWEEP_COMMANDS, *STORE_COMMANDS, *REMOVE_COMMANDS, *DERIVE_COMMANDS, *SERVE_COMMANDS,
+                    *JOB_COMMANDS):
         cli.add_command(command)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import click
 
 from hpo.search.cli._shared import finish, home_option, load_cli_spec, progress_options, setup_logging, store_option
+from hpo.spaces import SpecError
 
 __all__ = ["COMMANDS", "extend", "resume", "sweep"]
 
@@ -40,8 +41,16 @@ def sweep(
 ) -> None:
     """Run the sweep described by SPEC (a YAML file, or a built-in spec NAME)."""
     # Bad input (SpecError, unknown trainable, impossible resources, name clash) propagates to the
-    # `hpo` group, which prints its one line (a traceback with --debug) and exits 2.
-    spec = load_cli_spec(spec_ref, overrides, name=name, storage=storage)
+    # `hpo` group, which prints its one line (a traceback with --debug) and exits 2. A spec's problems
+    # come with its name's clash, if the store holds that name too: one run shows everything.
+    try:
+        spec = load_cli_spec(spec_ref, overrides, name=name, storage=storage)
+    except SpecError as exc:
+        if dry_run:
+            raise
+        from hpo.search.engine.checks import with_stored_name_clash
+
+        raise with_stored_name_clash(exc, home=home, store=store_url) from None
     if dry_run:
         from hpo.search.engine.checks import check_spec
         from hpo.search.engine.planning import plan_sweep
@@ -59,7 +68,9 @@ def sweep(
 
 @click.command("resume")
 @click.argument("name")
-@click.option("--restart-errored", is_flag=True, help="Restart errored trials from scratch, not their checkpoint.")
+@click.option("--restart-errored", is_flag=True,
+              help="Run errored trials again from scratch, not from their checkpoint; each new run replaces "
+                   "its errored trial (kept in the store, not counted).")
 @home_option
 @store_option
 @progress_options
@@ -71,7 +82,7 @@ def resume(
     quiet: bool,
     verbose: bool,
 ) -> None:
-    """Continue the interrupted (or killed) sweep NAME from its saved Ray Tune state."""
+    """Continue the interrupted (or killed) sweep NAME from its saved Ray Tune state, with the spec stored with it."""
     progress = setup_logging(verbose=verbose, quiet=quiet)
     from hpo.search.engine.sweep import resume_sweep
 

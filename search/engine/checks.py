@@ -1,16 +1,17 @@
 """Checks of a spec against its trainable's contract, run before Ray starts.
 
 ``hpo validate``, ``hpo sweep --dry-run`` and ``run_sweep`` all call :func:`check_spec`: the
-metric is one the trainable reports, every ``fixed`` and ``params`` key (nested groups and
-conditional branches included) is one it accepts, values and sampled ranges fit the declared
-types, a single-process trainable is given one worker and at most one GPU, and a multi-worker
-one at most one GPU per worker. Problems are reported
+metric (and the scheduler's own, ``scheduler.metric``) is one the trainable reports, every
+``fixed`` and ``params`` key (nested groups and conditional branches included) is one it accepts,
+values and sampled ranges fit the declared types, a single-process trainable is given one worker
+and at most one GPU, and a multi-worker one at most one GPU per worker. Problems are reported
 together, by dotted path, as one ``SpecError``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import sys
 from collections.abc import Iterator, Mapping
@@ -18,11 +19,17 @@ from pathlib import Path
 from typing import Any
 
 from hpo import trainables
+from hpo.results import Store, resolve_home
+from hpo.search.engine.store import check_name_free
+from hpo.search.errors import SweepExistsError
 from hpo.spaces import ChoiceParam, FloatParam, GridParam, IntParam, Pow2Param, SpecError, SweepSpec, build_plan
 from hpo.spaces.params import did_you_mean
 from hpo.trainables import ConfigKey, Contract, key_problem
 
-__all__ = ["check_spec", "contract_problems", "exploit_problems", "import_paths"]
+__all__ = ["check_spec", "contract_problems", "exploit_problems", "import_paths", "with_name_clash",
+           "with_stored_name_clash"]
+
+logger = logging.getLogger(__name__)
 
 _DISTRIBUTIONS = (FloatParam, IntParam, Pow2Param, ChoiceParam, GridParam)
 
@@ -114,10 +121,13 @@ def contract_problems(spec: SweepSpec, contract: Contract) -> list[tuple[str, st
     """Every way ``spec`` breaks ``contract``, as ``(dotted path, message)`` pairs."""
     problems: list[tuple[str, str]] = []
     where = _name(spec)
-    for i, (metric, _mode) in enumerate(spec.objectives):
+    reported = list(contract.metrics or ())
+    ranked = [(f"metrics[{i}].name" if spec.metrics else "metric", metric)
+              for i, (metric, _) in enumerate(spec.objectives)]
+    if spec.scheduler.metric is not None:
+        ranked.append(("scheduler.metric", spec.scheduler.metric))
+    for path, metric in ranked:
         if contract.reports(metric) is False:
-            reported = list(contract.metrics or ())
-            path = f"metrics[{i}].name" if spec.metrics else "metric"
             problems.append((path, f"{where} does not report {metric!r}{did_you_mean(metric, reported)}; "
                                    f"it reports: {', '.join(reported)}"))
     if contract.config is not None:
@@ -194,3 +204,38 @@ def check_spec(spec: SweepSpec, *, trainable: Any = None) -> Contract:
         raise SpecError(problems, source=spec.source)
     return contract
 
+
+
+# --------------------------------------------------------------------------- the name, beside the spec's problems
+def with_name_clash(error: SpecError, *, store: Store, name: str, experiment_path: str | None) -> SpecError:
+    """``error`` with the clash of ``name`` added as its last problem (path ``name``), when the store or
+    Ray's storage already holds it; ``error`` itself otherwise.
+
+    A spec is checked before its name, and a name clash found beside its problems is reported in the
+    same error: one run shows everything, instead of the name first and the spec after ``--name``.
+    """
+    try:
+        check_name_free(store, name, experiment_path)
+    except SweepExistsError as clash:
+        return SpecError([*error.problems, ("name", str(clash))], source=error.source, name=error.name)
+    return error
+
+
+def with_stored_name_clash(error: SpecError, *, home: str | os.PathLike[str] | None,
+                           store: Store | str | None) -> SpecError:
+    """:func:`with_name_clash` for a spec that did not parse (``hpo sweep``, ``run_sweep`` given a dict): its
+    name (``SpecError.name``) against ``store`` (a ``Store``, or a URL; default: the home's store), if any.
+
+    Its storage is not known, so only the store is asked; a store that does not exist or cannot be
+    opened adds nothing (the spec's problems are the error to show, not the store's).
+    """
+    if error.name is None:
+        return error
+    if isinstance(store, Store):
+        return with_name_clash(error, store=store, name=error.name, experiment_path=None)
+    try:
+        with Store.open(store, home=resolve_home(home), create=False) as found:
+            return with_name_clash(error, store=found, name=error.name, experiment_path=None)
+    except Exception:  # no store yet, or none reachable: the spec's problems are still the answer
+        logger.debug("no store to check the name %r against", error.name, exc_info=True)
+        return error

@@ -94,8 +94,10 @@ def build_tuner(run: SweepRun, plan: SweepPlan, runnable: Any, *, callbacks: lis
         runnable,
         param_space=param_space(run.spec),
         tune_config=tune.TuneConfig(
-            metric=plan.metric,
-            mode=plan.mode,
+            # A scheduler ranking by its own metric (scheduler.metric) is built with it, and Ray refuses a
+            # metric in both places: TuneConfig then names none, the searchers carry the sweep's.
+            metric=None if plan.scheduler_metric else plan.metric,
+            mode=None if plan.scheduler_metric else plan.mode,
             search_alg=search_algorithm(make_searcher(run.spec, max_concurrent=searcher_limit(run.spec, plan),
                                                       evaluated=run.evaluated)),
             scheduler=make_scheduler(run.spec, plan=plan, lineage_key=CALLBACK_KEY),
@@ -110,7 +112,8 @@ def build_tuner(run: SweepRun, plan: SweepPlan, runnable: Any, *, callbacks: lis
             failure_config=tune.FailureConfig(max_failures=run.spec.failures.max_retries),
             checkpoint_config=tune.CheckpointConfig(
                 num_to_keep=None, checkpoint_frequency=checkpoint_frequency_for(runnable)),
-            stop=PlanStopper(CALLBACK_KEY, metric=plan.metric, criteria=plan.stop),
+            stop=PlanStopper(CALLBACK_KEY, metric=plan.metric, criteria=plan.stop,
+                             scheduler_metric=plan.scheduler_metric),
             verbose=0,
         ),
     )

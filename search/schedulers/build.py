@@ -1,4 +1,10 @@
-"""Trial schedulers from a spec. metric/mode are NOT passed here: TuneConfig sets them once.
+"""Trial schedulers from a spec. metric/mode are passed here only when the scheduler ranks by a metric of its
+own (``scheduler.metric``, the plan's ``scheduler_metric``); otherwise TuneConfig sets the sweep's once.
+
+Ray Tune refuses a metric given both to ``TuneConfig`` and to the scheduler ("the scheduler you are using
+was already instantiated with their own `metric` and `mode` parameters"): a sweep whose scheduler has its
+own leaves TuneConfig's empty (``hpo.search.engine.tuner``), and the searchers carry the sweep's metric in
+their own constructors, as Ray's ``HyperOptSearch(metric=...)`` with ``ASHAScheduler(metric=...)`` does.
 
 PBT and PB2 are subclassed only to note each exploit (which trial took whose checkpoint, and
 at which iterations) as lineage: ``hpo.search.schedulers.lineage``.
@@ -29,13 +35,22 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'hpo.search.schedulers.build' has no attribute {name!r}")
 
 
+def _own_ranking(plan: Any) -> dict[str, str]:
+    """``{"metric": ..., "mode": ...}`` for a scheduler that ranks by its own metric (the plan's
+    ``scheduler_metric``); ``{}`` for one that takes the sweep's from TuneConfig."""
+    if plan.scheduler_metric is None:
+        return {}
+    metric, mode = plan.ranked_by
+    return {"metric": metric, "mode": mode}
+
+
 def _exploiting(spec: Any, plan: Any, lineage_key: str | None) -> Any:
     from hpo import spaces
 
     sch = spec.scheduler
     common = {"time_attr": sch.time_attr, "perturbation_interval": plan.perturbation_interval,
               "quantile_fraction": sch.quantile_fraction, "synch": sch.synch,
-              "custom_explore_fn": spaces.ConfigClip(spec)}
+              "custom_explore_fn": spaces.ConfigClip(spec), **_own_ranking(plan)}
     scheduler: NotesExploits
     if sch.type == "pb2":
         from hpo.search.schedulers.pb2 import LineagePB2
@@ -53,7 +68,8 @@ def make_scheduler(spec: Any, *, plan: Any = None, lineage_key: str | None = Non
 
     Args:
         spec: The sweep spec.
-        plan: Its ``SweepPlan`` (PBT/PB2 read the perturbation interval from it); built when None.
+        plan: Its ``SweepPlan`` (PBT/PB2 read the perturbation interval from it, every scheduler its own
+            metric when it has one); built when None.
         lineage_key: PBT/PB2: the key their exploits are noted under (see ``hpo.search.engine.callbacks``).
     """
     from ray.tune.schedulers import (
@@ -63,27 +79,30 @@ def make_scheduler(spec: Any, *, plan: Any = None, lineage_key: str | None = Non
         MedianStoppingRule,
     )
 
+    from hpo import spaces
+
     sch = spec.scheduler
     kind = sch.type
+    plan = plan if plan is not None else spaces.build_plan(spec)
     if sch.exploits:
-        from hpo import spaces
-
-        return _exploiting(spec, plan if plan is not None else spaces.build_plan(spec), lineage_key)
+        return _exploiting(spec, plan, lineage_key)
+    own = _own_ranking(plan)
     if kind == "asha":
         return ASHAScheduler(
             time_attr=sch.time_attr,
             max_t=sch.max_t,
             grace_period=sch.grace_period,
             reduction_factor=sch.reduction_factor,
+            **own,
         )
     if kind == "hyperband":
         return HyperBandScheduler(
-            time_attr=sch.time_attr, max_t=sch.max_t, reduction_factor=sch.reduction_factor
+            time_attr=sch.time_attr, max_t=sch.max_t, reduction_factor=sch.reduction_factor, **own
         )
     if kind == "median":
         # min_samples_required=2 so that small sweeps get early stopping at all.
         return MedianStoppingRule(
-            time_attr=sch.time_attr, grace_period=sch.grace_period, min_samples_required=2
+            time_attr=sch.time_attr, grace_period=sch.grace_period, min_samples_required=2, **own
         )
     if kind == "fifo":
         return FIFOScheduler()

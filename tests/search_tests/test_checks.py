@@ -119,3 +119,12 @@ def test_an_import_path_resolves_from_the_spec_files_folder(tmp_path: Path, monk
     from hpo.spaces import load_spec
 
     assert check_spec(load_spec(str(spec_file))).metrics == ("score",)
+
+
+def test_the_schedulers_own_metric_must_be_reported_too() -> None:
+    spec = _cifar(metric="val_acc", mode="max", scheduler={"type": "asha", "metric": "loss", "mode": "min"})
+    assert contract_problems(spec, contract_of("cifar")) == [
+        ("scheduler.metric", f"the cifar trainable does not report 'loss' (did you mean 'val_loss'?); it reports: "
+                             f"{CIFAR_METRICS}")]
+    fine = _cifar(metric="val_acc", mode="max", scheduler={"type": "asha", "metric": "val_loss", "mode": "min"})
+    assert contract_problems(fine, contract_of("cifar")) == []
