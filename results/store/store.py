@@ -28,6 +28,7 @@ from hpo.results.store.records import (
     loads,
     trial_from_row,
 )
+from hpo.results.store.removal import Removed, delete_sweep, delete_trials, set_replaced
 from hpo.results.store.schema import (
     SWEEP_STATUSES,
     TRIAL_STATUSES,
@@ -44,6 +45,7 @@ __all__ = ["Store"]
 logger = logging.getLogger(__name__)
 
 Scope = Literal["last", "all"]
+_SPEC_FILE = "spec_file"  # the key in the versions JSON that holds where the spec was read from
 _FINAL_STATUSES = ("finished", "failed", "interrupted")
 
 
@@ -146,12 +148,18 @@ class Store:
         plan: dict[str, Any] | None = None,
         storage_path: str | None = None,
         parent: str | None = None,
+        spec_file: dict[str, str] | None = None,
+        gpu_kind: str | None = None,
     ) -> SweepRecord:
         """Create the sweep's row with status ``running``; on resume, set it running again.
 
         ``plan`` is the sweep's plan as plain data (what the dry run, the live view and the
         reports read); ``storage_path`` is Ray's storage for its trial directories; ``parent`` the
-        sweep this one derives from (a confirmation's).
+        sweep this one derives from (a confirmation's); ``spec_file`` the file the spec was read from,
+        ``{"path": ..., "sha256": ...}`` of its text (``hpo resume`` says when it changed since), kept
+        beside the versions from the sweep's first start on; ``gpu_kind`` whether the GPUs its trials ask
+        for are real (``cuda``) or Ray's bookkeeping only (``logical``: ``cluster.num_gpus`` on a machine
+        without them), None when unknown or none asked (a resume that cannot tell keeps the earlier value).
 
         Records the versions of hpo/ray/torch/python and the git commit of the working directory.
 
@@ -162,7 +170,7 @@ class Store:
         if mode not in ("min", "max"):
             raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
         now = time.time()
-        found_versions = json.dumps(versions())
+        found_versions = json.dumps({**versions(), **({_SPEC_FILE: dict(spec_file)} if spec_file else {})})
         commit = git_commit()
         plan_json = json.dumps(plan, separators=(",", ":"), default=str) if plan is not None else None
 
@@ -179,12 +187,12 @@ class Store:
                     name=name, status="running", spec_yaml=spec_yaml, spec_hash=spec_hash, metric=metric,
                     mode=mode, max_t=max_t, started=now, finished=None, versions=found_versions,
                     git_commit=commit, experiment_path=experiment_path, plan=plan_json, storage_path=storage_path,
-                    parent=parent))
+                    parent=parent, gpu_kind=gpu_kind))
                 return
             values: dict[str, Any] = {"status": "running", "finished": None, "reason": None}
             for key, value in (("experiment_path", experiment_path), ("max_t", max_t),
                                ("spec_yaml", spec_yaml), ("spec_hash", spec_hash), ("plan", plan_json),
-                               ("storage_path", storage_path), ("parent", parent)):
+                               ("storage_path", storage_path), ("parent", parent), ("gpu_kind", gpu_kind)):
                 if value is not None:
                     values[key] = value
             conn.execute(sweeps_table.update().where(sweeps_table.c.id == row.id).values(values))
@@ -287,7 +295,9 @@ class Store:
     def _sweeps(self, name: str | None, *, parent: str | None = None) -> list[SweepRecord]:
         def read(conn: Connection) -> list[SweepRecord]:
             query = select(sweeps_table).order_by(sweeps_table.c.started.desc(), sweeps_table.c.name)
+            # A replaced row (an errored trial whose config ran again) is not one of the sweep's trials.
             counts_q = (select(trials_table.c.sweep_id, trials_table.c.status, func.count())
+                        .where(trials_table.c.replaced_by.is_(None))
                         .group_by(trials_table.c.sweep_id, trials_table.c.status))
             wanted = [column == value for column, value in ((sweeps_table.c.name, name),
                                                             (sweeps_table.c.parent, parent)) if value is not None]
@@ -304,7 +314,8 @@ class Store:
 
     # ---------------------------------------------------------------- trials
     def trials(
-        self, name: str, *, top: int | None = None, scope: Scope = "last", status: str | None = None
+        self, name: str, *, top: int | None = None, scope: Scope = "last", status: str | None = None,
+        replaced: bool = False,
     ) -> list[TrialRecord]:
         """The sweep's trials, best first by the metric (mode respected), trials without one last.
 
@@ -313,6 +324,9 @@ class Store:
             top: Keep only the first ``top`` trials.
             scope: Order by the ``last`` reported value (Ray's default) or the best over ``all``.
             status: Keep only trials of this status.
+            replaced: Also the errored trials that ``hpo resume --restart-errored`` ran again as new
+                trials (their ``replaced_by`` names the new one). Left out by default, as they are from
+                counts, ``best`` and reports: the sweep's trials are the ones that stood in for them.
 
         Raises:
             SweepNotFoundError: no such sweep.
@@ -332,6 +346,8 @@ class Store:
                      .order_by(case((col.is_(None), 1), else_=0), order, trials_table.c.trial_id))
             if status is not None:
                 query = query.where(trials_table.c.status == status)
+            if not replaced:
+                query = query.where(trials_table.c.replaced_by.is_(None))
             if top is not None:
                 query = query.limit(top)
             return [trial_from_row(name, row) for row in conn.execute(query)]
@@ -356,7 +372,8 @@ class Store:
         return pareto_front(self.trials(name), objectives_of(self.get_sweep(name)))
 
     def counts(self, name: str) -> dict[str, int]:
-        """Trials by status: ``running``, ``completed``, ``stopped_early``, ``error`` (all present)."""
+        """Trials by status: ``running``, ``completed``, ``stopped_early``, ``error`` (all present); replaced
+        trials (see :meth:`trials`) are not counted."""
         return dict(self.get_sweep(name).counts)
 
     def history(self, trial_id: str, *, sweep: str | None = None) -> pd.DataFrame:
@@ -434,7 +451,8 @@ class Store:
 
         Args:
             name: Sweep name.
-            trial_ids: Only these trials' results (a big sweep's plotted sample).
+            trial_ids: Only these trials' results (a big sweep's plotted sample); default every trial's
+                but the replaced ones' (see :meth:`trials`).
         """
         sweep_id = self._sweep_id(name)
 
@@ -446,6 +464,8 @@ class Store:
                      .order_by(results_table.c.recorded, trials_table.c.trial_id, results_table.c.iteration))
             if trial_ids is not None:
                 query = query.where(trials_table.c.trial_id.in_(trial_ids))
+            else:
+                query = query.where(trials_table.c.replaced_by.is_(None))
             return conn.execute(query).all()
 
         import pandas as pd
@@ -463,8 +483,9 @@ class Store:
         return frame
 
     def trial_marks(self, name: str) -> list[tuple[str, float | None, float | None, float | None]]:
-        """Per trial: ``(trial_id, best_metric, when its best result was recorded, when its last was)``,
-        read through the results' (trial, iteration) index, so without reading every result."""
+        """Per trial (replaced ones left out, see :meth:`trials`): ``(trial_id, best_metric, when its best result
+        was recorded, when its last was)``, read through the results' (trial, iteration) index, so without
+        reading every result."""
         sweep_id = self._sweep_id(name)
         best, last = results_table.alias("best"), results_table.alias("last")
 
@@ -474,10 +495,58 @@ class Store:
                                 & (best.c.iteration == trials_table.c.best_iteration))
                      .outerjoin(last, (last.c.trial_pk == trials_table.c.id)
                                 & (last.c.iteration == trials_table.c.iterations))
-                     .where(trials_table.c.sweep_id == sweep_id))
+                     .where(trials_table.c.sweep_id == sweep_id, trials_table.c.replaced_by.is_(None)))
             return [(str(row[0]), *(finite(value) for value in row[1:])) for row in conn.execute(query)]
 
         return run_read(self._engine, read, what=f"reading the best results of {name!r}")
+
+    # ---------------------------------------------------------------- replacing and removing
+    def mark_replaced(self, name: str, replaced: dict[str, str]) -> int:
+        """Mark errored trials as run again: ``replaced`` maps each one's id to the new trial's id.
+
+        A replaced row stays (``trials(name, replaced=True)`` shows it) but is no longer one of the sweep's
+        trials: counts, ``best``, listings and reports leave it out. Returns the rows marked.
+
+        Raises:
+            SweepNotFoundError: no such sweep.
+        """
+        sweep_id = self._sweep_id(name)
+        return run_write(self._engine, lambda conn: set_replaced(conn, sweep_id, replaced),
+                         what=f"marking replaced trials of {name!r}")
+
+    def remove_sweep(self, name: str) -> Removed:
+        """Remove the sweep ``name`` from the store: its row, every trial (replaced ones too) and every result,
+        in one transaction. Ray's files are not the store's and stay (``hpo rm --files`` removes them).
+
+        Whether the sweep may go (a running one may not) is the caller's question: ``hpo rm`` asks it.
+
+        Raises:
+            SweepNotFoundError: no such sweep.
+        """
+        sweep_id = self._sweep_id(name)
+        return run_write(self._engine, lambda conn: delete_sweep(conn, sweep_id, name),
+                         what=f"removing sweep {name!r}")
+
+    def remove_trials(self, name: str, trial_ids: list[str]) -> Removed:
+        """Remove some trials of sweep ``name`` with their results, in one transaction: all of them or none.
+
+        An errored trial that one of them had replaced counts again.
+
+        Raises:
+            SweepNotFoundError: no such sweep.
+            TrialNotFoundError: an id the sweep does not have (nothing is removed); the message names them.
+            ValueError: no trial ids.
+        """
+        if not trial_ids:
+            raise ValueError("remove_trials needs at least one trial id")
+        sweep_id = self._sweep_id(name)
+        removed, unknown = run_write(self._engine, lambda conn: delete_trials(conn, sweep_id, name, trial_ids),
+                                     what=f"removing trials of {name!r}")
+        if unknown:
+            listed = ", ".join(repr(t) for t in unknown)
+            raise TrialNotFoundError(f"sweep {name!r} has no trial {listed} (`hpo trials {name}` lists its trials); "
+                                     "nothing removed")
+        return removed
 
     def _sweep_id(self, name: str) -> int:
         def read(conn: Connection) -> int | None:
@@ -510,12 +579,16 @@ def _check_scope(scope: str) -> None:
 def _sweep_record(row: Any, counts: dict[str, int]) -> SweepRecord:
     status = row.status if row.status in SWEEP_STATUSES else str(row.status)
     plan = loads(row.plan, None)
+    found = loads(row.versions, {})
+    found = found if isinstance(found, dict) else {}
+    spec_file = found.pop(_SPEC_FILE, None)
     return SweepRecord(
         name=row.name, status=status, spec_yaml=row.spec_yaml, spec_hash=row.spec_hash, metric=row.metric,
         mode=row.mode, started=from_epoch(finite(row.started)),
         finished=from_epoch(finite(row.finished)),
-        versions=loads(row.versions, {}), git_commit=row.git_commit, experiment_path=row.experiment_path,
+        versions=found, git_commit=row.git_commit, experiment_path=row.experiment_path,
         counts=counts, max_t=checked_number(row.max_t, int)[0], plan=plan if isinstance(plan, dict) else None,
         storage_path=row.storage_path, reason=row.reason, driver_host=row.driver_host,
         driver_pid=checked_number(row.driver_pid, int)[0], job_id=row.job_id, job_address=row.job_address,
-        heartbeat=from_epoch(finite(row.heartbeat)), parent=row.parent, gpu_kind=row.gpu_kind)
+        heartbeat=from_epoch(finite(row.heartbeat)), parent=row.parent, gpu_kind=row.gpu_kind,
+        spec_file=spec_file if isinstance(spec_file, dict) else None)

@@ -102,7 +102,9 @@ class TrialState:
                              best_iteration=best[1])
 
 
-_TRIAL_UPDATE = [name for name in TRIAL_FIELDS if name != "trial_id"]
+# `replaced_by` is the store's to write (Store.mark_replaced, when a resume runs an errored trial's config
+# again): the callback's copy of a row, loaded before that, must not put it back to None.
+_TRIAL_UPDATE = [name for name in TRIAL_FIELDS if name not in ("trial_id", "replaced_by")]
 _RESULT_UPDATE = ["time_total_s", "metric_value", "metrics", "recorded"]
 
 
@@ -189,4 +191,5 @@ class BatchWriter:
                          last_result=json.loads(rows[-1].metrics))
         best_metric, best_iteration = best if best else (None, None)
         state.update(best_metric=best_metric, best_iteration=best_iteration)
-        conn.execute(trials_table.update().where(trials_table.c.id == pk).values(trial_row(state.trial, sweep_id)))
+        row = {k: v for k, v in trial_row(state.trial, sweep_id).items() if k != "replaced_by"}
+        conn.execute(trials_table.update().where(trials_table.c.id == pk).values(row))

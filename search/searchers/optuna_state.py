@@ -107,6 +107,10 @@ class StudyRecord:
         """
         import optuna
 
+        # As when the searcher was made (optuna_search.make_optuna_search): Optuna logs every study it
+        # creates at INFO ("A new study created in memory ..."), and a resume rebuilds this one twice
+        # (Ray unpickles the searcher from tuner.pkl, then from its saved state).
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
         storage = optuna.storages.InMemoryStorage()
         study = optuna.create_study(
             storage=storage,

@@ -15,6 +15,13 @@ its searcher that trials Tune never recorded failed (they free their concurrency
 marks them ``FAIL`` instead of running for ever under ``constant_liar``), and gives it the last
 result of trials Tune saw end and it did not. ``ReconcilingVariantGenerator``
 (random, grid: its trial ids are deterministic) skips the variants Tune already holds.
+
+``hpo resume --restart-errored`` meets a second disagreement: Tune restarts each errored trial as a NEW
+trial (``Trial.reset``: same config, a new id) that no searcher suggested. Optuna's searcher looks every
+result's trial id up and fails the whole fit on one it never saw (``KeyError``, Ray 2.60); so after a
+restore ``ReconcilingSearchGenerator`` tells its searcher only of the trials it knows: those Tune restored
+and those it suggested since. (The restarted trial's row replaces the errored one's in the store:
+``hpo.search.engine.restarts``.)
 """
 
 from __future__ import annotations
@@ -72,13 +79,34 @@ def restored_trials(dirpath: str | Path) -> RestoredTrials | None:
 
 
 class ReconcilingSearchGenerator(SearchGenerator):
-    """Ray's ``SearchGenerator``, whose count and live trials follow Tune's restored trials."""
+    """Ray's ``SearchGenerator``, whose count and live trials follow Tune's restored trials, and whose
+    searcher hears only of trials it knows (not of an errored trial Tune restarted under a new id)."""
+
+    _known: set[str] | None = None  # after a restore: the trial ids the searcher knows; None: every id
+
+    def create_trial_if_possible(self, experiment_spec: dict[str, Any]) -> Any:
+        trial = super().create_trial_if_possible(experiment_spec)
+        if trial is not None and self._known is not None:
+            self._known.add(trial.trial_id)
+        return trial
+
+    def on_trial_result(self, trial_id: str, result: dict[str, Any]) -> None:
+        if self._known is None or trial_id in self._known:
+            super().on_trial_result(trial_id, result)
+
+    def on_trial_complete(self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False) -> None:
+        if self._known is None or trial_id in self._known:
+            super().on_trial_complete(trial_id, result=result, error=error)
+        else:
+            logger.debug("trial %s was not suggested by the searcher (a restarted trial): not told of its end",
+                         trial_id)
 
     def restore_from_dir(self, dirpath: str) -> None:
         super().restore_from_dir(dirpath)
         restored = restored_trials(dirpath)
         if restored is None:
             return
+        self._known = set(restored.ids)
         counted = suggested_count(self)
         if counted != len(restored.ids):
             logger.warning("resume: the searcher's state counted %d trial(s), Tune's %s holds %d; "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import signal
@@ -12,6 +13,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+import yaml
 from harness import wait_for
 
 from hpo.search import resume_sweep
@@ -178,3 +180,77 @@ def test_sigkilled_sweep_resumes_and_finishes_each_trial_once(
         iterations = list(store.history(t.trial_id)["training_iteration"])
         assert sorted(iterations) == [1, 2, 3, 4, 5, 6], t.trial_id
     assert store.get_sweep("killed").status == "finished"
+
+
+class _Records(logging.Handler):
+    """Every record a logger lets through (its level applies first)."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.NOTSET)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+def test_restart_errored_ends_with_num_samples_trials_a_plain_summary_and_a_note_on_the_changed_spec(
+    ray_session: None, tmp_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Issue 41: a resume with --restart-errored ran the errored trials' configs as 4 more trials (8 rows);
+    with Optuna and trials of 2 reports it died on the restarted trials' results (KeyError in OptunaSearch);
+    Optuna's "A new study created in memory" reached the console; and a YAML fixed since was silently ignored."""
+    import optuna
+    from click.testing import CliRunner
+
+    from hpo.results import Store
+    from hpo.search.cli.main import cli
+
+    monkeypatch.chdir(tmp_path)
+    ok = tmp_path / "ok"
+    spec = {
+        "name": "errs", "trainable": "toy:fails_until", "metric": "loss", "mode": "min",
+        "search": {"algorithm": "optuna", "num_samples": 4, "seed": 0},
+        "scheduler": {"type": "fifo", "max_t": 2}, "resources": {"cpu": 1, "gpu": 0},
+        "params": {"x": {"type": "float", "low": -1.0, "high": 1.0}},
+        "fixed": {"max_iter": 2, "ok_file": str(ok)},
+    }
+    (tmp_path / "errs.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
+    first = CliRunner().invoke(cli, ["sweep", "errs.yaml", "-q"])
+    assert first.exit_code == 1, first.output
+    store = Store.open(home=tmp_home)
+    errored = {t.trial_id: t.config for t in store.trials("errs", status="error")}
+    assert errored
+
+    # The user fixes the trainable's input and the YAML (a wider range): the resume still runs the stored spec.
+    ok.touch()
+    (tmp_path / "errs.yaml").write_text(yaml.safe_dump({**spec, "params": {"x": {"type": "float", "low": -2.0,
+                                                                                 "high": 2.0}}}, sort_keys=False))
+    optuna.logging.set_verbosity(optuna.logging.INFO)  # Optuna's default in a fresh `hpo resume` process
+    seen = _Records()
+    logging.getLogger("optuna").addHandler(seen)
+    caplog.set_level(logging.WARNING, logger="hpo")
+    try:
+        result = CliRunner().invoke(cli, ["resume", "errs", "--restart-errored", "-q"])
+    finally:
+        logging.getLogger("optuna").removeHandler(seen)
+    assert result.exit_code == 0, result.output
+    assert [r.getMessage() for r in seen.records] == []
+    # The note is a warning of the engine's (a log line: the console shows its message alone).
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("hpo")] == [
+        "note: errs.yaml changed since sweep errs started; resume runs the spec stored with it "
+        "(to run the file, start a new sweep: hpo sweep errs.yaml --name NEW_NAME)"]
+    best = store.best("errs")
+    assert result.stdout.splitlines()[:2] == [
+        "sweep errs finished: 4 trial(s) (completed 4)",
+        f"best trial {best.trial_id}: loss={best.last_metric:.6g} at iteration 2",
+    ]
+    assert store.counts("errs") == {"running": 0, "completed": 4, "stopped_early": 0, "error": 0}
+    assert store.get_sweep("errs").num_trials == 4
+    # Each errored row stays, marked replaced by the trial that ran its config again.
+    shown = {t.trial_id: t for t in store.trials("errs")}
+    kept = {t.trial_id: t for t in store.trials("errs", replaced=True) if t.replaced_by is not None}
+    assert set(kept) <= set(errored) and kept
+    for old in kept.values():
+        assert old.status == "error" and shown[old.replaced_by].config == old.config
+    assert all(-1.0 <= t.config["x"] <= 1.0 for t in shown.values())  # the stored spec's range, not the file's

@@ -30,6 +30,14 @@ def quadratic(config: dict[str, Any]) -> None:
         tune.report({"loss": _loss(config, t)})
 
 
+def fails_until(config: dict[str, Any]) -> None:
+    """``quadratic`` once the file ``ok_file`` exists; until then it raises before its first report (a bug
+    the user fixes before `hpo resume --restart-errored`)."""
+    if not Path(config["ok_file"]).exists():
+        raise RuntimeError("planned failure: no ok_file yet")
+    quadratic(config)
+
+
 def _start(config: dict[str, Any]) -> int:
     ckpt = tune.get_checkpoint()
     if ckpt is None:
