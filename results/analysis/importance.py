@@ -52,6 +52,8 @@ class Importance:
 def _distribution(axis: ParamAxis, values: list[Any]) -> tuple[Any, list[Any]] | None:
     from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
+    if not values:
+        return None
     numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
     if axis.categorical or not numeric:
         labels = sorted({v if isinstance(v, bool | int | float | str) else str(v) for v in values}, key=str)
@@ -129,6 +131,8 @@ def _reached(data: Evidence, rung: int | None) -> int | None:
 
 
 def _study(data: Evidence, values: dict[str, float]) -> tuple[Any, int] | None:
+    if len(values) < MIN_TRIALS:  # also spares the evaluators a study without trials (every trial errored)
+        return None
     import optuna
 
     per_axis: dict[str, tuple[Any, dict[str, Any]]] = {}
@@ -141,7 +145,7 @@ def _study(data: Evidence, values: dict[str, float]) -> tuple[Any, int] | None:
         if made is not None:
             dist, converted = made
             per_axis[axis.key] = (dist, dict(zip(present, converted, strict=True)))
-    if not per_axis or len(values) < MIN_TRIALS:
+    if not per_axis:
         return None
     direction = "minimize" if data.mode == "min" else "maximize"
     study = optuna.create_study(direction=direction)

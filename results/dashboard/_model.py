@@ -29,8 +29,8 @@ def budget(data: ReportData) -> dict[str, Any]:
     }
 
 
-def _trial(trial: TrialRecord, plan: dict[str, Any] | None) -> dict[str, Any]:
-    return {**trial.to_dict(), **trial_cost(trial, plan).to_dict()}
+def _trial(data: ReportData, trial: TrialRecord) -> dict[str, Any]:
+    return {**trial.to_dict(), **trial_cost(trial, data.plan, until=data.sweep.ended_at).to_dict()}
 
 
 def sweep_payload(data: ReportData) -> dict[str, Any]:
@@ -44,7 +44,9 @@ def sweep_payload(data: ReportData) -> dict[str, Any]:
         "best": data.best.to_dict() if data.best else None,
         "importance": [imp.to_dict() for imp in data.importance],
         "confirmation": data.confirmation.to_dict() if data.confirmation else None,
-        "trials": [_trial(t, data.plan) for t in data.trials],
+        "errors": [group.to_dict() for group in data.errors],
+        "replaced": [_trial(data, t) for t in data.replaced],
+        "trials": [_trial(data, t) for t in data.trials],
     }
 
 
@@ -52,11 +54,15 @@ def sweep_list(store: Store) -> list[dict[str, Any]]:
     """Every sweep: status, counts, best, started, cost (``/`` and ``/api/sweeps``)."""
     out = []
     for sweep in store.sweeps():
-        trials = store.trials(sweep.name)
+        every = store.trials(sweep.name, replaced=True)
+        trials = [t for t in every if t.replaced_by is None]  # a replaced trial is not counted
         best = trials[0] if trials and trials[0].last_metric is not None else None
-        cost = sweep_cost(sweep, trials, parse_spec(sweep.spec_yaml))
-        out.append({"name": sweep.name, "status": sweep.status, "metric": sweep.metric, "mode": sweep.mode,
-                    "counts": dict(sweep.counts), "trials": sweep.num_trials,
+        cost = sweep_cost(sweep, every, parse_spec(sweep.spec_yaml))  # a replaced trial ran: it cost
+        counts = dict.fromkeys(sweep.counts, 0)
+        for trial in trials:
+            counts[trial.status] = counts.get(trial.status, 0) + 1
+        out.append({"name": sweep.name, "status": sweep.status, "lost": sweep.lost, "metric": sweep.metric,
+                    "mode": sweep.mode, "counts": counts, "trials": len(trials),
                     "best": best.last_metric if best else None, "best_trial": best.trial_id if best else None,
                     "started": iso(sweep.started), "finished": iso(sweep.finished), **cost.to_dict()})
     return out
@@ -70,7 +76,7 @@ def compare_series(data: ReportData) -> dict[str, Any]:
     xs_trials, xs_gpu, xs_cpu, ys = [], [], [], []
     gpu = cpu = 0.0
     for index, trial in enumerate(done, start=1):
-        cost = trial_cost(trial, data.plan)
+        cost = trial_cost(trial, data.plan, until=data.sweep.ended_at)
         gpu += cost.gpu_hours or 0.0
         cpu += cost.cpu_hours or 0.0
         value = float(trial.last_metric)  # type: ignore[arg-type]
@@ -81,4 +87,4 @@ def compare_series(data: ReportData) -> dict[str, Any]:
         xs_cpu.append(cpu)
         ys.append(best)
     return {"name": data.sweep.name, "metric": data.sweep.metric, "mode": data.sweep.mode,
-            "trials": xs_trials, "gpu_hours": xs_gpu, "cpu_hours": xs_cpu, "best": ys}
+            "errored": len(data.errored), "trials": xs_trials, "gpu_hours": xs_gpu, "cpu_hours": xs_cpu, "best": ys}

@@ -15,7 +15,14 @@ from hpo.results.dashboard._trial import trial_url
 from hpo.results.formatting import format_duration, format_hours
 from hpo.results.report.data import ReportData
 from hpo.results.report.figure import inline_svg
-from hpo.results.report.html import confirmation_section, esc_all, importance_section, sample_note
+from hpo.results.report.html import (
+    confirmation_section,
+    errors_section,
+    esc_all,
+    importance_section,
+    plot_notes_html,
+    sample_note,
+)
 from hpo.results.report.markup import Markup, count, html, join, number
 from hpo.results.report.plots import PLOTS
 from hpo.results.report.sections import STATUS_LABELS, counts_text, fmt
@@ -47,6 +54,7 @@ def index_page(sweeps: list[dict[str, Any]], store_url: str) -> str:
     rows = []
     for s in sweeps:
         best = "—" if number(s["best"]) is None else fmt(s["best"])
+        shown = "lost" if s.get("lost") else s["status"]  # running, but its driver died unannounced
         rows.append(html(
             "<tr><td><input type=\"checkbox\" name=\"pick\" value=\"{name}\"></td>"
             "<td><a href=\"{url}\">{name}</a></td>"
@@ -56,7 +64,7 @@ def index_page(sweeps: list[dict[str, Any]], store_url: str) -> str:
             "<td>{started}</td>"
             "<td class=num data-v=\"{cpu_v}\">{cpu}</td>"
             "<td class=num data-v=\"{gpu_v}\">{gpu}</td></tr>",
-            name=s["name"], url=sweep_url(s["name"]), cls=status_class(s["status"]), status=s["status"],
+            name=s["name"], url=sweep_url(s["name"]), cls=status_class(shown), status=shown,
             trials=_value(s["trials"]), counts=counts_text(s["counts"]), best_v=_value(s["best"]), metric=s["metric"],
             best=best, mode=s["mode"], started=s["started"] or "—", cpu_v=_value(s["cpu_hours"]),
             cpu=format_hours(number(s["cpu_hours"])), gpu_v=_value(s["gpu_hours"]),
@@ -74,7 +82,7 @@ def index_page(sweeps: list[dict[str, Any]], store_url: str) -> str:
 
 
 def _status_card(data: ReportData) -> Markup:
-    counts = {s: count(n) or 0 for s, n in data.sweep.counts.items()}
+    counts = {s: count(n) or 0 for s, n in data.counts.items()}  # replaced trials not counted
     total = sum(counts.values()) or 1
     spans = join(html("<span class=\"s-{s}\" style=\"width:{w:.2f}%\"></span>", s=s, w=100 * counts.get(s, 0) / total)
                  for s in _ORDER if counts.get(s))
@@ -116,10 +124,10 @@ def _budget_card(data: ReportData) -> Markup:
 
 def _cost_card(data: ReportData) -> Markup:
     cost = data.cost
-    return html("<div class=\"card\"><h3>Cost</h3><div class=\"big\"><span id=\"gpu-hours\">{gpu}</span> GPU-h"
+    return html("<div class=\"card\"><h3>Cost</h3><div class=\"big\"><span id=\"gpu-hours\">{gpu}</span> GPU-h{note}"
                 "</div><div class=\"sub\"><span id=\"cpu-hours\">{cpu}</span> CPU-h · per trial: {per}<br>"
                 "duration {duration}</div></div>",
-                gpu=format_hours(number(cost.gpu_hours)), cpu=format_hours(number(cost.cpu_hours)),
+                gpu=format_hours(number(cost.gpu_hours)), note=cost.gpu_note, cpu=format_hours(number(cost.cpu_hours)),
                 per=resources_text((data.plan or {}).get("resources")),
                 duration=format_duration(number(data.sweep.duration_s)))
 
@@ -133,7 +141,7 @@ def _trial_table(data: ReportData) -> Markup:
     rows = []
     for rank, trial in enumerate(data.trials, start=1):
         config = data.flat_configs[trial.trial_id]
-        cost = trial_cost(trial, data.plan)
+        cost = trial_cost(trial, data.plan, until=data.sweep.ended_at)
         cells = [(rank, str(rank)), (trial.trial_id, trial.trial_id),
                  (trial.status, STATUS_LABELS.get(trial.status, trial.status)),
                  (trial.last_metric, fmt(trial.last_metric)), (trial.best_metric, fmt(trial.best_metric)),
@@ -218,14 +226,17 @@ def sweep_main(data: ReportData, plots: dict[str, str], generated: str, *,
     return str(html(
         "<h1>Sweep {name} <span class=\"badge {cls}\" id=\"sweep-status\">{status}</span></h1>"
         "<p class=\"sub\">{metric} ({mode}) · started {started} · <span class=\"live\" id=\"live\">as of "
-        "{generated}, live</span></p>{malformed}<div class=\"cards\">{cards}</div>"
+        "{generated}, live</span></p>{malformed}<div class=\"cards\">{cards}</div>{errors}"
         "<h2>Plots</h2><p class=\"sub\">Hover a point or line for its trial, click to open it; drag on a "
         "parallel-coordinates axis or across a plot to select trials (kept in the URL).</p>"
-        "{sample}<p id=\"selection\"></p>{figures}{info}{confirmation}{importance}{table}",
-        name=sweep.name, cls=status_class(sweep.status), status=sweep.status, metric=sweep.metric, mode=sweep.mode,
+        "{sample}{notes}<p id=\"selection\"></p>{figures}{info}{confirmation}{importance}{table}",
+        name=sweep.name, cls=status_class(sweep.shown_status), status=sweep.shown_status, metric=sweep.metric,
+        mode=sweep.mode,
         started=fmt(iso(sweep.started)), generated=generated, cards=cards,
         malformed=malformed_note({t.trial_id: list(t.malformed) for t in data.trials if t.malformed}),
-        sample=Markup(sample_note(data)), figures=figures or Markup("<p>No results to plot yet.</p>"),
+        sample=Markup(sample_note(data)), figures=figures,
+        notes=guarded("plots' notes", lambda: Markup(plot_notes_html(data, dict(drawn)))),
+        errors=guarded("errors", lambda: Markup(errors_section(data, link=trial_url))),
         info=guarded("plots' hover data", lambda: _trial_info(data)),
         confirmation=guarded("confirmation", lambda: Markup(confirmation_section(data, link=trial_url))),
         importance=guarded("importance table", lambda: Markup(importance_section(data))),
@@ -263,16 +274,17 @@ def compare_page(names: list[str], svg: str | None, rows: list[dict[str, Any]]) 
     """``/compare?sweeps=A,B``: best so far against trials and against GPU-hours."""
     body = join(html(
         "<tr><td><a href=\"{url}\">{name}</a></td><td>{metric} ({mode})</td><td class=num>{best}</td>"
-        "<td class=num>{trials}</td><td class=num>{gpu}</td><td class=num>{cpu}</td></tr>",
+        "<td class=num>{trials}</td><td class=num>{errored}</td><td class=num>{gpu}</td><td class=num>{cpu}</td></tr>",
         url=sweep_url(r["name"]), name=r["name"], metric=r["metric"], mode=r["mode"],
-        best=fmt(r["best"][-1] if r["best"] else None), trials=len(r["trials"]),
+        best=fmt(r["best"][-1] if r["best"] else None), trials=len(r["trials"]), errored=r["errored"],
         gpu=format_hours(r["gpu_hours"][-1] if r["gpu_hours"] else 0.0),
         cpu=format_hours(r["cpu_hours"][-1] if r["cpu_hours"] else 0.0)) for r in rows)
     plot = Markup(inline_svg(svg, "c1")) if svg else Markup("<p>No finished trial with the metric yet.</p>")
     return _page("hpo: compare " + ", ".join(names), html(
         "<h1>Compare {names}</h1><figure id=\"plot-compare\">{plot}</figure>"
         "<div class=\"scroll\"><table class=\"trials\"><thead><tr><th>sweep</th><th>metric</th><th>best</th>"
-        "<th>trials finished</th><th>GPU-hours</th><th>CPU-hours</th></tr></thead><tbody>{body}</tbody></table>"
+        "<th>trials finished</th><th>trials errored</th><th>GPU-hours</th><th>CPU-hours</th></tr></thead>"
+        "<tbody>{body}</tbody></table>"
         "</div>", names=", ".join(names), plot=plot, body=body))
 
 

@@ -28,8 +28,8 @@ def trial_url(sweep: str, trial_id: str) -> str:
 
 
 def find_trial(data: ReportData, trial_id: str) -> TrialRecord | None:
-    """The sweep's trial of that id, or None."""
-    return next((t for t in data.trials if t.trial_id == trial_id), None)
+    """The sweep's trial of that id (one replaced by a later run too), or None."""
+    return next((t for t in (*data.trials, *data.replaced) if t.trial_id == trial_id), None)
 
 
 def stop_reason(data: ReportData, trial: TrialRecord) -> str:
@@ -42,6 +42,8 @@ def stop_reason(data: ReportData, trial: TrialRecord) -> str:
     if trial.status == "completed":
         cap = (data.plan or {}).get("trial_cap")
         return f"completed {trial.iterations} iterations" + (f" of {cap}" if cap else "")
+    if trial.replaced_by is not None:
+        return f"errored at iteration {trial.iterations}; replaced by trial {trial.replaced_by}, not counted"
     if trial.status == "error":
         return f"errored at iteration {trial.iterations}"
     return f"running: {trial.iterations} iterations so far"
@@ -79,13 +81,13 @@ def _history(store: Store, data: ReportData, trial_id: str) -> list[dict[str, An
 
 def trial_payload(store: Store, data: ReportData, trial: TrialRecord) -> dict[str, Any]:
     """Everything the trial page shows, for ``/api/sweeps/NAME/trials/ID``."""
-    cost = trial_cost(trial, data.plan)
+    cost = trial_cost(trial, data.plan, until=data.sweep.ended_at)
     return {
         "sweep": data.sweep.name,
         "metric": data.sweep.metric,
         "mode": data.sweep.mode,
         "trial": trial.to_dict(),
-        "rank": data.trials.index(trial) + 1,
+        "rank": data.trials.index(trial) + 1 if trial.replaced_by is None else None,  # None: replaced, not ranked
         "stop_reason": stop_reason(data, trial),
         "retries": _retries(trial),
         "oom_halvings": count(trial.last_result.get("oom_halvings")),  # a number, or None (whatever was reported)
@@ -153,7 +155,8 @@ def _facts(payload: dict[str, Any]) -> list[tuple[str, Markup | str]]:
                         label=STATUS_LABELS.get(trial["status"], str(trial["status"])), reason=payload["stop_reason"])),
         (f"{metric} (last)", fmt(number(trial["last_metric"]))),
         (f"{metric} (best)", f"{fmt(number(trial['best_metric']))} at iteration {fmt(count(trial['best_iteration']))}"),
-        ("rank in the sweep", f"{fmt(count(payload['rank']))} of the sweep's trials (last value, {payload['mode']})"),
+        ("rank in the sweep", f"{fmt(count(payload['rank']))} of the sweep's trials (last value, {payload['mode']})"
+         if payload["rank"] is not None else "not ranked: replaced by a later run"),
         ("retries", retries),
         ("node", " ".join(str(v) for v in (node.get("ip"), node.get("id")) if v) or "—"),
         ("resources", resources_text(payload["resources"])),

@@ -1,5 +1,6 @@
 """What every report format shows, gathered once from the store: the sweep, its parsed spec,
-trials best first, every result, the plotted hyperparameters and the reproduce command."""
+trials best first (those replaced by a later run apart), every result, the plotted hyperparameters,
+the distinct errors and the reproduce command."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from hpo.results.analysis.plan import ParamAxis, axes_of, plan_of, rungs_of
 from hpo.results.analysis.sample import SAMPLE_ABOVE, Sample, sample_trials
 from hpo.results.report.tabular import flatten
 from hpo.results.store.records import ExploitRecord, SweepRecord, TrialRecord
+from hpo.results.store.schema import TRIAL_STATUSES
 from hpo.results.store.store import Store
 
 if TYPE_CHECKING:
@@ -26,6 +28,7 @@ if TYPE_CHECKING:
 
     from hpo.results.analysis.confirm import Confirmation
     from hpo.results.analysis.cost import Cost
+    from hpo.results.analysis.errors import ErrorGroup
     from hpo.results.analysis.importance import Importance
 
 __all__ = ["Progress", "ReportData", "collector_paused", "flow_text", "gather", "param_importance", "parse_spec",
@@ -51,7 +54,7 @@ class ReportData:
     sweep: SweepRecord
     store_url: str
     spec: dict[str, Any]
-    trials: list[TrialRecord]  # best first by the last value (Ray's default scope)
+    trials: list[TrialRecord]  # best first by the last value (Ray's default scope); replaced ones left out
     results: pd.DataFrame  # trial_id, iteration, time_total_s, metric, recorded (of sample.drawn's trials)
     params: list[ParamAxis]
     lineage: list[ExploitRecord] = field(default_factory=list)  # PBT's exploits, oldest first
@@ -59,6 +62,9 @@ class ReportData:
     generated: datetime = field(default_factory=lambda: datetime.now(tz=UTC))
     sample: Sample | None = None  # the trials the plots draw (None: every trial)
     progress: Progress | None = None  # best-so-far's results when ``results`` holds a sample only
+    # Errored trials whose config ran again as a later trial (``replaced_by``): kept for the record and their
+    # cost, never counted, ranked or plotted.
+    replaced: list[TrialRecord] = field(default_factory=list)
 
     @property
     def drawn(self) -> list[TrialRecord]:
@@ -91,7 +97,7 @@ class ReportData:
         """The sweep's CPU-hours and GPU-hours (resources per trial × trial wall time)."""
         from hpo.results.analysis.cost import sweep_cost
 
-        return sweep_cost(self.sweep, self.trials, self.spec)
+        return sweep_cost(self.sweep, self.trials + self.replaced, self.spec)  # a replaced trial ran: it cost
 
     @functools.cached_property
     def importance(self) -> list[Importance]:
@@ -115,8 +121,28 @@ class ReportData:
 
     @property
     def errored(self) -> list[TrialRecord]:
-        """Trials that ended in error."""
+        """Trials that ended in error (replaced ones left out)."""
         return [t for t in self.trials if t.status == "error"]
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """The counted trials by status (every status present), replaced trials left out."""
+        counts = dict.fromkeys(TRIAL_STATUSES, 0)
+        for trial in self.trials:
+            counts[trial.status] = counts.get(trial.status, 0) + 1
+        return counts
+
+    @functools.cached_property
+    def errors(self) -> list[ErrorGroup]:
+        """The distinct errors of the counted trials, most frequent first, with the trials each ended."""
+        from hpo.results.analysis.errors import error_groups
+
+        return error_groups(self.trials)
+
+    @functools.cached_property
+    def reported(self) -> bool:
+        """Whether any trial reported the metric (else no plot of it can be drawn)."""
+        return any(t.last_metric is not None for t in self.trials) or bool(self.results["metric"].notna().any())
 
     def section(self, key: str) -> dict[str, Any]:
         """A mapping section of the spec (``search``, ``scheduler``, ...), {} when absent."""
@@ -220,7 +246,9 @@ def gather(store: Store, name: str) -> ReportData:
     """
     sweep = store.get_sweep(name)
     spec = parse_spec(sweep.spec_yaml)
-    trials = store.trials(name)
+    every = store.trials(name, replaced=True)
+    trials = [t for t in every if t.replaced_by is None]
+    replaced = [t for t in every if t.replaced_by is not None]
     plan = plan_of(sweep, spec)
     sample = sample_trials(trials, keep=_pareto_set(sweep, plan, trials) if len(trials) > SAMPLE_ABOVE else ())
     progress = None
@@ -228,14 +256,14 @@ def gather(store: Store, name: str) -> ReportData:
         results = store.results_frame(name, trial_ids=[t.trial_id for t in sample.drawn])
         progress = _progress(store, name, trials, sweep.mode)
     else:
-        results = store.results_frame(name)
+        results = store.results_frame(name)  # a replaced trial's results left out
     from hpo.results.analysis.confirm import confirmation
 
     # Only PBT and PB2 record exploits: other sweeps skip the scan of every result's metrics for them.
     exploits = str(_section(spec, "scheduler").get("type", "pbt")) in ("pbt", "pb2")
     data = ReportData(sweep=sweep, store_url=store.url_masked, spec=spec, trials=trials, results=results,
                       params=[], lineage=store.lineage(name) if exploits else [],
-                      confirmation=confirmation(store, name), sample=sample, progress=progress)
+                      confirmation=confirmation(store, name), sample=sample, progress=progress, replaced=replaced)
     axes = axes_of(plan)
     if axes is None:
         axes = _axes_from_configs(list(data.flat_configs.values()), data.varying)

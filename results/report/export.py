@@ -49,6 +49,7 @@ def write_atomic(path: Path, text: str) -> None:
 def report_json(data: ReportData) -> dict[str, Any]:
     """The JSON report's document (keys documented in the README, stable within a format_version)."""
     milestones = data.rungs
+    until = data.sweep.ended_at
     return {
         "format": "hpo-report",
         "format_version": REPORT_FORMAT_VERSION,
@@ -63,7 +64,9 @@ def report_json(data: ReportData) -> dict[str, Any]:
         "importance": [imp.to_dict() for imp in data.importance],
         "lineage": [e.to_dict() for e in data.lineage],
         "confirmation": data.confirmation.to_dict() if data.confirmation else None,
-        "trials": [{**t.to_dict(), **trial_cost(t, data.plan).to_dict()} for t in data.trials],
+        "errors": [group.to_dict() for group in data.errors],
+        "replaced": [{**t.to_dict(), **trial_cost(t, data.plan, until=until).to_dict()} for t in data.replaced],
+        "trials": [{**t.to_dict(), **trial_cost(t, data.plan, until=until).to_dict()} for t in data.trials],
     }
 
 

@@ -9,28 +9,35 @@ from collections.abc import Callable
 
 from hpo.results.report.data import ReportData, yaml_text
 from hpo.results.report.figure import inline_svg
-from hpo.results.report.markup import esc, kv_table
+from hpo.results.report.markup import Markup, esc, html, join, kv_table
 from hpo.results.report.plots import PLOTS
 from hpo.results.report.sections import (
     IMPORTANCE_NOTE,
     LINEAGE_NOTE,
+    MAX_ERROR_IDS,
     all_trials_table,
     best_metrics,
     best_rows,
     confirmation_note,
     confirmation_table,
-    error_rows,
+    error_table,
+    errors_note,
     fmt,
+    importance_note,
     importance_table,
     lineage_table,
+    no_best_text,
+    plot_notes,
+    replaced_rows,
     summary_rows,
     top_table,
 )
 from hpo.results.secrets import mask_secrets
 
-__all__ = ["REPORT_CSS", "confirmation_section", "esc", "esc_all", "importance_section", "render_html", "sample_note"]
+__all__ = ["REPORT_CSS", "confirmation_section", "errors_section", "esc", "esc_all", "importance_section",
+           "plot_notes_html", "render_html", "sample_note"]
 
-MAX_ERRORS = 100  # errored trials listed in full; the rest are counted
+MAX_ERRORS = 100  # distinct errors listed; the rest are counted
 MAX_ERROR_CHARS = 4_000
 
 # The report's stylesheet; the dashboard's pages extend it (same tables, badges, figures).
@@ -56,7 +63,7 @@ code { font-family: ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace
 .badge { display: inline-block; padding: 1px 8px; border-radius: 10px; font-size: 12px; background: var(--alt);
          border: 1px solid var(--line); }
 .badge.finished { background:#e6f4ea; } .badge.failed { background:#fdecea; }
-.badge.running { background:#e8f0fe; } .badge.interrupted { background:#fff4e5; }
+.badge.running { background:#e8f0fe; } .badge.interrupted, .badge.lost { background:#fff4e5; }
 figure { margin: 12px 0 24px; } figure svg { width: 100%; height: auto; }
 figcaption { color: var(--muted); font-size: 12.5px; }
 .scroll { overflow-x: auto; } details { margin: 8px 0; } summary { cursor: pointer; color: var(--muted); }
@@ -105,7 +112,7 @@ def _table(headers: list[str], rows: list[list[str]], *, best_first: bool = Fals
 def _best_section(data: ReportData) -> str:
     best = data.best
     if best is None:
-        return "<h2>Best trial</h2><p>No trial has reported the metric yet.</p>"
+        return f"<h2>Best trial</h2><p>{esc(no_best_text(data))}</p>"
     command = data.reproduce_command() or ""
     spec_note = ("" if data.spec.get("source") else
                  "<p>Here <code>spec.yaml</code> is the resolved spec shown at the end of this report.</p>")
@@ -140,16 +147,43 @@ def confirmation_section(data: ReportData, *, link: Callable[[str, str], str] | 
             f'<ul id="confirmation-verdict">{verdict}</ul><div id="confirmation">{table}</div>')
 
 
-def _errors_section(data: ReportData) -> str:
-    rows = error_rows(data)
-    if not rows:
-        return "<h2>Errored trials</h2><p>None.</p>"
-    items = []
-    for trial_id, summary, text in rows[:MAX_ERRORS]:
-        items.append(f"<li><code>{esc(trial_id)}</code>: {esc(summary)}"
-                     f"<details><summary>error text</summary><pre>{esc(text[-MAX_ERROR_CHARS:])}</pre></details></li>")
-    more = f"<p>… and {len(rows) - MAX_ERRORS} more.</p>" if len(rows) > MAX_ERRORS else ""
-    return f"<h2>Errored trials ({len(rows)})</h2><ul>{''.join(items)}</ul>{more}"
+def errors_section(data: ReportData, *, link: Callable[[str, str], str] | None = None) -> str:
+    """The Errors section: each distinct error once, most frequent first, with how many trials it ended, their
+    ids and (on demand) the whole text of the first one; then the trials a later run replaced. ``link(sweep,
+    trial_id)``, when given, makes each trial id a link (the dashboard's trial pages)."""
+    def trial(trial_id: str) -> Markup:
+        if link is None:
+            return html("<code>{}</code>", trial_id)
+        return html("<a href=\"{}\"><code>{}</code></a>", link(data.sweep.name, trial_id), trial_id)
+
+    def ids(trial_ids: tuple[str, ...]) -> Markup:
+        more = len(trial_ids) - MAX_ERROR_IDS
+        return join([*(trial(t) for t in trial_ids[:MAX_ERROR_IDS]), *([f"… and {more} more"] if more > 0 else [])],
+                    ", ")
+
+    parts = [html("<h2 id=\"errors\">Errors</h2><p class=\"sub\" id=\"errors-note\">{}</p>", errors_note(data))]
+    groups = data.errors
+    if groups:
+        headers, _ = error_table(data)
+        rows = join(html("<tr><td class=num>{n}</td><td><code>{error}</code>{text}</td><td>{ids}</td></tr>",
+                         n=group.count, error=group.error, ids=ids(group.trials),
+                         text=html("<details><summary>error text of trial {}</summary><pre>{}</pre></details>",
+                                   group.trials[0], mask_secrets(group.text)[-MAX_ERROR_CHARS:])
+                         if group.text else "")
+                    for group in groups[:MAX_ERRORS])
+        parts.append(html("<div class=\"scroll\"><table id=\"errors-table\"><thead><tr>{head}</tr></thead>"
+                          "<tbody>{rows}</tbody></table></div>",
+                          head=join(html("<th>{}</th>", h) for h in headers), rows=rows))
+        if len(groups) > MAX_ERRORS:
+            parts.append(html("<p>… and {} more distinct errors (the JSON report lists every one).</p>",
+                              len(groups) - MAX_ERRORS))
+    replaced = replaced_rows(data)
+    if replaced:
+        items = join(html("<li>{old} by {new}: {error}</li>", old=trial(old), new=trial(new), error=error)
+                     for old, new, error in replaced)
+        parts.append(html("<p id=\"replaced\">Replaced by a later run (not counted among the trials):</p><ul>{}</ul>",
+                          items))
+    return str(join(parts))
 
 
 def sample_note(data: ReportData) -> str:
@@ -158,10 +192,17 @@ def sample_note(data: ReportData) -> str:
     return f'<p class="sub" id="sampled">{esc(note)}</p>' if note else ""
 
 
+def plot_notes_html(data: ReportData, plots: dict[str, str]) -> str:
+    """A sentence for each kind of plot that cannot be drawn, and why (``No results to plot yet.`` when nothing
+    was drawn for another reason)."""
+    notes = plot_notes(data)
+    if not notes and not plots:
+        notes = ["No results to plot yet."]
+    return "".join(f'<p class="plot-note">{esc(note)}</p>' for note in notes)
+
+
 def _plots_section(data: ReportData, plots: dict[str, str]) -> str:
-    parts = ["<h2>Plots</h2>", sample_note(data)]
-    if not plots:
-        parts.append("<p>No results to plot yet.</p>")
+    parts = ["<h2>Plots</h2>", sample_note(data), plot_notes_html(data, plots)]
     for index, (key, svg) in enumerate(plots.items(), start=1):
         parts.append(f'<figure id="plot-{esc(key)}"><h3>{esc(PLOTS[key])}</h3>{inline_svg(svg, f"p{index}")}'
                      f"<figcaption>{esc(_CAPTIONS[key])}</figcaption></figure>")
@@ -172,7 +213,7 @@ def importance_section(data: ReportData) -> str:
     """Importance per rung as a table (the same numbers as the JSON and Markdown reports)."""
     headers, rows = importance_table(data)
     if not rows:
-        return "<h2>Importance</h2><p>Too few trials with the metric to estimate importance.</p>"
+        return f"<h2>Importance</h2><p>{esc(importance_note(data))}</p>"
     return (f'<h2>Importance</h2><p class="sub">{esc(IMPORTANCE_NOTE)}</p>'
             f'<div id="importance">{_plain_table(headers, rows)}</div>')
 
@@ -202,17 +243,18 @@ def render_html(data: ReportData, plots: dict[str, str]) -> str:
         '<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>hpo report: {esc(sweep.name)}</title><style>{REPORT_CSS}</style></head><body>"
-        f'<h1>Sweep {esc(sweep.name)} <span class="badge {esc(sweep.status)}">{esc(sweep.status)}</span></h1>'
+        f'<h1>Sweep {esc(sweep.name)} <span class="badge {esc(sweep.shown_status)}">{esc(sweep.shown_status)}</span>'
+        "</h1>"
         f'<p class="sub">{esc(sweep.metric)} ({esc(sweep.mode)}) · {len(data.trials)} trials · '
         f"generated {esc(data.generated.isoformat(timespec='seconds'))}</p>"
         f"<h2>The sweep</h2>{kv_table(summary_rows(data))}"
         f"{_best_section(data)}"
+        f"{errors_section(data)}"
         f"{confirmation_section(data)}"
         f"<h2>Top trials</h2>{_table(headers, rows, best_first=data.best is not None)}"
         f"{_plots_section(data, plots)}"
         f"{importance_section(data)}"
         f"{_lineage_section(data)}"
-        f"{_errors_section(data)}"
         f"<h2>All trials</h2><details><summary>{len(all_rows)} trials, best first</summary>"
         f"{_table(all_headers, all_rows, best_first=data.best is not None)}</details>"
         f"<h2>Spec</h2><details><summary>resolved spec (YAML)</summary><pre><code>{esc(spec_yaml)}</code></pre>"

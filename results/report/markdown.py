@@ -19,10 +19,15 @@ from hpo.results.report.sections import (
     best_rows,
     confirmation_note,
     confirmation_table,
-    error_rows,
+    error_table,
+    errors_note,
     fmt,
+    importance_note,
     importance_table,
     lineage_table,
+    no_best_text,
+    plot_notes,
+    replaced_rows,
     summary_rows,
     top_table,
 )
@@ -31,7 +36,7 @@ from hpo.results.secrets import mask_secrets
 __all__ = ["code_block", "md", "render_markdown"]
 
 _SPECIAL = re.compile(r"([\\`*_\[\]|~])")  # what can start emphasis, code, links or end a cell
-MAX_ERRORS = 50
+MAX_ERRORS = 50  # distinct errors listed; the rest are counted
 
 
 def md(text: object) -> str:
@@ -58,16 +63,31 @@ def _kv(rows: list[tuple[str, str]]) -> str:
     return _table(["", ""], [[k, v] for k, v in rows])
 
 
+def _errors(data: ReportData) -> list[str]:
+    """The Errors section: each distinct error once with its count and trials, then the replaced trials."""
+    out = ["## Errors", "", md(errors_note(data)), ""]
+    headers, rows = error_table(data)
+    if rows:
+        out += [_table(headers, rows[:MAX_ERRORS]), ""]
+        if len(rows) > MAX_ERRORS:
+            out += [f"… and {len(rows) - MAX_ERRORS} more distinct errors (the JSON report lists every one).", ""]
+    replaced = replaced_rows(data)
+    if replaced:
+        out += ["Replaced by a later run (not counted among the trials):", "",
+                *[f"- {md(old)} by {md(new)}: {md(error)}" for old, new, error in replaced], ""]
+    return out
+
+
 def render_markdown(data: ReportData, plot_files: dict[str, str]) -> str:
     """The report as Markdown; ``plot_files`` maps plot key to the SVG's file name beside it."""
     sweep = data.sweep
-    out = [f"# Sweep {md(sweep.name)} ({md(sweep.status)})", "",
+    out = [f"# Sweep {md(sweep.name)} ({md(sweep.shown_status)})", "",
            f"{md(sweep.metric)} ({md(sweep.mode)}) · {len(data.trials)} trials · generated "
            f"{md(data.generated.isoformat(timespec='seconds'))}", "", "## The sweep", "", _kv(summary_rows(data)),
            "", "## Best trial", ""]
     best = data.best
     if best is None:
-        out += ["No trial has reported the metric yet.", ""]
+        out += [md(no_best_text(data)), ""]
     else:
         out += [f"**{md(sweep.metric)} = {md(fmt(best.last_metric))}** (trial {md(best.trial_id)})", "",
                 _kv(best_rows(data, best)), "", "Config:", "", code_block(yaml_text(best.config), "yaml"), "",
@@ -77,6 +97,7 @@ def render_markdown(data: ReportData, plot_files: dict[str, str]) -> str:
             out += ["Here `spec.yaml` is the resolved spec at the end of this report.", ""]
         out += ["<details><summary>Last reported metrics</summary>", "", _kv(best_metrics(best)), "",
                 "</details>", ""]
+    out += _errors(data)
     if data.confirmation is not None:
         conf_headers, conf_rows = confirmation_table(data)
         out += ["## Confirmation", "", md(confirmation_note(data)), "",
@@ -85,24 +106,20 @@ def render_markdown(data: ReportData, plot_files: dict[str, str]) -> str:
     out += ["## Top trials", "", _table(headers, rows), "", "## Plots", ""]
     if data.sample is not None and data.sample.sampled:
         out += [md(data.sample.note()), ""]
-    if not plot_files:
-        out += ["No results to plot yet.", ""]
+    notes = plot_notes(data) or ([] if plot_files else ["No results to plot yet."])
+    for note in notes:
+        out += [md(note), ""]
     for key, name in plot_files.items():
         out += [f"### {PLOTS[key]}", "", f"![{PLOTS[key]}]({quote(name)})", ""]
     imp_headers, imp_rows = importance_table(data)
     out += ["## Importance", ""]
     out += ([IMPORTANCE_NOTE, "", _table(imp_headers, imp_rows), ""] if imp_rows else
-            ["Too few trials with the metric to estimate importance.", ""])
+            [md(importance_note(data)), ""])
     if data.lineage:
         lin_headers, lin_rows = lineage_table(data)
         out += ["## Lineage (PBT)", "", LINEAGE_NOTE, "", _table(lin_headers, lin_rows), ""]
-    errors = error_rows(data)
-    out += [f"## Errored trials ({len(errors)})", ""]
-    out += [f"- {md(trial_id)}: {md(summary)}" for trial_id, summary, _ in errors[:MAX_ERRORS]] or ["None."]
-    if len(errors) > MAX_ERRORS:
-        out.append(f"- … and {len(errors) - MAX_ERRORS} more")
     all_headers, all_rows = all_trials_table(data)
-    out += ["", "## All trials", "", f"<details><summary>{len(all_rows)} trials, best first</summary>", "",
+    out += ["## All trials", "", f"<details><summary>{len(all_rows)} trials, best first</summary>", "",
             _table(all_headers, all_rows), "", "</details>", "", "## Spec", "",
             code_block(mask_secrets(sweep.spec_yaml or "(no spec recorded)"), "yaml"), "",
             f"hpo report · store {md(data.store_url)}", ""]

@@ -254,6 +254,8 @@ def rung_survivors(data: ReportData) -> str | None:
         return None
     reached = np.array([t.iterations for t in data.trials])
     counts = [int((reached >= m).sum()) for m in milestones]
+    if not any(counts):  # no trial reached the first rung (every one errored before it): bars of zero say nothing
+        return None
     fig = figure(8, 2.8)
     ax = fig.add_subplot()
     labels = [f"≥{m}" for m in milestones]

@@ -6,12 +6,14 @@ from typing import Any
 
 from hpo.results.formatting import error_summary, format_duration, format_hours
 from hpo.results.report.data import TOP_TRIALS, ReportData, yaml_text
-from hpo.results.secrets import mask_secrets, mask_url
+from hpo.results.secrets import mask_url
 from hpo.results.store.records import TrialRecord, iso
 
 __all__ = [
     "IMPORTANCE_NOTE",
     "LINEAGE_NOTE",
+    "MAX_ERROR_IDS",
+    "NO_ERRORS",
     "all_trials_table",
     "best_metrics",
     "best_rows",
@@ -19,10 +21,16 @@ __all__ = [
     "confirmation_table",
     "cost_text",
     "counts_text",
-    "error_rows",
+    "error_table",
+    "errors_note",
     "fmt",
+    "ids_text",
+    "importance_note",
     "importance_table",
     "lineage_table",
+    "no_best_text",
+    "plot_notes",
+    "replaced_rows",
     "summary_rows",
     "top_table",
 ]
@@ -34,6 +42,8 @@ IMPORTANCE_NOTE = ("Share of the metric's variation each hyperparameter explains
                    "each rung over every trial that reached it, so trials stopped early still count.")
 STATUS_LABELS = {"running": "running", "completed": "completed", "stopped_early": "stopped early",
                  "error": "error"}
+NO_ERRORS = "No trial errored."
+MAX_ERROR_IDS = 20  # trial ids listed beside an error; the rest are counted
 
 
 def fmt(value: Any) -> str:
@@ -69,18 +79,20 @@ def summary_rows(data: ReportData) -> list[tuple[str, str]]:
     versions = ", ".join(f"{k} {v}" for k, v in sweep.versions.items() if v) or "—"
     return [
         ("Sweep", sweep.name),
-        ("Status", sweep.status),
-        ("Trials", counts_text(sweep.counts)),
+        ("Status", sweep.shown_status),  # "lost": its driver died unannounced
+        ("Trials", counts_text(data.counts) + _replaced_suffix(data)),
         ("Metric", f"{sweep.metric} ({sweep.mode})"),
         ("Trainable", fmt(data.spec.get("trainable"))),
         ("Searcher", _kv(search, ["algorithm", "num_samples", "max_concurrent", "seed"])),
-        ("Scheduler", _kv(scheduler, ["type", "max_t", "grace_period", "reduction_factor", "time_attr"])),
+        ("Scheduler", _kv(scheduler, ["type", "max_t", "grace_period", "reduction_factor", "time_attr"])
+         + (f"; ranks by {fmt(scheduler['metric'])} ({fmt(scheduler.get('mode'))})" if scheduler.get("metric")
+            else "")),
         ("Resources per trial", _kv(resources, ["cpu", "gpu"])),
         ("Stop", _kv(data.section("stop"), list(data.section("stop")))),
         ("Started", fmt(iso(sweep.started))),
         ("Finished", fmt(iso(sweep.finished))),
         ("Duration", format_duration(sweep.duration_s)),
-        ("Cost", cost_text(data.cost.cpu_hours, data.cost.gpu_hours)),
+        ("Cost", cost_text(data.cost.cpu_hours, data.cost.gpu_hours, gpu_kind=data.cost.gpu_kind)),
         ("Versions", versions),
         ("Git commit", fmt(sweep.git_commit)),
         ("Spec hash", fmt(sweep.spec_hash)),
@@ -89,11 +101,19 @@ def summary_rows(data: ReportData) -> list[tuple[str, str]]:
     ]
 
 
-def cost_text(cpu_hours: float | None, gpu_hours: float | None) -> str:
-    """``1.25 CPU-hours, 0.5 GPU-hours`` (resources per trial × trial wall time); ``—`` when unknown."""
+def _replaced_suffix(data: ReportData) -> str:
+    n = len(data.replaced)
+    return f"; {n} errored trial{'s' if n != 1 else ''} replaced by a later run, not counted" if n else ""
+
+
+def cost_text(cpu_hours: float | None, gpu_hours: float | None, *, gpu_kind: str | None = None) -> str:
+    """``1.25 CPU-hours, 0.5 GPU-hours`` (resources per trial × trial wall time); ``—`` when unknown. Logical
+    GPUs (``gpu_kind``, see ``Cost``) are said: their hours are Ray's bookkeeping."""
     if cpu_hours is None or gpu_hours is None:
         return "—"
-    return f"{format_hours(cpu_hours)} CPU-hours, {format_hours(gpu_hours)} GPU-hours"
+    logical = " (logical: cluster.num_gpus declared GPUs CUDA did not see; no trial ran on a GPU)"
+    return (f"{format_hours(cpu_hours)} CPU-hours, {format_hours(gpu_hours)} GPU-hours"
+            + (logical if gpu_kind == "logical" else ""))
 
 
 def importance_table(data: ReportData) -> tuple[list[str], list[list[str]]]:
@@ -151,9 +171,66 @@ def all_trials_table(data: ReportData) -> tuple[list[str], list[list[str]]]:
     return top_table(data, limit=len(data.trials))
 
 
-def error_rows(data: ReportData) -> list[tuple[str, str, str]]:
-    """(trial id, one-line error, full error text) for every errored trial."""
-    return [(t.trial_id, error_summary(t.error) or "—", mask_secrets(t.error or "")) for t in data.errored]
+def ids_text(ids: tuple[str, ...] | list[str], limit: int = MAX_ERROR_IDS) -> str:
+    """``t0, t1, t2`` (the first ``limit`` ids, then ``… and 12 more``)."""
+    shown = ", ".join(ids[:limit])
+    return shown + (f" … and {len(ids) - limit} more" if len(ids) > limit else "")
+
+
+def errors_note(data: ReportData) -> str:
+    """One sentence over the Errors section: how many trials errored, with how many distinct errors."""
+    groups = data.errors
+    if not groups:
+        return NO_ERRORS
+    errored, total = sum(g.count for g in groups), len(data.trials)
+    if errored == total:
+        who = "The one trial errored" if total == 1 else f"All {total} trials errored"
+    else:
+        who = f"{errored} of {total} trials errored"
+    distinct = "one error" if len(groups) == 1 else f"{len(groups)} distinct errors, most frequent first"
+    return f"{who}: {distinct}."
+
+
+def error_table(data: ReportData) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of the distinct errors, most frequent first: trials hit, the error, their ids."""
+    rows = [[str(g.count), g.error, ids_text(g.trials)] for g in data.errors]
+    return ["trials", "error", "trial ids"], rows
+
+
+def replaced_rows(data: ReportData) -> list[tuple[str, str, str]]:
+    """(trial id, the trial that replaced it, its one-line error) for each trial a later run replaced."""
+    return [(t.trial_id, t.replaced_by or "—", error_summary(t.error) or "—")
+            for t in sorted(data.replaced, key=lambda t: t.trial_id)]
+
+
+def no_best_text(data: ReportData) -> str:
+    """Why there is no best trial, in one sentence."""
+    if data.trials and len(data.errored) == len(data.trials):
+        return f"No trial reported {data.sweep.metric}: every trial errored (see Errors)."
+    return "No trial has reported the metric yet."
+
+
+def plot_notes(data: ReportData) -> list[str]:
+    """One sentence for each kind of plot that cannot be drawn, and why ([] when every kind can be)."""
+    metric = data.sweep.metric
+    if not data.trials:
+        return ["No trial has started yet: nothing to plot."]
+    if not data.reported:
+        if len(data.errored) == len(data.trials):
+            return [f"Every trial errored before reporting {metric}: no plot of it can be drawn (see Errors)."]
+        return [f"No trial has reported {metric} yet: no plot of it can be drawn."]
+    if not data.params:
+        if len(data.trials) == 1:
+            return ["Only one trial: no hyperparameter varied, so the plots against hyperparameters are left out."]
+        return ["No hyperparameter varied between the trials: the plots against hyperparameters are left out."]
+    return []
+
+
+def importance_note(data: ReportData) -> str:
+    """Why there is no importance table, in one sentence."""
+    if data.reported and not data.params:
+        return "No hyperparameter varied: there is no importance to estimate."
+    return "Too few trials with the metric to estimate importance."
 
 
 def lineage_table(data: ReportData) -> tuple[list[str], list[list[str]]]:

@@ -255,7 +255,11 @@ class SweepRecord:
             whose top configs it re-runs; None for a sweep of its own.
         gpu_kind: ``"cuda"`` when the GPUs the sweep declared were GPUs CUDA saw, ``"logical"`` when
             they were Ray's bookkeeping only (``cluster.num_gpus`` on a machine without them: no trial
-            ran on a GPU); None when it declared none, or for a sweep recorded before hpo knew.
+            ran on a GPU); None when its trials asked for none, when it joined a cluster (whose nodes'
+            GPUs the driver cannot check), or for a sweep recorded before hpo knew.
+        spec_file: The file its spec was read from when it started, ``{"path": ABSOLUTE, "sha256": OF ITS
+            TEXT}`` (``hpo resume`` says when the file changed since); None for a spec from a dict, a built-in
+            name or the store (kept in the ``versions`` JSON, not among the versions).
     """
 
     name: str
@@ -281,11 +285,28 @@ class SweepRecord:
     heartbeat: datetime | None = None
     parent: str | None = None
     gpu_kind: str | None = None
+    spec_file: dict[str, str] | None = None
+
+    @property
+    def ended_at(self) -> datetime | None:
+        """When the sweep's clock stopped: its finish; its last heartbeat for a sweep whose driver died
+        unannounced (``lost``), one marked ``interrupted`` long after its driver went silent, or one ended
+        without a finish time; None while it runs.
+
+        A lost sweep's time must not grow with the clock: a driver killed after 45 s is not a 24-minute sweep.
+        """
+        if self.status == "running":
+            return self.heartbeat if self.lost else None
+        if self.heartbeat is not None and (self.finished is None or (
+                self.status == "interrupted" and (self.finished - self.heartbeat).total_seconds() > HEARTBEAT_STALE_S)):
+            return self.heartbeat
+        return self.finished
 
     @property
     def duration_s(self) -> float | None:
-        """Seconds from start to finish (to now while running)."""
-        return _duration(self.started, self.finished)
+        """Seconds from start to ``ended_at``: to its finish, to its last heartbeat when it was lost, to now
+        while it runs."""
+        return _duration(self.started, self.ended_at)
 
     @property
     def heartbeat_age_s(self) -> float | None:

@@ -59,7 +59,9 @@ def test_api_matches_the_page_and_answers_304_until_the_store_changes(demo: Stor
     first = client.get("/api/sweeps/demo")
     assert first.status_code == 200
     doc = first.json()
-    assert list(doc) == ["sweep", "plan", "budget", "cost", "best", "importance", "confirmation", "trials"]
+    assert list(doc) == ["sweep", "plan", "budget", "cost", "best", "importance", "confirmation", "errors", "replaced",
+                         "trials"]
+    assert doc["errors"] == [{"error": f"ValueError: boom {XSS}", "count": 1, "trials": ["t4"]}]
     assert doc["best"]["trial_id"] == "t0" and doc["sweep"]["counts"] == demo.get_sweep("demo").counts
     assert doc["budget"]["used"] == 4 + 4 + 4 + 2 + 1 + 2 and doc["budget"]["trials_planned"] == 6
     assert doc["cost"]["gpu_hours"] == pytest.approx(0.5 * doc["cost"]["cpu_hours"])

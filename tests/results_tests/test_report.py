@@ -98,7 +98,7 @@ def test_html_has_every_section_and_the_best_trial(reports: tuple[Store, dict[st
     visible = " ".join(" ".join(_parse(text).text).split())
     for heading in ("The sweep", "Best trial", "Top trials", "Plots", "Learning curves",
                     "Metric against each hyperparameter", "Best so far against wall time", "ASHA survivors per rung",
-                    "Errored trials (1)", "All trials", "Spec"):
+                    "Errors", "All trials", "Spec"):
         assert heading in visible, heading
     assert "val_loss = 0.3 trial t0" in visible
     assert "Searcher algorithm=hyperopt, num_samples=6, max_concurrent=2, seed=0" in visible
@@ -108,7 +108,9 @@ def test_html_has_every_section_and_the_best_trial(reports: tuple[Store, dict[st
     assert "Trials 6 trials: 1 running, 3 completed, 1 stopped early, 1 error" in visible
     assert BEST_COMMAND in visible
     assert "optimizer: name: sgd momentum: 0.9" in visible  # the config as YAML
-    assert re.search(r"t4 ?: ValueError: boom <script>alert\(1\)</script>", visible)  # listed, as text
+    # The Errors section: each distinct error once, its count, its trials; the whole text on demand.
+    assert ("Errors 1 of 6 trials errored: one error. trials error trial ids "
+            "1 ValueError: boom <script>alert(1)</script> error text of trial t4 Failure # 1") in visible
     assert "ckpt/t0" in visible
 
 
@@ -154,7 +156,9 @@ def test_markdown_escaping_helpers() -> None:
 def test_json_has_stable_documented_keys(reports: tuple[Store, dict[str, Path]]) -> None:
     doc = json.loads(reports[1]["json"].read_text())
     assert list(doc) == ["format", "format_version", "generated", "scope", "sweep", "spec", "best", "reproduce",
-                         "rungs", "cost", "importance", "lineage", "confirmation", "trials"]
+                         "rungs", "cost", "importance", "lineage", "confirmation", "errors", "replaced", "trials"]
+    assert doc["errors"] == [{"error": f"ValueError: boom {XSS}", "count": 1, "trials": ["t4"]}]
+    assert doc["replaced"] == []
     assert doc["lineage"] == []  # no PBT in this sweep
     assert doc["confirmation"] is None  # never confirmed
     assert (doc["format"], doc["format_version"], doc["scope"]) == ("hpo-report", 1, "last")
@@ -218,7 +222,7 @@ def test_report_of_a_sweep_without_results(tmp_path: Path) -> None:
         html = export_report("empty", fmt="html", store=store).read_text()
         doc = json.loads(export_report("empty", fmt="json", store=store).read_text())
         md_text = export_report("empty", fmt="md", store=store).read_text()
-    assert "No trial has reported the metric yet." in html and "No results to plot yet." in html
+    assert "No trial has reported the metric yet." in html and "No trial has started yet: nothing to plot." in html
     assert doc["best"] is None and doc["trials"] == [] and doc["reproduce"] is None
     assert "No trial has reported the metric yet." in md_text
 
