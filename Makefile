@@ -21,7 +21,7 @@ PYTEST_PAR := -n 2 --dist loadfile --no-loadscope-reorder
 # marks alone: tests/conftest.py fails a test that starts Ray or Chromium without its mark.
 PYTEST_QUICK := -m "not integration and not browser and not slow"
 
-.PHONY: install quickstart test test-quick test-latest test-oldest lock lint bench docs clean
+.PHONY: install quickstart test test-quick test-latest test-oldest lock lint bench docs reference clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -106,6 +106,12 @@ lint: $(STAMP)
 # The suite builds it too (tests/docs_tests/test_docs_site.py) and runs every example in it.
 docs: $(STAMP)  ## build the docs site into site/ (open site/index.html)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
+# The reference pages' generated regions (spec fields, CLI, Python API, errors, store schema), rewritten in
+# place from the code and committed, so GitHub shows them whole. The quick tests fail while one is out of date
+# (tests/docs_tests/test_reference_pages.py); `python docs/_gen/reference.py --check` says which.
+reference: $(STAMP)  ## regenerate the reference pages from the code (after changing a spec model, a command or the API)
+	$(BIN)/python docs/_gen/reference.py
 
 bench: $(STAMP)  ## the CPU benchmarks, each a ratio against its baseline in the same run
 	for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

@@ -29,14 +29,15 @@ from hpo.results import (
     trials_to_csv,
     trials_to_json,
 )
+from hpo.search.cli._errors_view import errors_view
 from hpo.search.cli._shared import home_option, open_store, print_confirmation, store_option
+from hpo.search.cli._tables import TableColumn, fit_table, left_out_note, print_fitted
 
 __all__ = ["COMMANDS", "best_command", "ls_command", "report_command", "trials_command"]
 
 _STATUS_STYLE = {"running": "blue", "finished": "green", "failed": "red", "interrupted": "yellow", "lost": "magenta",
                  "completed": "green", "stopped_early": "dim", "error": "red"}
 _STATUS_SHORT = {"running": "run", "completed": "done", "stopped_early": "early", "error": "err"}
-_CONFIG_COLUMNS = 4
 
 
 def _console() -> Any:
@@ -49,9 +50,11 @@ def _when(value: datetime | None) -> str:
     return "—" if value is None else value.astimezone().strftime("%Y-%m-%d %H:%M")
 
 
-def _status(status: str) -> str:
-    style = _STATUS_STYLE.get(status)
-    return f"[{style}]{status}[/{style}]" if style else status
+def _status(status: str) -> Any:
+    """The status as a styled ``rich.text.Text`` (a status read from a store is text, never markup)."""
+    from rich.text import Text
+
+    return Text(status, style=_STATUS_STYLE.get(status, ""))
 
 
 @click.command("ls")
@@ -59,8 +62,6 @@ def _status(status: str) -> str:
 @store_option
 def ls_command(home: str | None, store_url: str | None) -> None:
     """List the sweeps in the store: status, trials by status, best metric, start, duration."""
-    from rich.table import Table
-
     with open_store(home, store_url) as store:
         sweeps = store.sweeps()
         if not sweeps:
@@ -69,56 +70,60 @@ def ls_command(home: str | None, store_url: str | None) -> None:
         # The heading as a line of its own: as a table title it folded into the table's width, which a
         # long store URL passes.
         click.echo(f"sweeps in {store.url_masked}")
-        table = Table()
-        longest = max(len(s.name) for s in sweeps)
-        table.add_column("name", overflow="fold", min_width=min(longest, 30))
-        for header in ("status", "trials", "best", "started", "duration", "CPU-h", "GPU-h"):
-            table.add_column(header, no_wrap=header in ("status", "duration"))
+        rows = []
         for sweep in sweeps:
             best = store.best(sweep.name)
             parts = [f"{n} {_STATUS_SHORT[s]}" for s, n in sweep.counts.items() if n]
             trials = f"{sweep.num_trials}" + (f": {', '.join(parts)}" if parts else "")
             best_text = "—" if best is None else f"{sweep.metric} {format_number(best.last_metric)} ({sweep.mode})"
             cost = sweep_cost(sweep, store.trials(sweep.name), yaml.safe_load(sweep.spec_yaml or "") or {})
-            table.add_row(sweep.name, _status(sweep.shown_status), trials, best_text, _when(sweep.started),
-                          format_duration(sweep.duration_s), format_hours(cost.cpu_hours), format_hours(cost.gpu_hours))
-        _console().print(table)
+            rows.append((sweep.name, _status(sweep.shown_status), trials, best_text, _when(sweep.started),
+                         format_duration(sweep.duration_s), format_hours(cost.cpu_hours),
+                         format_hours(cost.gpu_hours) + cost.gpu_note))
+    cells = list(zip(*rows, strict=True))
+    # Name, status, trials and best are always whole (a long name folds, counts and best wrap at spaces);
+    # the start wraps between date and time; duration and cost are left out, last first, if they do not fit.
+    columns = [TableColumn("name", cells[0], keep=True, wrap="fold", min_width=20),
+               TableColumn("status", cells[1], keep=True),
+               TableColumn("trials", cells[2], keep=True, wrap="words"),
+               TableColumn("best", cells[3], keep=True, wrap="words"),
+               TableColumn("started", cells[4], keep=True, wrap="words"),
+               TableColumn("duration", cells[5], priority=1),
+               TableColumn("CPU-h", cells[6], priority=2, justify="right"),
+               TableColumn("GPU-h", cells[7], priority=3, justify="right")]
+    _print_table(columns, wider="a wider terminal shows them")
 
 
-def _trials_table(title: str, metric: str, trials: list[TrialRecord], width: int) -> Any:
-    """Fixed columns always whole; varying config columns added while they fit the terminal."""
-    from rich.table import Table
+def _print_table(columns: list[TableColumn], *, wider: str = "", show_header: bool = True) -> None:
+    """The columns fitted to the terminal, then the one line naming what was left out, if anything was."""
+    console = _console()
+    fitted = fit_table(columns, width=console.width, show_header=show_header)
+    print_fitted(console, fitted)
+    note = left_out_note(fitted.left_out, width=console.width, wider=wider)
+    if note:
+        click.echo(note)
 
-    configs = [flatten_config(t.config) for t in trials]
-    rows = [[str(rank), _cell(t.trial_id), _status(t.status), format_number(t.last_metric),
-             f"{format_number(t.best_metric)}@{t.best_iteration}" if t.best_metric is not None else "—",
-             str(t.iterations)]
-            for rank, t in enumerate(trials, start=1)]
-    headers = ["#", "trial", "status", metric, "best@iter", "iters"]
+
+def _trials_columns(metric: str, trials: list[TrialRecord]) -> list[TableColumn]:
+    """Rank, trial, status and the metric always whole; then best@iter, iterations, the config values
+    that vary between trials, and the node, each left out (in reverse) when it does not fit."""
+    columns = [
+        TableColumn("#", [str(rank) for rank in range(1, len(trials) + 1)], keep=True, justify="right"),
+        TableColumn("trial", [t.trial_id for t in trials], keep=True),
+        TableColumn("status", [_status(t.status) for t in trials], keep=True),
+        TableColumn(metric, [format_number(t.last_metric) for t in trials], keep=True),
+        TableColumn("best@iter", [f"{format_number(t.best_metric)}@{t.best_iteration}"
+                                  if t.best_metric is not None else "—" for t in trials], priority=1),
+        TableColumn("iters", [str(t.iterations) for t in trials], priority=2, justify="right"),
+    ]
     if any(t.node for t in trials):
-        headers.append("node")
-        for row, t in zip(rows, trials, strict=True):
-            row.append(_cell(_node_short(t)))
-    plain = [[str(t.status) if i == 2 else cell for i, cell in enumerate(row)] for row, t in zip(rows, trials,
-                                                                                              strict=True)]
-    used = sum(max(len(h), *(len(r[i]) for r in plain)) + 3 for i, h in enumerate(headers)) + 1
+        columns.append(TableColumn("node", [_plain(_node_short(t)) for t in trials], priority=4))
+    configs = [flatten_config(t.config) for t in trials]
     for key in dict.fromkeys(k for c in configs for k in c):
-        cells = [_cell(c.get(key)) for c in configs]
-        if len(set(cells)) < 2:
-            continue
-        need = max(len(key), *(len(c) for c in cells)) + 3
-        if used + need > width:
-            continue
-        used += need
-        headers.append(key)
-        for row, cell in zip(rows, cells, strict=True):
-            row.append(cell)
-    table = Table(title=title, title_justify="left")
-    for i, header in enumerate(headers):
-        table.add_column(_cell(header), no_wrap=True, justify="right" if i in (0, 5) else "left")
-    for row in rows:
-        table.add_row(*row)
-    return table
+        cells = [_plain(c.get(key)) for c in configs]
+        if len(set(cells)) > 1:  # a value every trial shares says nothing about the ranking
+            columns.append(TableColumn(key, cells, priority=3))
+    return columns
 
 
 def _node_short(trial: TrialRecord) -> str | None:
@@ -129,13 +134,12 @@ def _node_short(trial: TrialRecord) -> str | None:
     return f"{info['ip']}/{info['id'][:8]}" if info["id"] else info["ip"]
 
 
-def _cell(value: Any) -> str:
+def _plain(value: Any) -> str:
+    """A value as a table shows it: floats to 4 significant digits, ``—`` for none. The tables take it
+    as plain text (never as rich markup), so a config value such as ``[bold]`` prints as it is."""
     if value is None:
         return "—"
-    text = f"{value:.4g}" if isinstance(value, float) else str(value)
-    from rich.markup import escape
-
-    return escape(text)
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
 @click.command("trials")
@@ -144,22 +148,29 @@ def _cell(value: Any) -> str:
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
 @click.option("--scope", type=click.Choice(["last", "all"]), default="last", show_default=True,
               help="Order by the last reported value or the best over all iterations.")
+@click.option("--errors", is_flag=True,
+              help="Only the errored trials: each one's error, config, last lines of its error text and error file.")
 @home_option
 @store_option
-def trials_command(name: str, top: int | None, fmt: str, scope: str, home: str | None,
+def trials_command(name: str, top: int | None, fmt: str, scope: str, errors: bool, home: str | None,
                    store_url: str | None) -> None:
     """List a sweep's trials, best first by its metric."""
     with open_store(home, store_url) as store:
         sweep = store.get_sweep(name)
-        trials = store.trials(name, top=top, scope=scope)  # type: ignore[arg-type]
+        # --errors: the errored trials, those run again as new trials (replaced_by) too, marked so.
+        trials = store.trials(name, top=top, scope=scope,  # type: ignore[arg-type]
+                              **({"status": "error", "replaced": True} if errors else {}))
     if fmt == "json":
         click.echo(trials_to_json(trials))
     elif fmt == "csv":
         click.echo(trials_to_csv(trials), nl=False)
+    elif errors:
+        for line in errors_view(sweep, trials):
+            click.echo(line)
     else:
-        title = f"{sweep.name}: {len(trials)} trials by {sweep.metric} ({sweep.mode}, scope {scope})"
-        console = _console()
-        console.print(_trials_table(title, sweep.metric, trials, console.width))
+        # The heading as its own line: as the table's title it wrapped at the table's width.
+        click.echo(f"{sweep.name}: {len(trials)} trials by {sweep.metric} ({sweep.mode}, scope {scope})")
+        _print_table(_trials_columns(sweep.metric, trials), wider="--format json has them")
 
 
 @click.command("best")
@@ -199,25 +210,21 @@ def best_command(name: str, fmt: str, scope: str, evaluate: bool, confirmed: boo
     if best is None:
         click.echo(f"sweep {sweep.name} has no trial that reported {sweep.metric} yet")
         return
-    from rich.table import Table
-
-    table = Table(title=f"best trial of {sweep.name} ({sweep.metric}, {sweep.mode}, scope {scope})",
-                  title_justify="left", show_header=False)
-    table.add_column("key", style="bold")
-    table.add_column("value", overflow="fold")
+    # The heading as its own line (a table title wraps at the table's width); keys whole, values fold.
+    click.echo(f"best trial of {sweep.name} ({sweep.metric}, {sweep.mode}, scope {scope})")
     rows = [("trial", best.trial_id), ("status", _status(best.status)),
             (f"{sweep.metric} (last)", format_number(best.last_metric)),
             (f"{sweep.metric} (best)", f"{format_number(best.best_metric)} at iteration {best.best_iteration}"),
             ("iterations", str(best.iterations)),
-            ("checkpoint", _cell(mask_url(best.checkpoint_path) if best.checkpoint_path else None))]
+            ("checkpoint", _plain(mask_url(best.checkpoint_path) if best.checkpoint_path else None))]
     if test is not None:
         rows.append(("test (held out)", f"acc {format_number(test['acc'])}, loss {format_number(test['loss'])}, "
                      f"n {test['n']}, epoch {test['epoch']}"))
-    rows += [(f"config.{k}", _cell(v)) for k, v in flatten_config(best.config).items()]
-    rows += [(f"result.{k}", _cell(v)) for k, v in best.last_result.items()]
-    for key, value in rows:
-        table.add_row(_cell(key) if key.startswith(("config.", "result.")) else key, value)
-    _console().print(table)
+    rows += [(f"config.{k}", _plain(v)) for k, v in flatten_config(best.config).items()]
+    rows += [(f"result.{k}", _plain(v)) for k, v in best.last_result.items()]
+    keys, values = zip(*rows, strict=True)
+    _print_table([TableColumn("key", keys, keep=True, style="bold"),
+                  TableColumn("value", values, keep=True, wrap="fold")], show_header=False)
 
 
 def _emit(data: Any, fmt: str) -> bool:
@@ -245,7 +252,7 @@ def _confirmed_out(name: str, fmt: str, home: str | None, store_url: str | None)
         click.echo(f"confirmed best of {found.parent}: trial {winner.trial_id}, {found.metric} "
                    f"{format_number(winner.mean)} over {winner.n} seeds{shown} "
                    f"(original #{winner.original_rank}, {format_number(winner.original)})")
-        click.echo("  config:  " + ", ".join(f"{k}={_cell(v)}" for k, v in flatten_config(winner.config).items()))
+        click.echo("  config:  " + ", ".join(f"{k}={_plain(v)}" for k, v in flatten_config(winner.config).items()))
     print_confirmation(found)
 
 
@@ -264,19 +271,15 @@ def _pareto_out(name: str, objectives: list[tuple[str, str]], front: list[TrialR
         click.echo(f"sweep {name} has no trial that reported every objective ({', '.join(m for m, _ in objectives)})"
                    " yet")
         return
-    from rich.table import Table
-
     goals = ", ".join(f"{m} ({d})" for m, d in objectives)
-    table = Table(title=f"Pareto set of {name}: {len(front)} trials ({goals}; last results)", title_justify="left")
-    table.add_column("trial")
-    for metric, _ in objectives:
-        table.add_column(_cell(metric), justify="right")
-    table.add_column("config", overflow="fold")
-    for trial in front:
-        values = objective_values(trial, objectives) or ()
-        config = " ".join(f"{k}={_cell(v)}" for k, v in flatten_config(trial.config).items())
-        table.add_row(trial.trial_id, *(format_number(v) for v in values), config)
-    _console().print(table)
+    click.echo(f"Pareto set of {name}: {len(front)} trials ({goals}; last results)")
+    values = [objective_values(trial, objectives) or () for trial in front]
+    columns = [TableColumn("trial", [t.trial_id for t in front], keep=True)]
+    columns += [TableColumn(metric, [format_number(v[i]) if i < len(v) else "—" for v in values], keep=True,
+                            justify="right") for i, (metric, _) in enumerate(objectives)]
+    columns.append(TableColumn("config", [" ".join(f"{k}={_plain(v)}" for k, v in flatten_config(t.config).items())
+                                          for t in front], keep=True, wrap="fold", min_width=20))
+    _print_table(columns)
 
 
 @click.command("report")
