@@ -2,7 +2,8 @@
 leaves, the storage every node writes to, and sweeps as Ray Jobs on a cluster.
 
 - ``local``: start or join Ray, size it, check that a plan fits, reap orphans;
-- ``ray_token``: Ray's authentication token for local instances;
+- ``ray_token``: Ray's authentication token: made for local instances, found and sent to a cluster that wants it;
+- ``watch``: the driver's watch on its cluster: a lost cluster ends the sweep interrupted, in one line;
 - ``orphans``: the processes a SIGKILLed driver's local Ray leaves, recorded and ended by pid;
 - ``storage``: Ray's storage for a sweep (a path or a URI) and whether every node can use it;
 - ``jobs``: ``hpo submit``/``status``/``logs``/``stop`` through Ray's job server.
@@ -12,4 +13,4 @@ Importing this package imports none of them (nor Ray); the engine imports the mo
 
 from __future__ import annotations
 
-__all__ = ["jobs", "local", "orphans", "ray_token", "storage"]
+__all__ = ["jobs", "local", "orphans", "ray_token", "storage", "watch"]

@@ -56,20 +56,33 @@ class JobView:
 
 
 def _client(address: str, *, field: str = "--address") -> Any:
-    """A ``JobSubmissionClient`` for ``address``, failing in seconds with one line when nobody answers."""
+    """A ``JobSubmissionClient`` for ``address``, failing in seconds with one line when nobody answers, or when
+    the job server wants Ray's token and the one at hand is missing or refused (``ray_token.present_token_http``:
+    a token at hand is sent without ``RAY_AUTH_MODE=token`` being set)."""
     from ray.job_submission import JobSubmissionClient
 
-    parts = urlsplit(address if "://" in address else f"http://{address}")
+    from hpo.search.cluster.ray_token import present_token_http
+
+    url = address if "://" in address else f"http://{address}"
+    parts = urlsplit(url)
     try:
         with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 8265),
                                       timeout=_CONNECT_TIMEOUT_S):
             pass
+    except OSError as exc:
+        raise _unreachable(address, field, exc) from exc
+    present_token_http(url, field=field)
+    try:
         return JobSubmissionClient(address)
     except (OSError, RuntimeError, ValueError) as exc:
-        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else error_line(exc)
-        raise SweepInputError(
-            f"{field}: cannot reach the Ray job server at {mask_url(address)}: {why}; is the cluster up "
-            f"(`ray start --head --dashboard-host=0.0.0.0`) and is that its dashboard port (default 8265)?") from exc
+        raise _unreachable(address, field, exc) from exc
+
+
+def _unreachable(address: str, field: str, exc: Exception) -> SweepInputError:
+    why = exc.strerror if isinstance(exc, OSError) and exc.strerror else error_line(exc)
+    return SweepInputError(
+        f"{field}: cannot reach the Ray job server at {mask_url(address)}: {why}; is the cluster up "
+        f"(`ray start --head --dashboard-host=0.0.0.0`) and is that its dashboard port (default 8265)?")
 
 
 def _loopback(address: str) -> bool:

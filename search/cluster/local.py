@@ -11,6 +11,7 @@ import logging
 import math
 import os
 import socket
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,10 +23,13 @@ from hpo.search.ray_compat.cluster import QuietAuthBanner, ray_address_file
 
 __all__ = [
     "Capacity",
+    "RayStart",
     "check_planned_resources",
     "check_resources",
     "concurrency_slots",
+    "cuda_gpu_count",
     "ensure_ray",
+    "gpu_kind",
     "joined_capacity",
     "local_gpu_count",
     "planned_capacity",
@@ -247,51 +251,147 @@ def _probe(address: str) -> None:
         pass
 
 
-def ensure_ray(spec: Any, *, verbose: bool = False, home: str | os.PathLike[str] | None = None) -> bool:
+@dataclass(frozen=True)
+class RayStart:
+    """What :func:`ensure_ray` did; true when it started or joined Ray (the caller then shuts it down).
+
+    Attributes:
+        started: This call started a local instance or connected to a cluster.
+        gpu_kind: ``"logical"`` when the local instance it started declares GPUs CUDA does not see
+            (``cluster.num_gpus``: trials asking for one run on the CPU), ``"cuda"`` when the GPUs it
+            declared or found are real, None when the trials ask for no GPU or hpo cannot know (a
+            cluster joined, a Ray already running in this process).
+    """
+
+    started: bool
+    gpu_kind: str | None = None
+
+    def __bool__(self) -> bool:
+        return self.started
+
+
+def _nvml_gpu_count() -> int | None:
+    """GPUs the NVIDIA driver reports through NVML (as Ray counts them), or None where its library is absent.
+
+    ctypes, not torch: a driver that only runs Ray need not load torch (some 300 MB) to ask.
+    """
+    import ctypes
+
+    try:
+        nvml = ctypes.CDLL("libnvidia-ml.so.1")
+        if nvml.nvmlInit_v2() != 0:  # a library without a working driver or device
+            return 0
+    except (OSError, AttributeError):  # no library, or one too old to have the call
+        return None
+    try:
+        count = ctypes.c_uint(0)
+        return int(count.value) if nvml.nvmlDeviceGetCount_v2(ctypes.byref(count)) == 0 else 0
+    finally:
+        nvml.nvmlShutdown()
+
+
+def cuda_gpu_count() -> int:
+    """GPUs CUDA sees on this machine: torch's count where this process has loaded torch; else the NVIDIA driver's
+    (NVML) within ``CUDA_VISIBLE_DEVICES``; else :func:`local_gpu_count` (no driver library: no NVIDIA GPU)."""
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        return int(torch.cuda.device_count())
+    found = _nvml_gpu_count()
+    if found is None:
+        return local_gpu_count()
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    return found if visible is None else min(found, local_gpu_count())
+
+
+def gpu_kind(spec: Any) -> tuple[str | None, str | None]:
+    """Whether the GPUs of the local instance a spec starts are real, and the warning to give when they are not.
+
+    Returns:
+        ``(kind, warning)``: kind as :attr:`RayStart.gpu_kind`; the one warning line, or None.
+    """
+    if float(spec.resources.gpu) <= 0:
+        return None, None
+    declared = spec.cluster.num_gpus
+    if declared is None:  # Ray counts the GPUs it finds: real ones
+        return "cuda", None
+    seen = cuda_gpu_count()
+    if declared <= seen:
+        return "cuda", None
+    return "logical", (
+        f"cluster.num_gpus: {_fmt(declared)} GPU(s) declared but CUDA sees {seen} on this machine: trials asking for a "
+        f"GPU run on the CPU; their GPU-hours are Ray's bookkeeping (recorded as logical)")
+
+
+def _cannot_connect(exc: Exception, address: str, source: str) -> SweepInputError:
+    text = (exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)).strip()
+    first = text.splitlines()[0] if text else type(exc).__name__
+    field = "RAY_ADDRESS" if source == "RAY_ADDRESS" else "cluster.address"
+    hint = "; unset RAY_ADDRESS to run on a local Ray instance" if source == "RAY_ADDRESS" else ""
+    return SweepInputError(f"{field}: cannot connect to Ray at {address!r}: {first}{hint}")
+
+
+def ensure_ray(spec: Any, *, verbose: bool = False, home: str | os.PathLike[str] | None = None) -> RayStart:
     """Join the Ray instance that is already up, or start/connect one per ``spec.cluster``.
 
     ``cluster.address: null`` starts a private local instance (``address="local"``), unless
     ``RAY_ADDRESS`` is set, which joins that cluster (logged as a warning). ``auto`` joins
     ``RAY_ADDRESS`` or the cluster ``ray start`` recorded; any other address is joined as given.
 
+    Before joining, a cluster that wants Ray's token gets the one at hand (``RAY_AUTH_TOKEN``,
+    ``RAY_AUTH_TOKEN_PATH``, ``~/.ray/auth_token``) without ``RAY_AUTH_MODE=token`` being set
+    (``hpo.search.cluster.ray_token.present_token``). A local instance whose ``cluster.num_gpus``
+    declares more GPUs than CUDA sees is said in one warning line (its GPUs are logical). Once Ray is
+    up, the watch in ``hpo.search.cluster.watch`` ends the driver in one line should it be lost.
+
     Args:
-        spec: The sweep spec (its ``cluster`` section).
+        spec: The sweep spec (its ``cluster`` section, and ``resources.gpu``).
         verbose: Let Ray's own notices and worker output through.
         home: Run home; when given, the local instance's processes are recorded under it, and
             those a killed driver left behind are ended first (see :func:`reap_orphans`).
 
     Returns:
-        True when this call started (or connected) Ray, so the caller shuts it down after.
+        The :class:`RayStart`: true when this call started (or connected) Ray, so the caller shuts
+        it down after; whether the GPUs it declared are real.
 
     Raises:
-        SweepInputError: the cluster to join is not running or cannot be reached (one line).
+        SweepInputError: the cluster to join is not running or cannot be reached, or wants Ray's
+            token and has none or refuses the one at hand; ``$HPO_CLUSTER_TIMEOUT_S`` is not a number
+            of seconds (one line).
     """
     import ray
 
+    from hpo.search.cluster.ray_token import present_token
+    from hpo.search.cluster.watch import lost_after, start_watch
+
     if ray.is_initialized():
         logger.debug("joining the Ray instance already initialised in this process")
-        return False
+        return RayStart(started=False)
+    watch_s = lost_after()  # a bad $HPO_CLUSTER_TIMEOUT_S is one line before Ray starts
     common: dict[str, Any] = {"log_to_driver": verbose, "configure_logging": verbose}
     address, source = _target(spec.cluster.address)
     if address is not None:
         logger.info("connecting to Ray at %s (%s)", address, source)
         try:
             _probe(address)
+        except OSError as exc:
+            raise _cannot_connect(exc, address, source) from exc
+        present_token(address, field="RAY_ADDRESS" if source == "RAY_ADDRESS" else "cluster.address")
+        try:
             with QuietAuthBanner(verbose=verbose):
                 ray.init(address=address, **common)
         except (OSError, RuntimeError, ValueError) as exc:
-            text = (exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)).strip()
-            first = text.splitlines()[0] if text else type(exc).__name__
-            field = "RAY_ADDRESS" if source == "RAY_ADDRESS" else "cluster.address"
-            hint = "; unset RAY_ADDRESS to run on a local Ray instance" if source == "RAY_ADDRESS" else ""
-            raise SweepInputError(f"{field}: cannot connect to Ray at {address!r}: {first}{hint}") from exc
+            raise _cannot_connect(exc, address, source) from exc
         if source == "RAY_ADDRESS" and spec.cluster.address is None:
             logger.warning("cluster.address is null but RAY_ADDRESS is set: joined the Ray cluster at %s", address)
-        return True
+        start_watch(joined=address, lost_after_s=watch_s)
+        return RayStart(started=True)
     if home is not None:
         reap_orphans(home)
     cap = planned_capacity(spec)
     cpus, gpus = cap.nodes[0] if cap else (None, None)
+    kind, warning = gpu_kind(spec)
+    if warning is not None:
+        logger.warning("%s", warning)
     ensure_local_token()  # Ray's own first token write races with any other Ray starting now
     with QuietAuthBanner(verbose=verbose):  # Ray's token notice: not the sweep's news
         ray.init(
@@ -303,7 +403,8 @@ def ensure_ray(spec: Any, *, verbose: bool = False, home: str | os.PathLike[str]
         )
     if home is not None:
         record_local_ray(home)
-    return True
+    start_watch(joined=None, lost_after_s=watch_s)
+    return RayStart(started=True, gpu_kind=kind)
 
 
 def joined_capacity() -> Capacity:

@@ -18,7 +18,7 @@ from hpo.results import error_line, mask_url
 from hpo.search.errors import SweepInputError
 
 __all__ = ["STORAGE_ENV", "check_store_reachable", "exists", "experiment_uri", "is_uri", "probe_nodes",
-           "resolve_storage"]
+           "remove_tree", "resolve_storage"]
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +70,19 @@ def exists(uri: str) -> bool:
         return fs.get_file_info(path).type != pyarrow.fs.FileType.NotFound
     except (OSError, ValueError) as exc:
         raise SweepInputError(f"storage: cannot reach {mask_url(uri)}: {error_line(exc)}") from exc
+
+
+def remove_tree(uri: str) -> None:
+    """Delete the directory at ``uri`` and everything under it (``hpo rm --files``: a sweep's experiment).
+
+    Raises:
+        SweepInputError: the storage cannot be reached, or the directory not deleted, one line.
+    """
+    try:
+        fs, path = _filesystem(uri)
+        fs.delete_dir(path)
+    except (OSError, ValueError) as exc:
+        raise SweepInputError(f"storage: cannot delete {mask_url(uri)}: {error_line(exc)}") from exc
 
 
 def _probe(storage: str, token: str) -> str | None:

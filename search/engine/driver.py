@@ -3,6 +3,8 @@
 A driver records its host, pid and Ray Job id when it starts, then stamps a heartbeat every
 ``HEARTBEAT_EVERY_S`` from a daemon thread. A sweep recorded ``running`` whose heartbeat went
 stale lost its driver (killed, machine gone): ``hpo ls`` shows it ``lost`` and it may be resumed.
+A driver that outlives its Ray cluster records the loss itself: the heartbeat tells the cluster's
+watch (``hpo.search.cluster.watch``) which sweep to mark ``interrupted``.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import threading
 from types import TracebackType
 
 from hpo.results import HEARTBEAT_EVERY_S, HEARTBEAT_STALE_S, Store, StoreError, SweepRecord
+from hpo.search.cluster.watch import attach_sweep
 from hpo.search.errors import SweepInputError
 
 __all__ = ["JOB_ADDRESS_ENV", "JOB_ID_ENV", "Heartbeat", "check_not_running", "driver_alive", "this_host"]
@@ -73,7 +76,9 @@ def check_not_running(record: SweepRecord) -> None:
 class Heartbeat:
     """Records the driver on enter and stamps the sweep's heartbeat until exit (a daemon thread).
 
-    A failed stamp is logged once and retried at the next beat: the sweep goes on.
+    A failed stamp is logged once and retried at the next beat: the sweep goes on. On enter it also names
+    the sweep to the watch on the process's Ray cluster, if one runs, for as long as that Ray is up (a
+    cluster lost while the driver shuts Ray down still marks the sweep).
     """
 
     def __init__(self, store: Store, name: str, *, every_s: float = HEARTBEAT_EVERY_S) -> None:
@@ -91,6 +96,7 @@ class Heartbeat:
             signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
         address = os.environ.get(JOB_ADDRESS_ENV) or None if job_id else None
         self._store.set_driver(self._name, host=this_host(), pid=os.getpid(), job_id=job_id, job_address=address)
+        attach_sweep(self._store, self._name)
         self._thread = threading.Thread(target=self._beat, name=f"hpo-heartbeat-{self._name}", daemon=True)
         self._thread.start()
         return self

@@ -4,13 +4,16 @@ Every other module of hpo calls these by their public names; none names a privat
 Optuna itself (``tests/layout_tests/test_layout.py`` checks it). Each function or class here says what
 private name it touches, why hpo needs it, and the releases it was checked on (:data:`CHECKED_ON`).
 
-- ``cluster``: where ``ray start`` records its address, Ray's token banner, a trial actor's node, the
-  object store's object count;
+- ``cluster``: where ``ray start`` records its address, Ray's token banner, whether a GCS wants Ray's
+  token and token mode on, a trial actor's node, the object store's object count;
 - ``tune_state``: Tune's experiment-state files and its search generators' counts (resume);
 - ``checkpoints``: a trial's list of checkpoints (checkpoint retention);
+- ``trial_actor``: a running trial's actor, ended when it runs past a time limit (``failures.trial_timeout``);
 - ``result_grid``: the per-trial DataFrames Tune reads as a fit ends;
 - ``tbx``: the TensorBoard callback's writer class;
 - ``usage_tag``: Tune's callback usage tag;
+- ``logs``: the logger that prints a never-fetched task error, and the raylet's dead-worker notice, both
+  held back on the console;
 - ``pbt``: PBT/PB2's exploit step;
 - ``hyperopt``, ``optuna``: the searchers' own state;
 - ``wandb``, ``mlflow``: the tracker callbacks' runs;
@@ -126,6 +129,14 @@ PRIVATE_NAMES: tuple[PrivateName, ...] = (
        "where `ray start` records its cluster, read by `cluster.address: auto` (a documented fallback stays)"),
     _n("ray._private.authentication.authentication_token_setup", "module", "cluster",
        "the logger of Ray's token banner, held back while ray.init runs unless --verbose"),
+    _n("ray._private.authentication.authentication_token_setup:_enable_token_auth", "attribute", "cluster",
+       "token mode on for a driver joining a cluster that wants Ray's token (Ray does it for `auto` only)"),
+    _n("ray._raylet:AuthenticationTokenLoader.reset_cache", "attribute", "cluster",
+       "Ray's cached token dropped once token mode is on, so the token found is the one sent"),
+    _n("ray.core.generated.gcs_service_pb2_grpc:NodeInfoGcsServiceStub", "attribute", "cluster",
+       "the GCS's GetClusterId call, asked before ray.init whether the cluster wants Ray's token"),
+    _n("ray.core.generated.gcs_service_pb2:GetClusterIdRequest", "attribute", "cluster",
+       "that call's request"),
     _n("ray.actor:ActorHandle._actor_id", "attribute", "cluster",
        "a trial actor's id, to find the node it runs on (the store's node column)"),
     _n("ray._private.state:actors", "attribute", "cluster",
@@ -148,6 +159,12 @@ PRIVATE_NAMES: tuple[PrivateName, ...] = (
        "random/grid trials counted live, pruned to Tune's restored trials on resume"),
     _n("ray.tune.search.basic_variant:BasicVariantGenerator._iterators", "instance attribute", "tune_state",
        "the suggested count in a saved basic-variant-state file (the resume tests)"),
+    # trial_actor
+    _n("ray.tune.experiment.trial:Trial.temporary_state", "instance attribute", "trial_actor",
+       "where Tune keeps a running trial's actor handle: a trial past failures.trial_timeout/report_timeout is "
+       "ended with ray.kill on it"),
+    _n("ray.tune.experiment.trial:_TemporaryTrialState.ray_actor", "instance attribute", "trial_actor",
+       "the handle itself (set as the actor starts, None once it stops)"),
     # checkpoints
     _n("ray.train._internal.checkpoint_manager:_CheckpointManager._checkpoint_results", "instance attribute",
        "checkpoints", "a trial's checkpoints in Ray's state, pruned of those hpo's retention deleted"),
@@ -161,6 +178,11 @@ PRIVATE_NAMES: tuple[PrivateName, ...] = (
     # tbx
     _n("ray.tune.logger.tensorboardx:TBXLoggerCallback._summary_writer_cls", "instance attribute", "tbx",
        "the writer Tune's TensorBoard callback uses: hpo's, without a thread and an fsync per trial"),
+    # logs
+    _n("ray._private.worker", "module", "logs",
+       "its logger prints an abandoned trial's error as 'Unhandled error', dropped from the console unless -v"),
+    _n("ray._private.worker:print_to_stdstream", "attribute", "logs",
+       "prints the raylet's 'A worker died' notice on stdout; wrapped to drop it unless -v"),
     # usage_tag
     _n("ray.air._internal.usage:tag_callbacks", "attribute", "usage_tag",
        "Tune's callback usage tag, recorded without importing the W&B/MLflow/Comet/Aim integrations"),

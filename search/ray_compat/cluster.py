@@ -1,5 +1,5 @@
-"""Ray's cluster internals: the address ``ray start`` records, the token banner, a trial actor's node, and
-the object store's object count.
+"""Ray's cluster internals: the address ``ray start`` records, the token banner, whether a GCS wants Ray's
+token and turning token mode on, a trial actor's node, and the object store's object count.
 
 Checked on Ray 2.60.0.
 """
@@ -11,7 +11,14 @@ import os
 from pathlib import Path
 from typing import Any
 
-__all__ = ["QuietAuthBanner", "object_store_objects", "ray_address_file", "trial_node_id"]
+__all__ = [
+    "QuietAuthBanner",
+    "enable_token_mode",
+    "gcs_token_answer",
+    "object_store_objects",
+    "ray_address_file",
+    "trial_node_id",
+]
 
 
 def ray_address_file() -> Path:
@@ -54,6 +61,50 @@ class QuietAuthBanner:
     def __exit__(self, *_exc: object) -> None:
         if not self.verbose:
             logging.getLogger(self.LOGGER).setLevel(self.level)
+
+
+def gcs_token_answer(address: str, token: str | None, *, timeout_s: float = 5.0) -> str:
+    """How the GCS at ``host:port`` answers a call bearing ``token`` (or none): ``ok``, ``refused`` (Ray's
+    token authentication turned it away: none, or the wrong one) or ``unknown`` (no answer, not a GCS, a Ray
+    without the call).
+
+    Touches ``ray.core.generated.gcs_service_pb2_grpc.NodeInfoGcsServiceStub.GetClusterId``, the GCS call
+    every driver makes first, and Ray's header for the token (``authorization: Bearer TOKEN``, as its HTTP
+    API documents it): asked before ``ray.init``, a refused token becomes one hpo line instead of Ray's C++
+    warnings and a connection error that blames the address. Uses no Ray state (a plain gRPC channel),
+    so it is safe before Ray's token settings are final. Checked on Ray 2.60.0.
+    """
+    import grpc
+    from ray.core.generated import gcs_service_pb2, gcs_service_pb2_grpc
+
+    metadata = (("authorization", f"Bearer {token}"),) if token else ()
+    channel = grpc.insecure_channel(address)
+    try:
+        stub = gcs_service_pb2_grpc.NodeInfoGcsServiceStub(channel)
+        stub.GetClusterId(gcs_service_pb2.GetClusterIdRequest(), timeout=timeout_s, metadata=metadata)
+        return "ok"
+    except grpc.RpcError as exc:
+        code = exc.code() if callable(getattr(exc, "code", None)) else None
+        return "refused" if code == grpc.StatusCode.UNAUTHENTICATED else "unknown"
+    finally:
+        channel.close()
+
+
+def enable_token_mode() -> None:
+    """Turn Ray's token authentication on for this process and those it starts, as ``RAY_AUTH_MODE=token``
+    would have before it started.
+
+    Touches ``ray._private.authentication.authentication_token_setup._enable_token_auth`` (sets the
+    variable and re-reads Ray's cached config, which ``ray.init`` and the job client consult) and
+    ``ray._raylet.AuthenticationTokenLoader`` (its cached token dropped, so the token found now is the one
+    sent). Ray itself does this only for ``address="auto"`` and a local start; hpo does it for any cluster
+    that turned a call without a token away (:func:`gcs_token_answer`). Checked on Ray 2.60.0.
+    """
+    from ray._private.authentication.authentication_token_setup import _enable_token_auth
+    from ray._raylet import AuthenticationTokenLoader
+
+    _enable_token_auth()
+    AuthenticationTokenLoader.instance().reset_cache()
 
 
 _NODE_CACHE_SIZE = 4096

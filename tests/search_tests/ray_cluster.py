@@ -59,8 +59,8 @@ def _alive_nodes(jobs: str, token: str) -> int:
 def two_nodes(tmp: Path, env: dict[str, str], *, gcs_port: int, jobs_port: int) -> Iterator[Cluster]:
     """Head (1 CPU, the job server) and a worker (2 CPUs); the test FAILS, saying which, if they do not come up.
 
-    Both read the session's Ray token (``RAY_AUTH_TOKEN_PATH``, set by ``tests/conftest.py``), as does
-    whoever talks to the job server.
+    Both read the session's Ray token (``RAY_AUTH_TOKEN_PATH``, set by ``tests/conftest.py``) and turn token
+    authentication on (``RAY_AUTH_MODE=token`` in ``Cluster.env``); an hpo command needs only the token at hand.
     """
     env = {**env, "RAY_TMPDIR": str(tmp), "RAY_AUTH_MODE": "token",
            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"}

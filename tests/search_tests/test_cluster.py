@@ -78,3 +78,14 @@ def test_planned_capacity_uses_cluster_sizing_without_ray() -> None:
     assert nodes == [[3.0, 1.0]] and where == "this machine"
     assert auto_unknown and not ray_started
 
+
+
+def test_gpus_declared_beyond_what_cuda_sees_are_logical_and_said_once(make_spec) -> None:
+    from hpo.search.cluster.local import cuda_gpu_count, gpu_kind
+
+    spec = make_spec(resources={"cpu": 1, "gpu": 1}, cluster={"num_gpus": 64})  # more than any machine here has
+    assert gpu_kind(spec) == ("logical", (
+        f"cluster.num_gpus: 64 GPU(s) declared but CUDA sees {cuda_gpu_count()} on this machine: trials asking for a "
+        "GPU run on the CPU; their GPU-hours are Ray's bookkeeping (recorded as logical)"))
+    assert gpu_kind(make_spec(resources={"cpu": 1, "gpu": 0}, cluster={"num_gpus": 64})) == (None, None)  # no GPU-h
+    assert gpu_kind(make_spec(resources={"cpu": 1, "gpu": 1})) == ("cuda", None)  # Ray counts real GPUs itself

@@ -5,7 +5,8 @@ moto's S3 server on 127.0.0.1, and the session's PostgreSQL (``HPO_TEST_PG_URL``
 ``tests/conftest.py`` starts, or CI's). A component that does not start FAILS the test, saying which in one
 line: a regression in the cluster, the job agent or S3 must not pass as a skip. The one skip left is
 PostgreSQL's server programs missing from the machine (a system package, not a pip one), said in its
-reason and in the run's last lines. Everything is stopped by the pids this module started.
+reason and in the run's last lines. Everything is stopped by the pids this module started. The cluster wants
+Ray's token; the hpo commands here find it themselves (``RAY_AUTH_TOKEN_PATH``, no ``RAY_AUTH_MODE``).
 """
 
 from __future__ import annotations
@@ -69,8 +70,11 @@ def world(pg_url: str) -> Iterator[dict[str, Any]]:
 
 
 def _env(world: dict[str, Any], home: Path) -> dict[str, str]:
+    """What an hpo command run against the cluster sees: its token at hand (``RAY_AUTH_TOKEN_PATH``) but no
+    ``RAY_AUTH_MODE``: hpo finds out that the job server wants the token (issue 41)."""
     cluster: Cluster = world["cluster"]
-    return {**cluster.env, "HPO_STORE": world["pg"], "HPO_HOME": str(home)}
+    env = {k: v for k, v in cluster.env.items() if k != "RAY_AUTH_MODE"}
+    return {**env, "HPO_STORE": world["pg"], "HPO_HOME": str(home)}
 
 
 _NO_AGENT = "No available agent to submit job"
@@ -227,12 +231,28 @@ def _run_the_cluster_guide(world: dict[str, Any], tmp_path: Path, env: dict[str,
                     + f"\n--- printed:\n{output}"
 
 
-def test_unreachable_job_server_is_one_line(world: dict[str, Any], tmp_path: Path) -> None:
+def test_unreachable_job_server_and_a_missing_or_wrong_token_are_one_line(world: dict[str, Any],
+                                                                          tmp_path: Path) -> None:
+    env = _env(world, tmp_path / "home")
     dead = f"http://127.0.0.1:{free_port()}"
-    done = _hpo("submit", _spec(tmp_path, "nowhere"), "--address", dead, env=_env(world, tmp_path / "home"))
+    done = _hpo("submit", _spec(tmp_path, "nowhere"), "--address", dead, env=env)
     assert (done.returncode, done.stderr) == (
         2, f"hpo submit: --address: cannot reach the Ray job server at {dead}: Connection refused; is the cluster "
            "up (`ray start --head --dashboard-host=0.0.0.0`) and is that its dashboard port (default 8265)?\n")
+    # The job server wants Ray's token: none at hand (a HOME of the test's, never the user's), or the wrong one.
+    jobs, nobody = world["cluster"].jobs, tmp_path / "nobody"
+    nobody.mkdir()
+    tokenless = {k: v for k, v in env.items() if k not in ("RAY_AUTH_TOKEN_PATH", "RAY_AUTH_TOKEN")}
+    where = f"hpo submit: --address: the Ray job server at {jobs}"
+    fix = "set RAY_AUTH_TOKEN to the cluster's token (`ray get-auth-token` on its head prints it)"
+    none = _hpo("submit", _spec(tmp_path, "nowhere"), "--address", jobs, env={**tokenless, "HOME": str(nobody)})
+    assert (none.returncode, none.stdout, none.stderr) == (2, "", (
+        f"{where} wants Ray's authentication token and none is set here; {fix}, or write it to "
+        f"{nobody}/.ray/auth_token\n"))
+    wrong = _hpo("submit", _spec(tmp_path, "nowhere"), "--address", jobs,
+                 env={**tokenless, "HOME": str(nobody), "RAY_AUTH_TOKEN": "0" * 64})
+    assert (wrong.returncode, wrong.stdout, wrong.stderr) == (
+        2, "", f"{where} refused the token from RAY_AUTH_TOKEN; {fix}\n")
     assert Store.open(world["pg"], home=tmp_path / "home").find_sweep("nowhere") is None
 
 
