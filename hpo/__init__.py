@@ -47,7 +47,7 @@ _HOMES = {
     "hpo.trainables": (
         "AUTO_METRICS", "CheckpointError", "ConfigError", "ConfigKey", "Contract", "DataSet", "DataUnavailableError",
         "RunContext", "TrainableNotFoundError", "Trainer", "TrialOutOfMemoryError", "build_trainable", "contract_of",
-        "declare", "evaluate_checkpoint", "key_problem", "load_dataset", "prepare_cifar", "register",
+        "declare", "evaluate_checkpoint", "key_problem", "load_dataset", "load_model", "prepare_cifar", "register",
         "registered_names", "resolve", "select_device", "train_cifar", "train_epochs",
     ),
     "hpo.errors": ("InputError",),

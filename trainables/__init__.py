@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from hpo.trainables.config import ConfigError
     from hpo.trainables.data import DataSet, DataUnavailableError, load_dataset
     from hpo.trainables.device import select_device
+    from hpo.trainables.loading import load_model
     from hpo.trainables.training import CheckpointError, Trainer, TrialOutOfMemoryError, train_epochs
 
 __all__ = [
@@ -46,6 +47,7 @@ __all__ = [
     "evaluate_checkpoint",
     "key_problem",
     "load_dataset",
+    "load_model",
     "prepare_cifar",
     "register",
     "registered_names",
@@ -66,6 +68,7 @@ _LAZY = {
     "DataUnavailableError": "hpo.trainables.data",
     "load_dataset": "hpo.trainables.data",
     "select_device": "hpo.trainables.device",
+    "load_model": "hpo.trainables.loading",
     "CheckpointError": "hpo.trainables.training",
     "Trainer": "hpo.trainables.training",
     "TrialOutOfMemoryError": "hpo.trainables.training",
