@@ -61,7 +61,8 @@ sweeps_table = Table(
     Column("max_t", Integer, nullable=True),
     Column("started", Float, nullable=False),
     Column("finished", Float, nullable=True),
-    Column("versions", Text, nullable=True),  # JSON: {"hpo": .., "ray": .., "torch": .., "python": ..}
+    # "spec_file": {"path", "sha256"} of the file the spec was read from, when it was (SweepRecord.spec_file)
+    Column("versions", Text, nullable=True),  # JSON: {"hpo": .., "ray": .., "torch": .., "python": .., "spec_file": ..}
     Column("git_commit", String(64), nullable=True),
     Column("experiment_path", Text, nullable=True),
     # version 2

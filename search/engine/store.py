@@ -35,8 +35,11 @@ def free_name(store: Store, base: str) -> str:
     return name
 
 
-def check_name_free(store: Store, name: str, experiment_path: str) -> None:
-    """Refuse a name the store or Ray's storage already holds (one line saying what to do)."""
+def check_name_free(store: Store, name: str, experiment_path: str | None) -> None:
+    """Refuse a name the store or Ray's storage already holds (one line saying what to do).
+
+    ``experiment_path`` None: the store alone (a spec too broken to say where its storage is).
+    """
     existing = store.find_sweep(name)
     if existing is not None and existing.status != "finished":
         raise SweepExistsError(
@@ -45,7 +48,7 @@ def check_name_free(store: Store, name: str, experiment_path: str) -> None:
     if existing is not None:
         raise SweepExistsError(
             f"sweep {name!r} already finished in the store; choose another name with --name NEW_NAME", name=name)
-    if storage.exists(experiment_path):
+    if experiment_path is not None and storage.exists(experiment_path):
         raise SweepExistsError(
             f"sweep {name!r}: experiment directory {mask_url(experiment_path)} already exists; "
             f"choose another name with --name NEW_NAME", name=name)

@@ -17,16 +17,26 @@ from typing import Any
 from hpo.results import Store, TrialRecord, mask_url
 from hpo.search.cluster import local as cluster
 from hpo.search.cluster import storage
-from hpo.search.engine.callbacks import CALLBACK_KEY, LiveCallbacks, TrialTracker, bind, unbind
-from hpo.search.engine.checks import check_spec, import_paths
+from hpo.search.engine.callbacks import (
+    CALLBACK_KEY,
+    LiveCallbacks,
+    SweepEnded,
+    TrialTracker,
+    bind,
+    keep_trial_files,
+    unbind,
+)
+from hpo.search.engine.checks import check_spec, import_paths, with_name_clash, with_stored_name_clash
 from hpo.search.engine.driver import Heartbeat, check_not_running
 from hpo.search.engine.planning import plan_sweep
+from hpo.search.engine.restarts import RestartLedger
+from hpo.search.engine.spec_source import changed_spec_note, spec_file_record
 from hpo.search.engine.store import check_name_free, open_store, spec_of, storage_of
 from hpo.search.engine.tuner import SweepRun, build_tuner, fit_restored, fit_tuner, ray_client
 from hpo.search.engine.warm_start import evaluated_points, warm_start_points
 from hpo.search.errors import MetricNotReportedError, SweepInputError
 from hpo.search.tracking import trackers as tracking
-from hpo.spaces import SweepPlan, SweepSpec
+from hpo.spaces import SpecError, SweepPlan, SweepSpec
 
 __all__ = ["SweepOutcome", "extend_sweep", "resume_sweep", "run_sweep"]
 
@@ -48,7 +58,9 @@ class SweepOutcome:
         first_error: The first errored trial's error text (traceback), if any trial errored.
         plan: The plan the sweep ran with.
         reason: Why the sweep failed when no trial error explains it (one line), e.g. it stalled
-            because no trial could be placed; None otherwise.
+            because no trial could be placed, or its first trials all failed alike; None otherwise.
+        ended_by: What ended a failed sweep before its trials did, in the CLI's words (``stalled``,
+            ``failed fast``: the ``verb`` of the ``SweepEnded`` raised); None otherwise.
     """
 
     name: str
@@ -60,6 +72,7 @@ class SweepOutcome:
     first_error: str | None = None
     plan: SweepPlan | None = None
     reason: str | None = None
+    ended_by: str | None = None
 
     @property
     def exit_code(self) -> int:
@@ -74,7 +87,7 @@ class SweepOutcome:
 
 # --------------------------------------------------------------------------- entry points
 def run_sweep(
-    spec: SweepSpec,
+    spec: SweepSpec | dict[str, Any] | str | os.PathLike[str],
     *,
     trainable: Any = None,
     home: str | os.PathLike[str] | None = None,
@@ -88,7 +101,8 @@ def run_sweep(
     ``spec.cluster`` (or connects to ``cluster.address``) and shuts it down afterwards.
 
     Args:
-        spec: A validated ``spaces.SweepSpec``.
+        spec: A validated ``spaces.SweepSpec``; or a dict with a spec file's keys, or the path of a
+            YAML spec file (or a built-in spec's name), validated first as ``parse_spec`` / ``load_spec`` do.
         trainable: Any Ray Tune function trainable or Trainable class, used unchanged;
             default: the spec's ``trainable`` through the registry or ``pkg.mod:fn``.
         home: Run home (default ``$HPO_HOME`` or ``./runs``); Ray's storage is ``<home>/ray``.
@@ -102,17 +116,30 @@ def run_sweep(
         ``interrupted`` after Ctrl-C (continue with :func:`resume_sweep`).
 
     Raises:
-        hpo_errors.InputError: bad input, before Ray starts: a spec that breaks the trainable's
-            contract (``SpecError``), a name already in the store (``SweepExistsError``),
+        hpo_errors.InputError: bad input, before Ray starts: a spec with problems of its own or
+            against the trainable's contract (``SpecError``; when the name is taken too, its clash is
+            the last of the problems), a name already in the store (``SweepExistsError``),
             resources no node has (``ResourceError``); or, at run time, a trainable that
             declares nothing and reports no ``metric`` (``MetricNotReportedError``).
     """
+    from hpo.spaces.spec_input import as_spec
+
+    # The spec's own problems come first, and a name the store already holds is reported with them
+    # (one error): a typo is not hidden behind the name clash until a run under another --name.
+    try:
+        spec = as_spec(spec)  # a notebook's dict or a file's path: checked as `hpo sweep` checks a file
+    except SpecError as exc:
+        raise with_stored_name_clash(exc, home=home, store=store) from None
     home_path = cluster.prepare_home(home)
     store_obj = open_store(store, home_path)
     where = storage.resolve_storage(spec.storage, home_path)
     plan = plan_sweep(spec)
-    check_name_free(store_obj, spec.name, storage.experiment_uri(where, spec.name))
-    resolved = _checked_trainable(spec, trainable)
+    experiment = storage.experiment_uri(where, spec.name)
+    try:
+        resolved = _checked_trainable(spec, trainable)  # the spec against its trainable's contract...
+    except SpecError as exc:
+        raise with_name_clash(exc, store=store_obj, name=spec.name, experiment_path=experiment) from None
+    check_name_free(store_obj, spec.name, experiment)  # ...then its name
     evaluated = warm_start_points(spec, store_obj)
     run = SweepRun(spec=spec, plan=plan, store=store_obj, storage=where, home=home_path, trainable=resolved,
                   from_spec=trainable is None, evaluated=evaluated)
@@ -133,7 +160,10 @@ def resume_sweep(
 
     The spec is re-read from the store, and so is Ray's storage; unfinished trials resume from
     their last checkpoints; errored ones resume from theirs, or restart from scratch with
-    ``restart_errored=True``. Works after the driver was killed with SIGKILL.
+    ``restart_errored=True``: each restarted trial replaces its errored row (which stays, marked
+    ``replaced_by``, but is not counted), so the sweep still ends with its ``num_samples`` trials.
+    Works after the driver was killed with SIGKILL. When the file the spec was read from has changed
+    since the sweep started, one warning line says that the stored spec runs, and how to run the file.
 
     Args:
         name: The sweep's name in the store.
@@ -166,6 +196,8 @@ def resume_sweep(
     spec = spec_of(record)
     plan = plan_sweep(spec)
     resolved = _checked_trainable(spec, trainable)
+    if (note := changed_spec_note(record)) is not None:
+        logger.warning("%s", note)
     restore = {"resume_unfinished": True, "resume_errored": not restart_errored, "restart_errored": restart_errored}
     run = SweepRun(spec=spec, plan=plan, store=store_obj, storage=where, home=home_path, trainable=resolved,
                   from_spec=trainable is None, restore=restore, experiment_name=experiment)
@@ -265,13 +297,14 @@ def _resolve_trainable(spec: SweepSpec, trainable: Any) -> Any:
 
 # --------------------------------------------------------------------------- with Ray
 def _execute(run: SweepRun, *, progress: Any, verbose: bool) -> SweepOutcome:
-    from hpo.search.engine import stall
+    from hpo.search.engine import stall, trial_limits
+    from hpo.search.engine.fail_fast import FailFast, config_sections
     from hpo.search.engine.trainable_glue import prepare_trainable
     from hpo.trainables.shared import SharedScope
 
     stall_timeout = stall.stall_timeout()
     started = cluster.ensure_ray(run.spec, verbose=verbose, home=run.home)
-    status, reason, grid, registered, plan = "failed", None, None, False, run.plan
+    status, reason, ended_by, grid, registered, plan = "failed", None, None, None, False, run.plan
     tracker = TrialTracker()
     live: list[Any] = []
     shared = SharedScope()  # what the prepare hook put in the object store, freed when the sweep ends
@@ -285,7 +318,13 @@ def _execute(run: SweepRun, *, progress: Any, verbose: bool) -> SweepOutcome:
         with shared.collect():
             runnable = prepare_trainable(run.spec, run.trainable, from_spec=run.from_spec, storage=str(run.storage))
         live = _live_callbacks(plan, run.store, progress, tracker)
+        if run.restore is not None and run.restore.get("restart_errored"):  # a rerun replaces its errored row
+            live.append(RestartLedger(run.store, sweep=run.spec.name))
         live += tracking.tracker_callbacks(run.spec, plan)  # after the store's: it has each result first
+        if (limits := trial_limits.limits_for(run.spec.failures)) is not None:  # ends a hung trial, Tune retries it
+            live.append(limits)
+        if run.spec.failures.fail_fast:  # near last, as the stall watch: both may end the sweep
+            live.append(FailFast(planned=plan.trials, sections=config_sections(run.spec)))
         if stall_timeout is not None:  # last: the others see each step before it may end the sweep
             live.append(stall.StallWatch(name=run.spec.name, timeout_s=stall_timeout))
         extending = run.extension is not None  # the sweep's row keeps its spec; its plan counts every trial
@@ -296,7 +335,8 @@ def _execute(run: SweepRun, *, progress: Any, verbose: bool) -> SweepOutcome:
             resumed=run.restore is not None or extending,
             plan=(run.extension.with_concurrency(plan.concurrency) if run.extension and plan.concurrency
                   else run.extension or plan).to_dict(),
-            storage_path=run.storage, parent=run.spec.confirm.sweep if run.spec.confirm else None)
+            storage_path=run.storage, parent=run.spec.confirm.sweep if run.spec.confirm else None,
+            spec_file=spec_file_record(run.spec), gpu_kind=started.gpu_kind)
         registered = True
         bind(CALLBACK_KEY, live)
         with Heartbeat(run.store, run.spec.name):
@@ -306,8 +346,9 @@ def _execute(run: SweepRun, *, progress: Any, verbose: bool) -> SweepOutcome:
                 else:
                     status, grid = fit_tuner(build_tuner(run, plan, runnable, callbacks=_tune_callbacks(run, plan)),
                                              tracker)
-            except stall.SweepStalled as exc:
-                reason = str(exc)
+            except SweepEnded as exc:  # a watch ended it: stalled, or its first trials failed alike
+                reason, ended_by = str(exc), exc.verb
+                keep_trial_files(tracker.trials)  # Tune's last upload of them was skipped
     except MetricNotReportedError as exc:
         reason = str(exc)
         raise
@@ -328,19 +369,20 @@ def _execute(run: SweepRun, *, progress: Any, verbose: bool) -> SweepOutcome:
     return SweepOutcome(
         name=run.spec.name, status=status, best=run.store.best(run.spec.name),
         counts=dict(run.store.counts(run.spec.name)), experiment_path=str(run.experiment_path),
-        store_url=run.store.url_masked, first_error=first_error, plan=plan, reason=reason)
+        store_url=run.store.url_masked, first_error=first_error, plan=plan, reason=reason, ended_by=ended_by)
 
 
 def _live_callbacks(plan: SweepPlan, store: Store, progress: Any, tracker: TrialTracker) -> list[Any]:
     """The driver-side callbacks, all configured from the plan: the store's, the tracker, the view."""
     from hpo.results import StoreCallback
     from hpo.search.engine.progress import ProgressView, resolve_mode
+    from hpo.search.engine.trial_limits import timeout_reason
     from hpo.search.ray_compat.cluster import trial_node_id
 
     live: list[Any] = [
         StoreCallback(store, sweep=plan.name, metric=plan.metric, mode=plan.mode,
                       max_t=plan.stop_cap, time_attr=plan.time_attr,
-                      stop=plan.stop, node_of=trial_node_id),
+                      stop=plan.stop, node_of=trial_node_id, error_of=timeout_reason),
         tracker,
     ]
     if isinstance(progress, ProgressView):
@@ -357,7 +399,10 @@ def _tune_callbacks(run: SweepRun, plan: SweepPlan) -> list[Any]:
         # proxy's key: pass the (picklable, reopened-by-URL) store callback itself instead.
         logger.warning("connected through Ray Client: no live progress view; results reach the store only if "
                        "%s is reachable from the cluster", run.store.url_masked)
-        return [_live_callbacks(plan, run.store, "none", TrialTracker())[0]]
+        from hpo.search.engine.trial_limits import limits_for
+
+        limits = limits_for(run.spec.failures)  # picklable too: the time limits hold on the cluster's side
+        return [_live_callbacks(plan, run.store, "none", TrialTracker())[0], *([limits] if limits else [])]
     return [LiveCallbacks(CALLBACK_KEY)]
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner
-from harness import start_hpo, wait_for
+from harness import run_hpo, start_hpo, wait_for
 
 from hpo.search.cli.main import cli
 
@@ -109,7 +109,8 @@ def test_the_summary_shows_paths_and_errors_with_their_secrets_masked(monkeypatc
     monkeypatch.delenv("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", raising=False)  # the tensorboard line too
     storage = "s3://AKIAEXAMPLE:wJalrXUtnF@bucket/runs"
     best = TrialRecord(sweep="clitoy", trial_id="t0", config={"x": 0.5}, status="completed", best_metric=0.25,
-                       best_iteration=4, last_result={"loss": 0.25}, checkpoint_path=f"{storage}/clitoy/t0/ckpt")
+                       best_iteration=4, last_metric=0.25, iterations=4, last_result={"loss": 0.25},
+                       checkpoint_path=f"{storage}/clitoy/t0/ckpt")
     outcome = SimpleNamespace(name="clitoy", status="finished", best=best, counts={"completed": 1, "error": 1},
                               experiment_path=f"{storage}/clitoy", store_url="sqlite:///s.sqlite?password=***",
                               first_error="Traceback\nOSError: cannot write s3://bucket/runs?secret_key=wJalrXUtnF",
@@ -322,3 +323,65 @@ def test_a_missing_module_of_the_users_own_named_like_an_old_name_is_not_taken_f
     assert result.exit_code == 2, result.output
     assert result.output == ("hpo sweep: trainable 'search:fit': cannot import module 'search' "
                              "(No module named 'search')\n")
+
+
+# A user's trainable reading config["l2"] while the spec searches l_2 (issue 41): the trainable declares
+# nothing, so `hpo validate` passes and only the trials can tell.
+TYPO_TRAINABLE = '''"""Reads a key the spec does not set."""
+
+from ray import tune
+
+
+def train(config):
+    tune.report({"loss": config["l2"]})
+'''
+
+
+def _typo_spec(tmp_path: Path, **over: Any) -> str:
+    (tmp_path / "typo_train.py").write_text(TYPO_TRAINABLE)  # next to the spec: importable from its folder
+    return _write(tmp_path, trainable="typo_train:train", scheduler={"type": "fifo", "max_t": 1},
+                  params={"l_2": {"type": "float", "low": 0.1, "high": 1.0}}, fixed={}, **over)
+
+
+@pytest.mark.integration
+def test_trials_failing_alike_end_the_sweep_fast_with_a_did_you_mean_in_six_lines(
+    ray_session: None, tmp_home: Path, tmp_path: Path
+) -> None:
+    import ray
+
+    from hpo.results import Store
+
+    # One trial at a time, so the run of three is the same however fast the machine is.
+    spec = _typo_spec(tmp_path, name="typo", search={"algorithm": "random", "num_samples": 5, "seed": 0,
+                                                      "max_concurrent": 1},
+                      cluster={"address": ray.get_runtime_context().gcs_address})
+    done = run_hpo("sweep", spec, "-q", cwd=tmp_path)  # the whole console output: no Ray traceback in it
+    reason = ("3 trials in a row failed with KeyError: 'l2' before reporting anything; "
+              "config has no 'l2'; it has 'l_2' (params.l_2)")
+    assert (done.returncode, done.stdout.splitlines(), done.stderr.splitlines()) == (1, [
+        "sweep typo failed: 3 trial(s) (error 3)",
+        f"logs: {tmp_home / 'ray' / 'typo'}",
+        f"tensorboard --logdir {tmp_home / 'ray' / 'typo'}",
+        f"store: sqlite:///{tmp_home / 'store.sqlite'}",
+    ], [
+        f"hpo: sweep typo failed fast: {reason}",
+        "  tracebacks: `hpo trials typo --errors`; fix it, then `hpo resume typo`; "
+        "or set failures.fail_fast: false to run every trial anyway",
+    ])
+    with Store.open(home=tmp_home) as store:
+        assert (store.get_sweep("typo").status, store.get_sweep("typo").reason) == ("failed", reason)
+        errored = store.trials("typo")
+    assert all(t.error.endswith("KeyError: 'l2'") for t in errored)  # the tracebacks are kept...
+    kept = (tmp_home / "ray" / "typo").glob("*/error.txt")  # ...and each trial's error.txt, where logs: says
+    assert sorted(p.parent.name for p in kept) == sorted(f"train_{t.trial_id}" for t in errored)
+
+
+@pytest.mark.integration
+def test_fail_fast_false_runs_every_trial(ray_session: None, tmp_home: Path, tmp_path: Path) -> None:
+    spec = _typo_spec(tmp_path, name="typo-all", search={"algorithm": "random", "num_samples": 4, "seed": 0},
+                      failures={"fail_fast": False})
+    result = CliRunner().invoke(cli, ["sweep", spec, "-q"])
+    assert result.exit_code == 1, result.output
+    assert result.stdout.splitlines()[0] == "sweep typo-all failed: 4 trial(s) (error 4)"
+    assert result.stderr == ("hpo: every trial errored; first error: KeyError: 'l2'\n"
+                             "  tracebacks: `hpo trials typo-all --errors`\n")

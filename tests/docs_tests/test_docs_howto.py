@@ -12,6 +12,7 @@ PAGES = page_names(
     "docs/how-to/confirm-refine.md",
     "docs/how-to/dashboard.md",
     "docs/how-to/develop.md",
+    "docs/how-to/failures.md",
     "docs/how-to/gpus.md",
     "docs/how-to/multi-worker.md",
     "docs/how-to/pbt.md",

@@ -171,6 +171,34 @@ def test_a_failing_trial_is_retried_from_its_checkpoint(
     assert outcome.best.iterations == 4
 
 
+def test_a_trial_that_hangs_is_ended_retried_from_its_checkpoint_and_recorded(
+    ray_session: None, tmp_home: Path, tmp_path: Path, make_spec
+) -> None:
+    """failures.report_timeout under ASHA: the trial that blocks after its second report is ended each
+    time (its process and its child gone), retried once from its checkpoint, then recorded as timed out;
+    the other trial runs to the end (equal losses: ASHA stops neither)."""
+    from toy_limits import hung_runs
+
+    from hpo.results import Store
+
+    spec = make_spec(name="hangs-asha", trainable="toy_limits:hangs_after_two", search={"num_samples": 2},
+                     scheduler={"type": "asha", "max_t": 6, "grace_period": 2, "reduction_factor": 2},
+                     failures={"max_retries": 1, "report_timeout": "4s"},  # a slow restart stays well within
+                     fixed={"max_iter": 6, "out_dir": str(tmp_path)})
+    outcome = run_sweep(spec, progress="none")
+    hung = (tmp_path / "hang.claim").read_text()
+    trials = {t.trial_id: t for t in Store.open().trials("hangs-asha")}
+    assert trials[hung].status == "error"
+    assert trials[hung].error == "timed out: no result for 4 s after iteration 4 (failures.report_timeout)"
+    assert trials[hung].iterations == 4
+    assert [(t.status, t.iterations) for i, t in trials.items() if i != hung] == [("completed", 6)]
+    # It hung at 2, was ended, restarted from its checkpoint at 2, hung at 4 and was ended again.
+    files, alive = hung_runs(tmp_path)
+    assert files == [f"pids-{hung}-2.txt", f"pids-{hung}-4.txt"]
+    assert alive == []
+    assert (outcome.status, outcome.counts["error"], outcome.counts["completed"]) == ("finished", 1, 1)
+
+
 def test_every_trial_errored_fails_the_sweep_with_the_first_error(ray_session: None, tmp_home: Path, make_spec) -> None:
     spec = make_spec(
         name="broken",
