@@ -414,7 +414,10 @@ def cli() -> str:
     from hpo.search.cli.main import cli as group
 
     # A fixed width: click's usage lines otherwise wrap at the terminal's, and the page must not depend on it.
-    root = click.Context(group, info_name="hpo", terminal_width=200, max_content_width=200)
+    # The group's own settings (-h as well as --help), as `hpo` runs with them: click caches each command's
+    # help option once built, so a page built without them would depend on which command ran first.
+    root = click.Context(group, info_name="hpo", **{**group.context_settings, "terminal_width": 200,
+                                                    "max_content_width": 200})
     names = group.list_commands(root)
     parts = [_click_help(group.help or ""), "",
              "| command | what it does |", "|---|---|"]

@@ -318,7 +318,7 @@ def _execute(run: SweepRun, *, progress: Any, verbose: bool) -> SweepOutcome:
         with shared.collect():
             runnable = prepare_trainable(run.spec, run.trainable, from_spec=run.from_spec, storage=str(run.storage))
         live = _live_callbacks(plan, run.store, progress, tracker)
-        if run.restore is not None and run.restore.get("restart_errored"):  # a rerun replaces its errored row
+        if run.restore is not None:  # a trial run again under a new id replaces its stored row
             live.append(RestartLedger(run.store, sweep=run.spec.name))
         live += tracking.tracker_callbacks(run.spec, plan)  # after the store's: it has each result first
         if (limits := trial_limits.limits_for(run.spec.failures)) is not None:  # ends a hung trial, Tune retries it

@@ -48,6 +48,39 @@ def test_a_ledger_leaves_rows_already_replaced_alone(tmp_path: Path) -> None:
     assert {t.trial_id: t.replaced_by for t in store.trials("s", replaced=True)} == {"e1": "n1"}
 
 
+def test_a_trial_drawn_afresh_replaces_a_row_that_rays_saved_state_never_held(tmp_path: Path) -> None:
+    """A sweep ended at once (fail-fast) before Ray saved its last trials: on resume the searcher draws new
+    ones in their place, and each replaces one such row (errored, or left running), oldest first."""
+    store = Store.open(home=tmp_path / "runs")
+    fill_sweep(store, "s", yaml.safe_dump(SPEC), {
+        "e1": ({"x": 0.1}, [], "error"),    # Ray restores it under its own id
+        "e2": ({"x": 0.2}, [], "error"),    # never saved by Ray
+        "r1": ({"x": 0.3}, [], "running"),  # never saved by Ray, left running when the sweep ended
+        "c1": ({"x": 0.9}, [1.0], "complete"),
+    }, status="failed")
+    ledger = RestartLedger(store, sweep="s")
+    restored = [FakeTrial("e1", {"x": 0.1}), FakeTrial("c1", {"x": 0.9})]
+    ledger.on_step_begin(0, restored)
+    for trial in (restored[0], FakeTrial("n1", {"x": 0.7}), FakeTrial("n2", {"x": 0.8}), FakeTrial("n3", {"x": 0.6})):
+        ledger.on_trial_start(0, [*restored, trial], trial)
+    marks = {t.trial_id: t.replaced_by for t in store.trials("s", replaced=True)}
+    assert marks == {"e1": None, "e2": "n1", "r1": "n2", "c1": None}
+    assert sorted(t.trial_id for t in store.trials("s")) == ["c1", "e1"]  # n1..n3 have no rows yet here
+
+
+def test_a_restarted_trial_keeps_its_own_row_before_a_fresh_trial_takes_one(tmp_path: Path) -> None:
+    store = Store.open(home=tmp_path / "runs")
+    fill_sweep(store, "s", yaml.safe_dump(SPEC), {
+        "e1": ({"x": 0.1}, [], "error"), "e2": ({"x": 0.2}, [], "error")}, status="failed")
+    ledger = RestartLedger(store, sweep="s")
+    reset = FakeTrial("n1", {"x": 0.2})  # Ray restarted e2 as n1; e1 it never saved
+    ledger.on_step_begin(0, [reset])
+    fresh = FakeTrial("n2", {"x": 0.5})
+    for trial in (fresh, reset):  # the fresh trial starts first: it must not take e2, n1's own row
+        ledger.on_trial_start(0, [reset, fresh], trial)
+    assert {t.trial_id: t.replaced_by for t in store.trials("s", replaced=True)} == {"e1": "n2", "e2": "n1"}
+
+
 # ------------------------------------------------------------------ the spec's file
 @pytest.fixture
 def started(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Store, Path]:

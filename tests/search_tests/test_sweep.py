@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -97,7 +98,8 @@ def test_a_met_stop_criterion_is_completed_not_stopped_early(ray_session: None, 
 
 
 def test_a_trainable_from_a_module_only_the_driver_can_import(
-    ray_session: None, tmp_home: Path, tmp_path: Path, make_spec, monkeypatch: pytest.MonkeyPatch
+    ray_session: None, tmp_home: Path, tmp_path: Path, make_spec, monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
 ) -> None:
     src = tmp_path / "user_code"
     (src / "mylab").mkdir(parents=True)
@@ -115,6 +117,10 @@ def test_a_trainable_from_a_module_only_the_driver_can_import(
         )
     )
     monkeypatch.syspath_prepend(str(src))
+    # The driver imports mylab from src: none from before, and none left for a later test (a docs page has its own).
+    request.addfinalizer(lambda: [sys.modules.pop(m) for m in list(sys.modules) if m.partition(".")[0] == "mylab"])
+    for name in [m for m in sys.modules if m.partition(".")[0] == "mylab"]:
+        monkeypatch.delitem(sys.modules, name)
     spec = make_spec(
         name="usermod",
         trainable="mylab.train:run",
