@@ -76,7 +76,9 @@ def ls_command(home: str | None, store_url: str | None) -> None:
             parts = [f"{n} {_STATUS_SHORT[s]}" for s, n in sweep.counts.items() if n]
             trials = f"{sweep.num_trials}" + (f": {', '.join(parts)}" if parts else "")
             best_text = "—" if best is None else f"{sweep.metric} {format_number(best.last_metric)} ({sweep.mode})"
-            cost = sweep_cost(sweep, store.trials(sweep.name), yaml.safe_load(sweep.spec_yaml or "") or {})
+            # Every trial that ran cost, a replaced one too (as the report and the dashboard count it).
+            ran = store.trials(sweep.name, replaced=True)
+            cost = sweep_cost(sweep, ran, yaml.safe_load(sweep.spec_yaml or "") or {})
             rows.append((sweep.name, _status(sweep.shown_status), trials, best_text, _when(sweep.started),
                          format_duration(sweep.duration_s), format_hours(cost.cpu_hours),
                          format_hours(cost.gpu_hours) + cost.gpu_note))

@@ -111,3 +111,15 @@ def test_a_lost_sweeps_duration_and_cost_stop_at_its_last_heartbeat_everywhere(l
     # The sweep's row: name, status, ..., duration, CPU-h (whatever the table's borders).
     row = next(line for line in shown.output.splitlines() if "10m 00s" in line)
     assert re.search(r"\blost\b.*\blost\b.*\b10m 00s\b.*\b0\.2\b", row), shown.output
+
+
+def test_hpo_ls_counts_the_cost_of_a_replaced_trial_as_the_report_does(lost_store: Store) -> None:
+    """A trial replaced by a later run (resume --restart-errored) is not one of the sweep's trials, but it ran."""
+    from hpo.search.cli.main import cli
+
+    lost_store.mark_replaced("lost", {"a": "a2"})
+    doc = json.loads(export_report("lost", fmt="json", store=lost_store).read_text())
+    assert doc["cost"]["cpu_hours"] == pytest.approx(0.2)  # a's 180 s still cost
+    shown = CliRunner().invoke(cli, ["ls", "--home", str(lost_store.home)], env={"COLUMNS": "200", "NO_COLOR": "1"})
+    row = next(line for line in shown.output.splitlines() if "10m 00s" in line)
+    assert re.search(r"\b10m 00s\b\W+0\.2\b", row), shown.output
