@@ -169,13 +169,17 @@ def test_sigkilled_sweep_resumes_and_finishes_each_trial_once(
     lost = [t for t in trials if t.status != "completed"]
     assert len(done) == 4 and len({t.trial_id for t in done}) == 4
     assert all(t.iterations == 6 for t in done)
-    # Trials the driver started after the Tune state it resumed from are recorded as lost, not left running.
+    # Trials the driver started after the Tune state it resumed from are recorded as lost, not left running,
+    # and each is replaced by a trial the searcher drew in its place: the sweep counts its 4 trials.
+    assert not lost
+    replaced = [t for t in store.trials("killed", replaced=True) if t.replaced_by is not None]
     if stale == "stale-tune":
         # Those with a row at the kill; a trial Tune had only queued has none to mark.
-        assert {t.trial_id for t in lost} == started_at_kill - restored_trials(experiment).ids
-        assert all(t.status == "error" and t.error == LOST_TRIAL_ERROR for t in lost)
+        assert {t.trial_id for t in replaced} == started_at_kill - restored_trials(experiment).ids
+        assert all(t.status == "error" and t.error == LOST_TRIAL_ERROR for t in replaced)
+        assert {t.replaced_by for t in replaced} <= {t.trial_id for t in done}
     else:
-        assert not lost
+        assert not replaced
     for t in done:
         iterations = list(store.history(t.trial_id)["training_iteration"])
         assert sorted(iterations) == [1, 2, 3, 4, 5, 6], t.trial_id
