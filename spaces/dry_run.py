@@ -72,7 +72,8 @@ def dry_run_report(spec: SweepSpec | dict[str, Any] | str, *, samples: int = 5, 
         f"  failures    max_retries {spec.failures.max_retries}, on_oom {spec.failures.on_oom}"
         + "".join(f", {key} {duration_text(value)}" for key, value in (
             ("trial_timeout", spec.failures.trial_timeout), ("report_timeout", spec.failures.report_timeout))
-            if value is not None),
+            if value is not None)
+        + ("" if spec.failures.fail_fast else ", fail_fast off (every trial runs, however the first ones fail)"),
     ]
     if spec.stop:
         lines.append("  stop        " + ", ".join(f"{k} >= {_num(v)}" for k, v in spec.stop.items()))

@@ -67,3 +67,12 @@ def test_the_dry_run_shows_the_limits_set(base: dict[str, Any]) -> None:
     base["failures"] = {"max_retries": 1, "report_timeout": 600}
     line = next(s for s in dry_run_report(parse_spec(base)).splitlines() if s.startswith("  failures"))
     assert line.endswith("max_retries 1, on_oom fail, report_timeout 10m")
+
+
+def test_the_dry_run_says_when_fail_fast_is_off(base: dict[str, Any]) -> None:
+    from hpo.spaces import dry_run_report
+
+    base["failures"] = {"fail_fast": False}
+    line = next(s for s in dry_run_report(parse_spec(base)).splitlines() if s.startswith("  failures"))
+    assert line == ("  failures    max_retries 0, on_oom fail, "
+                    "fail_fast off (every trial runs, however the first ones fail)")
