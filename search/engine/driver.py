@@ -20,7 +20,8 @@ from hpo.results import HEARTBEAT_EVERY_S, HEARTBEAT_STALE_S, Store, StoreError,
 from hpo.search.cluster.watch import attach_sweep
 from hpo.search.errors import SweepInputError
 
-__all__ = ["JOB_ADDRESS_ENV", "JOB_ID_ENV", "Heartbeat", "check_not_running", "driver_alive", "this_host"]
+__all__ = ["JOB_ADDRESS_ENV", "JOB_ID_ENV", "Heartbeat", "check_not_running", "driver_alive", "driver_where",
+           "this_host"]
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +58,12 @@ def driver_alive(record: SweepRecord) -> bool:
     return True
 
 
+def driver_where(record: SweepRecord) -> str:
+    """Where the sweep's driver runs, for a line that refuses to touch a live sweep: ``pid N on HOST[, Ray job J]``."""
+    where = f"pid {record.driver_pid} on {record.driver_host}"
+    return f"{where}, Ray job {record.job_id}" if record.job_id else where
+
+
 def check_not_running(record: SweepRecord) -> None:
     """Refuse to resume (or re-submit) a sweep whose driver is still alive, saying how to stop it.
 
@@ -65,12 +72,9 @@ def check_not_running(record: SweepRecord) -> None:
     """
     if not driver_alive(record):
         return
-    where = f"pid {record.driver_pid} on {record.driver_host}"
-    if record.job_id:
-        where += f", Ray job {record.job_id}"
     raise SweepInputError(
-        f"sweep {record.name!r} is still running ({where}, heartbeat {record.heartbeat_age_s:.0f} s ago); "
-        f"stop it with `hpo stop {record.name}`, then resume it")
+        f"sweep {record.name!r} is still running ({driver_where(record)}, "
+        f"heartbeat {record.heartbeat_age_s:.0f} s ago); stop it with `hpo stop {record.name}`, then resume it")
 
 
 class Heartbeat:

@@ -16,8 +16,8 @@ from pathlib import Path
 from hpo.results import Store, SweepRecord, TrialNotFoundError
 from hpo.results.store.removal import Removed
 from hpo.search.cluster import storage
-from hpo.search.engine.driver import driver_alive
-from hpo.search.engine.store import storage_of
+from hpo.search.engine.driver import driver_alive, driver_where
+from hpo.search.engine.store import extension_uris, storage_of
 from hpo.search.errors import SweepInputError
 
 __all__ = ["RemovalPlan", "plan_removal", "remove"]
@@ -48,12 +48,8 @@ class RemovalPlan:
 def _folders(record: SweepRecord, home: Path) -> tuple[str, ...]:
     """The sweep's experiment folders that exist: ``<storage>/<name>``, then ``<name>-ext1``, ``-ext2``..."""
     where = storage_of(record, home)
-    found = [uri for uri in (storage.experiment_uri(where, record.name),) if storage.exists(uri)]
-    k = 1
-    while storage.exists(uri := storage.experiment_uri(where, f"{record.name}-ext{k}")):
-        found.append(uri)
-        k += 1
-    return tuple(found)
+    first = storage.experiment_uri(where, record.name)
+    return (*([first] if storage.exists(first) else []), *extension_uris(where, record.name))
 
 
 def plan_removal(store: Store, name: str, *, home: Path, trial_ids: tuple[str, ...] = (),
@@ -68,11 +64,8 @@ def plan_removal(store: Store, name: str, *, home: Path, trial_ids: tuple[str, .
     """
     record = store.get_sweep(name)
     if driver_alive(record):
-        where = f"pid {record.driver_pid} on {record.driver_host}"
-        if record.job_id:
-            where += f", Ray job {record.job_id}"
-        raise SweepInputError(f"sweep {name!r} is still running ({where}); stop it with `hpo stop {name}`, "
-                              "then remove it")
+        raise SweepInputError(f"sweep {name!r} is still running ({driver_where(record)}); stop it with "
+                              f"`hpo stop {name}`, then remove it")
     if trial_ids and files:
         raise SweepInputError("--files removes a whole sweep's Ray files; with --trials only the trials' rows "
                               "are removed (leave out --files)")

@@ -16,7 +16,7 @@ from hpo.search.cluster import storage
 from hpo.search.errors import SweepExistsError
 from hpo.spaces import SweepSpec
 
-__all__ = ["check_name_free", "free_name", "open_store", "spec_of", "storage_of"]
+__all__ = ["check_name_free", "extension_uris", "free_name", "open_store", "spec_of", "storage_of"]
 
 
 def open_store(store: Store | str | None, home: Path) -> Store:
@@ -24,6 +24,15 @@ def open_store(store: Store | str | None, home: Path) -> Store:
     if store is None or isinstance(store, str):
         return Store.open(store, home=home)
     return store
+
+
+def extension_uris(where: str | Path, name: str) -> list[str]:
+    """The experiment folders of sweep ``name``'s extensions in storage ``where`` that exist: ``<name>-ext1``,
+    ``<name>-ext2``... up to the first missing one (``hpo extend`` adds the next; ``hpo rm --files`` takes them)."""
+    found: list[str] = []
+    while storage.exists(uri := storage.experiment_uri(where, f"{name}-ext{len(found) + 1}")):
+        found.append(uri)
+    return found
 
 
 def free_name(store: Store, base: str) -> str:

@@ -31,7 +31,7 @@ from hpo.search.engine.driver import Heartbeat, check_not_running
 from hpo.search.engine.planning import plan_sweep
 from hpo.search.engine.restarts import RestartLedger
 from hpo.search.engine.spec_source import changed_spec_note, spec_file_record
-from hpo.search.engine.store import check_name_free, open_store, spec_of, storage_of
+from hpo.search.engine.store import check_name_free, extension_uris, open_store, spec_of, storage_of
 from hpo.search.engine.tuner import SweepRun, build_tuner, fit_restored, fit_tuner, ray_client
 from hpo.search.engine.warm_start import evaluated_points, warm_start_points
 from hpo.search.errors import MetricNotReportedError, SweepInputError
@@ -261,9 +261,7 @@ def extend_sweep(
         evaluated = evaluated_points(spec, store_obj, sweep=name)
         logger.warning("%s", evaluated.summary(what="extend"))
     where = storage_of(record, home_path)
-    k = 1
-    while storage.exists(storage.experiment_uri(where, f"{name}-ext{k}")):
-        k += 1
+    k = len(extension_uris(where, name)) + 1
     before = SweepPlan.from_dict(record.plan) if record.plan else None
     extension = replace(plan, trials=plan.trials + (before.trials if before else len(earlier)),
                         budget_full=plan.budget_full + (before.budget_full if before else 0),
