@@ -56,7 +56,7 @@ def dry_run_report(spec: SweepSpec | dict[str, Any] | str, *, samples: int = 5, 
     where = f"{spec.source}, " if spec.source else ""
     lines = [
         f"Sweep {spec.name}  ({where}spec {spec.spec_hash()})",
-        f"  trainable   {spec.trainable}; "
+        f"  trainable   {spec.trainable_label}; "
         + (f"metric {spec.metric} ({spec.mode})" if len(budget.objectives) == 1 else
            "objectives " + ", ".join(f"{m} ({d})" for m, d in budget.objectives) + ": the answer is a Pareto set"),
         f"  search      {s.algorithm}" + (f" ({s.sampler} sampler)" if s.sampler else "")

@@ -10,6 +10,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_serializer, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from hpo.spaces.command import CommandSpec
 from hpo.spaces.durations import DURATION_RULE, duration_seconds, duration_text
 from hpo.spaces.params import node_to_data
 
@@ -203,7 +204,9 @@ class SweepSpec(_Section):
     """A whole sweep: what to run, what to search, how to schedule it."""
 
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", description="Sweep name: key in the store.")
-    trainable: str = Field(description='Registry name ("cifar") or import path "pkg.module:function".')
+    trainable: str | CommandSpec = Field(
+        description='Registry name ("cifar"), import path "pkg.module:function", or a mapping with command: '
+                    '(an existing script run as each trial).')
     metric: str = Field(min_length=1, description="The reported metric to optimise.")
     mode: Literal["min", "max"] = Field(description="Minimise or maximise the metric.")
     metrics: list[ObjectiveSpec] | None = Field(
@@ -247,6 +250,16 @@ class SweepSpec(_Section):
         if self.metrics:
             return tuple((m.name, m.mode) for m in self.metrics)
         return ((self.metric, self.mode),)
+
+    @property
+    def command(self) -> CommandSpec | None:
+        """The command trainable (an existing script run as each trial), or None for a Python trainable."""
+        return self.trainable if isinstance(self.trainable, CommandSpec) else None
+
+    @property
+    def trainable_label(self) -> str:
+        """The trainable in one line: ``cifar``, ``pkg.mod:fn`` or ``command: python train.py ...``."""
+        return self.trainable.label() if isinstance(self.trainable, CommandSpec) else self.trainable
 
     @property
     def source(self) -> str | None:

@@ -265,7 +265,7 @@ def build_plan(spec: SweepSpec | dict[str, Any] | str, *, slots: int | None = No
         mutations = tuple(n for n in can if sched.mutate is None or n in sched.mutate)
     return SweepPlan(
         name=spec.name,
-        trainable=spec.trainable,
+        trainable=spec.trainable_label,
         metric=spec.metric,
         mode=spec.mode,
         trials=trials,

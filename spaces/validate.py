@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from hpo.spaces.command import CommandSpec, command_shape_problems, metric_source_problems
 from hpo.spaces.errors import SpecError
 from hpo.spaces.models import (
     ClusterSpec,
@@ -37,7 +38,8 @@ _SECTIONS: dict[str, type[BaseModel]] = {
 }
 _MISSING = {
     "name": "required: the sweep's name, its key in the results store (e.g. name: cifar10-asha)",
-    "trainable": 'required: a registry name such as cifar, or an import path "package.module:function"',
+    "trainable": 'required: a registry name such as cifar, an import path "package.module:function", '
+                 "or a mapping with command: (a script to run)",
     "metric": "required: the reported value to optimise (e.g. metric: val_loss), "
               "or several objectives in metrics: [{name: ..., mode: ...}, ...]",
     "mode": "required: min or max",
@@ -218,6 +220,34 @@ def _exploit_checks(scheduler: SchedulerSpec, search: SearchSpec | None, params:
     return problems
 
 
+def _command_trainable(raw: Any, problems: list[tuple[str, str]]) -> CommandSpec | None:
+    """A ``trainable:`` mapping checked on its own, its problems under ``trainable.*``; None when it has any."""
+    found: list[tuple[str, str]] = []
+    try:
+        spec = CommandSpec.model_validate(raw)
+    except ValidationError as exc:
+        _collect(exc, "trainable", CommandSpec, found)
+        spec = None
+    if spec is not None:
+        found += command_shape_problems(spec)
+    problems += found
+    return None if found else spec
+
+
+def _needed_metrics(head: dict[str, Any], scheduler: SchedulerSpec | None) -> list[tuple[str, str]]:
+    """``(path, name)`` of every metric the sweep reads: its objectives, then ``scheduler.metric``."""
+    needed: list[tuple[str, str]] = []
+    metrics = head.get("metrics")
+    if isinstance(metrics, list):
+        needed += [(f"metrics[{i}].name", m["name"]) for i, m in enumerate(metrics)
+                   if isinstance(m, dict) and isinstance(m.get("name"), str)]
+    elif isinstance(head.get("metric"), str):
+        needed.append(("metric", head["metric"]))
+    if scheduler is not None and scheduler.metric is not None:
+        needed.append(("scheduler.metric", scheduler.metric))
+    return needed
+
+
 def _well_formed_name(name: Any, problems: list[tuple[str, str]]) -> str | None:
     """The spec's sweep name when nothing is wrong with it (for a name clash reported beside the problems)."""
     if not isinstance(name, str) or any(path == "name" for path, _ in problems):
@@ -267,6 +297,16 @@ def parse_spec(data: Any, *, source: str | None = None) -> SweepSpec:
     for key in ("stop", "fixed"):
         if key in head and not isinstance(head[key], dict):
             problems.append((key, f"must be a mapping, got {head.pop(key)!r}"))
+    trainable_bad = False
+    if isinstance(head.get("trainable"), dict):
+        command = _command_trainable(head["trainable"], problems)
+        trainable_bad = command is None
+        if command is not None:
+            head["trainable"] = command
+    elif "trainable" in head and not isinstance(head["trainable"], str):
+        problems.append(("trainable", 'must be a registry name, "package.module:function", or a mapping with '
+                                      f"command: (a script to run), got {head['trainable']!r}"))
+        trainable_bad = True
     try:
         spec = SweepSpec.model_validate({**head, **sections, "params": params})
     except ValidationError as exc:
@@ -274,9 +314,13 @@ def parse_spec(data: Any, *, source: str | None = None) -> SweepSpec:
         _collect(exc, "", SweepSpec, found)
         if "metrics" in head:  # metric/mode come from metrics[0]: report the problem there, once
             found = [(path, msg) for path, msg in found if path not in ("metric", "mode")]
+        if trainable_bad:  # already reported under trainable.*
+            found = [(path, msg) for path, msg in found if path != "trainable" and not path.startswith("trainable.")]
         problems += [(re.sub(r"^metrics\.(\d+)", r"metrics[\1]", path), msg) for path, msg in found]
         spec = None
     checked = {**sections, **{k: v for k, v in partial.items() if v is not None}}
+    if isinstance(head.get("trainable"), CommandSpec):
+        problems += metric_source_problems(head["trainable"], _needed_metrics(head, checked.get("scheduler")))
     problems += _cross_checks(head, checked, params)
     problems += _ranking_checks(checked.get("scheduler"), data.get("scheduler"), head)
     problems += objective_problems(head, checked)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from typing import Any
 
 from hpo.results.formatting import error_summary, format_duration, format_hours
@@ -33,6 +34,7 @@ __all__ = [
     "replaced_rows",
     "summary_rows",
     "top_table",
+    "trainable_text",
 ]
 
 LINEAGE_NOTE = ("PBT's exploits: a trial in the bottom quantile copied the checkpoint of one in the top "
@@ -59,6 +61,14 @@ def fmt(value: Any) -> str:
     return str(value)
 
 
+def trainable_text(trainable: Any) -> Any:
+    """A spec's trainable in one line: a name as written, a command trainable as ``command: python train.py ...``."""
+    if isinstance(trainable, dict) and "command" in trainable:
+        command = trainable["command"]
+        return "command: " + (shlex.join(str(t) for t in command) if isinstance(command, list) else str(command))
+    return trainable
+
+
 def _kv(mapping: dict[str, Any], keys: list[str]) -> str:
     parts = [f"{k}={fmt(mapping[k])}" for k in keys if k in mapping and mapping[k] is not None]
     return ", ".join(parts) if parts else "—"
@@ -82,7 +92,7 @@ def summary_rows(data: ReportData) -> list[tuple[str, str]]:
         ("Status", sweep.shown_status),  # "lost": its driver died unannounced
         ("Trials", counts_text(data.counts) + _replaced_suffix(data)),
         ("Metric", f"{sweep.metric} ({sweep.mode})"),
-        ("Trainable", fmt(data.spec.get("trainable"))),
+        ("Trainable", fmt(trainable_text(data.spec.get("trainable")))),
         ("Searcher", _kv(search, ["algorithm", "num_samples", "max_concurrent", "seed"])),
         ("Scheduler", _kv(scheduler, ["type", "max_t", "grace_period", "reduction_factor", "time_attr"])
          + (f"; ranks by {fmt(scheduler['metric'])} ({fmt(scheduler.get('mode'))})" if scheduler.get("metric")

@@ -51,7 +51,8 @@ def import_paths(spec: SweepSpec) -> Iterator[None]:
 
 
 def _name(spec: SweepSpec) -> str:
-    return f"the {spec.trainable} trainable" if ":" not in spec.trainable else f"trainable {spec.trainable}"
+    label = spec.trainable_label
+    return f"the {label} trainable" if isinstance(spec.trainable, str) and ":" not in label else f"trainable {label}"
 
 
 def _show(value: Any) -> str:

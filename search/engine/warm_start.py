@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hpo.results import Store, SweepNotFoundError, best_first
+from hpo.results.report.sections import trainable_text
 from hpo.search.errors import SweepInputError
 from hpo.spaces import SweepSpec
 from hpo.spaces.points import point_from_config, point_problems
@@ -69,7 +70,7 @@ def evaluated_points(spec: SweepSpec, store: Store, *, sweep: str, top_k: int | 
     return EvaluatedPoints(source=sweep, points=points, values=values, considered=len(ranked), dropped=dropped)
 
 
-def _trainable_of(spec_yaml: str | None) -> str | None:
+def _trainable_of(spec_yaml: str | None) -> Any:
     import yaml
 
     try:
@@ -95,9 +96,10 @@ def warm_start_points(spec: SweepSpec, store: Store) -> EvaluatedPoints | None:
         raise SweepInputError(f"search.warm_start.sweep: no sweep {warm.sweep!r} in {store.url_masked}; "
                               "`hpo ls` lists the sweeps") from None
     trainable = _trainable_of(record.spec_yaml)
-    if trainable is not None and trainable != spec.trainable:
-        raise SweepInputError(f"search.warm_start.sweep: sweep {warm.sweep!r} ran trainable {trainable}, this one "
-                              f"runs {spec.trainable}; warm start only from a sweep of the same trainable")
+    if trainable is not None and trainable != spec.to_dict()["trainable"]:
+        raise SweepInputError(f"search.warm_start.sweep: sweep {warm.sweep!r} ran trainable "
+                              f"{trainable_text(trainable)}, this one runs {spec.trainable_label}; warm start only "
+                              "from a sweep of the same trainable")
     if (record.metric, record.mode) != (spec.metric, spec.mode):
         raise SweepInputError(f"search.warm_start.sweep: sweep {warm.sweep!r} optimised {record.metric} "
                               f"({record.mode}), this one {spec.metric} ({spec.mode}); warm start only from a sweep "
