@@ -94,13 +94,15 @@ def _model_table(model: type, prefix: str) -> str:
 
 
 def _sections() -> list[tuple[str, type]]:
-    from hpo.spaces import models
+    from hpo.spaces import command, models
 
     return [("", models.SweepSpec), ("search.", models.SearchSpec), ("search.warm_start.", models.WarmStartSpec),
             ("metrics[].", models.ObjectiveSpec), ("scheduler.", models.SchedulerSpec),
             ("resources.", models.ResourcesSpec), ("failures.", models.FailuresSpec),
             ("cluster.", models.ClusterSpec), ("tracking.", models.TrackingSpec), ("tracking.wandb.", models.WandbSpec),
-            ("tracking.mlflow.", models.MlflowSpec), ("confirm.", models.ConfirmSpec)]
+            ("tracking.mlflow.", models.MlflowSpec), ("confirm.", models.ConfirmSpec),
+            ("trainable.", command.CommandSpec), ("trainable.metrics.", command.MetricSourcesSpec),
+            ("trainable.metrics.tensorboard.", command.TensorboardSourceSpec)]
 
 
 def spec() -> str:

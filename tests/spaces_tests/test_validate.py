@@ -45,7 +45,8 @@ def _problems(data: Any) -> list[tuple[str, str]]:
 def test_required_fields_say_what_to_write() -> None:
     assert _problems({"params": {"lr": {"type": "float", "low": 0.1, "high": 1.0}}}) == [
         ("name", "required: the sweep's name, its key in the results store (e.g. name: cifar10-asha)"),
-        ("trainable", 'required: a registry name such as cifar, or an import path "package.module:function"'),
+        ("trainable", 'required: a registry name such as cifar, an import path "package.module:function", '
+                      "or a mapping with command: (a script to run)"),
         ("metric", "required: the reported value to optimise (e.g. metric: val_loss), "
                    "or several objectives in metrics: [{name: ..., mode: ...}, ...]"),
         ("mode", "required: min or max"),
