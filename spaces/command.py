@@ -96,6 +96,10 @@ class CommandSpec(_Section):
     def _duration_text(self, seconds: float) -> str:
         return duration_text(seconds)
 
+    def tokens(self) -> list[str]:
+        """The command as argv tokens, {placeholders} unfilled (see :func:`command_tokens`)."""
+        return command_tokens(self.command)
+
     def label(self) -> str:
         """One line naming it, for the dry run, ``hpo ls`` and reports: ``command: python train.py ...``."""
         text = self.command if isinstance(self.command, str) else shlex.join(self.command)

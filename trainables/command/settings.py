@@ -11,10 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from hpo.spaces import SweepSpec
+from typing import Any
 
 __all__ = ["BUILTIN_PLACEHOLDERS", "CommandSettings", "TrialPaths"]
 
@@ -56,14 +53,13 @@ class CommandSettings:
     sweep: str = ""
 
     @classmethod
-    def from_spec(cls, spec: SweepSpec, *, spec_dir: str | Path) -> CommandSettings:
-        """The settings of ``spec``'s command trainable, its paths resolved against ``spec_dir``.
+    def from_spec(cls, spec: Any, *, spec_dir: str | Path) -> CommandSettings:
+        """The settings of ``spec``'s command trainable (a ``hpo.spaces.SweepSpec``: ``trainables`` does not
+        import ``spaces``, so it is read by its attributes), its paths resolved against ``spec_dir``.
 
         Raises:
             ValueError: ``spec`` has no command trainable.
         """
-        from hpo.spaces.command import command_tokens
-
         command = spec.command
         if command is None:
             raise ValueError(f"sweep {spec.name!r} runs {spec.trainable_label}, not a command")
@@ -72,7 +68,7 @@ class CommandSettings:
             required.append(spec.scheduler.metric)
         board = command.metrics.tensorboard
         return cls(
-            tokens=tuple(command_tokens(command.command)),
+            tokens=tuple(command.tokens()),
             args=command.args,
             cwd=command.cwd,
             spec_dir=str(Path(spec_dir).resolve()),
