@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from hpo.spaces.durations import duration_text
@@ -40,13 +41,35 @@ def _round(value: Any) -> Any:
     return value
 
 
-def dry_run_report(spec: SweepSpec | dict[str, Any] | str, *, samples: int = 5, plan: SweepPlan | None = None) -> str:
+def _command_details(spec: SweepSpec) -> str:
+    """`` (args flags; metrics lines, 2 regexes, tensorboard logs/; stop_grace 10s)`` for a command, else ``""``."""
+    command = spec.command
+    if command is None:
+        return ""
+    sources = command.metrics
+    read = (["lines"] if sources.lines else []) + (
+        [f"{len(sources.regex)} regex{'es' if len(sources.regex) > 1 else ''}"] if sources.regex else []) + (
+        [f"tensorboard {sources.tensorboard.dir.rstrip('/')}/"] if sources.tensorboard is not None else [])
+    where = "" if command.cwd == "trial" else f"; cwd {command.cwd}"
+    return (f" (args {command.args}; metrics {', '.join(read)}{where}; "
+            f"stop_grace {duration_text(command.stop_grace)})")
+
+
+def dry_run_report(
+    spec: SweepSpec | dict[str, Any] | str,
+    *,
+    samples: int = 5,
+    plan: SweepPlan | None = None,
+    command_of: Callable[[dict[str, Any]], str] | None = None,
+) -> str:
     """The ``hpo sweep --dry-run`` text: spec summary, trial budget, sample configs. Starts no Ray.
 
     Args:
         spec: The spec; or a dict / YAML file's path, validated first (``spaces.spec_input.as_spec``).
         samples: How many sample configs to draw.
         plan: The spec's plan (default: built from the spec alone, capacity unknown).
+        command_of: For a command trainable: a sample config's command line, printed under it after
+            ``$ `` (``spaces`` does not know the argv rule; ``hpo.search.engine.preview`` passes it).
     """
     from hpo.spaces.spec_input import as_spec  # here: it imports validate, which may come to need the plan
 
@@ -56,7 +79,7 @@ def dry_run_report(spec: SweepSpec | dict[str, Any] | str, *, samples: int = 5, 
     where = f"{spec.source}, " if spec.source else ""
     lines = [
         f"Sweep {spec.name}  ({where}spec {spec.spec_hash()})",
-        f"  trainable   {spec.trainable_label}; "
+        f"  trainable   {spec.trainable_label}{_command_details(spec)}; "
         + (f"metric {spec.metric} ({spec.mode})" if len(budget.objectives) == 1 else
            "objectives " + ", ".join(f"{m} ({d})" for m, d in budget.objectives) + ": the answer is a Pareto set"),
         f"  search      {s.algorithm}" + (f" ({s.sampler} sampler)" if s.sampler else "")
@@ -99,5 +122,8 @@ def dry_run_report(spec: SweepSpec | dict[str, Any] | str, *, samples: int = 5, 
                      f"({budget.budget_expected / budget.budget_full:.2f}x)")
     configs = sample_configs(spec, samples)
     lines.append(f"Sample configs ({len(configs)}, seed {s.seed})")
-    lines += [f"  {i}. {json.dumps(_round(c), default=str)}" for i, c in enumerate(configs, 1)]
+    for i, config in enumerate(configs, 1):
+        lines.append(f"  {i}. {json.dumps(_round(config), default=str)}")
+        if command_of is not None:
+            lines.append(f"     $ {command_of(config)}")
     return "\n".join(lines)

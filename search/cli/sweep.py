@@ -54,7 +54,7 @@ def sweep(
     if dry_run:
         from hpo.search.engine.checks import check_spec
         from hpo.search.engine.planning import plan_sweep
-        from hpo.spaces import dry_run_report
+        from hpo.search.engine.preview import dry_run_report
 
         check_spec(spec)
         click.echo(dry_run_report(spec, samples=samples, plan=plan_sweep(spec)))

@@ -67,9 +67,17 @@ def _check_parent(record: SweepRecord, spec: SweepSpec, *, top: int, seeds: int)
 
 
 def _check_seed_key(spec: SweepSpec, trainable: Any) -> None:
-    """The trainable must take a ``seed``: declared in its contract, or set by the parent spec."""
+    """The trainable must take a ``seed``: declared in its contract, or set by the parent spec. A command
+    takes it as its other params (``--seed=3``), except with ``args: none``, where only a ``{seed}``
+    placeholder passes it."""
     from hpo import trainables
     from hpo.search.engine.checks import import_paths
+
+    if trainable is None and spec.command is not None:
+        if spec.command.args == "none" and SEED_KEY not in _placeholders(spec):
+            raise SweepInputError(f"trainable.command: confirm re-runs each config with fresh seeds, and args: none "
+                                  f"passes only placeholders: add {{{SEED_KEY}}} to the command, or use args: flags")
+        return
 
     with import_paths(spec):
         contract = trainables.contract_of(trainable if trainable is not None else spec.trainable)
@@ -83,6 +91,20 @@ def _check_seed_key(spec: SweepSpec, trainable: Any) -> None:
         raise SweepInputError(f"trainable {shown} declares no config keys and sweep {spec.name!r} set no "
                               f"{SEED_KEY!r}; confirm re-runs each config with fresh seeds, so the trainable must take "
                               f"{SEED_KEY!r} (declare it, or set fixed.{SEED_KEY} in the sweep)")
+
+
+def _placeholders(spec: SweepSpec) -> list[str]:
+    """The ``{names}`` a command trainable's command uses (none for a stray brace: check_spec says why)."""
+    from hpo.spaces.command import command_tokens
+    from hpo.trainables.command.argv import split_placeholders
+
+    names: list[str] = []
+    for token in command_tokens(spec.command.command) if spec.command is not None else []:
+        try:
+            names += [part[0] for part in split_placeholders(token) if isinstance(part, tuple)]
+        except ValueError:
+            continue
+    return names
 
 
 def _candidates(trials: list[TrialRecord], mode: str, top: int, name: str) -> list[TrialRecord]:

@@ -26,7 +26,7 @@ from hpo.spaces import ChoiceParam, FloatParam, GridParam, IntParam, Pow2Param, 
 from hpo.spaces.params import did_you_mean
 from hpo.trainables import ConfigKey, Contract, key_problem
 
-__all__ = ["check_spec", "contract_problems", "exploit_problems", "import_paths", "with_name_clash",
+__all__ = ["COMMAND_CONTRACT", "check_spec", "contract_problems", "exploit_problems", "import_paths", "with_name_clash",
            "with_stored_name_clash"]
 
 logger = logging.getLogger(__name__)
@@ -188,8 +188,22 @@ def exploit_problems(spec: SweepSpec, contract: Contract, *, trainable: Any = No
     return problems
 
 
-def check_spec(spec: SweepSpec, *, trainable: Any = None) -> Contract:
+# A command declares no keys nor metrics (hpo validate checks its placeholders and sources instead); what it
+# writes to HPO_CHECKPOINT_DIR before a report is that result's checkpoint, so PBT can run it.
+COMMAND_CONTRACT = Contract(checkpoints=True)
+
+
+def check_spec(spec: SweepSpec, *, trainable: Any = None, spec_dir: str | os.PathLike[str] | None = None) -> Contract:
     """Check ``spec`` against its trainable's contract (``trainable`` when given, else the spec's).
+
+    A command trainable (``trainable: {command: ...}``) is checked against its files and the argv rule
+    instead (``trainables.command.checks``).
+
+    Args:
+        spec: The spec.
+        trainable: The trainable object, when the sweep runs one rather than the spec's.
+        spec_dir: Where a command's program and ``cwd`` resolve (default: ``spec_dir_of(spec)``, the spec
+            file's folder or the working directory); resume and confirm pass the stored one.
 
     Returns:
         The contract (empty when the trainable declares nothing).
@@ -198,6 +212,14 @@ def check_spec(spec: SweepSpec, *, trainable: Any = None) -> Contract:
         SpecError: every problem found, by dotted path.
         trainables.TrainableNotFoundError: the spec's trainable does not resolve.
     """
+    if trainable is None and spec.command is not None:
+        from hpo.trainables.command.checks import command_problems, spec_dir_of
+
+        where = spec_dir if spec_dir is not None else spec_dir_of(spec)
+        problems = command_problems(spec, spec_dir=where) + exploit_problems(spec, COMMAND_CONTRACT)
+        if problems:
+            raise SpecError(problems, source=spec.source)
+        return COMMAND_CONTRACT
     with import_paths(spec):
         contract = trainables.contract_of(trainable if trainable is not None else spec.trainable)
     problems = contract_problems(spec, contract) + exploit_problems(spec, contract, trainable=trainable)

@@ -4,39 +4,18 @@ Ray Tune's ``TBXLoggerCallback`` (each trial's TensorBoard events) imports tenso
 and tensorboardX imports torch when it is installed, only so that ``torch.Tensor`` passes its
 "numpy-compatible" checks. The driver logs Python scalars, never tensors, yet that import alone cost
 the driver ~600 MB of RSS and seconds of CPU (``bench/scale.py``). So the driver imports tensorboardX
-first with torch (and boto3, below) hidden; both stay importable for everything after.
+first with torch and boto3 hidden (``hpo.trainables.tbx_import``, which command trials share); both
+stay importable for everything after.
 """
 
 from __future__ import annotations
 
 import os
 import socket
-import sys
 import time
 from typing import Any
 
-__all__ = ["SyncEventWriter", "import_tensorboardx", "tensorboard_callback", "trial_files_on"]
-
-
-# Imported by tensorboardX only to accept tensors (torch) and to write events straight to s3:// paths
-# (boto3: 7 MB and ~0.1 s; Ray hands the callback local trial folders and syncs them itself).
-_HIDDEN = ("torch", "boto3")
-
-
-def import_tensorboardx() -> None:
-    """Import tensorboardX's writer without importing torch or boto3 (no-op once it is imported)."""
-    if "tensorboardX.writer" in sys.modules:
-        return
-    hidden = [name for name in _HIDDEN if name not in sys.modules]
-    for name in hidden:
-        sys.modules[name] = None  # type: ignore[assignment]  # `import NAME` raises ImportError meanwhile
-    try:
-        import tensorboardX.writer  # noqa: F401
-    except ImportError:  # no tensorboardX: Ray's callback says so itself
-        pass
-    finally:
-        for name in hidden:
-            del sys.modules[name]
+__all__ = ["SyncEventWriter", "tensorboard_callback", "trial_files_on"]
 
 
 class SyncEventWriter:
@@ -123,6 +102,7 @@ def tensorboard_callback() -> Any:
     the same events, tags (``ray/tune/<metric>``), steps and hparams, without a thread and an fsync per
     trial and result (``hpo.search.ray_compat.tbx``)."""
     from hpo.search.ray_compat.tbx import tbx_callback
+    from hpo.trainables.tbx_import import import_tensorboardx
 
     import_tensorboardx()  # the driver needs no torch for scalars
     return tbx_callback(SyncEventWriter)
