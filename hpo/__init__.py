@@ -24,17 +24,18 @@ if TYPE_CHECKING:
 # Where each public name lives; a name two packages share (SweepExistsError) is one class.
 _HOMES = {
     "hpo.spaces": (
-        "ChoiceParam", "ClusterSpec", "ConfigClip", "ConfirmSpec", "FailuresSpec", "FloatParam", "GridParam",
-        "IntParam", "MlflowSpec", "ObjectiveSpec", "OptunaSpace", "Param", "ParamAxis", "PlanResources",
-        "Pow2Param", "ResourcesSpec", "SchedulerSpec", "SearchSpec", "SpecError", "SweepPlan", "SweepSpec",
-        "TrackingSpec", "WandbSpec", "WarmStartSpec", "apply_overrides", "build_plan", "builtin_names",
-        "constant_config", "dry_run_report", "grid_size", "iter_params", "load_spec", "mutable_paths",
-        "parse_spec", "sample_configs", "to_hyperopt_point", "to_hyperopt_points", "to_hyperopt_space",
-        "to_optuna_point", "to_optuna_points", "to_pb2_bounds", "to_pbt_mutations", "to_tune_space",
+        "ChoiceParam", "ClusterSpec", "CommandSpec", "ConfigClip", "ConfirmSpec", "FailuresSpec", "FloatParam",
+        "GridParam", "IntParam", "MetricSourcesSpec", "MlflowSpec", "ObjectiveSpec", "OptunaSpace", "Param",
+        "ParamAxis", "PlanResources", "Pow2Param", "ResourcesSpec", "SchedulerSpec", "SearchSpec", "SpecError",
+        "SweepPlan", "SweepSpec", "TensorboardSourceSpec", "TrackingSpec", "WandbSpec", "WarmStartSpec",
+        "apply_overrides", "build_plan", "builtin_names", "constant_config", "grid_size", "iter_params",
+        "load_spec", "mutable_paths", "parse_spec", "sample_configs", "to_hyperopt_point", "to_hyperopt_points",
+        "to_hyperopt_space", "to_optuna_point", "to_optuna_points", "to_pb2_bounds", "to_pbt_mutations",
+        "to_tune_space",
     ),
     "hpo.search": (
         "ConfirmOutcome", "Refinement", "ResourceError", "SweepInputError", "SweepOutcome", "confirm_sweep",
-        "extend_sweep", "refine_spec", "resume_sweep", "run_sweep",
+        "dry_run_report", "extend_sweep", "refine_spec", "resume_sweep", "run_sweep",
     ),
     "hpo.results": (
         "Confirmation", "ConfirmedConfig", "Cost", "ExploitRecord", "HEARTBEAT_EVERY_S", "HEARTBEAT_STALE_S",

@@ -23,6 +23,7 @@ __all__ = [
     "SweepInputError",
     "SweepOutcome",
     "confirm_sweep",
+    "dry_run_report",
     "extend_sweep",
     "refine_spec",
     "resume_sweep",
@@ -31,7 +32,8 @@ __all__ = [
 
 
 _LAZY = {"ConfirmOutcome": "hpo.search.derive.confirm", "confirm_sweep": "hpo.search.derive.confirm",
-         "Refinement": "hpo.search.derive.refine", "refine_spec": "hpo.search.derive.refine"}
+         "Refinement": "hpo.search.derive.refine", "refine_spec": "hpo.search.derive.refine",
+         "dry_run_report": "hpo.search.engine.preview"}
 
 
 def __getattr__(name: str) -> Any:

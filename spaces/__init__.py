@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from hpo.spaces.dry_run import dry_run_report
+from hpo.spaces.command import CommandSpec, MetricSourcesSpec, TensorboardSourceSpec
+from hpo.spaces.dry_run import dry_run_report as dry_run_report  # the spec part; hpo.dry_run_report adds commands
 from hpo.spaces.errors import SpecError
 from hpo.spaces.models import (
     ClusterSpec,
@@ -38,12 +39,14 @@ from hpo.spaces.yaml_io import apply_overrides, builtin_names
 __all__ = [
     "ChoiceParam",
     "ClusterSpec",
+    "CommandSpec",
     "ConfigClip",
     "ConfirmSpec",
     "FailuresSpec",
     "FloatParam",
     "GridParam",
     "IntParam",
+    "MetricSourcesSpec",
     "MlflowSpec",
     "ObjectiveSpec",
     "OptunaSpace",
@@ -57,6 +60,7 @@ __all__ = [
     "SpecError",
     "SweepPlan",
     "SweepSpec",
+    "TensorboardSourceSpec",
     "TrackingSpec",
     "WandbSpec",
     "WarmStartSpec",
@@ -64,7 +68,6 @@ __all__ = [
     "build_plan",
     "builtin_names",
     "constant_config",
-    "dry_run_report",
     "grid_size",
     "iter_params",
     "load_spec",
