@@ -18,6 +18,7 @@ from ray.tune import Callback
 
 from hpo.results.errors import StoreError
 from hpo.results.store.outcome import iterations_reached, trial_outcome
+from hpo.results.store.ray_keys import PRINTED_AT_KEY
 from hpo.results.store.records import dumps, finite
 from hpo.results.store.store import Store
 from hpo.results.store.writer import BatchWriter, TrialState, clean_result
@@ -61,6 +62,13 @@ def read_trial_error(trial: Trial) -> str:
     if not text:
         return f"trial {trial.trial_id} failed (Ray left no error file)"
     return str(text).strip()[-_MAX_ERROR_CHARS:]
+
+
+def _recorded_at(result: Mapping[str, Any]) -> float:
+    """When the result was made: the time its line was printed for a command trial (``hpo_printed_at``,
+    so the store's latency is not hidden in the row), else now."""
+    printed = finite(result.get(PRINTED_AT_KEY))
+    return printed if printed is not None and printed > 0 else time.time()
 
 
 def checkpoint_uri(checkpoint: Any) -> str | None:
@@ -268,7 +276,7 @@ class StoreCallback(Callback):
         state.add_result(step, value, metrics, self.mode)
         self._queued.append((state, {
             "iteration": step, "time_total_s": finite(result.get("time_total_s")), "metric_value": value,
-            "metrics": dumps(metrics), "recorded": time.time()}))
+            "metrics": dumps(metrics), "recorded": _recorded_at(result)}))
         self._maybe_flush()
 
     def on_checkpoint(self, iteration: int, trials: list[Trial], trial: Trial, checkpoint: Any,

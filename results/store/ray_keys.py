@@ -7,7 +7,7 @@ about training out of a result's stored metrics, and keeps the ones that measure
 
 from __future__ import annotations
 
-__all__ = ["RAY_AUTO_KEYS", "RAY_PROGRESS_KEYS", "RAY_UNSTORED_KEYS"]
+__all__ = ["PRINTED_AT_KEY", "RAY_AUTO_KEYS", "RAY_PROGRESS_KEYS", "RAY_UNSTORED_KEYS", "UNSTORED_KEYS"]
 
 # What Ray Tune 2.x puts in a result whatever the trainable reported (ray.tune.result's AUTO_RESULT_KEYS,
 # and what its function trainable and controller add beside them).
@@ -25,3 +25,8 @@ RAY_PROGRESS_KEYS = frozenset({
 })
 # The rest: Ray's bookkeeping, left out of the stored metrics.
 RAY_UNSTORED_KEYS = RAY_AUTO_KEYS - RAY_PROGRESS_KEYS
+# A command trial's result holds when its line was printed (epoch seconds): the row's recorded time, not a
+# metric (hpo.trainables.command.parsing.PRINTED_AT; results may not import trainables).
+PRINTED_AT_KEY = "hpo_printed_at"
+# What a stored result's metrics leave out: Ray's bookkeeping, and the printed time (kept as the row's time).
+UNSTORED_KEYS = RAY_UNSTORED_KEYS | {PRINTED_AT_KEY}

@@ -19,7 +19,7 @@ from sqlalchemy import Connection, Engine, select
 
 from hpo.results.store.db import run_read, run_write, upsert
 from hpo.results.store.ranking import better
-from hpo.results.store.ray_keys import RAY_UNSTORED_KEYS
+from hpo.results.store.ray_keys import UNSTORED_KEYS
 from hpo.results.store.records import TRIAL_FIELDS, TrialRecord, finite, from_epoch, trial_from_row, trial_row
 from hpo.results.store.schema import results_table, sweeps_table, trials_table
 
@@ -47,7 +47,7 @@ def clean_result(result: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     Ray's bookkeeping keys and non-finite numbers dropped (NaN/inf become None)."""
     flat: dict[str, Any] = {}
     for key, value in result.items():
-        if not prefix and key in RAY_UNSTORED_KEYS:
+        if not prefix and key in UNSTORED_KEYS:
             continue
         name = f"{prefix}{key}"
         if isinstance(value, dict):

@@ -17,26 +17,45 @@ from pathlib import Path
 from hpo.results import SweepRecord
 from hpo.spaces import SweepSpec
 
-__all__ = ["changed_spec_note", "spec_file_record"]
+__all__ = ["changed_spec_note", "recorded_spec_dir", "spec_file_record"]
 
 
 def _digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def spec_file_record(spec: SweepSpec) -> dict[str, str] | None:
-    """``{"path": ABSOLUTE, "sha256": OF ITS TEXT}`` of the file ``spec`` was read from, or None for a spec
-    that came from no file (a dict, a built-in spec's name, the store) or whose file cannot be read now."""
+def spec_file_record(spec: SweepSpec, *, spec_dir: str | os.PathLike[str] | None = None) -> dict[str, str] | None:
+    """``{"path": ABSOLUTE, "sha256": OF ITS TEXT, "dir": ITS FOLDER}`` of the file ``spec`` was read from.
+
+    A spec that came from no file (a dict, a built-in spec's name, the store) or whose file cannot be
+    read now gives None; but a command trainable's spec gives ``{"dir": spec_dir}`` then (default: the
+    working folder): its program and ``cwd`` resolved there, and a resume or an extension must find them
+    there again.
+    """
     source = spec.source
-    if not source:
-        return None
-    path = Path(source)
+    path = Path(source) if source else None
     try:
-        if not path.is_file():
-            return None
-        return {"path": str(path.resolve()), "sha256": _digest(path.read_text(encoding="utf-8"))}
+        if path is not None and path.is_file():
+            resolved = path.resolve()
+            return {"path": str(resolved), "sha256": _digest(path.read_text(encoding="utf-8")),
+                    "dir": str(resolved.parent)}
     except (OSError, UnicodeDecodeError):
         return None
+    if spec.command is not None:
+        return {"dir": str(Path(spec_dir or Path.cwd()).resolve())}
+    return None
+
+
+def recorded_spec_dir(record: SweepRecord) -> str | None:
+    """The folder a sweep's spec resolved against when it started (its file's folder; the working folder
+    for a spec given as data), or None when the store holds none (a sweep from before it was kept).
+    ``$HPO_SPEC_DIR`` wins: an ``hpo submit --resume`` job's driver, whose spec folder is its working_dir."""
+    if os.environ.get("HPO_SPEC_DIR"):
+        return os.environ["HPO_SPEC_DIR"]
+    found = record.spec_file or {}
+    if found.get("dir"):
+        return str(found["dir"])
+    return str(Path(found["path"]).parent) if found.get("path") else None
 
 
 def _shown(path: Path) -> str:

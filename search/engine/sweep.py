@@ -30,7 +30,7 @@ from hpo.search.engine.checks import check_spec, import_paths, with_name_clash, 
 from hpo.search.engine.driver import Heartbeat, check_not_running
 from hpo.search.engine.planning import plan_sweep
 from hpo.search.engine.restarts import RestartLedger
-from hpo.search.engine.spec_source import changed_spec_note, spec_file_record
+from hpo.search.engine.spec_source import changed_spec_note, recorded_spec_dir, spec_file_record
 from hpo.search.engine.store import check_name_free, extension_uris, open_store, spec_of, storage_of
 from hpo.search.engine.tuner import SweepRun, build_tuner, fit_restored, fit_tuner, ray_client
 from hpo.search.engine.warm_start import evaluated_points, warm_start_points
@@ -94,6 +94,7 @@ def run_sweep(
     store: Store | str | None = None,
     progress: Any = None,
     verbose: bool = False,
+    spec_dir: str | os.PathLike[str] | None = None,
 ) -> SweepOutcome:
     """Run a sweep to the end (or to Ctrl-C) on a local Ray instance or a cluster.
 
@@ -110,6 +111,8 @@ def run_sweep(
         progress: ``"auto"`` (default; live view on a TTY, else plain lines), ``"live"``,
             ``"plain"``, ``"none"``, or a ``hpo.search.engine.progress.ProgressView``.
         verbose: Let Ray's worker output reach the console when this call starts Ray.
+        spec_dir: Where a command trainable's program, ``cwd`` and ``{spec_dir}`` resolve; default: the
+            spec file's folder, or the working folder for a spec given as data.
 
     Returns:
         The :class:`SweepOutcome`; ``status`` is ``failed`` when every trial errored and
@@ -136,13 +139,13 @@ def run_sweep(
     plan = plan_sweep(spec)
     experiment = storage.experiment_uri(where, spec.name)
     try:
-        resolved = _checked_trainable(spec, trainable)  # the spec against its trainable's contract...
+        resolved = _checked_trainable(spec, trainable, spec_dir=spec_dir)  # the spec against its contract...
     except SpecError as exc:
         raise with_name_clash(exc, store=store_obj, name=spec.name, experiment_path=experiment) from None
     check_name_free(store_obj, spec.name, experiment)  # ...then its name
     evaluated = warm_start_points(spec, store_obj)
     run = SweepRun(spec=spec, plan=plan, store=store_obj, storage=where, home=home_path, trainable=resolved,
-                  from_spec=trainable is None, evaluated=evaluated)
+                  from_spec=trainable is None, evaluated=evaluated, spec_dir=str(spec_dir) if spec_dir else None)
     return _execute(run, progress=progress, verbose=verbose)
 
 
@@ -193,9 +196,13 @@ def resume_sweep(
     if not tune.Tuner.can_restore(storage.experiment_uri(where, experiment)):
         raise SweepInputError(f"sweep {name!r}: no Ray Tune state to resume in "
                               f"{mask_url(storage.experiment_uri(where, experiment))}")
+    if not storage.is_uri(where):  # command scripts a killed driver's trials left, before they start again
+        from hpo.search.cluster.orphans import reap_command_leftovers
+
+        reap_command_leftovers(storage.experiment_uri(where.removeprefix("file://"), experiment))
     spec = spec_of(record)
     plan = plan_sweep(spec)
-    resolved = _checked_trainable(spec, trainable)
+    resolved = _checked_trainable(spec, trainable, spec_dir=recorded_spec_dir(record))
     if (note := changed_spec_note(record)) is not None:
         logger.warning("%s", note)
     restore = {"resume_unfinished": True, "resume_errored": not restart_errored, "restart_errored": restart_errored}
@@ -255,7 +262,7 @@ def extend_sweep(
                                              "points_to_evaluate": [], "warm_start": None})
     spec = first.model_copy(update={"search": search})
     plan = plan_sweep(spec)
-    resolved = _checked_trainable(spec, trainable)
+    resolved = _checked_trainable(spec, trainable, spec_dir=recorded_spec_dir(record))
     evaluated = None
     if spec.search.algorithm in ("optuna", "hyperopt"):  # model-based: they learn from every earlier result
         evaluated = evaluated_points(spec, store_obj, sweep=name)
@@ -273,20 +280,26 @@ def extend_sweep(
 
 
 # --------------------------------------------------------------------------- checks (no Ray)
-def _checked_trainable(spec: SweepSpec, trainable: Any) -> Any:
+def _checked_trainable(spec: SweepSpec, trainable: Any, *, spec_dir: str | os.PathLike[str] | None = None) -> Any:
     """The checks every entry point makes before Ray starts, then the trainable to run: the spec
     against the trainable's contract, the resources against what is known of the capacity, and the
-    trackers' packages and credentials."""
-    check_spec(spec, trainable=trainable)
-    resolved = _resolve_trainable(spec, trainable)
+    trackers' packages and credentials. ``spec_dir``: where a command's program resolves (default: the
+    spec file's folder; a resume's is the one recorded as the sweep started)."""
+    check_spec(spec, trainable=trainable, spec_dir=spec_dir)
+    resolved = _resolve_trainable(spec, trainable, spec_dir=spec_dir)
     cluster.check_planned_resources(spec)
     tracking.check_trackers(spec)
     return resolved
 
 
-def _resolve_trainable(spec: SweepSpec, trainable: Any) -> Any:
+def _resolve_trainable(spec: SweepSpec, trainable: Any, *, spec_dir: str | os.PathLike[str] | None = None) -> Any:
     if trainable is not None:
         return trainable
+    if spec.command is not None:  # trainable: {command: ...}: a script run once per trial
+        from hpo.search.engine.trainable_glue import resolve_command
+        from hpo.trainables.command.checks import spec_dir_of
+
+        return resolve_command(spec, spec_dir=spec_dir or spec_dir_of(spec))
     from hpo import trainables
 
     with import_paths(spec):
@@ -334,7 +347,7 @@ def _execute(run: SweepRun, *, progress: Any, verbose: bool) -> SweepOutcome:
             plan=(run.extension.with_concurrency(plan.concurrency) if run.extension and plan.concurrency
                   else run.extension or plan).to_dict(),
             storage_path=run.storage, parent=run.spec.confirm.sweep if run.spec.confirm else None,
-            spec_file=spec_file_record(run.spec), gpu_kind=started.gpu_kind)
+            spec_file=spec_file_record(run.spec, spec_dir=run.spec_dir), gpu_kind=started.gpu_kind)
         registered = True
         bind(CALLBACK_KEY, live)
         with Heartbeat(run.store, run.spec.name):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
+import os
 import sys
 import sysconfig
 import tempfile
@@ -20,7 +21,15 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-__all__ = ["checkpoint_frequency_for", "own_copy", "prepare_trainable", "reuse_actors_for", "ship_module_by_value"]
+__all__ = [
+    "checkpoint_frequency_for",
+    "command_runnable",
+    "own_copy",
+    "prepare_trainable",
+    "resolve_command",
+    "reuse_actors_for",
+    "ship_module_by_value",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +47,9 @@ def reuse_actors_for(trainable: Any) -> bool:
     """
     from ray.tune import Trainable
 
+    if getattr(trainable, "__hpo_command__", None) is not None:
+        # A command trial's script must end with its trial: a cached actor would keep it running.
+        return False
     if not inspect.isclass(trainable):
         return callable(trainable)
     if not issubclass(trainable, Trainable):
@@ -121,6 +133,27 @@ def own_copy(fn: Any) -> Any:
     return new
 
 
+def resolve_command(spec: Any, *, spec_dir: str | os.PathLike[str]) -> Any:
+    """The function trainable of ``spec``'s command (``trainable: {command: ...}``), its paths resolved
+    against ``spec_dir`` (the spec file's folder); its trials live in Tune's own trial folders."""
+    from hpo.search.ray_compat.function_stop import original_working_dir, trial_folders
+    from hpo.trainables.command import CommandSettings, command_trainable
+
+    return command_trainable(CommandSettings.from_spec(spec, spec_dir=spec_dir), folders=trial_folders,
+                             origin=original_working_dir)
+
+
+def command_runnable(fn: Any, *, cpu: float, gpu: float) -> Any:
+    """A command trainable as the Tuner runs it: its script ended (SIGTERM, the grace, SIGKILL) before
+    Tune lets its actor go, and one trial's resources (the script's one process holds them all)."""
+    from ray import tune
+
+    from hpo.search.ray_compat.function_stop import with_stop_hook
+    from hpo.trainables.command import stop_running
+
+    return tune.with_resources(with_stop_hook(own_copy(fn), stop_running), {"cpu": cpu, "gpu": gpu})
+
+
 def prepare_trainable(spec: Any, trainable: Any, *, from_spec: bool, storage: str | None = None) -> Any:
     """Build the trainable the Tuner gets; Ray must be initialised.
 
@@ -137,6 +170,8 @@ def prepare_trainable(spec: Any, trainable: Any, *, from_spec: bool, storage: st
     """
     from ray import tune
 
+    if getattr(trainable, "__hpo_command__", None) is not None:
+        return command_runnable(trainable, cpu=float(spec.resources.cpu), gpu=float(spec.resources.gpu))
     ship_module_by_value(trainable)
     if from_spec:
         from hpo import trainables

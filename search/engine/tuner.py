@@ -51,6 +51,7 @@ class SweepRun:
     evaluated: Any = None  # hpo.search.engine.warm_start.EvaluatedPoints seeding the searcher, if any
     experiment_name: str | None = None  # Ray's experiment directory name; default the sweep's name
     extension: SweepPlan | None = None  # extend: the sweep's plan with the added trials (the store keeps it)
+    spec_dir: str | None = None  # a command's folder when not the spec file's (a resume's: the one recorded)
 
     @property
     def experiment_path(self) -> str:
@@ -115,8 +116,19 @@ def build_tuner(run: SweepRun, plan: SweepPlan, runnable: Any, *, callbacks: lis
             stop=PlanStopper(CALLBACK_KEY, metric=plan.metric, criteria=plan.stop,
                              scheduler_metric=plan.scheduler_metric),
             verbose=0,
+            **_sync_options(run),
         ),
     )
+
+
+def _sync_options(run: SweepRun) -> dict[str, Any]:
+    """A command trial's folder on a URI storage is the actor's local one: Tune uploads it (its logs, the
+    script's own files) only with ``sync_artifacts`` on, which is off by default."""
+    from ray import tune
+
+    if run.spec.command is not None and storage.is_uri(run.storage):
+        return {"sync_config": tune.SyncConfig(sync_artifacts=True)}
+    return {}
 
 
 def trial_dirname(trial: Any) -> str:

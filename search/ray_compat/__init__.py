@@ -15,6 +15,8 @@ private name it touches, why hpo needs it, and the releases it was checked on (:
 - ``logs``: the logger that prints a never-fetched task error, and the raylet's dead-worker notice, both
   held back on the console;
 - ``pbt``: PBT/PB2's exploit step;
+- ``function_stop``: a function trainable's stop hook, and a running trial's folders (command trials);
+- ``packaging``: a folder's size once Ray packs it as a job's working_dir (``hpo submit`` of a command);
 - ``hyperopt``, ``optuna``: the searchers' own state;
 - ``wandb``, ``mlflow``: the tracker callbacks' runs;
 - ``old_layout``: the module paths that pickles of sweeps started before hpo had one import name
@@ -236,6 +238,32 @@ PRIVATE_NAMES: tuple[PrivateName, ...] = (
     # mlflow
     _n("ray.air.integrations.mlflow:MLflowLoggerCallback._trial_runs", "instance attribute", "mlflow",
        "each trial's MLflow run id, tagged with the trial's final status"),
+    # packaging
+    _n("ray._private.runtime_env.packaging:create_package", "attribute", "packaging",
+       "packs a command sweep's spec folder as Ray's job SDK would, to refuse one above the job server's limit"),
+    _n("ray._private.ray_constants:DASHBOARD_CLIENT_MAX_SIZE", "attribute", "packaging",
+       "the largest upload a Ray job server accepts (100 MiB): the limit `hpo submit` checks against"),
+    _n("ray._private.ray_constants:get_runtime_env_default_excludes", "attribute", "packaging",
+       "the folders Ray leaves out of a working_dir (.git, .venv, venv, __pycache__), left out of the size too"),
+    _n("ray._private.ray_constants:RAY_RUNTIME_ENV_IGNORE_GITIGNORE", "attribute", "packaging",
+       "the variable that turns .gitignore off for a working_dir, honoured the same way"),
+    # function_stop
+    _n("ray.tune.trainable.function_trainable:wrap_function", "key", "function_stop",
+       "a function's __mixins__ become bases of its Trainable: a command trial ends its script as the actor "
+       "stops", key="__mixins__"),
+    _n("ray.train._internal.session:get_session", "attribute", "function_stop",
+       "the running trial's session, whose storage context knows Tune's trial folder"),
+    _n("ray.train._internal.session:_TrainSession.storage", "instance attribute", "function_stop",
+       "that storage context"),
+    _n("ray.train._internal.storage:StorageContext.storage_filesystem", "instance attribute", "function_stop",
+       "local storage or a URI: where a command trial's folder is"),
+    _n("ray.train._internal.storage:StorageContext.trial_fs_path", "attribute", "function_stop",
+       "Tune's trial folder (local storage): a command trial's HPO_TRIAL_DIR"),
+    _n("ray.train._internal.storage:StorageContext.trial_working_directory", "attribute", "function_stop",
+       "the actor's local trial folder (URI storage): a command trial's HPO_TRIAL_DIR there"),
+    _n("ray.tune.trainable.trainable:Trainable._setup_logdir", "key", "function_stop",
+       "the actor's folder before Tune's chdir: where a job's working_dir (the spec's folder) was extracted",
+       key="TUNE_ORIG_WORKING_DIR"),
     # Optuna's fANOVA (results may not import search: its compat module is its own)
     _n("optuna.importance._fanova._fanova", "module", "hpo.results.analysis.fanova_compat",
        "imported again with scikit-learn once fANOVA is asked for, after optuna.importance loaded without it"),
