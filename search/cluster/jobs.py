@@ -2,7 +2,8 @@
 
 ``submit`` ships the resolved spec (and the user's trainable module, when it lives beside the
 spec or in the working directory) in the job's ``runtime_env`` working_dir, each job in its own
-directory, and runs ``hpo sweep`` (or ``hpo resume``) there as the job's driver. It returns once
+directory, and runs ``hpo sweep`` (or ``hpo resume``) there as the job's driver. A command trainable's
+working_dir is the spec's folder itself (``hpo.search.cluster.shipping``). It returns once
 the driver passed its checks and recorded itself in the store, so bad input (a name taken, a
 storage some node cannot write, a store the cluster cannot reach) still ends in one line here.
 
@@ -29,7 +30,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from hpo.results import Store, SweepRecord, error_line, mask_secrets, mask_url
-from hpo.search.cluster import storage
+from hpo.search.cluster import shipping, storage
 from hpo.search.engine.checks import import_paths
 from hpo.search.engine.driver import JOB_ADDRESS_ENV, JOB_ID_ENV, check_not_running, driver_alive, this_host
 from hpo.search.errors import SweepInputError
@@ -92,7 +93,7 @@ def _loopback(address: str) -> bool:
 
 def _user_module(spec: SweepSpec) -> Path | None:
     """The file or package of a ``pkg.mod:fn`` trainable that lives in the working dir or beside the spec."""
-    if ":" not in spec.trainable:
+    if not isinstance(spec.trainable, str) or ":" not in spec.trainable:  # a command ships its spec's folder
         return None
     top = spec.trainable.split(":", 1)[0].split(".")[0]
     with import_paths(spec):
@@ -143,8 +144,9 @@ def submit_sweep(
 
     Raises:
         SweepInputError: the job server cannot be reached; the store is a SQLite file the cluster
-            cannot reach; the name is taken (or, with ``resume``, nothing to resume); the driver
-            refused the sweep (its one line: storage a node cannot write, resources...).
+            cannot reach; the name is taken (or, with ``resume``, nothing to resume); a command's spec
+            folder packs above the job server's limit; the driver refused the sweep (its one line:
+            storage a node cannot write, resources...).
     """
     from hpo.search.engine.store import check_name_free
 
@@ -153,6 +155,7 @@ def submit_sweep(
             f"store: a SQLite file on this machine ({store.sqlite_path}) cannot be reached by a driver on "
             f"{mask_url(address)}; use a store URL every node reaches, e.g. --store postgresql://USER@HOST/DB")
     where = storage.resolve_storage(spec.storage, home)
+    shipped: Path | None = None
     if resume:
         record = store.get_sweep(spec.name)
         if record.status == "finished":
@@ -160,20 +163,33 @@ def submit_sweep(
                                   f"(`hpo extend {spec.name} --samples N` adds trials)")
         check_not_running(record)
         where = record.storage_path or where
+        if spec.command is not None:
+            shipped = shipping.recorded_folder(record, home)
     else:
         check_name_free(store, spec.name, storage.experiment_uri(where, spec.name))
+        if spec.command is not None:
+            shipped = shipping.spec_folder(spec)
+    if shipped is not None:
+        shipping.check_folder_size(shipped)  # before the job server sees an upload it would refuse
     client = _client(address)
     job_id = f"hpo-{spec.name}-{uuid.uuid4().hex[:8]}"
     command = f"resume {spec.name}" if resume else 'sweep "$HPO_JOB_SPEC"'
     folder = _working_dir(spec, where, home / "jobs" / job_id)
+    # The driver leaves the working_dir: Ray re-extracts it (same path) once the driver's own
+    # tasks set up the job's runtime env, which would strand a driver whose cwd it is. The
+    # directory stays on PYTHONPATH, so the user's module still imports.
+    entrypoint = f'HPO_JOB_SPEC="$PWD/spec.yaml"; cd "$(mktemp -d)" && {_DRIVER} {command} -q'
+    extra: dict[str, str] = {}
+    if shipped is not None:
+        shipping.remember_folder(Path(folder), shipped)
+        entrypoint, extra = shipping.command_entrypoint(
+            _DRIVER, spec_yaml=None if resume else (Path(folder) / "spec.yaml").read_text(), name=spec.name)
+        folder = str(shipped)
     options = dict(
-        # The driver leaves the working_dir: Ray re-extracts it (same path) once the driver's own
-        # tasks set up the job's runtime env, which would strand a driver whose cwd it is. The
-        # directory stays on PYTHONPATH, so the user's module still imports.
-        entrypoint=f'HPO_JOB_SPEC="$PWD/spec.yaml"; cd "$(mktemp -d)" && {_DRIVER} {command} -q',
+        entrypoint=entrypoint,
         submission_id=job_id,
         runtime_env={"working_dir": folder, "env_vars": {
-            JOB_ID_ENV: job_id, JOB_ADDRESS_ENV: address, "HPO_STORE": store.url,
+            JOB_ID_ENV: job_id, JOB_ADDRESS_ENV: address, "HPO_STORE": store.url, **extra,
             # Ray stops a job with SIGTERM then SIGKILL 3 s later; Tune needs SIGINT and time to save.
             "RAY_JOB_STOP_SIGNAL": "SIGINT", "RAY_JOB_STOP_WAIT_TIME_S": str(_STOP_GRACE_S)}})
     deadline = time.monotonic() + _AGENT_WAIT_S

@@ -205,6 +205,62 @@ def test_a_submitted_sweep_spans_both_nodes_stops_resumes_beside_the_cluster_gui
     assert json.loads(shown.stdout)["best"]["trial_id"] == best.trial_id  # the only config re-run
 
 
+# A script run unchanged as each trial: it reads data beside it through HPO_SPEC_DIR (the job's working_dir
+# on the trial's node) and says, as metrics, whether that is a copy shipped from --origin and whether the
+# file .rayignore lists came along.
+_CLUSTER_SCRIPT = """\
+import argparse, json, os, sys, time
+from pathlib import Path
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--x", type=float, required=True)
+parser.add_argument("--origin", required=True)
+args = parser.parse_args()
+spec_dir = Path(os.environ["HPO_SPEC_DIR"])
+offset = float((spec_dir / "data" / "offset.txt").read_text())
+for step in (1, 2):
+    time.sleep(1.0)
+    print("hpo-report: " + json.dumps({
+        "loss": args.x + offset + 1 / step,
+        "moved": float(spec_dir != Path(args.origin) and Path(sys.argv[0]).parent == spec_dir),
+        "ignored_shipped": float((spec_dir / "data" / "big.bin").exists())}), flush=True)
+"""
+
+
+@pytest.mark.slow(seconds=60)
+def test_a_command_sweep_ships_its_spec_folder_to_each_node(world: dict[str, Any], tmp_path: Path) -> None:
+    """`hpo submit` of a command trainable: the spec's folder (less what .rayignore lists) is the job's
+    working_dir; the driver checks the script there, and each trial, on either node, runs it from its own
+    node's copy, reading data beside it through HPO_SPEC_DIR."""
+    env = _env(world, tmp_path / "home")
+    name = f"cmd-{uuid.uuid4().hex[:6]}"
+    project = tmp_path / "project"
+    (project / "data").mkdir(parents=True)
+    (project / "train.py").write_text(_CLUSTER_SCRIPT)
+    (project / "data" / "offset.txt").write_text("10\n")
+    (project / "data" / "big.bin").write_bytes(b"0" * 1024)
+    (project / ".rayignore").write_text("data/big.bin\n")
+    spec = project / "spec.yaml"
+    spec.write_text(yaml.safe_dump({
+        "name": name, "trainable": {"command": "python train.py"}, "metric": "loss", "mode": "min",
+        "search": {"algorithm": "random", "num_samples": 3, "seed": 0}, "scheduler": {"type": "fifo", "max_t": 2},
+        "resources": {"cpu": 1}, "params": {"x": {"type": "float", "low": 0.0, "high": 1.0}},
+        "fixed": {"origin": str(project)}}))
+    done = _hpo("submit", str(spec), "--address", world["cluster"].jobs, "--storage", f"s3://{BUCKET}/cmd", env=env)
+    assert done.returncode == 0, done.stderr
+    store = Store.open(world["pg"], home=tmp_path / "home")
+    record = _wait(store, name, until=("finished", "failed", "interrupted"))
+    trials = store.trials(name)
+    assert record.status == "finished" and all(t.status == "completed" for t in trials), (record, trials)
+    # 3 trials of 1 CPU at once on 3 CPUs: both nodes ran the script from their own copy of the folder.
+    assert {t.node_info["ip"] for t in trials} == {"127.0.0.2", "127.0.0.3"}  # type: ignore[index]
+    for trial in trials:
+        history = store.history(trial.trial_id, sweep=name)
+        assert list(history["iteration"]) == [1, 2], trial
+        assert list(history["moved"]) == [1.0, 1.0] and list(history["ignored_shipped"]) == [0.0, 0.0], trial
+        assert list(history["loss"]) == pytest.approx([trial.config["x"] + 11.0, trial.config["x"] + 10.5]), trial
+
+
 def _run_the_cluster_guide(world: dict[str, Any], tmp_path: Path, env: dict[str, str],
                            monkeypatch: pytest.MonkeyPatch) -> None:
     """docs/how-to/cluster.md's `needs=cluster` example, as shown, on this module's cluster, PostgreSQL and S3."""
