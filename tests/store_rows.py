@@ -48,11 +48,11 @@ def fill_sweep(store: Store, name: str, spec_yaml: str, trials: dict[str, tuple[
     everyone = list(fakes.values())
     for trial in everyone:
         callback.on_trial_start(0, everyone, trial)
-    for tid, (config, values, _) in trials.items():
+    for tid, (config, values, end) in trials.items():
         for step, value in enumerate(values, start=1):
             callback.on_trial_result(0, everyone, fakes[tid], {
                 "training_iteration": step, "time_total_s": step * 0.5, metric: value, "config": config,
-                "done": False})
+                "done": end == "complete" and step == len(values)})  # Tune sets done where it stops a trial
     for tid, (_, _, end) in trials.items():
         if end == "complete":
             callback.on_trial_complete(0, everyone, fakes[tid])

@@ -171,6 +171,7 @@ class StoreCallback(Callback):
         self._writer: BatchWriter | None = None
         self._states: dict[str, TrialState] = {}
         self._dirty: dict[str, TrialState] = {}
+        self._stopped: dict[str, bool] = {}  # trial id -> whether Tune stopped it on its last result
         self._queued: list[tuple[TrialState, dict[str, Any]]] = []
         self._last_flush = time.monotonic()
         self._warned = False
@@ -266,6 +267,7 @@ class StoreCallback(Callback):
         self, iteration: int, trials: list[Trial], trial: Trial, result: dict[str, Any], **info: Any
     ) -> None:
         state = self._state(trial)
+        self._stopped[trial.trial_id] = bool(result.get("done"))  # Tune decided to stop it here (trial_outcome)
         if not state.placed:
             state.update(node=node_label(trial, result, self.node_of) or state.trial.node)
             state.placed = True
@@ -292,7 +294,8 @@ class StoreCallback(Callback):
         state = self._state(trial)
         reached = iterations_reached(state.trial.last_result, time_attr=self.time_attr,
                                      counted=state.trial.iterations)
-        self._end(trial, trial_outcome(trial, failed=False, reached=reached, max_t=self.max_t, stop=self.stop))
+        self._end(trial, trial_outcome(trial, failed=False, reached=reached, max_t=self.max_t, stop=self.stop,
+                                       stopped=self._stopped.get(trial.trial_id)))
 
     def on_trial_recover(self, iteration: int, trials: list[Trial], trial: Trial, **info: Any) -> None:
         # Ray retries it (failures.max_retries): it stays running, the error is kept for the record.

@@ -38,15 +38,20 @@ def iterations_reached(result: Mapping[str, Any] | None, *, time_attr: str = "tr
 
 
 def ended_early(trial: Any, reached: float | None, *, max_t: float | None,
-                stop: Mapping[str, float] | None = None) -> bool:
+                stop: Mapping[str, float] | None = None, stopped: bool | None = None) -> bool:
     """Whether a trial that ended without error was cut short by its scheduler (ASHA, median...).
 
     Not when ``max_t`` is None (a scheduler that stops no trial, FIFO, or PBT), when it reached
-    ``max_t`` (``reached``, from ``iterations_reached``), or when it met one of the ``stop`` criteria
+    ``max_t`` (``reached``, from ``iterations_reached``), when it met one of the ``stop`` criteria
     (a trial stops once ``result[key] >= value``, read from the trial's ``last_result``; default: the
-    trial's own ``stopping_criterion``).
+    trial's own ``stopping_criterion``), or when it ended on its own (``stopped`` False).
+
+    ``stopped`` is whether Tune stopped it on its last result: the last result a callback saw had
+    ``done`` set (Tune sets it when it decides to stop; a function trainable that returns, such as a
+    command trial whose script exits 0 after 3 of max_t 10 epochs, ends with no result sent to
+    callbacks). None when the caller did not watch its results: then only ``max_t`` and ``stop`` decide.
     """
-    if max_t is None:
+    if max_t is None or stopped is False:
         return False
     if reached is not None and float(reached) >= max_t:
         return False
@@ -58,7 +63,7 @@ def ended_early(trial: Any, reached: float | None, *, max_t: float | None,
 
 
 def trial_outcome(trial: Any, *, failed: bool, reached: float | None, max_t: float | None,
-                  stop: Mapping[str, float] | None = None) -> Outcome:
+                  stop: Mapping[str, float] | None = None, stopped: bool | None = None) -> Outcome:
     """How an ended trial ended: ``error`` when it failed, else ``stopped_early`` when its scheduler cut it
     short (``ended_early``), else ``completed``.
 
@@ -68,7 +73,8 @@ def trial_outcome(trial: Any, *, failed: bool, reached: float | None, max_t: flo
         reached: ``iterations_reached`` of its last result.
         max_t: The per-trial cap when the scheduler may stop trials early (the plan's stop cap), else None.
         stop: The sweep's stop criteria; default the trial's own.
+        stopped: Whether Tune stopped it on its last result (see ``ended_early``); None: not known.
     """
     if failed:
         return "error"
-    return "stopped_early" if ended_early(trial, reached, max_t=max_t, stop=stop) else "completed"
+    return "stopped_early" if ended_early(trial, reached, max_t=max_t, stop=stop, stopped=stopped) else "completed"

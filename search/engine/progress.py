@@ -173,6 +173,7 @@ class ProgressView(Callback):
         self.done: dict[str, str] = {}  # trial_id -> completed | stopped early | errored
         self.best: tuple[float, str, dict[str, Any]] | None = None
         self.iters: dict[str, int] = {}
+        self.stopped: dict[str, bool] = {}  # trial id -> whether Tune stopped it on its last result
         self._last_plain = 0.0
         self._live: Any = None
 
@@ -206,6 +207,7 @@ class ProgressView(Callback):
         self.trials = trials
         tid = trial.trial_id
         self.iters[tid] = int(iterations_reached(result, time_attr=self.time_attr) or 0)
+        self.stopped[tid] = bool(result.get("done"))  # Tune decided to stop it on this result (trial_outcome)
         value = result.get(self.metric)
         if isinstance(value, (int, float)) and not math.isnan(value) and better(
                 value, self.best[0] if self.best is not None else None, mode=self.mode):
@@ -217,7 +219,8 @@ class ProgressView(Callback):
     def on_trial_complete(self, iteration: int, trials: list[Any], trial: Any, **info: Any) -> None:
         self.trials = trials
         it = self.iters.get(trial.trial_id, 0)
-        state = _SHOWN[trial_outcome(trial, failed=False, reached=it, max_t=self.plan.stop_cap, stop=self.plan.stop)]
+        state = _SHOWN[trial_outcome(trial, failed=False, reached=it, max_t=self.plan.stop_cap, stop=self.plan.stop,
+                                     stopped=self.stopped.get(trial.trial_id))]
         self.done[trial.trial_id] = state
         if self.view == "plain":
             self._line(f"trial {trial.trial_id} {state} after {it} iteration(s){self._metric_of(trial)}")

@@ -36,12 +36,13 @@ class StatusRule:
     time_attr: str
     stop: dict[str, float] | None = None
 
-    def status(self, trial: Any, *, failed: bool) -> str:
-        """``error``, ``stopped_early`` or ``completed``, from the trial's last result."""
+    def status(self, trial: Any, *, failed: bool, stopped: bool | None = None) -> str:
+        """``error``, ``stopped_early`` or ``completed``, from the trial's last result (``stopped``: whether Tune
+        stopped it on that result, as `results.trial_outcome` reads it; None: not known)."""
         from hpo.results import iterations_reached, trial_outcome
 
         reached = iterations_reached(getattr(trial, "last_result", None), time_attr=self.time_attr)
-        return trial_outcome(trial, failed=failed, reached=reached, max_t=self.max_t, stop=self.stop)
+        return trial_outcome(trial, failed=failed, reached=reached, max_t=self.max_t, stop=self.stop, stopped=stopped)
 
 
 class FailSoft:
@@ -78,7 +79,13 @@ class FailSoft:
         self._guard("log_trial_save", trial)
 
     def log_trial_result(self, iteration: int, trial: Any, result: dict[str, Any]) -> None:
+        self.__dict__.setdefault("_stopped", {})[trial.trial_id] = bool(result.get("done"))
         self._guard("log_trial_result", iteration, trial, result)
+
+    def stopped_on_last_result(self, trial: Any) -> bool | None:
+        """Whether Tune stopped ``trial`` on the last result this tracker saw (Tune sets ``done`` there); None:
+        it saw none. A trial that ended on its own (a function trainable that returned) was not stopped."""
+        return self.__dict__.get("_stopped", {}).get(trial.trial_id)
 
     def log_trial_end(self, trial: Any, failed: bool = False) -> None:
         self._guard("log_trial_end", trial, failed)

@@ -35,7 +35,8 @@ class _StatusMlflow(MLflowRunsCallback):
     def log_trial_end(self, trial: Any, failed: bool = False) -> None:
         run_id = self.trial_run_id(trial)
         if run_id is not None:
-            self.client.set_tag(run_id, STATUS_TAG, self.status_rule.status(trial, failed=failed))
+            status = self.status_rule.status(trial, failed=failed, stopped=self.stopped_on_last_result(trial))
+            self.client.set_tag(run_id, STATUS_TAG, status)
         super().log_trial_end(trial, failed)
 
 

@@ -43,7 +43,8 @@ class _StatusWandb(WandbRunsCallback):
 
     def log_trial_end(self, trial: Any, failed: bool = False) -> None:
         if self.has_run(trial):
-            self.set_summary(trial, {STATUS_KEY: self.status_rule.status(trial, failed=failed)})
+            status = self.status_rule.status(trial, failed=failed, stopped=self.stopped_on_last_result(trial))
+            self.set_summary(trial, {STATUS_KEY: status})
         super().log_trial_end(trial, failed)
 
 

@@ -167,7 +167,8 @@ def fill_demo(store: Store, tmp_path: Path, *, name: str = "demo", start: bool =
             if step <= len(values):
                 callback.on_trial_result(0, everyone, trials[tid], {
                     "training_iteration": step, "time_total_s": step * 0.5, "val_loss": values[step - 1],
-                    "val_acc": 1 - values[step - 1] / 3, "config": trials[tid].config, "done": False,
+                    "val_acc": 1 - values[step - 1] / 3, "config": trials[tid].config,
+                    "done": tid == "t3" and step == len(values),  # Tune sets done on the result it stops a trial at
                     "hostname": "x", "nested": {"a": step}})
     error_file = tmp_path / f"{name}-t4-error.txt"
     error_file.write_text(f"Failure # 1\nTraceback (most recent call last):\n  File x\nValueError: boom {XSS}\n")

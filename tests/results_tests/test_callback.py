@@ -112,10 +112,23 @@ def test_time_attr_other_than_training_iteration(store: Store) -> None:
     done, early = FakeTrial("done", {}), FakeTrial("early", {})
     for trial, epochs in ((done, 10), (early, 6)):
         cb.on_trial_start(0, [], trial)
-        cb.on_trial_result(0, [], trial, {"training_iteration": 1, "epoch": epochs, "m": 1.0})
+        cb.on_trial_result(0, [], trial, {"training_iteration": 1, "epoch": epochs, "m": 1.0, "done": True})
         cb.on_trial_complete(0, [], trial)
     cb.flush()
     assert {t.trial_id: t.status for t in store.trials("s")} == {"done": "completed", "early": "stopped_early"}
+
+
+def test_a_trial_that_ends_on_its_own_before_max_t_completed(store: Store) -> None:
+    """A function trainable that returns (a command trial's script exiting 0 after 3 epochs of max_t 10) ends
+    with no result to callbacks; one Tune stopped got its last result with ``done`` set."""
+    cb = StoreCallback(store, sweep="s", metric="m", mode="min", max_t=10)
+    own, cut = FakeTrial("own", {}), FakeTrial("cut", {})
+    for trial, done in ((own, False), (cut, True)):
+        cb.on_trial_start(0, [], trial)
+        cb.on_trial_result(0, [], trial, {"training_iteration": 3, "m": 1.0, "done": done})
+        cb.on_trial_complete(0, [], trial)
+    cb.flush()
+    assert {t.trial_id: t.status for t in store.trials("s")} == {"own": "completed", "cut": "stopped_early"}
 
 
 def test_pending_trial_cancelled_at_the_end_is_not_recorded(store: Store) -> None:

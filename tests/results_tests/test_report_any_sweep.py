@@ -90,10 +90,11 @@ def fill(store: Store, name: str, trials: Trials, tmp: Path) -> None:
     everyone = list(fakes.values())
     for fake in everyone:
         callback.on_trial_start(0, everyone, fake)
-    for tid, (config, values, _, _) in trials.items():
-        for step, value in enumerate(values, start=1):
+    for tid, (config, values, end, _) in trials.items():
+        for step, value in enumerate(values, start=1):  # Tune sets done on the result it stops a trial at
             callback.on_trial_result(0, everyone, fakes[tid], {"training_iteration": step, "time_total_s": step * 0.5,
-                                                               "val_loss": value, "config": config, "done": False})
+                                                               "val_loss": value, "config": config,
+                                                               "done": end == "complete" and step == len(values)})
     for tid, (_, _, end, error) in trials.items():
         if end == "complete":
             callback.on_trial_complete(0, everyone, fakes[tid])

@@ -35,7 +35,8 @@ def test_plain_view_counts_states_and_follows_the_best() -> None:
     trials = [a, b, c]
     for t in range(1, 5):
         view.on_trial_result(iteration=t, trials=trials, trial=a, result={"loss": 1.0 / t, "training_iteration": t})
-    view.on_trial_result(iteration=5, trials=trials, trial=b, result={"loss": 0.1, "training_iteration": 1})
+    view.on_trial_result(iteration=5, trials=trials, trial=b, result={"loss": 0.1, "training_iteration": 1,
+                                                                      "done": True})  # Tune stops it here
     a.status, b.status, c.status = "TERMINATED", "TERMINATED", "ERROR"
     a.last_result = {"loss": 0.25}
     view.on_trial_complete(iteration=6, trials=trials, trial=a)
