@@ -8,12 +8,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from hpo.search.errors import ResourceError, SweepExistsError, SweepInputError
-
 if TYPE_CHECKING:
     from hpo.search.derive.confirm import ConfirmOutcome, confirm_sweep
     from hpo.search.derive.refine import Refinement, refine_spec
     from hpo.search.engine.sweep import SweepOutcome, extend_sweep, resume_sweep, run_sweep
+    from hpo.search.errors import ResourceError, SweepExistsError, SweepInputError
 
 __all__ = [
     "ConfirmOutcome",
@@ -33,7 +32,10 @@ __all__ = [
 
 _LAZY = {"ConfirmOutcome": "hpo.search.derive.confirm", "confirm_sweep": "hpo.search.derive.confirm",
          "Refinement": "hpo.search.derive.refine", "refine_spec": "hpo.search.derive.refine",
-         "dry_run_report": "hpo.search.engine.preview"}
+         "dry_run_report": "hpo.search.engine.preview",
+         # the errors import hpo.results (SQLAlchemy): a trial's actor importing hpo.search.ray_compat skips them
+         "ResourceError": "hpo.search.errors", "SweepExistsError": "hpo.search.errors",
+         "SweepInputError": "hpo.search.errors"}
 
 
 def __getattr__(name: str) -> Any:
