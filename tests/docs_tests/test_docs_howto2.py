@@ -8,6 +8,7 @@ import pytest
 from doc_examples import Block, examples, page_names
 
 PAGES = page_names(
+    "docs/how-to/existing-script.md",
     "docs/how-to/port-ray-tune.md",
     "docs/how-to/results-and-reports.md",
     "docs/how-to/resume-extend-warm-start.md",
