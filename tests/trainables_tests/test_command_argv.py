@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 import sys
 from pathlib import Path
@@ -146,9 +147,13 @@ def test_trial_env_sets_hpo_keys_gpus_and_threads_then_the_specs_env() -> None:
         "PATH": "/bin", "HPO_TRIAL_ID": "abc_00001", "HPO_TRIAL_DIR": "/runs/t1", "HPO_SPEC_DIR": "/spec",
         "HPO_CONFIG_JSON": "/runs/t1/hpo_config.json", "HPO_CHECKPOINT_DIR": "/runs/t1/ckpt", "HPO_SWEEP": "sw",
         "CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": "2", "OPENBLAS_NUM_THREADS": "2", "NUMEXPR_NUM_THREADS": "2",
-        "VECLIB_MAXIMUM_THREADS": "2", "PYTHONUNBUFFERED": "1", "MKL_NUM_THREADS": "8", "OUT": "/runs/t1/o",
-        "LR": "0.5"}
+        "VECLIB_MAXIMUM_THREADS": "2", "PYTHONUNBUFFERED": "1", "PYTHONPATH": "/spec", "MKL_NUM_THREADS": "8",
+        "OUT": "/runs/t1/o", "LR": "0.5"}
     assert set(THREAD_VARS) <= set(env)
     gpu = trial_env(_settings("prog", cpu=0.5, env={"PYTHONUNBUFFERED": "0"}), paths=PATHS, gpu_ids=["2", "3"],
                     base={})
     assert (gpu["CUDA_VISIBLE_DEVICES"], gpu["OMP_NUM_THREADS"], gpu["PYTHONUNBUFFERED"]) == ("2,3", "1", "0")
+    inherited = trial_env(_settings("prog"), paths=PATHS, gpu_ids=[], base={"PYTHONPATH": "/lib"})
+    assert inherited["PYTHONPATH"] == "/spec" + os.pathsep + "/lib"
+    assert trial_env(_settings("prog", env={"PYTHONPATH": "/own"}), paths=PATHS, gpu_ids=[],
+                     base={"PYTHONPATH": "/lib"})["PYTHONPATH"] == "/own"

@@ -4,12 +4,15 @@ hpo's keys tell the script where it stands (``HPO_TRIAL_DIR``, ``HPO_CHECKPOINT_
 importing anything. ``CUDA_VISIBLE_DEVICES`` is always set, to the GPUs Ray gave the trial (``""``
 for none): Ray 2.60 leaves it unset for a trial with no GPU, which would then see every GPU. The
 thread variables follow the trial's CPUs, as Ray sets only ``OMP_NUM_THREADS`` and only when unset;
-``PYTHONUNBUFFERED`` makes ``print`` reach the pipe when printed, not when a buffer fills.
+``PYTHONUNBUFFERED`` makes ``print`` reach the pipe when printed, not when a buffer fills; the spec's
+folder leads ``PYTHONPATH``, so ``python -m pkg.train`` and the project's own imports work from the
+trial's folder as they do from the project's.
 """
 
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -58,6 +61,8 @@ def trial_env(
     env.update({name: threads for name in THREAD_VARS if name not in settings.env})
     if "PYTHONUNBUFFERED" not in settings.env:
         env["PYTHONUNBUFFERED"] = "1"
+    if "PYTHONPATH" not in settings.env:  # `python -m pkg.train` and the project's imports, as from its folder
+        env["PYTHONPATH"] = os.pathsep.join([paths.spec_dir, *filter(None, [base.get("PYTHONPATH")])])
     values = {**(config or {}), **{name: getattr(paths, name) for name in BUILTIN_PLACEHOLDERS}}
     env.update({key: fill(value, values) for key, value in settings.env.items()})
     return env
