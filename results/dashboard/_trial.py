@@ -12,7 +12,7 @@ from hpo.results.dashboard._parts import guarded, malformed_note, resources_text
 from hpo.results.formatting import format_duration, format_hours
 from hpo.results.report.data import ReportData, yaml_text
 from hpo.results.report.markup import Markup, count, html, join, kv_table, number
-from hpo.results.report.sections import STATUS_LABELS, fmt
+from hpo.results.report.sections import STATUS_LABELS, fmt, trainable_text
 from hpo.results.store.records import TrialRecord, finite, iso
 from hpo.results.store.store import Store
 
@@ -92,6 +92,7 @@ def trial_payload(store: Store, data: ReportData, trial: TrialRecord) -> dict[st
         "retries": _retries(trial),
         "oom_halvings": count(trial.last_result.get("oom_halvings")),  # a number, or None (whatever was reported)
         "resources": (data.plan or {}).get("resources"),
+        "trainable": trainable_text(data.spec.get("trainable")),  # a command's as `command: python train.py ...`
         "cost": cost.to_dict(),
         "lineage": _lineage(data, trial.trial_id),
         "reproduce": data.reproduce_command(trial),
@@ -159,6 +160,7 @@ def _facts(payload: dict[str, Any]) -> list[tuple[str, Markup | str]]:
          if payload["rank"] is not None else "not ranked: replaced by a later run"),
         ("retries", retries),
         ("node", " ".join(str(v) for v in (node.get("ip"), node.get("id")) if v) or "—"),
+        ("trainable", html("<code>{}</code>", fmt(payload["trainable"]))),
         ("resources", resources_text(payload["resources"])),
         ("started · ended", f"{trial['started'] or '—'} · {trial['ended'] or '—'}"),
         ("duration", format_duration(number(trial["duration_s"]))),

@@ -23,12 +23,13 @@ import os
 import signal
 from pathlib import Path
 
+from hpo.trainables.command.trial import COMMAND_RECORD
+
 __all__ = ["COMMAND_RECORD", "reap_command_leftovers", "reap_orphans", "record_local_ray", "records_dir"]
 
 logger = logging.getLogger(__name__)
 
 _PROC = Path("/proc")
-COMMAND_RECORD = ".hpo-command.json"  # in a command trial's folder: its script's and its guard's pids
 
 
 def records_dir(home: str | os.PathLike[str]) -> Path:

@@ -20,6 +20,7 @@ from hpo.results import Confirmation, Store, StoreError, SweepRecord, TrialRecor
 from hpo.results.analysis.confirm import SEED_KEY, ranked_configs
 from hpo.search.cluster import local as cluster
 from hpo.search.engine.driver import driver_alive
+from hpo.search.engine.spec_source import recorded_spec_dir
 from hpo.search.engine.store import free_name, open_store, spec_of
 from hpo.search.engine.sweep import SweepOutcome, run_sweep
 from hpo.search.errors import SweepInputError
@@ -216,8 +217,9 @@ def confirm_sweep(
     home_path = cluster.prepare_home(home)
     store_obj = open_store(store, home_path)
     spec = confirm_spec(name, store=store_obj, top=top, seeds=seeds, child=child, trainable=trainable)
+    # A command's program, cwd and {spec_dir} resolve against the parent's spec folder, not the working folder.
     outcome = run_sweep(spec, trainable=trainable, home=home_path, store=store_obj, progress=progress,
-                        verbose=verbose)
+                        verbose=verbose, spec_dir=recorded_spec_dir(store_obj.get_sweep(name)))
     return ConfirmOutcome(outcome=outcome, confirmation=confirmation(store_obj, spec.name))
 
 

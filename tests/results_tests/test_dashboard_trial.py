@@ -3,8 +3,10 @@ params chosen in the URL."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
@@ -75,3 +77,30 @@ def test_pbt_lineage_links_both_ways(store: Store, tmp_path: Path) -> None:
     assert 'took <a href="/sweeps/pbt/trials/d0"><code>d0</code></a>\'s checkpoint (its step 2) at iteration 3' in page
     given = client.get("/sweeps/pbt/trials/d0").text
     assert '<a href="/sweeps/pbt/trials/k1"><code>k1</code></a> took its checkpoint at iteration 3' in given
+
+
+def test_a_command_sweep_shows_its_command_on_the_trial_page_and_in_the_report(
+    store: Store, tmp_path: Path, demo_filler: Any
+) -> None:
+    import yaml
+
+    from hpo.results import export_report
+    from hpo.spaces import build_plan, parse_spec
+
+    from .conftest import SPEC_YAML
+
+    command = "python train.py --epochs {epochs} --tag '<b>x</b>'"
+    spec_yaml = SPEC_YAML.replace("name: demo", "name: cmd").replace(
+        "trainable: tests.fake:train", f"trainable:\n  command: {json.dumps(command)}\n  args: flags")
+    plan = build_plan(parse_spec(yaml.safe_load(spec_yaml)))
+    store.start_sweep(name="cmd", spec_yaml=spec_yaml, spec_hash="h" * 16, metric="val_loss", mode="min", max_t=4,
+                      experiment_path=str(tmp_path / "ray" / "cmd"), plan=plan.to_dict())
+    demo_filler(store, tmp_path, name="cmd", start=False)
+    client = dashboard_client(store, min_rebuild_s=0.0)
+    assert client.get("/sweeps/cmd").status_code == 200
+    assert client.get("/api/sweeps/cmd/trials/t0").json()["trainable"] == f"command: {command}"
+    page = client.get("/sweeps/cmd/trials/t0").text
+    assert ("<code>command: python train.py --epochs {epochs} --tag &#39;&lt;b&gt;x&lt;/b&gt;&#39;</code>"
+            in page)
+    text = Path(export_report("cmd", fmt="md", path=tmp_path / "cmd.md", store=store)).read_text()
+    assert "| Trainable | command: python train.py --epochs {epochs} --tag '&lt;b&gt;x&lt;/b&gt;' |" in text

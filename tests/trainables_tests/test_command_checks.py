@@ -183,3 +183,26 @@ def test_confirm_needs_the_seed_to_reach_a_command(folder: Path) -> None:
     with pytest.raises(SweepInputError) as past:
         confirm_spec("cmd", store=flags, top=1, seeds=2)
     assert str(past.value) == "sweep 'cmd' has no completed trial to confirm"  # past the seed check
+
+
+@pytest.mark.parametrize(("search", "scheduler", "required", "exploits"), [
+    ({"algorithm": "hyperopt"}, {"type": "median"}, ("val_loss",), False),
+    ({"algorithm": "optuna"}, {"type": "hyperband"}, ("val_loss",), False),
+    ({"algorithm": "random"}, {"type": "asha", "metric": "val_acc", "mode": "max"}, ("val_loss", "val_acc"), False),
+    ({"algorithm": "random"}, {"type": "pb2", "perturbation_interval": 1, "mutate": ["lr"]}, ("val_loss",), True),
+])
+def test_every_searcher_and_scheduler_takes_a_command(folder: Path, search: dict[str, Any],
+                                                      scheduler: dict[str, Any], required: tuple[str, ...],
+                                                      exploits: bool) -> None:
+    from hpo.search.engine.preview import dry_run_report
+    from hpo.trainables.command import CommandSettings
+
+    spec = _spec(folder, {"command": "python train.py"}, search={**search, "num_samples": 2, "seed": 0},
+                 scheduler={**scheduler, "max_t": 2})
+    assert check_spec(spec) == COMMAND_CONTRACT
+    settings = CommandSettings.from_spec(spec, spec_dir=folder)
+    # the metrics that complete a result; under PBT/PB2 every result carries a checkpoint (an exploit takes the last)
+    assert (settings.required, settings.exploits) == (required, exploits)
+    lines = dry_run_report(spec, samples=1).splitlines()
+    assert any(line.strip().startswith(f"$ {sys.executable} {folder.resolve() / 'train.py'} --lr=")
+               for line in lines), lines
