@@ -131,6 +131,7 @@ def submit_sweep(
     home: Path,
     resume: bool = False,
     wait_s: float = 300.0,
+    spec_dir: str | Path | None = None,
 ) -> str:
     """Run the sweep's driver on the cluster as a Ray Job; return its id once the driver is recorded.
 
@@ -141,6 +142,8 @@ def submit_sweep(
         home: The run home (the default storage is under it).
         resume: Continue the interrupted (or lost) sweep ``spec.name`` instead of starting it.
         wait_s: How long to wait for the driver to pass its checks and record itself.
+        spec_dir: A command sweep's folder to ship, when not the spec's own (``hpo confirm --submit``: the
+            parent sweep's); default the folder the spec was read from.
 
     Raises:
         SweepInputError: the job server cannot be reached; the store is a SQLite file the cluster
@@ -168,7 +171,7 @@ def submit_sweep(
     else:
         check_name_free(store, spec.name, storage.experiment_uri(where, spec.name))
         if spec.command is not None:
-            shipped = shipping.spec_folder(spec)
+            shipped = Path(spec_dir) if spec_dir is not None else shipping.spec_folder(spec)
     if shipped is not None:
         shipping.check_folder_size(shipped)  # before the job server sees an upload it would refuse
     client = _client(address)

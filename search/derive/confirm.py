@@ -246,7 +246,8 @@ def submit_confirmation(
     from hpo.search.cluster.jobs import submit_sweep
 
     spec = confirm_spec(name, store=store, top=top, seeds=seeds, child=child)
-    return spec, submit_sweep(spec, address=address, store=store, home=home)
+    return spec, submit_sweep(spec, address=address, store=store, home=home,
+                              spec_dir=recorded_spec_dir(store.get_sweep(name)))
 
 
 def confirmed(store: Store, name: str) -> Confirmation:

@@ -8,6 +8,7 @@ mapping how the fit ended to the sweep's status.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,8 @@ from hpo.search.engine.callbacks import CALLBACK_KEY, PlanStopper, TrialTracker
 from hpo.search.engine.environ import set_env
 from hpo.search.engine.retention import CheckpointRetention
 from hpo.spaces import SweepPlan, SweepSpec
+
+_PBT_REUSE_ADVICE = "Consider boosting PBT performance by enabling `reuse_actors`"  # ray/tune/tune.py, Ray 2.60
 
 __all__ = [
     "CHECKPOINTS_KEPT",
@@ -91,6 +94,11 @@ def build_tuner(run: SweepRun, plan: SweepPlan, runnable: Any, *, callbacks: lis
 
     # Ray deletes old checkpoints itself only before its experiment state is saved: see hpo.search.engine.retention.
     retention = CheckpointRetention(keep=CHECKPOINTS_KEPT_EXPLOITING if plan.exploits else CHECKPOINTS_KEPT)
+    reuse = reuse_actors_for(runnable)
+    if not reuse:
+        # Ray Tune advises every PBT sweep without actor reuse to turn it on; hpo turns it off on purpose
+        # (a command trial's process ends with its trial), so that advice is one a user cannot take.
+        warnings.filterwarnings("ignore", message=_PBT_REUSE_ADVICE)
     return tune.Tuner(
         runnable,
         param_space=param_space(run.spec),
@@ -103,7 +111,7 @@ def build_tuner(run: SweepRun, plan: SweepPlan, runnable: Any, *, callbacks: lis
                                                       evaluated=run.evaluated)),
             scheduler=make_scheduler(run.spec, plan=plan, lineage_key=CALLBACK_KEY),
             num_samples=run.spec.search.num_samples,
-            reuse_actors=reuse_actors_for(runnable),
+            reuse_actors=reuse,
             trial_dirname_creator=trial_dirname,
         ),
         run_config=tune.RunConfig(
