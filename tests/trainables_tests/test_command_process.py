@@ -62,6 +62,7 @@ def test_sigterm_reaches_the_script_and_nothing_is_left(tmp_path: Path) -> None:
     assert ran["left"] == []
 
 
+@pytest.mark.slow(seconds=1)  # waits out a grace period, real processes
 def test_a_script_that_ignores_sigterm_is_killed_after_the_grace_with_its_grandchild(tmp_path: Path) -> None:
     ran = _actor(tmp_path, "end", ignore=True, grace=0.5)
     assert (tmp_path / "marker").read_text() == "SIGTERM"  # it was asked first
@@ -70,6 +71,7 @@ def test_a_script_that_ignores_sigterm_is_killed_after_the_grace_with_its_grandc
     assert not group_alive(ran["pid"])
 
 
+@pytest.mark.slow(seconds=1)  # waits out a grace period, real processes
 def test_the_guard_ends_the_group_when_the_trials_process_dies(tmp_path: Path) -> None:
     ran = _actor(tmp_path, "die", ignore=False, grace=5.0)
     deadline = time.monotonic() + 30
