@@ -84,7 +84,8 @@ def _argv_spec(name: str, **command: Any) -> dict[str, Any]:
                  fixed={"epochs": 2, "lr": 0.01, "debug": False, "note": NOTE})
 
 
-def _check_argv_trials(name: str, *, home: Path, spec_dir: Path, threads: str) -> None:
+def _check_argv_trials(name: str, *, home: Path, spec_dir: Path, threads: str, gpus: tuple[str, ...] = ("",)
+                       ) -> None:
     rows = _trials(name)
     written = _written(home, name, "argv.json")
     assert len(written) == 2
@@ -101,7 +102,8 @@ def _check_argv_trials(name: str, *, home: Path, spec_dir: Path, threads: str) -
         assert env["HPO_SWEEP"] == name
         assert json.loads(Path(env["HPO_CONFIG_JSON"]).read_text()) == trial.config
         assert Path(env["HPO_CHECKPOINT_DIR"]).is_dir()
-        assert (env["CUDA_VISIBLE_DEVICES"], env["OMP_NUM_THREADS"], env["PYTHONUNBUFFERED"]) == ("", threads, "1")
+        assert env["CUDA_VISIBLE_DEVICES"] in gpus  # the GPU Ray gave the trial; "" with none
+        assert (env["OMP_NUM_THREADS"], env["PYTHONUNBUFFERED"]) == (threads, "1")
         assert trial.last_result["loss"] == pytest.approx((0.01 - 0.05) ** 2 + 0.1 / 2 + (0.5 if use_amp else 0))
         assert trial.last_result["epoch"] == 2
 
@@ -117,9 +119,12 @@ def test_the_same_script_through_run_sweep_with_a_dict_spec_runs_from_the_workin
     from hpo import run_sweep
 
     monkeypatch.chdir(programs)  # a spec given as a dict: its folder is the working directory
-    outcome = run_sweep(_argv_spec("argv-api", env={"OMP_NUM_THREADS": "2"}), progress="none")
+    spec = _argv_spec("argv-api", env={"OMP_NUM_THREADS": "2"})
+    spec["resources"] = {"cpu": 1, "gpu": 1}  # the session's Ray declares 2 logical GPUs
+    outcome = run_sweep(spec, progress="none")
     assert (outcome.status, outcome.counts["completed"]) == ("finished", 2)
-    _check_argv_trials("argv-api", home=tmp_home, spec_dir=programs, threads="2")  # the spec's env wins
+    # the spec's env wins; each trial sees only the GPU Ray gave it
+    _check_argv_trials("argv-api", home=tmp_home, spec_dir=programs, threads="2", gpus=("0", "1"))
 
 
 def test_a_hydra_app_takes_key_value_overrides_and_stays_in_the_trial_folder(
