@@ -16,9 +16,12 @@ from pathlib import Path
 
 from hpo.results import SweepRecord, TrialRecord, error_summary, flatten_config, mask_secrets, mask_url
 
-__all__ = ["TAIL_LINES", "error_dirs", "error_file_of", "errors_view"]
+__all__ = ["MESSAGE_LINES", "TAIL_LINES", "error_dirs", "error_file_of", "errors_view"]
 
 TAIL_LINES = 10  # the last lines of each error text shown: the exception and the frames that raised it
+# An exception whose message spans lines (a command trial's: its summary, what was read, the script's last
+# output lines) is shown from its first line on, up to this many lines, instead of the frames above it.
+MESSAGE_LINES = 30
 
 # ANSI escape sequences (colours in a trainable's output), then any other control character but tab.
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-_]")
@@ -64,7 +67,14 @@ def _trial_lines(sweep: SweepRecord, trial: TrialRecord, dirs: Sequence[Path]) -
                                  or "(empty)")]
     if trial.replaced_by:
         out.append(f"  replaced by trial {_clean(trial.replaced_by)}: its config ran again (resume --restart-errored)")
-    if lines:
+    summary = error_summary(trial.error)
+    at = next((i for i in range(len(lines) - 1, -1, -1) if summary and error_summary(lines[i]) == summary), None)
+    if at is not None and len(lines) - at > 1:
+        message = lines[at:at + MESSAGE_LINES]
+        out.append(f"  its error, its message ({len(message)} of {len(lines) - at} lines):"
+                   if len(lines) - at > len(message) else "  its error, its message:")
+        out += [f"    {line}" for line in message]
+    elif lines:
         tail = lines[-TAIL_LINES:]
         out.append(f"  its error, the last {len(tail)} lines:" if len(lines) > len(tail) else "  its error:")
         out += [f"    {line}" for line in tail]

@@ -427,6 +427,40 @@ e4790_00004  (no error text recorded)
     assert "wJalrXUtnF" not in result.stdout and "\x1b" not in result.stdout
 
 
+COMMAND_ERROR = """Failure # 1 (occurred at 2026-12-07_06-10-00)
+Traceback (most recent call last):
+  File "/venv/lib/python3.11/site-packages/hpo/trainables/command/trial.py", line 375, in _run
+    trial.outcome(int(payload))
+  File "/venv/lib/python3.11/site-packages/hpo/trainables/command/trial.py", line 268, in outcome
+    raise CommandMetricError(
+hpo.trainables.command.errors.CommandMetricError: python nan.py exited with code 0 without reporting val_loss \
+(sources read: report lines)
+report lines: 2 lines, 1 report line, 1 malformed (not a JSON object after hpo-report:)
+its output, last 20 lines:
+  | hpo-report: {val_loss: 0.3}
+""" + "".join(f"  | epoch {i}\n" for i in range(30))
+
+
+def test_a_message_of_several_lines_is_shown_from_its_first_line_not_the_frames_above(home: Path) -> None:
+    """A command trial's error says what was read and ends with the script's output: that, not hpo's frames."""
+    with Store.open() as store:
+        fill_sweep(store, "cmd", RANDOM.replace(RANDOM_NAME, "cmd"), {"t0": ({"lr": 0.1}, [], "error")})
+        with store.engine.begin() as conn:
+            conn.execute(text("UPDATE trials SET error = :e"), {"e": COMMAND_ERROR})
+    lines = _run(trials_command, ["cmd", "--errors"]).stdout.splitlines()
+    summary = ("hpo.trainables.command.errors.CommandMetricError: python nan.py exited with code 0 without "
+               "reporting val_loss (sources read: report lines)")
+    assert lines[2:8] == [
+        f"t0  {summary}",
+        "  config: lr=0.1",
+        "  its error, its message (30 of 34 lines):",
+        f"    {summary}",
+        "    report lines: 2 lines, 1 report line, 1 malformed (not a JSON object after hpo-report:)",
+        "    its output, last 20 lines:"]
+    assert lines[8:11] == ["      | hpo-report: {val_loss: 0.3}", "      | epoch 0", "      | epoch 1"]
+    assert lines[-2] == "      | epoch 25"
+
+
 def test_trials_errors_as_json_lists_the_errored_trials_only(errored: Path) -> None:
     data = json.loads(_run(trials_command, ["bad", "--errors", "--format", "json"]).stdout)
     assert [(t["trial_id"], t["replaced_by"]) for t in data] == [
