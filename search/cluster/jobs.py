@@ -152,6 +152,7 @@ def submit_sweep(
             storage a node cannot write, resources...).
     """
     from hpo.search.engine.store import check_name_free
+    from hpo.trainables.command.checks import spec_dir_of
 
     if store.sqlite_path is not None and not _loopback(address):
         raise SweepInputError(
@@ -171,7 +172,7 @@ def submit_sweep(
     else:
         check_name_free(store, spec.name, storage.experiment_uri(where, spec.name))
         if spec.command is not None:
-            shipped = Path(spec_dir) if spec_dir is not None else shipping.spec_folder(spec)
+            shipped = spec_dir_of(spec, given=spec_dir)
     if shipped is not None:
         shipping.check_folder_size(shipped)  # before the job server sees an upload it would refuse
     client = _client(address)

@@ -19,7 +19,6 @@ from pathlib import Path
 
 from hpo.results import SweepRecord
 from hpo.search.errors import SweepInputError
-from hpo.spaces import SweepSpec
 
 __all__ = [
     "MAX_SPEC_BYTES",
@@ -31,7 +30,6 @@ __all__ = [
     "command_entrypoint",
     "recorded_folder",
     "remember_folder",
-    "spec_folder",
 ]
 
 SPEC_YAML_ENV = "HPO_JOB_SPEC_YAML"  # the resolved spec, as YAML, in a command job's environment
@@ -44,14 +42,6 @@ MAX_SPEC_BYTES = 100_000
 UPLOAD_LIMIT: int | None = None
 _MIB = 1024 * 1024
 _FOLDER_FILE = "spec_dir"  # in <home>/jobs/<job id>/: the folder a command job shipped, for `submit --resume`
-
-
-def spec_folder(spec: SweepSpec) -> Path:
-    """The folder a command sweep's spec was read from (the working directory for a spec given as a dict):
-    the folder its program and ``{spec_dir}`` resolve against, as the checks see it."""
-    from hpo.trainables.command.checks import spec_dir_of
-
-    return spec_dir_of(spec)
 
 
 def check_folder_size(folder: Path) -> int:

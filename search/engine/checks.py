@@ -202,8 +202,9 @@ def check_spec(spec: SweepSpec, *, trainable: Any = None, spec_dir: str | os.Pat
     Args:
         spec: The spec.
         trainable: The trainable object, when the sweep runs one rather than the spec's.
-        spec_dir: Where a command's program and ``cwd`` resolve (default: ``spec_dir_of(spec)``, the spec
-            file's folder or the working directory); resume and confirm pass the stored one.
+        spec_dir: Where a command's program and ``cwd`` resolve, as ``spec_dir_of(spec, given=spec_dir)``
+            reads it (default: the spec file's folder or the working directory); resume and confirm pass
+            the stored one.
 
     Returns:
         The contract (empty when the trainable declares nothing).
@@ -215,8 +216,8 @@ def check_spec(spec: SweepSpec, *, trainable: Any = None, spec_dir: str | os.Pat
     if trainable is None and spec.command is not None:
         from hpo.trainables.command.checks import command_problems, spec_dir_of
 
-        where = spec_dir if spec_dir is not None else spec_dir_of(spec)
-        problems = command_problems(spec, spec_dir=where) + exploit_problems(spec, COMMAND_CONTRACT)
+        problems = (command_problems(spec, spec_dir=spec_dir_of(spec, given=spec_dir))
+                    + exploit_problems(spec, COMMAND_CONTRACT))
         if problems:
             raise SpecError(problems, source=spec.source)
         return COMMAND_CONTRACT

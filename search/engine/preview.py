@@ -38,7 +38,7 @@ def command_line(
     from hpo.trainables.command.checks import spec_dir_of
     from hpo.trainables.command.settings import CommandSettings
 
-    settings = CommandSettings.from_spec(spec, spec_dir=spec_dir if spec_dir is not None else spec_dir_of(spec))
+    settings = CommandSettings.from_spec(spec, spec_dir=spec_dir_of(spec, given=spec_dir))
     where = "" if settings.cwd == "trial" else f"  (in {(Path(settings.spec_dir) / settings.cwd).resolve()})"
 
     def shown(config: dict[str, Any]) -> str:

@@ -25,33 +25,33 @@ def _digest(text: str) -> str:
 
 
 def spec_file_record(spec: SweepSpec, *, spec_dir: str | os.PathLike[str] | None = None) -> dict[str, str] | None:
-    """``{"path": ABSOLUTE, "sha256": OF ITS TEXT, "dir": ITS FOLDER}`` of the file ``spec`` was read from.
+    """``{"path": ABSOLUTE, "sha256": OF ITS TEXT}`` of the file ``spec`` was read from, and for a command
+    trainable ``"dir"``: the folder its program and ``cwd`` resolved against (``spec_dir_of(spec,
+    given=spec_dir)``), where a resume, an extension or a confirmation must find them again.
 
-    A spec that came from no file (a dict, a built-in spec's name, the store) or whose file cannot be
-    read now gives None; but a command trainable's spec gives ``{"dir": spec_dir}`` then (default: the
-    working folder): its program and ``cwd`` resolved there, and a resume or an extension must find them
-    there again.
+    A spec that came from no file (a dict, a built-in spec's name, the store) records only its ``dir``
+    (a command's) or nothing (None); a file that cannot be read now gives None.
     """
     source = spec.source
     path = Path(source) if source else None
+    found: dict[str, str] = {}
     try:
         if path is not None and path.is_file():
-            resolved = path.resolve()
-            return {"path": str(resolved), "sha256": _digest(path.read_text(encoding="utf-8")),
-                    "dir": str(resolved.parent)}
+            found = {"path": str(path.resolve()), "sha256": _digest(path.read_text(encoding="utf-8"))}
     except (OSError, UnicodeDecodeError):
         return None
-    if spec.command is not None:
-        return {"dir": str(Path(spec_dir or Path.cwd()).resolve())}
-    return None
+    if spec.command is not None:  # where its program resolved, by the rule the checks and the trials use
+        from hpo.trainables.command.checks import spec_dir_of
+
+        found["dir"] = str(spec_dir_of(spec, given=spec_dir))
+    return found or None
 
 
 def recorded_spec_dir(record: SweepRecord) -> str | None:
     """The folder a sweep's spec resolved against when it started (its file's folder; the working folder
     for a spec given as data), or None when the store holds none (a sweep from before it was kept).
-    ``$HPO_SPEC_DIR`` wins: an ``hpo submit --resume`` job's driver, whose spec folder is its working_dir."""
-    if os.environ.get("HPO_SPEC_DIR"):
-        return os.environ["HPO_SPEC_DIR"]
+    Callers resolve a command's folder with it as ``spec_dir_of(spec, given=...)``, where
+    ``$HPO_SPEC_DIR`` (an ``hpo submit`` job's shipped folder) still wins."""
     found = record.spec_file or {}
     if found.get("dir"):
         return str(found["dir"])

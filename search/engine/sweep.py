@@ -139,13 +139,14 @@ def run_sweep(
     plan = plan_sweep(spec)
     experiment = storage.experiment_uri(where, spec.name)
     try:
+        spec_dir = _command_dir(spec, spec_dir)
         resolved = _checked_trainable(spec, trainable, spec_dir=spec_dir)  # the spec against its contract...
     except SpecError as exc:
         raise with_name_clash(exc, store=store_obj, name=spec.name, experiment_path=experiment) from None
     check_name_free(store_obj, spec.name, experiment)  # ...then its name
     evaluated = warm_start_points(spec, store_obj)
     run = SweepRun(spec=spec, plan=plan, store=store_obj, storage=where, home=home_path, trainable=resolved,
-                  from_spec=trainable is None, evaluated=evaluated, spec_dir=str(spec_dir) if spec_dir else None)
+                  from_spec=trainable is None, evaluated=evaluated, spec_dir=spec_dir)
     return _execute(run, progress=progress, verbose=verbose)
 
 
@@ -202,7 +203,7 @@ def resume_sweep(
         reap_command_leftovers(storage.experiment_uri(where.removeprefix("file://"), experiment))
     spec = spec_of(record)
     plan = plan_sweep(spec)
-    resolved = _checked_trainable(spec, trainable, spec_dir=recorded_spec_dir(record))
+    resolved = _checked_trainable(spec, trainable, spec_dir=_command_dir(spec, recorded_spec_dir(record)))
     if (note := changed_spec_note(record)) is not None:
         logger.warning("%s", note)
     restore = {"resume_unfinished": True, "resume_errored": not restart_errored, "restart_errored": restart_errored}
@@ -262,7 +263,7 @@ def extend_sweep(
                                              "points_to_evaluate": [], "warm_start": None})
     spec = first.model_copy(update={"search": search})
     plan = plan_sweep(spec)
-    resolved = _checked_trainable(spec, trainable, spec_dir=recorded_spec_dir(record))
+    resolved = _checked_trainable(spec, trainable, spec_dir=_command_dir(spec, recorded_spec_dir(record)))
     evaluated = None
     if spec.search.algorithm in ("optuna", "hyperopt"):  # model-based: they learn from every earlier result
         evaluated = evaluated_points(spec, store_obj, sweep=name)
@@ -292,14 +293,23 @@ def _checked_trainable(spec: SweepSpec, trainable: Any, *, spec_dir: str | os.Pa
     return resolved
 
 
+def _command_dir(spec: SweepSpec, given: str | os.PathLike[str] | None) -> str | None:
+    """Where a command trainable's program, ``cwd`` and ``{spec_dir}`` resolve (``given``: a folder the caller
+    knows, such as a resume's recorded one), by the one rule, ``spec_dir_of``; None for any other trainable."""
+    if spec.command is None:
+        return None
+    from hpo.trainables.command.checks import spec_dir_of
+
+    return str(spec_dir_of(spec, given=given))
+
+
 def _resolve_trainable(spec: SweepSpec, trainable: Any, *, spec_dir: str | os.PathLike[str] | None = None) -> Any:
     if trainable is not None:
         return trainable
     if spec.command is not None:  # trainable: {command: ...}: a script run once per trial
         from hpo.search.engine.trainable_glue import resolve_command
-        from hpo.trainables.command.checks import spec_dir_of
 
-        return resolve_command(spec, spec_dir=spec_dir or spec_dir_of(spec))
+        return resolve_command(spec, spec_dir=_command_dir(spec, spec_dir))
     from hpo import trainables
 
     with import_paths(spec):

@@ -37,12 +37,18 @@ HALVE_BATCH_REFUSED = ("halve_batch needs a trainable that halves its own batch 
                        "CUDA out of memory: use on_oom: fail")
 
 
-def spec_dir_of(spec: Any) -> Path:
-    """The folder a command's program, ``cwd`` and ``{spec_dir}`` resolve against: the spec file's folder,
-    or the working directory for a spec given as data (or a built-in name). ``$HPO_SPEC_DIR`` wins: the
-    driver of an ``hpo submit`` job runs from a copy of the spec, its folder shipped as the job's working_dir."""
+def spec_dir_of(spec: Any, *, given: str | os.PathLike[str] | None = None) -> Path:
+    """The folder a command's program, ``cwd`` and ``{spec_dir}`` resolve against, the one rule for it.
+
+    ``$HPO_SPEC_DIR`` first: the driver of an ``hpo submit`` job runs from a copy of the spec, its folder
+    shipped as the job's working_dir. Then ``given`` (a folder the caller knows: a resume's recorded one,
+    a confirmation's parent's), then the spec file's folder, then the working directory (a spec given as
+    data, or a built-in name).
+    """
     if os.environ.get("HPO_SPEC_DIR"):
         return Path(os.environ["HPO_SPEC_DIR"]).resolve()
+    if given is not None:
+        return Path(given).resolve()
     source = getattr(spec, "source", None)
     if source and Path(source).is_file():
         return Path(source).resolve().parent
