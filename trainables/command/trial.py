@@ -38,6 +38,7 @@ from hpo.trainables.command.errors import (
     CommandOutOfMemoryError,
     quoted_tail,
 )
+from hpo.trainables.command.parsing import Accumulator, ParseStats, RegexSource, is_oom, parse_report_line
 from hpo.trainables.command.process import (
     become_subreaper,
     end_group,
@@ -170,8 +171,6 @@ class _Trial:
     """One start of the script: its process, its output's readers, what it printed, the results it gave."""
 
     def __init__(self, settings: CommandSettings, config: dict[str, Any], paths: TrialPaths, cwd: Path) -> None:
-        from hpo.trainables.command.parsing import Accumulator, ParseStats, RegexSource
-
         self.settings = settings
         self.config = config
         self.paths = paths
@@ -216,8 +215,6 @@ class _Trial:
             self.complete(result)
 
     def line(self, kind: str, text: str, at: float) -> None:
-        from hpo.trainables.command.parsing import is_oom, parse_report_line
-
         self.output_tail.append(text)
         if kind == "err":
             self.stderr_tail.append(text)
