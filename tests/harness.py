@@ -20,12 +20,23 @@ from typing import Any, TypeVar
 
 import pytest
 
-__all__ = ["CHROMIUM", "ROOT", "ChromiumLauncher", "hpo_argv", "run_hpo", "start_hpo", "wait_for"]
+__all__ = ["CHROMIUM", "ROOT", "ChromiumLauncher", "hpo_argv", "pid_gone", "run_hpo", "start_hpo", "wait_for"]
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
 
 T = TypeVar("T")
+
+
+# -- processes -------------------------------------------------------------------------------------
+def pid_gone(pid: int) -> bool:
+    """Whether process ``pid`` has ended: no ``/proc/<pid>`` (Linux), or only its zombie, which a parent
+    that is not ours (pid 1 here reaps no orphans) may leave behind."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return True
+    return state == "Z"
 
 
 # -- hpo in a process of its own -------------------------------------------------------------------

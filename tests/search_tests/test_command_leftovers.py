@@ -12,20 +12,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from harness import wait_for
+from harness import pid_gone, wait_for
 
 from hpo.search.cluster.orphans import COMMAND_RECORD, reap_command_leftovers
 from hpo.trainables.command.process import process_start_time
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="pids are read from /proc (Linux)")
-
-
-def _gone(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return True
-    return state == "Z"
 
 
 @pytest.fixture
@@ -68,7 +60,7 @@ def test_a_dead_drivers_script_group_and_guard_are_ended(tmp_path: Path,
     assert sorted(killed) == sorted([*with_starts, *without])
     for proc in started:
         proc.wait(10)
-    wait_for(lambda: all(_gone(pid) for pid in (*with_starts, *without)), timeout=10, what="every pid gone")
+    wait_for(lambda: all(pid_gone(pid) for pid in (*with_starts, *without)), timeout=10, what="every pid gone")
     assert reap_command_leftovers(experiment) == []  # nothing left; safe to call again
     assert reap_command_leftovers(tmp_path / "missing") == []
 
@@ -90,4 +82,4 @@ def test_a_pid_reused_since_the_record_is_left_alone(tmp_path: Path, started: li
     record.write_text(json.dumps({"pid": leader, "pgid": leader, "guard_pid": guard}))
     os.utime(record, (1.0, 1.0))
     assert reap_command_leftovers(experiment) == []
-    assert not any(_gone(pid) for pid in (leader, child, guard))
+    assert not any(pid_gone(pid) for pid in (leader, child, guard))

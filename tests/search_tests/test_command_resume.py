@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from harness import ROOT, run_hpo, wait_for
+from harness import ROOT, pid_gone, run_hpo, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow(seconds=60)]
 
@@ -54,14 +54,6 @@ SCRIPT = textwrap.dedent(
 )
 
 STEPS = 6
-
-
-def _gone(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return True
-    return state == "Z"
 
 
 def _starts(out: Path) -> list[dict[str, object]]:
@@ -137,5 +129,5 @@ def test_sigkilled_command_sweep_resumes_from_checkpoints_and_leaves_no_script(
         # Started twice: from scratch, then from the checkpoint Tune restored (not from step 0).
         assert len(mine) == 2 and mine[0]["step"] == 0, mine
         assert mine[1]["files"] == ["state.json"] and 1 <= int(mine[1]["step"]) < STEPS, mine  # type: ignore[call-overload]
-    leftovers = [s["pid"] for s in starts if not _gone(int(s["pid"]))]  # type: ignore[call-overload]
+    leftovers = [s["pid"] for s in starts if not pid_gone(int(s["pid"]))]  # type: ignore[call-overload]
     assert leftovers == [], f"script processes still running after the resume: {leftovers}"

@@ -163,12 +163,18 @@ def test_nan_and_infinite_values_of_a_mapped_tag_are_skipped_and_counted(tmp_pat
     assert (tailer.scalars_seen, tailer.skipped_values) == (1, 2)
 
 
-def test_a_record_whose_crc_fails_twice_is_skipped_and_counted(tmp_path: Path) -> None:
-    writer = tbx_writer(tmp_path / "src")
+def _two_losses(folder: Path) -> bytearray:
+    """The bytes of an event file tensorboardX wrote with Loss/test at steps 0 and 1 (its records: the
+    file_version event, then one per step), to corrupt."""
+    writer = tbx_writer(folder)
     writer.add_scalar("Loss/test", 0.5, 0)
     writer.add_scalar("Loss/test", 0.4, 1)
     writer.close()
-    data = bytearray(event_file(tmp_path / "src").read_bytes())
+    return bytearray(event_file(folder).read_bytes())
+
+
+def test_a_record_whose_crc_fails_twice_is_skipped_and_counted(tmp_path: Path) -> None:
+    data = _two_losses(tmp_path / "src")
     records = _record_starts(bytes(data))
     data[records[1] + 14] ^= 0xFF  # a byte of the second record's data (the first is the file_version event)
     (tmp_path / "logs").mkdir()
@@ -180,11 +186,7 @@ def test_a_record_whose_crc_fails_twice_is_skipped_and_counted(tmp_path: Path) -
 
 
 def test_a_file_whose_framing_is_lost_is_read_no_further(tmp_path: Path) -> None:
-    writer = tbx_writer(tmp_path / "src")
-    writer.add_scalar("Loss/test", 0.5, 0)
-    writer.add_scalar("Loss/test", 0.4, 1)
-    writer.close()
-    data = bytearray(event_file(tmp_path / "src").read_bytes())
+    data = _two_losses(tmp_path / "src")
     data[_record_starts(bytes(data))[2]] ^= 0xFF  # the third record's length
     (tmp_path / "logs").mkdir()
     (tmp_path / "logs" / "events.out.tfevents.1.host").write_bytes(bytes(data))
